@@ -1,0 +1,79 @@
+#include "context.hpp"
+
+#include <iostream>
+
+#include "loyalty/core/config.hpp"
+#include "loyalty/core/logging.hpp"
+#include "loyalty/store/sqlite.hpp"
+
+namespace loyalty::cli {
+
+using core::ErrorCode;
+using core::Fail;
+
+core::Result<core::Json> LoadCliConfig(const GlobalOptions& options) {
+  std::optional<std::filesystem::path> file = options.config_file;
+  if (!file) {
+    const auto candidate = options.data_dir / "loyalty.toml";
+    if (std::filesystem::exists(candidate)) file = candidate;
+  }
+  return core::LoadConfig(file, core::ProcessEnvironment());
+}
+
+core::Result<std::unique_ptr<Context>> Context::Open(const GlobalOptions& options) {
+  auto context = std::unique_ptr<Context>(new Context());
+  LOYALTY_ASSIGN_OR_RETURN(context->config_, LoadCliConfig(options));
+  const core::Json& config = context->config_;
+
+  const core::Json store_section = config.value("store", core::Json::object());
+  LOYALTY_TRY(core::RejectUnknownFields(store_section, {"durability", "busy_timeout_ms"}, "store"));
+  store::SqliteOptions sqlite;
+  LOYALTY_ASSIGN_OR_RETURN(auto durability, core::OptionalString(store_section, "durability", "store"));
+  if (durability) {
+    auto parsed = store::ParseDurability(*durability);
+    if (!parsed) return core::Wrap(parsed.error(), "store.durability");
+    sqlite.durability = *parsed;
+  }
+  LOYALTY_ASSIGN_OR_RETURN(auto busy, core::OptionalInt(store_section, "busy_timeout_ms", "store"));
+  if (busy) sqlite.busy_timeout_ms = static_cast<int>(*busy);
+
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "cannot create data directory '" + options.data_dir.string() + "': " + ec.message());
+  }
+  sqlite.path = options.data_dir / "loyalty.db";
+  LOYALTY_ASSIGN_OR_RETURN(context->db_, store::OpenSqlite(sqlite));
+
+  if (options.now) {
+    LOYALTY_ASSIGN_OR_RETURN(auto now, core::ParseTimestamp(*options.now));
+    context->clock_ = std::make_unique<core::ManualClock>(now);
+  } else {
+    context->clock_ = std::make_unique<core::SystemClock>();
+  }
+  LOYALTY_ASSIGN_OR_RETURN(auto program, ledger::ParseProgramConfig(config.value("program", core::Json())));
+  LOYALTY_ASSIGN_OR_RETURN(context->ledger_, ledger::Ledger::Open(*context->db_, program, *context->clock_));
+  return context;
+}
+
+int PrintResult(const GlobalOptions& options, const core::Json& value, const std::string& text) {
+  if (options.json) {
+    std::cout << value.dump(2) << "\n";
+  } else {
+    std::cout << text;
+    if (!text.empty() && text.back() != '\n') std::cout << "\n";
+  }
+  return 0;
+}
+
+int PrintError(const core::Error& error) {
+  std::string message = error.message;
+  for (char& c : message) {
+    if (c == '\n') c = ' ';
+  }
+  std::cerr << "error: " << message << "\n";
+  return core::ExitCode(error.code);
+}
+
+}  // namespace loyalty::cli

@@ -1,0 +1,51 @@
+#pragma once
+// What every `loyalty` subcommand shares: global options, the opened store and ledger, and
+// the one way results and errors are printed. Private to the cli module.
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "loyalty/core/clock.hpp"
+#include "loyalty/core/error.hpp"
+#include "loyalty/core/json.hpp"
+#include "loyalty/ledger/ledger.hpp"
+#include "loyalty/store/database.hpp"
+
+namespace loyalty::cli {
+
+struct GlobalOptions {
+  std::filesystem::path data_dir = "data";
+  std::optional<std::filesystem::path> config_file;
+  std::optional<std::string> now;  // evaluate as of this time instead of the wall clock
+  bool json = false;
+};
+
+// An opened data directory: configuration, store, clock and ledger.
+class Context {
+ public:
+  [[nodiscard]] static core::Result<std::unique_ptr<Context>> Open(const GlobalOptions& options);
+
+  ledger::Ledger& ledger() { return *ledger_; }
+  const core::Json& config() const { return config_; }
+  const core::Clock& clock() const { return *clock_; }
+
+ private:
+  core::Json config_;
+  std::unique_ptr<core::Clock> clock_;
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<ledger::Ledger> ledger_;
+};
+
+// Loads the configuration GlobalOptions point at (explicit file, else DATA_DIR/loyalty.toml
+// when present) with LOYALTY_* environment overrides.
+[[nodiscard]] core::Result<core::Json> LoadCliConfig(const GlobalOptions& options);
+
+// Prints `value` as JSON (with --json) or as the given text; returns exit code 0.
+int PrintResult(const GlobalOptions& options, const core::Json& value, const std::string& text);
+
+// Prints "error: <message>" on one line to stderr; returns the error's exit code.
+int PrintError(const core::Error& error);
+
+}  // namespace loyalty::cli

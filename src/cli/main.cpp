@@ -1,0 +1,66 @@
+// The `loyalty` binary: the composition root. It parses the command line and wires the
+// store, clock and ledger for the chosen subcommand; no logic lives here.
+
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "context.hpp"
+#include "demo.hpp"
+#include "ledger_cli.hpp"
+#include "loyalty/core/logging.hpp"
+
+#ifndef LOYALTY_VERSION
+#define LOYALTY_VERSION "0.0.0"
+#endif
+
+int main(int argc, char** argv) {
+  using loyalty::cli::GlobalOptions;
+  GlobalOptions options;
+  if (const char* env = std::getenv("LOYALTY_DATA_DIR")) options.data_dir = env;
+  std::string log_level = "warn";
+  std::function<int()> run;
+
+  CLI::App app{"Loyalty: a points ledger and loyalty platform with AI in the loop and humans in charge"};
+  app.name("loyalty");
+  app.fallthrough();
+  app.require_subcommand(1);
+  app.add_option("--data-dir", options.data_dir, "Directory of the embedded store (env LOYALTY_DATA_DIR)")
+      ->capture_default_str();
+  app.add_option("--config", options.config_file, "TOML configuration file (default: DATA_DIR/loyalty.toml if present)");
+  app.add_flag("--json", options.json, "Print results as JSON");
+  app.add_option("--now", options.now, "Evaluate as of this time instead of the clock (backfills, what-if)");
+  app.add_option("--log-level", log_level, "debug, info, warn, error or off")->capture_default_str();
+
+  CLI::App* version = app.add_subcommand("version", "Print the version");
+  version->callback([&] {
+    run = [&] {
+      return loyalty::cli::PrintResult(options, {{"version", LOYALTY_VERSION}}, std::string("loyalty ") + LOYALTY_VERSION);
+    };
+  });
+
+  std::filesystem::path demo_dir = "data/demo";
+  CLI::App* demo = app.add_subcommand("demo", "Walk through a simulated program on the embedded store");
+  demo->add_option("--dir", demo_dir, "Where the demo keeps its store (emptied first)")->capture_default_str();
+  demo->callback([&] { run = [&] { return loyalty::cli::RunDemo(demo_dir); }; });
+
+  loyalty::cli::AddLedgerCommands(app, options, run);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line, then a pointer to help; CLI11's own exit codes are non-zero.
+    std::cerr << "error: " << e.what() << " (see --help)\n";
+    return e.get_exit_code() == 0 ? 2 : e.get_exit_code();
+  }
+  auto level = loyalty::core::ParseLogLevel(log_level);
+  if (!level) return loyalty::cli::PrintError(level.error());
+  loyalty::core::InitLogging(*level, /*json_lines=*/false);
+  return run ? run() : 0;
+}

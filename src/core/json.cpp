@@ -1,0 +1,104 @@
+#include "loyalty/core/json.hpp"
+
+#include <algorithm>
+
+namespace loyalty::core {
+
+namespace {
+
+std::string TypeMismatch(std::string_view path, std::string_view key, std::string_view expected, const Json& got) {
+  return "field '" + JoinPath(path, key) + "' must be " + std::string(expected) + ", not " + got.type_name();
+}
+
+Result<const Json*> Find(const Json& object, std::string_view key, std::string_view path, bool required) {
+  if (!object.is_object()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "'" + (path.empty() ? std::string("body") : std::string(path)) + "' must be a JSON object");
+  }
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) {
+    if (required) return Fail(ErrorCode::kInvalidArgument, "field '" + JoinPath(path, key) + "' is required");
+    return nullptr;
+  }
+  return &*it;
+}
+
+}  // namespace
+
+Result<Json> ParseJson(std::string_view text) {
+  try {
+    return Json::parse(text.begin(), text.end());
+  } catch (const Json::parse_error& e) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "malformed JSON at byte " + std::to_string(e.byte) + ": " + std::string(e.what()));
+  }
+}
+
+std::string JoinPath(std::string_view parent, std::string_view key) {
+  if (parent.empty()) return std::string(key);
+  if (!key.empty() && key.front() == '[') return std::string(parent) + std::string(key);
+  return std::string(parent) + "." + std::string(key);
+}
+
+Result<std::string> RequireString(const Json& object, std::string_view key, std::string_view path) {
+  LOYALTY_ASSIGN_OR_RETURN(const Json* value, Find(object, key, path, true));
+  if (!value->is_string()) return Fail(ErrorCode::kInvalidArgument, TypeMismatch(path, key, "a string", *value));
+  return value->get<std::string>();
+}
+
+Result<int64_t> RequireInt(const Json& object, std::string_view key, std::string_view path) {
+  LOYALTY_ASSIGN_OR_RETURN(const Json* value, Find(object, key, path, true));
+  if (value->is_number_unsigned() && value->get<uint64_t>() > uint64_t(INT64_MAX)) {
+    return Fail(ErrorCode::kInvalidArgument, "field '" + JoinPath(path, key) + "' overflows a 64-bit integer");
+  }
+  if (!value->is_number_integer()) {
+    return Fail(ErrorCode::kInvalidArgument, TypeMismatch(path, key, "an integer", *value));
+  }
+  return value->get<int64_t>();
+}
+
+Result<const Json*> RequireArray(const Json& object, std::string_view key, std::string_view path) {
+  LOYALTY_ASSIGN_OR_RETURN(const Json* value, Find(object, key, path, true));
+  if (!value->is_array()) return Fail(ErrorCode::kInvalidArgument, TypeMismatch(path, key, "an array", *value));
+  return value;
+}
+
+Result<std::optional<std::string>> OptionalString(const Json& object, std::string_view key, std::string_view path) {
+  LOYALTY_ASSIGN_OR_RETURN(const Json* value, Find(object, key, path, false));
+  if (value == nullptr) return std::optional<std::string>();
+  if (!value->is_string()) return Fail(ErrorCode::kInvalidArgument, TypeMismatch(path, key, "a string", *value));
+  return value->get<std::string>();
+}
+
+Result<std::optional<int64_t>> OptionalInt(const Json& object, std::string_view key, std::string_view path) {
+  LOYALTY_ASSIGN_OR_RETURN(const Json* value, Find(object, key, path, false));
+  if (value == nullptr) return std::optional<int64_t>();
+  LOYALTY_ASSIGN_OR_RETURN(int64_t v, RequireInt(object, key, path));
+  return v;
+}
+
+Result<std::optional<bool>> OptionalBool(const Json& object, std::string_view key, std::string_view path) {
+  LOYALTY_ASSIGN_OR_RETURN(const Json* value, Find(object, key, path, false));
+  if (value == nullptr) return std::optional<bool>();
+  if (!value->is_boolean()) return Fail(ErrorCode::kInvalidArgument, TypeMismatch(path, key, "true or false", *value));
+  return value->get<bool>();
+}
+
+Status RejectUnknownFields(const Json& object, std::initializer_list<std::string_view> allowed,
+                           std::string_view path) {
+  if (!object.is_object()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "'" + (path.empty() ? std::string("body") : std::string(path)) + "' must be a JSON object");
+  }
+  for (const auto& [key, value] : object.items()) {
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      std::string known;
+      for (auto a : allowed) known += (known.empty() ? "" : ", ") + std::string(a);
+      return Fail(ErrorCode::kInvalidArgument,
+                  "unknown field '" + JoinPath(path, key) + "' (known fields: " + known + ")");
+    }
+  }
+  return {};
+}
+
+}  // namespace loyalty::core

@@ -1,0 +1,131 @@
+#pragma once
+// The points ledger: a double-entry, append-only journal of postings between member accounts
+// and the program's accounts (issued, redeemed, expired, adjustments), with earn lots consumed
+// first-in first-out, tiers, a rewards catalogue and program liability.
+//
+// Invariants, held after every command and checked by the property and crash tests:
+//  - every journal entry's postings sum to zero, so all postings sum to zero;
+//  - a member's balance equals the sum of its postings and the remaining points of its lots;
+//  - no member balance is negative; no idempotency key takes effect twice;
+//  - liability = outstanding member points x point value.
+//
+// Threads: a Ledger is safe to share; commands from many threads are group-committed.
+// Commands return once durable. Time comes from the injected Clock.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loyalty/core/clock.hpp"
+#include "loyalty/core/error.hpp"
+#include "loyalty/ledger/commands.hpp"
+#include "loyalty/ledger/program.hpp"
+#include "loyalty/store/database.hpp"
+
+namespace loyalty::ledger {
+
+using core::Result;
+using core::Status;
+
+struct Balance {
+  Points total;
+  Points available;  // total minus pending
+  Points pending;    // earned but not yet available (pending_days)
+};
+
+struct StatementLine {
+  int64_t entry_id = 0;
+  std::string kind;  // earn, bonus, adjust, redeem_reward, redeem_points, return, expire
+  Points points;     // signed change of the member's balance
+  Timestamp at;
+  core::Json details;  // order id, reward, reason, actor...
+};
+
+struct StatementPage {
+  std::vector<StatementLine> lines;     // newest first
+  std::optional<int64_t> next_cursor;   // pass as `before_entry` for the next page
+};
+
+struct Lot {
+  int64_t lot_id = 0;
+  Points original;
+  Points remaining;
+  Timestamp earned_at;
+  Timestamp available_at;
+  std::optional<Timestamp> expires_at;  // nullopt: no fixed date (never, or on inactivity)
+};
+
+struct TierStatus {
+  std::string tier;
+  TierBasis basis = TierBasis::kPoints;
+  int64_t qualifying = 0;  // points, or spend in minor units, within the window
+  std::optional<std::string> next_tier;
+  int64_t needed_for_next = 0;
+};
+
+struct Liability {
+  Points outstanding;  // all member balances
+  Money value{0, *core::Currency::FromCode("EUR")};
+  int64_t members_with_points = 0;
+};
+
+struct Reward {
+  RewardId id;
+  std::string name;
+  Points price;
+  std::optional<int64_t> stock;
+};
+
+// Sums that must hold at all times; see VerifyInvariants.
+struct InvariantReport {
+  bool ok = true;
+  std::vector<std::string> violations;
+};
+
+class Ledger {
+ public:
+  // Migrates the schema and creates the configured rewards that do not exist yet.
+  // `db` and `clock` must outlive the Ledger.
+  [[nodiscard]] static Result<std::unique_ptr<Ledger>> Open(store::Database& db, ProgramConfig config,
+                                                            const core::Clock& clock);
+
+  const ProgramConfig& config() const { return config_; }
+
+  // Members and rewards. CreateMember is idempotent for an existing member.
+  [[nodiscard]] Status CreateMember(const MemberId& member);
+  [[nodiscard]] Status UpsertReward(const Reward& reward);
+  [[nodiscard]] Result<std::vector<Reward>> ListRewards();
+
+  // Commands. Each is atomic: it either posts in full or not at all.
+  [[nodiscard]] Result<EarnResult> Earn(const EarnCommand& command);
+  [[nodiscard]] Result<PostingResult> Bonus(const BonusCommand& command);
+  [[nodiscard]] Result<PostingResult> Adjust(const AdjustCommand& command);
+  [[nodiscard]] Result<RedeemRewardResult> RedeemReward(const RedeemRewardCommand& command);
+  [[nodiscard]] Result<RedeemPointsResult> RedeemPoints(const RedeemPointsCommand& command);
+  [[nodiscard]] Result<ReturnResult> Return(const ReturnCommand& command);
+  [[nodiscard]] Result<ExpireResult> Expire(const ExpireCommand& command);
+  [[nodiscard]] Result<EvaluateTiersResult> EvaluateTiers(const EvaluateTiersCommand& command);
+
+  // Queries (read snapshots; never wait for writers).
+  [[nodiscard]] Result<Balance> GetBalance(const MemberId& member);
+  [[nodiscard]] Result<StatementPage> GetStatement(const MemberId& member, std::optional<int64_t> before_entry,
+                                                   int limit);
+  [[nodiscard]] Result<std::vector<Lot>> GetLots(const MemberId& member, bool include_closed);
+  [[nodiscard]] Result<TierStatus> GetTier(const MemberId& member);
+  [[nodiscard]] Result<Liability> GetLiability();
+
+  // Recomputes every invariant from the raw journal. Cost grows with the journal size:
+  // for tests, audits and `loyalty ledger verify`, not for hot paths.
+  [[nodiscard]] Result<InvariantReport> VerifyInvariants();
+
+ private:
+  Ledger(store::Database& db, ProgramConfig config, const core::Clock& clock)
+      : db_(db), config_(std::move(config)), clock_(clock) {}
+
+  store::Database& db_;
+  const ProgramConfig config_;
+  const core::Clock& clock_;
+};
+
+}  // namespace loyalty::ledger

@@ -1,0 +1,131 @@
+#include "journal.hpp"
+
+namespace loyalty::ledger::internal {
+
+using core::ErrorCode;
+using core::Fail;
+using core::ToUnixMillis;
+
+std::string MemberAccount(const core::MemberId& member) { return "member:" + member.str(); }
+
+Result<int64_t> PostEntry(store::Transaction& tx, const EntryHeader& header, const std::vector<Posting>& postings) {
+  __extension__ __int128 sum = 0;
+  for (const auto& p : postings) sum += p.amount;
+  if (sum != 0 || postings.size() < 2) {
+    return Fail(ErrorCode::kInternal, "unbalanced journal entry of kind " + std::string(header.kind));
+  }
+  std::optional<std::string> member;
+  if (header.member) member = header.member->str();
+  const std::string details = header.details.dump();
+  LOYALTY_ASSIGN_OR_RETURN(
+      auto row, tx.QueryOne("INSERT INTO entries (kind, member_id, idempotency_key, created_at, details) "
+                            "VALUES (?1, ?2, ?3, ?4, ?5) RETURNING entry_id",
+                            {header.kind, member, header.idempotency_key, ToUnixMillis(header.at), details}));
+  const int64_t entry_id = row->Int(0);
+  for (const auto& p : postings) {
+    if (p.amount == 0) continue;
+    LOYALTY_TRY(tx.Execute("INSERT INTO accounts (account, balance) VALUES (?1, ?2) "
+                           "ON CONFLICT (account) DO UPDATE SET balance = balance + excluded.balance",
+                           {p.account, p.amount}));
+    LOYALTY_TRY(tx.Execute("INSERT INTO postings (entry_id, account, amount) VALUES (?1, ?2, ?3)",
+                           {entry_id, p.account, p.amount}));
+  }
+  return entry_id;
+}
+
+Result<int64_t> CreateLot(store::Transaction& tx, const core::MemberId& member, int64_t entry_id,
+                          core::Timestamp earned_at, core::Timestamp available_at,
+                          std::optional<core::Timestamp> expires_at, int64_t amount) {
+  std::optional<int64_t> expires_ms;
+  if (expires_at) expires_ms = ToUnixMillis(*expires_at);
+  LOYALTY_ASSIGN_OR_RETURN(
+      auto row, tx.QueryOne("INSERT INTO lots (member_id, entry_id, earned_at, available_at, expires_at, original, "
+                            "remaining) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING lot_id",
+                            {member.str(), entry_id, ToUnixMillis(earned_at), ToUnixMillis(available_at), expires_ms,
+                             amount}));
+  const int64_t lot_id = row->Int(0);
+  LOYALTY_TRY(tx.Execute("INSERT INTO lot_movements (entry_id, lot_id, amount) VALUES (?1, ?2, ?3)",
+                         {entry_id, lot_id, amount}));
+  return lot_id;
+}
+
+Status ConsumeLot(store::Transaction& tx, int64_t entry_id, int64_t lot_id, int64_t take) {
+  LOYALTY_TRY(tx.Execute("UPDATE lots SET remaining = remaining - ?1 WHERE lot_id = ?2", {take, lot_id}));
+  LOYALTY_TRY(tx.Execute("INSERT INTO lot_movements (entry_id, lot_id, amount) VALUES (?1, ?2, ?3)",
+                         {entry_id, lot_id, -take}));
+  return {};
+}
+
+Result<int64_t> ConsumeLots(store::Transaction& tx, const core::MemberId& member, int64_t entry_id, int64_t amount,
+                            core::Timestamp now, LotScope scope, std::optional<int64_t> first_lot) {
+  int64_t taken = 0;
+  if (first_lot && amount > 0) {
+    LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT remaining FROM lots WHERE lot_id = ?1", {*first_lot}));
+    if (row && row->Int(0) > 0) {
+      const int64_t take = std::min(amount, row->Int(0));
+      LOYALTY_TRY(ConsumeLot(tx, entry_id, *first_lot, take));
+      taken += take;
+    }
+  }
+  if (taken == amount) return taken;
+  // Lots are consumed in the order they were earned; lot ids grow with time of posting and
+  // earned_at orders back-dated purchases correctly.
+  const std::string_view sql =
+      scope == LotScope::kAvailableOnly
+          ? "SELECT lot_id, remaining FROM lots WHERE member_id = ?1 AND remaining > 0 AND available_at <= ?2 "
+            "ORDER BY earned_at, lot_id"
+          : "SELECT lot_id, remaining FROM lots WHERE member_id = ?1 AND remaining > 0 AND ?2 = ?2 "
+            "ORDER BY earned_at, lot_id";
+  LOYALTY_ASSIGN_OR_RETURN(auto lots, tx.Query(sql, {member.str(), ToUnixMillis(now)}));
+  for (const auto& lot : lots) {
+    if (taken == amount) break;
+    const int64_t take = std::min(amount - taken, lot.Int(1));
+    LOYALTY_TRY(ConsumeLot(tx, entry_id, lot.Int(0), take));
+    taken += take;
+  }
+  return taken;
+}
+
+Result<int64_t> AvailablePoints(store::Transaction& tx, const core::MemberId& member, core::Timestamp now) {
+  LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = ?1 "
+                                                 "AND remaining > 0 AND available_at <= ?2",
+                                                 {member.str(), ToUnixMillis(now)}));
+  return row->Int(0);
+}
+
+Result<int64_t> AccountBalance(store::Transaction& tx, std::string_view account) {
+  LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT balance FROM accounts WHERE account = ?1", {account}));
+  return row ? row->Int(0) : 0;
+}
+
+Result<std::string> RequireMember(store::Transaction& tx, const core::MemberId& member) {
+  LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT tier FROM members WHERE member_id = ?1", {member.str()}));
+  if (!row) {
+    return Fail(ErrorCode::kNotFound, "member '" + member.str() + "' does not exist; create it first");
+  }
+  return row->Text(0);
+}
+
+Result<std::optional<core::Json>> FindPriorCommand(store::Transaction& tx, const core::IdempotencyKey& key,
+                                                   std::string_view kind, const std::string& payload) {
+  LOYALTY_ASSIGN_OR_RETURN(
+      auto row, tx.QueryOne("SELECT kind, payload, result FROM commands WHERE idempotency_key = ?1", {key.str()}));
+  if (!row) return std::optional<core::Json>();
+  if (row->Text(0) != kind || row->Text(1) != payload) {
+    return Fail(ErrorCode::kConflict, "idempotency key '" + key.str() + "' was already used for a different " +
+                                          (row->Text(0) != kind ? "command (" + row->Text(0) + ")" : "payload") +
+                                          "; use a new key for a new command");
+  }
+  LOYALTY_ASSIGN_OR_RETURN(core::Json result, core::ParseJson(row->Text(2)));
+  return std::optional<core::Json>(std::move(result));
+}
+
+Status RecordCommand(store::Transaction& tx, const core::IdempotencyKey& key, std::string_view kind,
+                     const std::string& payload, const core::Json& result, core::Timestamp at) {
+  LOYALTY_TRY(tx.Execute("INSERT INTO commands (idempotency_key, kind, payload, result, created_at) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5)",
+                         {key.str(), kind, payload, result.dump(), ToUnixMillis(at)}));
+  return {};
+}
+
+}  // namespace loyalty::ledger::internal

@@ -1,0 +1,272 @@
+#include "loyalty/store/sqlite.hpp"
+
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace loyalty::store {
+
+using core::Error;
+using core::ErrorCode;
+using core::Fail;
+
+namespace {
+
+Error SqliteError(sqlite3* db, int rc, std::string_view what) {
+  const int primary = rc & 0xff;
+  ErrorCode code = ErrorCode::kInternal;
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) code = ErrorCode::kUnavailable;
+  if (primary == SQLITE_FULL) code = ErrorCode::kUnavailable;
+  if (primary == SQLITE_CONSTRAINT) code = ErrorCode::kConflict;
+  std::string message = "sqlite: " + std::string(what) + ": ";
+  message += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  return Error{code, std::move(message)};
+}
+
+// One SQLite connection with its prepared-statement cache. Used by one thread at a time.
+class Connection final : public Transaction {
+ public:
+  static Result<std::unique_ptr<Connection>> Open(const SqliteOptions& options, bool read_only) {
+    sqlite3* handle = nullptr;
+    const int flags = (read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) |
+                      SQLITE_OPEN_NOMUTEX;
+    const int rc = sqlite3_open_v2(options.path.c_str(), &handle, flags, nullptr);
+    auto conn = std::unique_ptr<Connection>(new Connection(handle));
+    if (rc != SQLITE_OK) {
+      return std::unexpected(SqliteError(handle, rc, "cannot open '" + options.path.string() + "'"));
+    }
+    sqlite3_busy_timeout(handle, options.busy_timeout_ms);
+    std::string pragmas = "PRAGMA foreign_keys = ON;";
+    if (!read_only) {
+      pragmas += "PRAGMA journal_mode = WAL;";
+      pragmas += options.durability == Durability::kFull ? "PRAGMA synchronous = FULL;" : "PRAGMA synchronous = NORMAL;";
+    }
+    LOYALTY_TRY(conn->ExecuteScript(pragmas));
+    return conn;
+  }
+
+  ~Connection() override {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    sqlite3_close_v2(db_);
+  }
+
+  Result<int64_t> Execute(std::string_view sql, std::span<const Param> params) override {
+    LOYALTY_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql, params));
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    }
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE) return std::unexpected(SqliteError(db_, rc, "step"));
+    return static_cast<int64_t>(sqlite3_changes64(db_));
+  }
+
+  Result<std::vector<Row>> Query(std::string_view sql, std::span<const Param> params) override {
+    LOYALTY_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql, params));
+    std::vector<Row> rows;
+    const int columns = sqlite3_column_count(stmt);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      std::vector<Row::Value> values;
+      values.reserve(columns);
+      for (int c = 0; c < columns; ++c) {
+        switch (sqlite3_column_type(stmt, c)) {
+          case SQLITE_INTEGER: values.emplace_back(static_cast<int64_t>(sqlite3_column_int64(stmt, c))); break;
+          case SQLITE_FLOAT: values.emplace_back(sqlite3_column_double(stmt, c)); break;
+          case SQLITE_NULL: values.emplace_back(nullptr); break;
+          default: {
+            const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
+            values.emplace_back(std::string(text, static_cast<size_t>(sqlite3_column_bytes(stmt, c))));
+          }
+        }
+      }
+      rows.emplace_back(std::move(values));
+    }
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE) return std::unexpected(SqliteError(db_, rc, "step"));
+    return rows;
+  }
+
+  Status ExecuteScript(std::string_view sql) override {
+    char* message = nullptr;
+    const int rc = sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &message);
+    if (rc != SQLITE_OK) {
+      std::string text = message != nullptr ? message : sqlite3_errstr(rc);
+      sqlite3_free(message);
+      const Error base = SqliteError(nullptr, rc, "exec");
+      return Fail(base.code, "sqlite: " + text);
+    }
+    return {};
+  }
+
+ private:
+  explicit Connection(sqlite3* db) : db_(db) {}
+
+  Result<sqlite3_stmt*> Prepare(std::string_view sql, std::span<const Param> params) {
+    sqlite3_stmt* stmt = nullptr;
+    auto it = cache_.find(std::string(sql));
+    if (it != cache_.end()) {
+      stmt = it->second;
+    } else {
+      const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                        &stmt, nullptr);
+      if (rc != SQLITE_OK) return std::unexpected(SqliteError(db_, rc, "prepare '" + std::string(sql) + "'"));
+      cache_.emplace(std::string(sql), stmt);
+    }
+    sqlite3_clear_bindings(stmt);
+    if (static_cast<int>(params.size()) != sqlite3_bind_parameter_count(stmt)) {
+      return Fail(ErrorCode::kInternal, "statement '" + std::string(sql) + "' expects " +
+                                            std::to_string(sqlite3_bind_parameter_count(stmt)) + " parameters, got " +
+                                            std::to_string(params.size()));
+    }
+    for (size_t i = 0; i < params.size(); ++i) {
+      const int index = static_cast<int>(i) + 1;
+      const int rc = std::visit(
+          [&](const auto& v) -> int {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, std::nullptr_t>) return sqlite3_bind_null(stmt, index);
+            if constexpr (std::is_same_v<T, int64_t>) return sqlite3_bind_int64(stmt, index, v);
+            if constexpr (std::is_same_v<T, double>) return sqlite3_bind_double(stmt, index, v);
+            if constexpr (std::is_same_v<T, std::string_view>) {
+              return sqlite3_bind_text64(stmt, index, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
+            }
+          },
+          params[i].value());
+      if (rc != SQLITE_OK) return std::unexpected(SqliteError(db_, rc, "bind"));
+    }
+    return stmt;
+  }
+
+  sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+};
+
+// A writer waiting in the group-commit queue (the LevelDB writers_ pattern: the writer at the
+// front commits a batch on behalf of those queued behind it).
+struct PendingWrite {
+  const std::function<Status(Transaction&)>* work;
+  Status status;
+  bool done = false;
+  std::condition_variable cv;
+};
+
+class SqliteDatabase final : public Database {
+ public:
+  SqliteDatabase(SqliteOptions options, std::unique_ptr<Connection> writer)
+      : options_(std::move(options)), writer_(std::move(writer)) {}
+
+  std::string_view backend() const override { return "sqlite"; }
+
+  Status Write(const std::function<Status(Transaction&)>& work) override {
+    PendingWrite self;
+    self.work = &work;
+    std::unique_lock lock(mu_);
+    queue_.push_back(&self);
+    while (!self.done && &self != queue_.front()) self.cv.wait(lock);
+    if (self.done) return std::move(self.status);
+
+    // This thread leads: commit everything queued so far as one transaction.
+    const size_t batch = std::min(queue_.size(), static_cast<size_t>(std::max(1, options_.max_batch)));
+    std::vector<PendingWrite*> members(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(batch));
+    lock.unlock();
+    CommitBatch(members);
+    lock.lock();
+    for (size_t i = 0; i < batch; ++i) {
+      PendingWrite* w = queue_.front();
+      queue_.pop_front();
+      w->done = true;
+      if (w != &self) w->cv.notify_one();
+    }
+    if (!queue_.empty()) queue_.front()->cv.notify_one();
+    return std::move(self.status);
+  }
+
+  Status Read(const std::function<Status(Transaction&)>& work) override {
+    LOYALTY_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, AcquireReader());
+    Status status = conn->ExecuteScript("BEGIN");
+    if (status) {
+      status = work(*conn);
+      // A read transaction has nothing to keep; ROLLBACK ends the snapshot either way.
+      (void)conn->ExecuteScript("ROLLBACK");
+    }
+    ReleaseReader(std::move(conn));
+    return status;
+  }
+
+ private:
+  void CommitBatch(const std::vector<PendingWrite*>& batch) {
+    if (Status begin = writer_->ExecuteScript("BEGIN IMMEDIATE"); !begin) {
+      for (auto* w : batch) w->status = begin;
+      return;
+    }
+    bool any_ok = false;
+    for (auto* w : batch) {
+      if (batch.size() == 1) {
+        w->status = (*w->work)(*writer_);
+      } else {
+        // Each call in its own savepoint: a failure rolls back that call only.
+        w->status = writer_->ExecuteScript("SAVEPOINT w");
+        if (w->status) w->status = (*w->work)(*writer_);
+        (void)writer_->ExecuteScript(w->status ? "RELEASE w" : "ROLLBACK TO w; RELEASE w");
+      }
+      any_ok = any_ok || w->status.has_value();
+    }
+    if (!any_ok) {
+      (void)writer_->ExecuteScript("ROLLBACK");
+      return;
+    }
+    if (Status commit = writer_->ExecuteScript("COMMIT"); !commit) {
+      (void)writer_->ExecuteScript("ROLLBACK");
+      for (auto* w : batch) {
+        if (w->status) w->status = commit;
+      }
+    }
+  }
+
+  Result<std::unique_ptr<Connection>> AcquireReader() {
+    {
+      std::lock_guard lock(readers_mu_);
+      if (!readers_.empty()) {
+        auto conn = std::move(readers_.back());
+        readers_.pop_back();
+        return conn;
+      }
+    }
+    return Connection::Open(options_, /*read_only=*/true);
+  }
+
+  void ReleaseReader(std::unique_ptr<Connection> conn) {
+    std::lock_guard lock(readers_mu_);
+    if (static_cast<int>(readers_.size()) < options_.read_connections) readers_.push_back(std::move(conn));
+  }
+
+  const SqliteOptions options_;
+  std::unique_ptr<Connection> writer_;  // used only by the current batch leader
+
+  std::mutex mu_;
+  std::deque<PendingWrite*> queue_;  // GUARDED_BY(mu_)
+
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<Connection>> readers_;  // GUARDED_BY(readers_mu_)
+};
+
+}  // namespace
+
+Result<Durability> ParseDurability(std::string_view text) {
+  if (text == "full") return Durability::kFull;
+  if (text == "normal") return Durability::kNormal;
+  return Fail(ErrorCode::kInvalidArgument, "durability '" + std::string(text) + "' is not 'full' or 'normal'");
+}
+
+Result<std::unique_ptr<Database>> OpenSqlite(const SqliteOptions& options) {
+  if (options.path.empty() || options.path == ":memory:") {
+    return Fail(ErrorCode::kInvalidArgument, "the SQLite store needs a file path");
+  }
+  LOYALTY_ASSIGN_OR_RETURN(auto writer, Connection::Open(options, /*read_only=*/false));
+  return std::unique_ptr<Database>(new SqliteDatabase(options, std::move(writer)));
+}
+
+}  // namespace loyalty::store
