@@ -55,7 +55,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    // One line, then a pointer to help; CLI11's own exit codes are non-zero.
+    // One line, then a pointer to help; CLI11's own exit codes are non-zero. A mistyped
+    // subcommand surfaces as "a subcommand is required" with the word left over: name it.
+    const auto leftover = app.remaining();
+    if (e.get_name() == "RequiredError" && !leftover.empty()) {
+      std::cerr << "error: unknown command '" << leftover.front() << "' (see --help)\n";
+      return e.get_exit_code();
+    }
     std::cerr << "error: " << e.what() << " (see --help)\n";
     return e.get_exit_code() == 0 ? 2 : e.get_exit_code();
   }

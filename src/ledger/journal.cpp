@@ -1,5 +1,7 @@
 #include "journal.hpp"
 
+#include "loyalty/core/money.hpp"
+
 namespace loyalty::ledger::internal {
 
 using core::ErrorCode;
@@ -24,9 +26,16 @@ Result<int64_t> PostEntry(store::Transaction& tx, const EntryHeader& header, con
   const int64_t entry_id = row->Int(0);
   for (const auto& p : postings) {
     if (p.amount == 0) continue;
+    // Checked here, not in SQL: SQLite turns an overflowing integer sum into a float.
+    LOYALTY_ASSIGN_OR_RETURN(int64_t balance, AccountBalance(tx, p.account));
+    auto updated = core::CheckedAdd(balance, p.amount);
+    if (!updated) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "posting " + std::to_string(p.amount) + " points would overflow the balance of " + p.account);
+    }
     LOYALTY_TRY(tx.Execute("INSERT INTO accounts (account, balance) VALUES (?1, ?2) "
-                           "ON CONFLICT (account) DO UPDATE SET balance = balance + excluded.balance",
-                           {p.account, p.amount}));
+                           "ON CONFLICT (account) DO UPDATE SET balance = excluded.balance",
+                           {p.account, *updated}));
     LOYALTY_TRY(tx.Execute("INSERT INTO postings (entry_id, account, amount) VALUES (?1, ?2, ?3)",
                            {entry_id, p.account, p.amount}));
   }

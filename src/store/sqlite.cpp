@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -160,6 +161,8 @@ class SqliteDatabase final : public Database {
 
   std::string_view backend() const override { return "sqlite"; }
 
+  WriteStats write_stats() const override { return {writes_.load(), commits_.load()}; }
+
   Status Write(const std::function<Status(Transaction&)>& work) override {
     PendingWrite self;
     self.work = &work;
@@ -218,6 +221,8 @@ class SqliteDatabase final : public Database {
       (void)writer_->ExecuteScript("ROLLBACK");
       return;
     }
+    writes_ += static_cast<int64_t>(batch.size());
+    commits_ += 1;
     if (Status commit = writer_->ExecuteScript("COMMIT"); !commit) {
       (void)writer_->ExecuteScript("ROLLBACK");
       for (auto* w : batch) {
@@ -248,6 +253,9 @@ class SqliteDatabase final : public Database {
 
   std::mutex mu_;
   std::deque<PendingWrite*> queue_;  // GUARDED_BY(mu_)
+
+  std::atomic<int64_t> writes_{0};
+  std::atomic<int64_t> commits_{0};
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<Connection>> readers_;  // GUARDED_BY(readers_mu_)

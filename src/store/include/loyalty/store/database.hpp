@@ -115,6 +115,14 @@ class Database {
   // Backend name for logs and reports: "sqlite".
   virtual std::string_view backend() const = 0;
 
+  // Counters since open: Write() calls and the commits that carried them. With concurrent
+  // writers commits < writes: that ratio is group commit at work.
+  struct WriteStats {
+    int64_t writes = 0;
+    int64_t commits = 0;
+  };
+  virtual WriteStats write_stats() const = 0;
+
   // Write/Read for work that produces a value.
   template <typename T>
   [[nodiscard]] Result<T> WriteValue(const std::function<Result<T>(Transaction&)>& work) {

@@ -1,0 +1,144 @@
+// The `loyalty` binary, run as a user would: output, --json, exit codes and one-line errors.
+
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+
+#include "loyalty/core/json.hpp"
+#include "support/temp_dir.hpp"
+
+namespace loyalty::cli {
+namespace {
+
+struct CliRun {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  // Runs the binary with `args` (shell words) against the test's data dir.
+  CliRun Loyalty(const std::string& args) {
+    const std::string err_file = (dir_ / "stderr.txt").string();
+    const std::string command = std::string(LOYALTY_BINARY) + " --data-dir " + (dir_ / "data").string() + " " + args +
+                                " 2>" + err_file;
+    FILE* pipe = popen(command.c_str(), "r");
+    std::string out;
+    std::array<char, 4096> buffer;
+    while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) out.append(buffer.data(), n);
+    const int status = pclose(pipe);
+    std::ifstream err_in(err_file);
+    std::string err((std::istreambuf_iterator<char>(err_in)), std::istreambuf_iterator<char>());
+    return {WEXITSTATUS(status), out, err};
+  }
+
+  core::Json LoyaltyJson(const std::string& args) {
+    CliRun r = Loyalty("--json " + args);
+    EXPECT_EQ(r.exit_code, 0) << args << ": " << r.err;
+    auto json = core::ParseJson(r.out);
+    EXPECT_TRUE(json) << r.out;
+    return json ? *json : core::Json();
+  }
+
+  static void ExpectOneLineError(const CliRun& r, int exit_code, const std::string& part) {
+    EXPECT_EQ(r.exit_code, exit_code) << r.err;
+    EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find(part), std::string::npos) << r.err;
+  }
+
+  testing::TempDir dir_;
+};
+
+TEST_F(CliTest, VersionAndHelp) {
+  EXPECT_EQ(Loyalty("version").out, "loyalty 0.1.0\n");
+  EXPECT_EQ(LoyaltyJson("version")["version"], "0.1.0");
+  CliRun help = Loyalty("ledger earn --help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("--line"), std::string::npos);
+}
+
+TEST_F(CliTest, EarnRedeemAndQueryAMember) {
+  ASSERT_EQ(Loyalty("ledger member add ana").exit_code, 0);
+  auto earned = LoyaltyJson("ledger earn --member ana --order o1 --line TEE:apparel:2:19.99 --key k1");
+  EXPECT_EQ(earned["points"], 39);
+  EXPECT_EQ(earned["key"], "k1");
+  auto retried = LoyaltyJson("ledger earn --member ana --order o1 --line TEE:apparel:2:19.99 --key k1");
+  EXPECT_EQ(retried["entry_id"], earned["entry_id"]);
+  ASSERT_EQ(Loyalty("ledger reward add --id mug --name Mug --points 30 --stock 5").exit_code, 0);
+  auto redeemed = LoyaltyJson("ledger redeem --member ana --reward mug");
+  EXPECT_EQ(redeemed["stock_left"], 4);
+  auto balance = LoyaltyJson("ledger balance --member ana");
+  EXPECT_EQ(balance["total"], 9);
+  EXPECT_EQ(Loyalty("ledger balance --member ana").out, "9 points (9 available, 0 pending)\n");
+  auto statement = LoyaltyJson("ledger statement --member ana");
+  EXPECT_EQ(statement["lines"].size(), 2u);
+  EXPECT_EQ(LoyaltyJson("ledger liability")["outstanding"], 9);
+  EXPECT_EQ(LoyaltyJson("ledger lots --member ana").size(), 1u);
+  EXPECT_EQ(LoyaltyJson("ledger tier --member ana")["tier"], "Member");
+  auto verify = Loyalty("ledger verify");
+  EXPECT_EQ(verify.exit_code, 0);
+  EXPECT_NE(verify.out.find("every invariant holds"), std::string::npos);
+}
+
+TEST_F(CliTest, ReturnsExpiryAndTiersAsOfAGivenTime) {
+  ASSERT_EQ(Loyalty("ledger member add ana").exit_code, 0);
+  ASSERT_EQ(Loyalty("--now 2026-01-01 ledger earn --member ana --order o1 --line A:x:1:1500.00").exit_code, 0);
+  EXPECT_EQ(LoyaltyJson("--now 2026-01-02 ledger tier --member ana")["tier"], "Silver");
+  auto returned = LoyaltyJson("--now 2026-01-03 ledger return --member ana --order o1 --line A:1");
+  EXPECT_EQ(returned["clawed_back"], 1500);
+  ASSERT_EQ(Loyalty("--now 2026-01-04 ledger bonus --member ana --points 70 --reason welcome --actor crm").exit_code, 0);
+  auto expired = LoyaltyJson("--now 2028-01-05 ledger expire");
+  EXPECT_EQ(expired["points"], 70);
+  auto tiers = LoyaltyJson("--now 2028-01-05 ledger tiers");
+  EXPECT_EQ(tiers["changes"].size(), 1u);
+}
+
+TEST_F(CliTest, ErrorsAreOneLineWithAnExitCodePerKind) {
+  ExpectOneLineError(Loyalty("ledger balance --member ghost"), 3, "member 'ghost' does not exist");
+  ASSERT_EQ(Loyalty("ledger member add ana").exit_code, 0);
+  ExpectOneLineError(Loyalty("ledger earn --member ana --order o1 --line TEE:apparel:two:1.00"), 2,
+                     "quantity is not a whole number");
+  ExpectOneLineError(Loyalty("ledger earn --member ana --order o1 --line TEE:apparel:1:1.999"), 2,
+                     "more than 2 decimal places");
+  ExpectOneLineError(Loyalty("ledger earn --member ana --order o1 --line TEE:1:1.00"), 2,
+                     "must be SKU:CATEGORY:QUANTITY:UNIT_PRICE");
+  ExpectOneLineError(Loyalty("ledger redeem-points --member ana --points 10"), 5, "has 0 available points");
+  ASSERT_EQ(Loyalty("ledger earn --member ana --order o1 --line A:x:1:5.00 --key same").exit_code, 0);
+  ExpectOneLineError(Loyalty("ledger earn --member ana --order o2 --line A:x:1:6.00 --key same"), 4, "already used");
+  ExpectOneLineError(Loyalty("ledger adjust --member ana --points 5 --reason x"), 106, "--actor is required");
+  ExpectOneLineError(Loyalty("ledger frobnicate"), 106, "unknown command 'frobnicate'");
+  ExpectOneLineError(Loyalty("--now yesterday ledger liability"), 2, "timestamp 'yesterday'");
+  ExpectOneLineError(Loyalty("ledger member add 'bad id'"), 2, "member id 'bad id'");
+}
+
+TEST_F(CliTest, ConfigurationFileAndEnvironmentAreReadAndCheckedAtStart) {
+  const std::string config = (dir_ / "loyalty.toml").string();
+  std::ofstream(config) << "[program.earn]\npoints_per_unit = 10\n";
+  ASSERT_EQ(Loyalty("--config " + config + " ledger member add ana").exit_code, 0);
+  EXPECT_EQ(LoyaltyJson("--config " + config + " ledger earn --member ana --order o1 --line A:x:1:2.00")["points"], 20);
+  std::ofstream(config) << "[program.earn]\npoints_per_unit = \"ten\"\n";
+  ExpectOneLineError(Loyalty("--config " + config + " ledger liability"), 2, "program.earn.points_per_unit");
+  ExpectOneLineError(Loyalty("--config /nonexistent.toml ledger liability"), 2, "cannot read configuration file");
+  CliRun env = Loyalty("ledger liability");
+  EXPECT_EQ(env.exit_code, 0);
+  setenv("LOYALTY_STORE__DURABILITY", "sometimes", 1);
+  ExpectOneLineError(Loyalty("ledger liability"), 2, "store.durability");
+  unsetenv("LOYALTY_STORE__DURABILITY");
+}
+
+TEST_F(CliTest, DemoTellsTheLedgerStoryAndVerifiesIt) {
+  CliRun demo = Loyalty("demo --dir " + (dir_ / "demo").string());
+  EXPECT_EQ(demo.exit_code, 0) << demo.err;
+  EXPECT_NE(demo.out.find("upgraded to Silver"), std::string::npos) << demo.out;
+  EXPECT_NE(demo.out.find("nothing posted twice"), std::string::npos);
+  EXPECT_NE(demo.out.find("Verified: the journal balances"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace loyalty::cli

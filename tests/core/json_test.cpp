@@ -1,0 +1,55 @@
+#include "loyalty/core/json.hpp"
+
+#include <gtest/gtest.h>
+
+namespace loyalty::core {
+namespace {
+
+TEST(Json, ParseReportsTheByteOffsetOfASyntaxError) {
+  auto bad = ParseJson(R"({"a": 1,})");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(bad.error().message.find("byte 9"), std::string::npos) << bad.error().message;
+  EXPECT_TRUE(ParseJson(R"({"a": [1, 2]})"));
+}
+
+TEST(Json, ReadersNameTheFieldPathAndTheWrongType) {
+  const Json order = *ParseJson(R"({"id": 7, "lines": [{"qty": "two"}], "note": null})");
+  auto id = RequireString(order, "id", "order");
+  ASSERT_FALSE(id);
+  EXPECT_EQ(id.error().message, "field 'order.id' must be a string, not number");
+  auto qty = RequireInt(order["lines"][0], "qty", "order.lines[0]");
+  EXPECT_EQ(qty.error().message, "field 'order.lines[0].qty' must be an integer, not string");
+  auto missing = RequireInt(order, "total");
+  EXPECT_EQ(missing.error().message, "field 'total' is required");
+  EXPECT_FALSE(OptionalString(order, "note")->has_value());
+  EXPECT_EQ(**OptionalInt(order, "id"), 7);
+  EXPECT_FALSE(RequireInt(*ParseJson(R"({"n": 18446744073709551615})"), "n"));
+  EXPECT_FALSE(RequireInt(*ParseJson(R"({"n": 1.5})"), "n"));
+}
+
+TEST(Json, RejectUnknownFieldsListsTheKnownOnes) {
+  const Json body = *ParseJson(R"({"member": "a", "pionts": 5})");
+  auto status = RejectUnknownFields(body, {"member", "points"});
+  ASSERT_FALSE(status);
+  EXPECT_EQ(status.error().message, "unknown field 'pionts' (known fields: member, points)");
+  EXPECT_TRUE(RejectUnknownFields(body, {"member", "pionts"}));
+}
+
+TEST(Json, CoreValueTypesRoundTrip) {
+  Json j = {{"points", Points(12)},
+            {"money", *Money::Parse("3.50", "EUR")},
+            {"member", *MemberId::Parse("ana")},
+            {"at", *ParseTimestamp("2026-01-02T03:04:05Z")},
+            {"none", std::optional<int64_t>()}};
+  EXPECT_EQ(j.dump(),
+            R"({"at":"2026-01-02T03:04:05Z","member":"ana","money":{"amount":"3.50","currency":"EUR"},)"
+            R"("none":null,"points":12})");
+  EXPECT_EQ(j["points"].get<Points>(), Points(12));
+  EXPECT_EQ(j["money"].get<Money>(), *Money::Parse("3.50", "EUR"));
+  EXPECT_EQ(j["member"].get<MemberId>().str(), "ana");
+  EXPECT_EQ(j["none"].get<std::optional<int64_t>>(), std::nullopt);
+}
+
+}  // namespace
+}  // namespace loyalty::core

@@ -1,0 +1,56 @@
+// Child process of the crash test: posts the deterministic command stream from two threads
+// on a durable (synchronous=FULL) store and prints "ack <i> <entry_id>" once each command has
+// returned, i.e. once it is durable. It runs until it is killed.
+//
+// Usage: ledger_crash_writer DB_PATH FIRST_INDEX
+
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+
+#include "crash_commands.hpp"
+#include "loyalty/store/sqlite.hpp"
+
+int main(int argc, char** argv) {
+  using namespace loyalty;
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: ledger_crash_writer DB_PATH FIRST_INDEX\n");
+    return 2;
+  }
+  auto db = store::OpenSqlite({.path = argv[1], .durability = store::Durability::kFull});
+  if (!db) {
+    std::fprintf(stderr, "error: %s\n", db.error().message.c_str());
+    return 1;
+  }
+  core::ManualClock clock(ledger::crash::Now());
+  auto ledger = ledger::Ledger::Open(**db, ledger::crash::Program(), clock);
+  if (!ledger) {
+    std::fprintf(stderr, "error: %s\n", ledger.error().message.c_str());
+    return 1;
+  }
+  for (int m = 0; m < ledger::crash::kMembers; ++m) {
+    if (!(*ledger)->CreateMember(*core::MemberId::Parse(ledger::crash::MemberOf(m)))) return 1;
+  }
+  std::printf("ready\n");
+  std::fflush(stdout);
+
+  const int64_t first = std::atoll(argv[2]);
+  std::mutex out;
+  auto worker = [&](int64_t start) {
+    for (int64_t i = start;; i += 2) {
+      auto result = ledger::crash::RunCommand(**ledger, i);
+      std::lock_guard lock(out);
+      if (result) {
+        std::printf("ack %lld %lld\n", static_cast<long long>(i), static_cast<long long>(*result));
+      } else if (result.error().code != core::ErrorCode::kInsufficientPoints) {
+        std::printf("error %lld %s\n", static_cast<long long>(i), result.error().message.c_str());
+      }
+      std::fflush(stdout);
+    }
+  };
+  std::thread a(worker, first);
+  std::thread b(worker, first + 1);
+  a.join();
+  b.join();
+}

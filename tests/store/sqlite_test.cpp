@@ -1,0 +1,193 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "loyalty/store/sqlite.hpp"
+#include "support/temp_dir.hpp"
+
+namespace loyalty::store {
+namespace {
+
+using core::ErrorCode;
+using core::Fail;
+
+class SqliteTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = OpenSqlite({.path = dir_ / "test.db", .durability = Durability::kNormal});
+    ASSERT_TRUE(db) << db.error().message;
+    db_ = std::move(*db);
+    ASSERT_TRUE(db_->Write([](Transaction& tx) {
+      return tx.ExecuteScript("CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER NOT NULL, note TEXT, r REAL)");
+    }));
+  }
+
+  int64_t Count() {
+    return *db_->ReadValue<int64_t>([](Transaction& tx) -> core::Result<int64_t> {
+      LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT COUNT(*) FROM kv"));
+      return row->Int(0);
+    });
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Database> db_;
+};
+
+TEST_F(SqliteTest, BindsAndReadsEveryValueType) {
+  ASSERT_TRUE(db_->Write([](Transaction& tx) -> core::Status {
+    std::optional<std::string> none;
+    LOYALTY_TRY(tx.Execute("INSERT INTO kv VALUES (?1, ?2, ?3, ?4)", {"a", 1, none, 2.5}));
+    LOYALTY_TRY(tx.Execute("INSERT INTO kv VALUES (?1, ?2, ?3, ?4)", {std::string("b"), int64_t{-7}, "note", nullptr}));
+    return {};
+  }));
+  auto rows = db_->ReadValue<std::vector<Row>>(
+      [](Transaction& tx) { return tx.Query("SELECT k, v, note, r FROM kv ORDER BY k"); });
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].Text(0), "a");
+  EXPECT_EQ((*rows)[0].Int(1), 1);
+  EXPECT_TRUE((*rows)[0].IsNull(2));
+  EXPECT_DOUBLE_EQ((*rows)[0].Real(3), 2.5);
+  EXPECT_EQ((*rows)[1].Int(1), -7);
+  EXPECT_EQ((*rows)[1].Text(2), "note");
+  EXPECT_EQ((*rows)[1].OptionalInt(3), std::nullopt);
+}
+
+TEST_F(SqliteTest, FailedWorkLeavesNothingBehind) {
+  auto status = db_->Write([](Transaction& tx) -> core::Status {
+    LOYALTY_TRY(tx.Execute("INSERT INTO kv (k, v) VALUES ('x', 1)"));
+    return Fail(ErrorCode::kInsufficientPoints, "changed my mind");
+  });
+  ASSERT_FALSE(status);
+  EXPECT_EQ(status.error().code, ErrorCode::kInsufficientPoints);
+  EXPECT_EQ(Count(), 0);
+}
+
+TEST_F(SqliteTest, ConstraintViolationIsAConflictAndRollsBack) {
+  auto status = db_->Write([](Transaction& tx) -> core::Status {
+    LOYALTY_TRY(tx.Execute("INSERT INTO kv (k, v) VALUES ('x', 1)"));
+    LOYALTY_TRY(tx.Execute("INSERT INTO kv (k, v) VALUES ('x', 2)"));
+    return {};
+  });
+  ASSERT_FALSE(status);
+  EXPECT_EQ(status.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(Count(), 0);
+}
+
+TEST_F(SqliteTest, WrongParameterCountAndBadSqlAreReported) {
+  auto status = db_->Write([](Transaction& tx) -> core::Status {
+    LOYALTY_TRY(tx.Execute("INSERT INTO kv (k, v) VALUES (?1, ?2)", {"only-one"}));
+    return {};
+  });
+  ASSERT_FALSE(status);
+  EXPECT_NE(status.error().message.find("expects 2 parameters"), std::string::npos);
+  auto bad = db_->Read([](Transaction& tx) -> core::Status {
+    LOYALTY_TRY(tx.Query("SELEKT 1"));
+    return {};
+  });
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("syntax error"), std::string::npos);
+}
+
+TEST_F(SqliteTest, ConcurrentWritersShareCommitsAndFailuresStayIsolated) {
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 200;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string key = std::to_string(t) + "-" + std::to_string(i);
+        const bool fail = i % 5 == 0;
+        auto status = db_->Write([&](Transaction& tx) -> core::Status {
+          LOYALTY_TRY(tx.Execute("INSERT INTO kv (k, v) VALUES (?1, ?2)", {key, i}));
+          if (fail) return Fail(ErrorCode::kInvalidArgument, "rejected");
+          return {};
+        });
+        if (!status) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), kThreads * kPerThread / 5);
+  EXPECT_EQ(Count(), kThreads * kPerThread * 4 / 5);
+  const auto stats = db_->write_stats();
+  EXPECT_GT(stats.writes, 0);
+  EXPECT_LE(stats.commits, stats.writes);
+}
+
+TEST_F(SqliteTest, ReadersSeeOneSnapshotWhileWritersCommit) {
+  ASSERT_TRUE(db_->Write([](Transaction& tx) -> core::Status {
+    LOYALTY_TRY(tx.Execute("INSERT INTO kv (k, v) VALUES ('a', 1)"));
+    return {};
+  }));
+  auto status = db_->Read([&](Transaction& tx) -> core::Status {
+    LOYALTY_ASSIGN_OR_RETURN(auto before, tx.QueryOne("SELECT COUNT(*) FROM kv"));
+    EXPECT_TRUE(db_->Write([](Transaction& w) -> core::Status {
+      LOYALTY_TRY(w.Execute("INSERT INTO kv (k, v) VALUES ('b', 2)"));
+      return {};
+    }));
+    LOYALTY_ASSIGN_OR_RETURN(auto after, tx.QueryOne("SELECT COUNT(*) FROM kv"));
+    EXPECT_EQ(before->Int(0), after->Int(0));
+    return {};
+  });
+  ASSERT_TRUE(status) << status.error().message;
+  EXPECT_EQ(Count(), 2);
+}
+
+TEST_F(SqliteTest, DataSurvivesReopening) {
+  ASSERT_TRUE(db_->Write([](Transaction& tx) -> core::Status {
+    LOYALTY_TRY(tx.Execute("INSERT INTO kv (k, v) VALUES ('kept', 42)"));
+    return {};
+  }));
+  db_.reset();
+  auto reopened = OpenSqlite({.path = dir_ / "test.db"});
+  ASSERT_TRUE(reopened);
+  db_ = std::move(*reopened);
+  EXPECT_EQ(Count(), 1);
+}
+
+constexpr Migration kV1[] = {{1, "create a", "CREATE TABLE a (x INTEGER)"}};
+constexpr Migration kV2[] = {{1, "create a", "CREATE TABLE a (x INTEGER)"},
+                             {2, "create b", "CREATE TABLE b (y INTEGER); INSERT INTO b VALUES (7)"}};
+
+TEST_F(SqliteTest, MigrationsApplyOnceInOrder) {
+  ASSERT_TRUE(Migrate(*db_, "demo", kV1));
+  ASSERT_TRUE(Migrate(*db_, "demo", kV2));
+  ASSERT_TRUE(Migrate(*db_, "demo", kV2));  // again: nothing to do
+  auto rows = db_->ReadValue<std::vector<Row>>([](Transaction& tx) { return tx.Query("SELECT y FROM b"); });
+  ASSERT_TRUE(rows);
+  EXPECT_EQ(rows->size(), 1u);  // the insert in version 2 ran once
+}
+
+TEST_F(SqliteTest, MigrationsRefuseADatabaseFromANewerBinary) {
+  ASSERT_TRUE(Migrate(*db_, "demo", kV2));
+  auto status = Migrate(*db_, "demo", kV1);
+  ASSERT_FALSE(status);
+  EXPECT_EQ(status.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(status.error().message.find("newer than this binary"), std::string::npos);
+}
+
+TEST_F(SqliteTest, AFailingMigrationLeavesTheSchemaAtTheLastGoodVersion) {
+  constexpr Migration kBroken[] = {{1, "create a", "CREATE TABLE a (x INTEGER)"},
+                                   {2, "broken", "CREATE TABLE c (z INTEGER); CREATE TABLE a (x INTEGER)"}};
+  ASSERT_FALSE(Migrate(*db_, "demo", kBroken));
+  auto tables = db_->ReadValue<std::vector<Row>>([](Transaction& tx) {
+    return tx.Query("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('a', 'c') ORDER BY name");
+  });
+  ASSERT_TRUE(tables);
+  ASSERT_EQ(tables->size(), 1u);
+  EXPECT_EQ((*tables)[0].Text(0), "a");
+}
+
+TEST(Sqlite, OpenFailsClearlyOnAnUnusablePath) {
+  auto db = OpenSqlite({.path = "/nonexistent-dir/x/test.db"});
+  ASSERT_FALSE(db);
+  EXPECT_NE(db.error().message.find("cannot open"), std::string::npos);
+  EXPECT_FALSE(OpenSqlite({.path = ":memory:"}));
+  EXPECT_FALSE(ParseDurability("sometimes"));
+}
+
+}  // namespace
+}  // namespace loyalty::store
