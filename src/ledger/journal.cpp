@@ -77,29 +77,40 @@ Result<int64_t> ConsumeLots(store::Transaction& tx, const core::MemberId& member
     }
   }
   if (taken == amount) return taken;
-  // Lots are consumed in the order they were earned; lot ids grow with time of posting and
-  // earned_at orders back-dated purchases correctly.
+  // Lots are consumed in the order they were earned (earned_at orders back-dated purchases
+  // correctly; lot_id breaks ties). Fetched a page at a time: a member may hold thousands of
+  // open lots, and consumed lots drop out of the next page by themselves.
   const std::string_view sql =
       scope == LotScope::kAvailableOnly
           ? "SELECT lot_id, remaining FROM lots WHERE member_id = ?1 AND remaining > 0 AND available_at <= ?2 "
-            "ORDER BY earned_at, lot_id"
+            "ORDER BY earned_at, lot_id LIMIT 64"
           : "SELECT lot_id, remaining FROM lots WHERE member_id = ?1 AND remaining > 0 AND ?2 = ?2 "
-            "ORDER BY earned_at, lot_id";
-  LOYALTY_ASSIGN_OR_RETURN(auto lots, tx.Query(sql, {member.str(), ToUnixMillis(now)}));
-  for (const auto& lot : lots) {
-    if (taken == amount) break;
-    const int64_t take = std::min(amount - taken, lot.Int(1));
-    LOYALTY_TRY(ConsumeLot(tx, entry_id, lot.Int(0), take));
-    taken += take;
+            "ORDER BY earned_at, lot_id LIMIT 64";
+  while (taken < amount) {
+    LOYALTY_ASSIGN_OR_RETURN(auto lots, tx.Query(sql, {member.str(), ToUnixMillis(now)}));
+    if (lots.empty()) break;
+    for (const auto& lot : lots) {
+      if (taken == amount) break;
+      const int64_t take = std::min(amount - taken, lot.Int(1));
+      LOYALTY_TRY(ConsumeLot(tx, entry_id, lot.Int(0), take));
+      taken += take;
+    }
   }
   return taken;
 }
 
-Result<int64_t> AvailablePoints(store::Transaction& tx, const core::MemberId& member, core::Timestamp now) {
+Result<int64_t> PendingPoints(store::Transaction& tx, const core::MemberId& member, core::Timestamp now) {
   LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = ?1 "
-                                                 "AND remaining > 0 AND available_at <= ?2",
+                                                 "AND remaining > 0 AND available_at > ?2",
                                                  {member.str(), ToUnixMillis(now)}));
   return row->Int(0);
+}
+
+Result<int64_t> AvailablePoints(store::Transaction& tx, const core::MemberId& member, core::Timestamp now) {
+  // Total minus pending: both come from indexes, whatever the number of open lots.
+  LOYALTY_ASSIGN_OR_RETURN(int64_t total, AccountBalance(tx, MemberAccount(member)));
+  LOYALTY_ASSIGN_OR_RETURN(int64_t pending, PendingPoints(tx, member, now));
+  return total - pending;
 }
 
 Result<int64_t> AccountBalance(store::Transaction& tx, std::string_view account) {

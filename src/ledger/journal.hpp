@@ -60,6 +60,9 @@ enum class LotScope { kAvailableOnly, kAll };
 // Takes `amount` points from one lot. REQUIRES: the lot holds at least `amount`.
 [[nodiscard]] Status ConsumeLot(store::Transaction& tx, int64_t entry_id, int64_t lot_id, int64_t amount);
 
+// Points of the member's open lots that may not be spent yet (available_at > now).
+[[nodiscard]] Result<int64_t> PendingPoints(store::Transaction& tx, const core::MemberId& member, core::Timestamp now);
+
 // Points of the member's open lots that may be spent now (available_at <= now).
 [[nodiscard]] Result<int64_t> AvailablePoints(store::Transaction& tx, const core::MemberId& member,
                                               core::Timestamp now);

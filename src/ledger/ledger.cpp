@@ -79,10 +79,8 @@ Result<Balance> Ledger::GetBalance(const MemberId& member) {
   return db_.ReadValue<Balance>([&](Transaction& tx) -> Result<Balance> {
     LOYALTY_TRY(internal::RequireMember(tx, member));
     LOYALTY_ASSIGN_OR_RETURN(int64_t total, internal::AccountBalance(tx, MemberAccount(member)));
-    LOYALTY_ASSIGN_OR_RETURN(auto pending, tx.QueryOne("SELECT COALESCE(SUM(remaining), 0) FROM lots "
-                                                       "WHERE member_id = ?1 AND remaining > 0 AND available_at > ?2",
-                                                       {member.str(), ToUnixMillis(clock_.Now())}));
-    return Balance{Points(total), Points(total - pending->Int(0)), Points(pending->Int(0))};
+    LOYALTY_ASSIGN_OR_RETURN(int64_t pending, internal::PendingPoints(tx, member, clock_.Now()));
+    return Balance{Points(total), Points(total - pending), Points(pending)};
   });
 }
 

@@ -50,7 +50,8 @@ CREATE TABLE lots (
   original     INTEGER NOT NULL CHECK (original > 0),
   remaining    INTEGER NOT NULL CHECK (remaining >= 0 AND remaining <= original)
 );
-CREATE INDEX lots_open_by_member ON lots(member_id, lot_id) WHERE remaining > 0;
+CREATE INDEX lots_open_by_member ON lots(member_id, earned_at, lot_id) WHERE remaining > 0;
+CREATE INDEX lots_open_by_availability ON lots(member_id, available_at) WHERE remaining > 0;
 CREATE INDEX lots_open_by_expiry ON lots(expires_at) WHERE remaining > 0;
 CREATE TABLE lot_movements (
   entry_id INTEGER NOT NULL REFERENCES entries(entry_id),

@@ -25,7 +25,7 @@ struct Child {
   int out = -1;
 };
 
-Child Spawn(const std::string& db_path, int64_t first) {
+Child Spawn(const std::string& db_path, int64_t first, const char* durability) {
   int fds[2];
   if (pipe(fds) != 0) return {};
   const pid_t pid = fork();
@@ -34,7 +34,7 @@ Child Spawn(const std::string& db_path, int64_t first) {
     close(fds[0]);
     close(fds[1]);
     const std::string first_text = std::to_string(first);
-    execl(LOYALTY_CRASH_WRITER, LOYALTY_CRASH_WRITER, db_path.c_str(), first_text.c_str(), nullptr);
+    execl(LOYALTY_CRASH_WRITER, LOYALTY_CRASH_WRITER, db_path.c_str(), first_text.c_str(), durability, nullptr);
     _exit(127);
   }
   close(fds[1]);
@@ -60,7 +60,8 @@ TEST(LedgerCrash, AcknowledgedCommandsSurviveSigkillAndInvariantsHold) {
   int64_t total_acked = 0;
 
   for (int round = 0; round < kRounds; ++round) {
-    Child child = Spawn(db_path, round * kIndicesPerRound);
+    // Both durabilities survive a process kill; they differ only on power loss.
+    Child child = Spawn(db_path, round * kIndicesPerRound, round % 2 == 0 ? "full" : "normal");
     ASSERT_GT(child.pid, 0);
     std::string output;
     // Wait until the writer is ready and has acknowledged something, then kill it after a

@@ -1,8 +1,8 @@
 // Child process of the crash test: posts the deterministic command stream from two threads
-// on a durable (synchronous=FULL) store and prints "ack <i> <entry_id>" once each command has
-// returned, i.e. once it is durable. It runs until it is killed.
+// and prints "ack <i> <entry_id>" once each command has returned, i.e. once it is committed
+// at the chosen durability. It runs until it is killed.
 //
-// Usage: ledger_crash_writer DB_PATH FIRST_INDEX
+// Usage: ledger_crash_writer DB_PATH FIRST_INDEX full|normal
 
 #include <cstdio>
 #include <cstdlib>
@@ -14,11 +14,16 @@
 
 int main(int argc, char** argv) {
   using namespace loyalty;
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: ledger_crash_writer DB_PATH FIRST_INDEX\n");
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: ledger_crash_writer DB_PATH FIRST_INDEX full|normal\n");
     return 2;
   }
-  auto db = store::OpenSqlite({.path = argv[1], .durability = store::Durability::kFull});
+  auto durability = store::ParseDurability(argv[3]);
+  if (!durability) {
+    std::fprintf(stderr, "error: %s\n", durability.error().message.c_str());
+    return 2;
+  }
+  auto db = store::OpenSqlite({.path = argv[1], .durability = *durability});
   if (!db) {
     std::fprintf(stderr, "error: %s\n", db.error().message.c_str());
     return 1;
