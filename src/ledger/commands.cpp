@@ -55,9 +55,12 @@ std::optional<core::Timestamp> LotExpiry(const ProgramConfig& config, core::Time
   return core::AddMonths(earned_at, config.expiry.months);
 }
 
+// Records member activity for inactivity expiry, to the day: a member buying every hour
+// does not rewrite its row every hour.
 Status TouchActivity(Transaction& tx, const MemberId& member, core::Timestamp at) {
-  LOYALTY_TRY(tx.Execute("UPDATE members SET last_activity_at = MAX(last_activity_at, ?1) WHERE member_id = ?2",
-                         {ToUnixMillis(at), member.str()}));
+  constexpr int64_t kResolutionMs = 24 * 60 * 60 * 1000;
+  LOYALTY_TRY(tx.Execute("UPDATE members SET last_activity_at = ?1 WHERE member_id = ?2 AND last_activity_at < ?3",
+                         {ToUnixMillis(at), member.str(), ToUnixMillis(at) - kResolutionMs}));
   return {};
 }
 
@@ -106,6 +109,8 @@ Result<EarnResult> Ledger::Earn(const EarnCommand& command) {
     std::optional<int64_t> entry_id;
     std::optional<int64_t> lot_id;
     if (earn.total > 0) {
+      // A sale stamped slightly ahead of our clock earns as of now.
+      const core::Timestamp earned_at = std::min(occurred, now);
       const Json details = {{"order", command.order.str()},
                             {"occurred_at", core::FormatTimestamp(occurred)},
                             {"spend_minor", earn.spend_minor},
@@ -114,15 +119,15 @@ Result<EarnResult> Ledger::Earn(const EarnCommand& command) {
           entry_id, internal::PostEntry(tx, {"earn", command.member, command.key.str(), now, details},
                                         {{MemberAccount(command.member), earn.total},
                                          {std::string(internal::kIssuedAccount), -earn.total}}));
-      const core::Timestamp available = occurred + std::chrono::days(config_.earn.pending_days);
-      LOYALTY_ASSIGN_OR_RETURN(lot_id, internal::CreateLot(tx, command.member, *entry_id, occurred, available,
-                                                           LotExpiry(config_, occurred), earn.total));
+      const core::Timestamp available = earned_at + std::chrono::days(config_.earn.pending_days);
+      LOYALTY_ASSIGN_OR_RETURN(lot_id, internal::CreateLot(tx, command.member, *entry_id, earned_at, available,
+                                                           LotExpiry(config_, earned_at), earn.total));
       result.entry_id = *entry_id;
     }
     LOYALTY_TRY(tx.Execute("INSERT INTO orders (order_id, member_id, entry_id, lot_id, occurred_at, spend_minor, "
-                           "order_points) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                           "points, order_points) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                            {command.order.str(), command.member.str(), entry_id, lot_id, ToUnixMillis(occurred),
-                            earn.spend_minor, earn.order_points}));
+                            earn.spend_minor, earn.total, earn.order_points}));
     for (size_t i = 0; i < command.lines.size(); ++i) {
       const OrderLine& line = command.lines[i];
       LOYALTY_TRY(tx.Execute("INSERT INTO order_lines (order_id, line_no, sku, category, quantity, unit_price_minor, "
@@ -130,9 +135,6 @@ Result<EarnResult> Ledger::Earn(const EarnCommand& command) {
                              {command.order.str(), static_cast<int64_t>(i), line.sku, line.category, line.quantity,
                               line.unit_price.minor_units(), earn.line_points[i]}));
     }
-    LOYALTY_TRY(tx.Execute("INSERT INTO qualifying_activity (member_id, at, points, spend_minor, entry_id) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5)",
-                           {command.member.str(), ToUnixMillis(occurred), earn.total, earn.spend_minor, entry_id}));
     LOYALTY_TRY(TouchActivity(tx, command.member, occurred));
 
     // Upgrades take effect at once; downgrades wait for the periodic evaluation.
@@ -361,14 +363,12 @@ Result<ReturnResult> Ledger::Return(const ReturnCommand& command) {
                              "WHERE order_id = ?2 AND line_no = ?3",
                              {returning[i], command.order.str(), lines[i].Int(0)}));
     }
-    if (fully_returned && order_points_open > 0) {
-      LOYALTY_TRY(tx.Execute("UPDATE orders SET order_points_reversed = order_points WHERE order_id = ?1",
-                             {command.order.str()}));
-    }
-    // Returned spend and points stop counting towards tiers, dated with the original purchase.
-    LOYALTY_TRY(tx.Execute("INSERT INTO qualifying_activity (member_id, at, points, spend_minor, entry_id) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5)",
-                           {command.member.str(), order->Int(2), -due, -spend_returned, entry_id}));
+    // Returned spend and points stop counting towards tiers.
+    LOYALTY_TRY(tx.Execute("UPDATE orders SET points_returned = points_returned + ?1, "
+                           "spend_returned_minor = spend_returned_minor + ?2, "
+                           "order_points_reversed = CASE WHEN ?3 = 1 THEN order_points ELSE order_points_reversed END "
+                           "WHERE order_id = ?4",
+                           {due, spend_returned, fully_returned ? 1 : 0, command.order.str()}));
     LOYALTY_ASSIGN_OR_RETURN(result.balance, MemberBalance(tx, command.member));
     return result;
   });
@@ -383,7 +383,7 @@ Result<ExpireResult> Ledger::Expire(const ExpireCommand& command) {
     std::vector<store::Row> due;
     if (config_.expiry.mode == ExpiryMode::kAfterEarn) {
       LOYALTY_ASSIGN_OR_RETURN(due, tx.Query("SELECT member_id, lot_id, remaining FROM lots "
-                                             "WHERE remaining > 0 AND expires_at <= ?1 "
+                                             "WHERE remaining > 0 AND expires_at IS NOT NULL AND expires_at <= ?1 "
                                              "ORDER BY member_id, earned_at, lot_id",
                                              {ToUnixMillis(now)}));
     } else {
@@ -420,10 +420,12 @@ Result<EvaluateTiersResult> Ledger::EvaluateTiers(const EvaluateTiersCommand& co
   return RunIdempotent<EvaluateTiersResult>(db_, clock_, "evaluate_tiers", command,
                                             [&](Transaction& tx, core::Timestamp now) -> Result<EvaluateTiersResult> {
     if (command.member) LOYALTY_TRY(internal::RequireMember(tx, *command.member));
-    const std::string_view column = config_.tiers.basis == TierBasis::kPoints ? "points" : "spend_minor";
-    const std::string sql = "SELECT m.member_id, m.tier, COALESCE(SUM(q." + std::string(column) +
-                            "), 0) FROM members m LEFT JOIN qualifying_activity q ON q.member_id = m.member_id "
-                            "AND q.at > ?1 AND q.at <= ?2 WHERE (?3 IS NULL OR m.member_id = ?3) "
+    const std::string_view column = config_.tiers.basis == TierBasis::kPoints
+                                        ? "o.points - o.points_returned"
+                                        : "o.spend_minor - o.spend_returned_minor";
+    const std::string sql = "SELECT m.member_id, m.tier, COALESCE(SUM(" + std::string(column) +
+                            "), 0) FROM members m LEFT JOIN orders o ON o.member_id = m.member_id "
+                            "AND o.occurred_at > ?1 AND o.occurred_at <= ?2 WHERE (?3 IS NULL OR m.member_id = ?3) "
                             "GROUP BY m.member_id ORDER BY m.member_id";
     std::optional<std::string> only;
     if (command.member) only = command.member->str();

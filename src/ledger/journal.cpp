@@ -12,7 +12,14 @@ std::string MemberAccount(const core::MemberId& member) { return "member:" + mem
 
 Result<int64_t> PostEntry(store::Transaction& tx, const EntryHeader& header, const std::vector<Posting>& postings) {
   __extension__ __int128 sum = 0;
-  for (const auto& p : postings) sum += p.amount;
+  for (size_t i = 0; i < postings.size(); ++i) {
+    sum += postings[i].amount;
+    for (size_t j = 0; j < i; ++j) {
+      if (postings[j].account == postings[i].account) {
+        return Fail(ErrorCode::kInternal, "journal entry posts to " + postings[i].account + " twice");
+      }
+    }
+  }
   if (sum != 0 || postings.size() < 2) {
     return Fail(ErrorCode::kInternal, "unbalanced journal entry of kind " + std::string(header.kind));
   }
@@ -100,8 +107,9 @@ Result<int64_t> ConsumeLots(store::Transaction& tx, const core::MemberId& member
 }
 
 Result<int64_t> PendingPoints(store::Transaction& tx, const core::MemberId& member, core::Timestamp now) {
+  // Matches the partial index lots_pending; a lot is never pending before it is earned.
   LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = ?1 "
-                                                 "AND remaining > 0 AND available_at > ?2",
+                                                 "AND remaining > 0 AND available_at > earned_at AND available_at > ?2",
                                                  {member.str(), ToUnixMillis(now)}));
   return row->Int(0);
 }

@@ -7,24 +7,26 @@ namespace {
 // Amounts are integers (points; money in minor units). Times are Unix milliseconds.
 // `accounts.balance` and `lots.remaining` are caches maintained in the same transaction as
 // the postings they summarise; VerifyInvariants recomputes both from the journal.
+// Every b-tree a command touches costs a page write per commit, so tables keyed by text are
+// WITHOUT ROWID (one b-tree, not two) and indexes that serve only some programs are partial.
 constexpr std::string_view kV1 = R"sql(
 CREATE TABLE members (
   member_id        TEXT PRIMARY KEY,
   created_at       INTEGER NOT NULL,
   tier             TEXT NOT NULL,
   last_activity_at INTEGER NOT NULL
-);
+) WITHOUT ROWID;
 CREATE TABLE accounts (
   account TEXT PRIMARY KEY,
   balance INTEGER NOT NULL DEFAULT 0
-);
+) WITHOUT ROWID;
 CREATE TABLE commands (
   idempotency_key TEXT PRIMARY KEY,
   kind            TEXT NOT NULL,
   payload         TEXT NOT NULL,
   result          TEXT NOT NULL,
   created_at      INTEGER NOT NULL
-);
+) WITHOUT ROWID;
 CREATE TABLE entries (
   entry_id        INTEGER PRIMARY KEY,
   kind            TEXT NOT NULL,
@@ -33,13 +35,13 @@ CREATE TABLE entries (
   created_at      INTEGER NOT NULL,
   details         TEXT NOT NULL DEFAULT '{}'
 );
+-- Clustered by account, so a statement is one range read; an entry posts to an account once.
 CREATE TABLE postings (
-  posting_id INTEGER PRIMARY KEY,
-  entry_id   INTEGER NOT NULL REFERENCES entries(entry_id),
-  account    TEXT NOT NULL REFERENCES accounts(account),
-  amount     INTEGER NOT NULL CHECK (amount <> 0)
-);
-CREATE INDEX postings_by_account ON postings(account, entry_id);
+  account  TEXT NOT NULL REFERENCES accounts(account),
+  entry_id INTEGER NOT NULL REFERENCES entries(entry_id),
+  amount   INTEGER NOT NULL CHECK (amount <> 0),
+  PRIMARY KEY (account, entry_id)
+) WITHOUT ROWID;
 CREATE TABLE lots (
   lot_id       INTEGER PRIMARY KEY,
   member_id    TEXT NOT NULL REFERENCES members(member_id),
@@ -51,24 +53,29 @@ CREATE TABLE lots (
   remaining    INTEGER NOT NULL CHECK (remaining >= 0 AND remaining <= original)
 );
 CREATE INDEX lots_open_by_member ON lots(member_id, earned_at, lot_id) WHERE remaining > 0;
-CREATE INDEX lots_open_by_availability ON lots(member_id, available_at) WHERE remaining > 0;
-CREATE INDEX lots_open_by_expiry ON lots(expires_at) WHERE remaining > 0;
+-- Only lots still pending (pending_days > 0) and only lots with a fixed expiry are indexed.
+CREATE INDEX lots_pending ON lots(member_id, available_at) WHERE remaining > 0 AND available_at > earned_at;
+CREATE INDEX lots_expiring ON lots(expires_at) WHERE remaining > 0 AND expires_at IS NOT NULL;
 CREATE TABLE lot_movements (
   entry_id INTEGER NOT NULL REFERENCES entries(entry_id),
   lot_id   INTEGER NOT NULL REFERENCES lots(lot_id),
   amount   INTEGER NOT NULL CHECK (amount <> 0)
 );
-CREATE INDEX lot_movements_by_lot ON lot_movements(lot_id);
+-- Orders earn once; their points and spend qualify for tiers until returned.
 CREATE TABLE orders (
-  order_id     TEXT PRIMARY KEY,
-  member_id    TEXT NOT NULL REFERENCES members(member_id),
-  entry_id     INTEGER REFERENCES entries(entry_id),
-  lot_id       INTEGER REFERENCES lots(lot_id),
-  occurred_at  INTEGER NOT NULL,
-  spend_minor  INTEGER NOT NULL,
-  order_points INTEGER NOT NULL,
+  order_id              TEXT PRIMARY KEY,
+  member_id             TEXT NOT NULL REFERENCES members(member_id),
+  entry_id              INTEGER REFERENCES entries(entry_id),
+  lot_id                INTEGER REFERENCES lots(lot_id),
+  occurred_at           INTEGER NOT NULL,
+  spend_minor           INTEGER NOT NULL,
+  spend_returned_minor  INTEGER NOT NULL DEFAULT 0,
+  points                INTEGER NOT NULL,
+  points_returned       INTEGER NOT NULL DEFAULT 0,
+  order_points          INTEGER NOT NULL,
   order_points_reversed INTEGER NOT NULL DEFAULT 0
-);
+) WITHOUT ROWID;
+CREATE INDEX orders_by_member ON orders(member_id, occurred_at);
 CREATE TABLE order_lines (
   order_id          TEXT NOT NULL REFERENCES orders(order_id),
   line_no           INTEGER NOT NULL,
@@ -79,21 +86,13 @@ CREATE TABLE order_lines (
   points            INTEGER NOT NULL,
   returned_quantity INTEGER NOT NULL DEFAULT 0 CHECK (returned_quantity <= quantity),
   PRIMARY KEY (order_id, line_no)
-);
-CREATE TABLE qualifying_activity (
-  member_id   TEXT NOT NULL REFERENCES members(member_id),
-  at          INTEGER NOT NULL,
-  points      INTEGER NOT NULL,
-  spend_minor INTEGER NOT NULL,
-  entry_id    INTEGER REFERENCES entries(entry_id)
-);
-CREATE INDEX qualifying_by_member ON qualifying_activity(member_id, at);
+) WITHOUT ROWID;
 CREATE TABLE rewards (
   reward_id    TEXT PRIMARY KEY,
   name         TEXT NOT NULL,
   points_price INTEGER NOT NULL CHECK (points_price > 0),
   stock        INTEGER CHECK (stock IS NULL OR stock >= 0)
-);
+) WITHOUT ROWID;
 CREATE TABLE tier_history (
   member_id  TEXT NOT NULL REFERENCES members(member_id),
   at         INTEGER NOT NULL,

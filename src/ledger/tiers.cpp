@@ -10,8 +10,10 @@ core::Result<int64_t> QualifyingAmount(store::Transaction& tx, const TierPolicy&
                                        core::Timestamp now) {
   const std::string_view sql =
       policy.basis == TierBasis::kPoints
-          ? "SELECT COALESCE(SUM(points), 0) FROM qualifying_activity WHERE member_id = ?1 AND at > ?2 AND at <= ?3"
-          : "SELECT COALESCE(SUM(spend_minor), 0) FROM qualifying_activity WHERE member_id = ?1 AND at > ?2 AND at <= ?3";
+          ? "SELECT COALESCE(SUM(points - points_returned), 0) FROM orders "
+            "WHERE member_id = ?1 AND occurred_at > ?2 AND occurred_at <= ?3"
+          : "SELECT COALESCE(SUM(spend_minor - spend_returned_minor), 0) FROM orders "
+            "WHERE member_id = ?1 AND occurred_at > ?2 AND occurred_at <= ?3";
   LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne(sql, {member.str(), core::ToUnixMillis(WindowStart(policy, now)),
                                                        core::ToUnixMillis(now)}));
   return row->Int(0);

@@ -45,6 +45,7 @@ class Connection final : public Transaction {
     if (!read_only) {
       pragmas += "PRAGMA journal_mode = WAL;";
       pragmas += options.durability == Durability::kFull ? "PRAGMA synchronous = FULL;" : "PRAGMA synchronous = NORMAL;";
+      pragmas += "PRAGMA wal_autocheckpoint = " + std::to_string(options.wal_autocheckpoint_pages) + ";";
     }
     LOYALTY_TRY(conn->ExecuteScript(pragmas));
     return conn;
@@ -168,16 +169,18 @@ class SqliteDatabase final : public Database {
     self.work = &work;
     std::unique_lock lock(mu_);
     queue_.push_back(&self);
+    if (leader_waiting_) arrival_cv_.notify_one();
     while (!self.done && &self != queue_.front()) self.cv.wait(lock);
     if (self.done) return std::move(self.status);
 
-    // This thread leads: commit everything queued so far as one transaction.
-    const size_t batch = std::min(queue_.size(), static_cast<size_t>(std::max(1, options_.max_batch)));
-    std::vector<PendingWrite*> members(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(batch));
+    // This thread leads: it runs every queued write, including those that arrive while it
+    // runs, in one transaction, then commits once for all of them.
+    const size_t max_batch = static_cast<size_t>(std::max(1, options_.max_batch));
+    std::vector<PendingWrite*> batch;
     lock.unlock();
-    CommitBatch(members);
+    RunBatch(batch, max_batch);
     lock.lock();
-    for (size_t i = 0; i < batch; ++i) {
+    for (size_t i = 0; i < batch.size(); ++i) {
       PendingWrite* w = queue_.front();
       queue_.pop_front();
       w->done = true;
@@ -200,35 +203,65 @@ class SqliteDatabase final : public Database {
   }
 
  private:
-  void CommitBatch(const std::vector<PendingWrite*>& batch) {
-    if (Status begin = writer_->ExecuteScript("BEGIN IMMEDIATE"); !begin) {
+  // Takes the writes at the front of the queue (the leader's own first) into `batch`, runs
+  // each in its own savepoint so a failure rolls back only itself, and commits the batch.
+  void RunBatch(std::vector<PendingWrite*>& batch, size_t max_batch) {
+    auto take_arrivals = [&] {
+      std::lock_guard lock(mu_);
+      for (size_t i = batch.size(); i < queue_.size() && batch.size() < max_batch; ++i) batch.push_back(queue_[i]);
+    };
+    take_arrivals();
+    if (Status begin = Run("BEGIN IMMEDIATE"); !begin) {
       for (auto* w : batch) w->status = begin;
       return;
     }
     bool any_ok = false;
-    for (auto* w : batch) {
-      if (batch.size() == 1) {
-        w->status = (*w->work)(*writer_);
-      } else {
-        // Each call in its own savepoint: a failure rolls back that call only.
-        w->status = writer_->ExecuteScript("SAVEPOINT w");
+    bool waited = false;
+    for (size_t next = 0; next < batch.size();) {
+      for (; next < batch.size(); ++next) {
+        PendingWrite* w = batch[next];
+        w->status = Run("SAVEPOINT w");
         if (w->status) w->status = (*w->work)(*writer_);
-        (void)writer_->ExecuteScript(w->status ? "RELEASE w" : "ROLLBACK TO w; RELEASE w");
+        if (!w->status) (void)Run("ROLLBACK TO w");
+        (void)Run("RELEASE w");
+        any_ok = any_ok || w->status.has_value();
       }
-      any_ok = any_ok || w->status.has_value();
+      take_arrivals();
+      // The writers of the previous batch are still waking up: give them a moment to join
+      // this commit rather than each paying for one of their own. Once per batch, and only
+      // while writers are concurrent, so a lone writer never waits.
+      if (next == batch.size() && !waited && batch.size() < last_batch_size_ && batch.size() < max_batch &&
+          options_.commit_delay_us > 0) {
+        waited = true;
+        std::unique_lock lock(mu_);
+        leader_waiting_ = true;
+        arrival_cv_.wait_for(lock, std::chrono::microseconds(options_.commit_delay_us),
+                             [&] { return queue_.size() > batch.size(); });
+        leader_waiting_ = false;
+        lock.unlock();
+        take_arrivals();
+      }
     }
+    last_batch_size_ = batch.size();
     if (!any_ok) {
-      (void)writer_->ExecuteScript("ROLLBACK");
+      (void)Run("ROLLBACK");
       return;
     }
     writes_ += static_cast<int64_t>(batch.size());
     commits_ += 1;
-    if (Status commit = writer_->ExecuteScript("COMMIT"); !commit) {
-      (void)writer_->ExecuteScript("ROLLBACK");
+    if (Status commit = Run("COMMIT"); !commit) {
+      (void)Run("ROLLBACK");
       for (auto* w : batch) {
         if (w->status) w->status = commit;
       }
     }
+  }
+
+  // Runs a parameterless statement through the prepared-statement cache.
+  Status Run(std::string_view sql) {
+    auto result = writer_->Execute(sql, {});
+    if (!result) return std::unexpected(result.error());
+    return {};
   }
 
   Result<std::unique_ptr<Connection>> AcquireReader() {
@@ -253,6 +286,9 @@ class SqliteDatabase final : public Database {
 
   std::mutex mu_;
   std::deque<PendingWrite*> queue_;  // GUARDED_BY(mu_)
+  std::condition_variable arrival_cv_;
+  bool leader_waiting_ = false;  // GUARDED_BY(mu_)
+  size_t last_batch_size_ = 0;   // used by the current leader only
 
   std::atomic<int64_t> writes_{0};
   std::atomic<int64_t> commits_{0};
