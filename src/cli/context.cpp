@@ -45,6 +45,10 @@ core::Result<std::unique_ptr<Context>> Context::Open(const GlobalOptions& option
   }
   sqlite.path = options.data_dir / "loyalty.db";
   LOYALTY_ASSIGN_OR_RETURN(context->db_, store::OpenSqlite(sqlite));
+  core::Log(core::LogLevel::kInfo, "store.open",
+            {{"backend", context->db_->backend()},
+             {"path", sqlite.path.string()},
+             {"durability", sqlite.durability == store::Durability::kFull ? "full" : "normal"}});
 
   if (options.now) {
     LOYALTY_ASSIGN_OR_RETURN(auto now, core::ParseTimestamp(*options.now));

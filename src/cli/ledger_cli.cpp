@@ -30,7 +30,7 @@ struct LedgerArgs {
   int64_t quantity = 1;
   std::optional<int64_t> stock;
   std::optional<int64_t> before;
-  int limit = 50;
+  int limit = 20;
   bool all = false;
 };
 

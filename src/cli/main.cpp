@@ -33,6 +33,10 @@ int main(int argc, char** argv) {
   app.add_flag("--json", options.json, "Print results as JSON");
   app.add_option("--now", options.now, "Evaluate as of this time instead of the clock (backfills, what-if)");
   app.add_option("--log-level", log_level, "debug, info, warn, error or off")->capture_default_str();
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format, "text, or json for one JSON object per line")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
 
   CLI::App* version = app.add_subcommand("version", "Print the version");
   version->callback([&] {
@@ -67,6 +71,6 @@ int main(int argc, char** argv) {
   }
   auto level = loyalty::core::ParseLogLevel(log_level);
   if (!level) return loyalty::cli::PrintError(level.error());
-  loyalty::core::InitLogging(*level, /*json_lines=*/false);
+  loyalty::core::InitLogging(*level, /*json_lines=*/log_format == "json");
   return run ? run() : 0;
 }

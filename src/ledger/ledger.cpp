@@ -129,7 +129,14 @@ Result<TierStatus> Ledger::GetTier(const MemberId& member) {
   return db_.ReadValue<TierStatus>([&](Transaction& tx) -> Result<TierStatus> {
     LOYALTY_ASSIGN_OR_RETURN(std::string tier, internal::RequireMember(tx, member));
     LOYALTY_ASSIGN_OR_RETURN(int64_t qualifying, internal::QualifyingAmount(tx, config_.tiers, member, clock_.Now()));
-    TierStatus status{tier, config_.tiers.basis, qualifying, std::nullopt, 0};
+    TierStatus status{tier, config_.tiers.basis, qualifying, std::nullopt, 0, {}};
+    LOYALTY_ASSIGN_OR_RETURN(auto history, tx.Query("SELECT at, from_tier, to_tier, qualifying, reason "
+                                                    "FROM tier_history WHERE member_id = ?1 "
+                                                    "ORDER BY at DESC, rowid DESC LIMIT 20",
+                                                    {member.str()}));
+    for (const auto& row : history) {
+      status.history.push_back({FromUnixMillis(row.Int(0)), row.Text(1), row.Text(2), row.Int(3), row.Text(4)});
+    }
     const size_t rank = internal::TierRank(config_.tiers, tier);
     if (rank + 1 < config_.tiers.tiers.size()) {
       const Tier& next = config_.tiers.tiers[rank + 1];
@@ -183,6 +190,11 @@ Result<InvariantReport> Ledger::VerifyInvariants() {
       {"idempotency key took effect twice",
        "SELECT idempotency_key || ' for ' || COALESCE(member_id, '-') FROM entries "
        "WHERE idempotency_key IS NOT NULL GROUP BY idempotency_key, member_id HAVING COUNT(*) > 1 LIMIT 10"},
+      {"liability differs from the program accounts",
+       "SELECT 'members ' || m.total || ' program ' || p.total FROM "
+       "(SELECT COALESCE(SUM(balance), 0) AS total FROM accounts WHERE account >= 'member:' AND account < 'member;') m, "
+       "(SELECT COALESCE(SUM(balance), 0) AS total FROM accounts WHERE account >= 'program:' AND account < 'program;') p "
+       "WHERE m.total <> -p.total"},
       {"entry without a stored command",
        "SELECT 'entry ' || e.entry_id FROM entries e LEFT JOIN commands c ON c.idempotency_key = e.idempotency_key "
        "WHERE c.idempotency_key IS NULL LIMIT 10"},

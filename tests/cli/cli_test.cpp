@@ -132,6 +132,18 @@ TEST_F(CliTest, ConfigurationFileAndEnvironmentAreReadAndCheckedAtStart) {
   unsetenv("LOYALTY_STORE__DURABILITY");
 }
 
+TEST_F(CliTest, StructuredLogsGoToStderrAsJsonLines) {
+  CliRun r = Loyalty("--log-level info --log-format json ledger liability");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto line = core::ParseJson(r.err.substr(0, r.err.find('\n')));
+  ASSERT_TRUE(line) << r.err;
+  EXPECT_EQ((*line)["event"], "store.open");
+  EXPECT_EQ((*line)["level"], "info");
+  EXPECT_EQ((*line)["durability"], "full");
+  EXPECT_EQ(r.out.find("store.open"), std::string::npos);  // stdout stays the command's output
+  ExpectOneLineError(Loyalty("--log-format xml ledger liability"), 105, "--log-format");
+}
+
 TEST_F(CliTest, DemoTellsTheLedgerStoryAndVerifiesIt) {
   CliRun demo = Loyalty("demo --dir " + (dir_ / "demo").string());
   EXPECT_EQ(demo.exit_code, 0) << demo.err;

@@ -317,7 +317,13 @@ TEST_F(TierTest, UpgradeAtOnceDowngradeWhenTheWindowMovesOnWithHistory) {
   ASSERT_EQ(evaluated->changes.size(), 1u);
   EXPECT_EQ(evaluated->changes[0].from, "Silver");
   EXPECT_EQ(evaluated->changes[0].to, "Member");
-  EXPECT_EQ(ledger_->GetTier(Member("ana"))->tier, "Member");
+  auto status = ledger_->GetTier(Member("ana"));
+  EXPECT_EQ(status->tier, "Member");
+  ASSERT_EQ(status->history.size(), 2u);
+  EXPECT_EQ(status->history[0].to, "Member");
+  EXPECT_EQ(status->history[0].reason, "evaluation");
+  EXPECT_EQ(status->history[1].to, "Silver");
+  EXPECT_EQ(status->history[1].reason, "purchase");
 }
 
 TEST_F(TierTest, ReturnedPurchasesStopQualifying) {

@@ -230,12 +230,18 @@ RC_GTEST_PROP(LedgerProperty, InvariantsHoldAfterEveryStepAndBalancesMatchTheMod
         break;
       }
     }
+    int64_t outstanding = 0;
     for (int m = 0; m < static_cast<int>(kMembers.size()); ++m) {
       auto balance = ledger.GetBalance(Member(kMembers[m]));
       RC_ASSERT(balance.has_value());
       RC_ASSERT(balance->total.value() == model.Total(m));
       RC_ASSERT(balance->total.value() >= 0);
+      outstanding += model.Total(m);
     }
+    auto liability = ledger.GetLiability();
+    RC_ASSERT(liability.has_value());
+    RC_ASSERT(liability->outstanding.value() == outstanding);
+    RC_ASSERT(liability->value.minor_units() == outstanding);  // default point value: 1 minor unit
     auto report = ledger.VerifyInvariants();
     RC_ASSERT(report.has_value());
     if (!report->ok) RC_FAIL(report->violations.front());

@@ -56,12 +56,21 @@ struct Lot {
   std::optional<Timestamp> expires_at;  // nullopt: no fixed date (never, or on inactivity)
 };
 
+struct TierHistoryLine {
+  Timestamp at;
+  std::string from;
+  std::string to;
+  int64_t qualifying = 0;
+  std::string reason;  // "purchase" (upgrade on earn) or "evaluation" (periodic review)
+};
+
 struct TierStatus {
   std::string tier;
   TierBasis basis = TierBasis::kPoints;
   int64_t qualifying = 0;  // points, or spend in minor units, within the window
   std::optional<std::string> next_tier;
   int64_t needed_for_next = 0;
+  std::vector<TierHistoryLine> history;  // the latest changes, newest first (at most 20)
 };
 
 struct Liability {
