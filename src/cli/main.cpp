@@ -10,6 +10,7 @@
 #include "context.hpp"
 #include "demo.hpp"
 #include "ledger_cli.hpp"
+#include "serve.hpp"
 #include "loyalty/core/logging.hpp"
 
 #ifndef LOYALTY_VERSION
@@ -49,6 +50,12 @@ int main(int argc, char** argv) {
   CLI::App* demo = app.add_subcommand("demo", "Walk through a simulated program on the embedded store");
   demo->add_option("--dir", demo_dir, "Where the demo keeps its store (emptied first)")->capture_default_str();
   demo->callback([&] { run = [&] { return loyalty::cli::RunDemo(demo_dir); }; });
+
+  loyalty::cli::ServeOptions serve_options;
+  CLI::App* serve = app.add_subcommand("serve", "Serve the HTTP API on the embedded store (until SIGTERM)");
+  serve->add_option("--address", serve_options.address, "Address to bind (default 127.0.0.1, config server.address)");
+  serve->add_option("--port", serve_options.port, "Port to bind, 0 for any free port (default 8080, config server.port)");
+  serve->callback([&] { run = [&] { return loyalty::cli::RunServe(options, serve_options); }; });
 
   loyalty::cli::AddLedgerCommands(app, options, run);
 

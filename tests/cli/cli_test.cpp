@@ -1,6 +1,8 @@
 // The `loyalty` binary, run as a user would: output, --json, exit codes and one-line errors.
 
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -9,6 +11,7 @@
 #include <fstream>
 
 #include "loyalty/core/json.hpp"
+#include "server/http_client.hpp"
 #include "support/temp_dir.hpp"
 
 namespace loyalty::cli {
@@ -142,6 +145,41 @@ TEST_F(CliTest, StructuredLogsGoToStderrAsJsonLines) {
   EXPECT_EQ((*line)["durability"], "full");
   EXPECT_EQ(r.out.find("store.open"), std::string::npos);  // stdout stays the command's output
   ExpectOneLineError(Loyalty("--log-format xml ledger liability"), 105, "--log-format");
+}
+
+TEST_F(CliTest, ServeAnswersOverHttpAndStopsCleanlyOnSigterm) {
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  const std::string data_dir = (dir_ / "data").string();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    close(out[0]);
+    close(out[1]);
+    execl(LOYALTY_BINARY, LOYALTY_BINARY, "serve", "--data-dir", data_dir.c_str(), "--port", "0", nullptr);
+    _exit(127);
+  }
+  close(out[1]);
+  FILE* child_out = fdopen(out[0], "r");
+  char line[256] = {};
+  ASSERT_NE(fgets(line, sizeof line, child_out), nullptr);
+  const std::string banner = line;
+  ASSERT_EQ(banner.rfind("loyalty serving on http://127.0.0.1:", 0), 0u) << banner;
+  const int port = std::stoi(banner.substr(banner.rfind(':') + 1));
+  {
+    server::testing::HttpClient client(static_cast<uint16_t>(port));
+    EXPECT_EQ(client.Send("GET", "/healthz").status, 200);
+    EXPECT_EQ(client.Send("POST", "/v1/members", R"({"id":"ana"})").status, 201);
+    EXPECT_EQ(client.Send("GET", "/v1/members/ana/balance").json()["total"], 0);
+  }
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  ASSERT_NE(fgets(line, sizeof line, child_out), nullptr);
+  EXPECT_EQ(std::string(line), "loyalty stopped\n");
+  fclose(child_out);
 }
 
 TEST_F(CliTest, DemoTellsTheLedgerStoryAndVerifiesIt) {

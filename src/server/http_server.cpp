@@ -1,0 +1,391 @@
+#include "loyalty/server/http_server.hpp"
+
+#include <atomic>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <variant>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace loyalty::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+Method FromVerb(http::verb verb) {
+  switch (verb) {
+    case http::verb::get: return Method::kGet;
+    case http::verb::head: return Method::kHead;
+    case http::verb::post: return Method::kPost;
+    case http::verb::put: return Method::kPut;
+    case http::verb::patch: return Method::kPatch;
+    case http::verb::delete_: return Method::kDelete;
+    case http::verb::options: return Method::kOptions;
+    default: return Method::kOther;
+  }
+}
+
+}  // namespace
+
+class Session;
+
+struct HttpServer::Impl {
+  ServerOptions options;
+  const Router& router;
+  Metrics& metrics;
+  asio::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  asio::thread_pool workers;
+  std::vector<std::thread> io_threads;
+  std::atomic<bool> draining{false};
+  std::atomic<int> connections{0};
+  std::atomic<int> queued{0};
+  std::once_flag shutdown_once;
+  std::mutex sessions_mu;
+  std::list<std::weak_ptr<Session>> sessions;  // GUARDED_BY(sessions_mu)
+  asio::steady_timer drain_timer{ioc};
+
+  Impl(const ServerOptions& o, const Router& r, Metrics& m)
+      : options(o), router(r), metrics(m), workers(static_cast<size_t>(std::max(1, o.worker_threads))) {}
+
+  void Accept();
+  void CloseIdleSessions();
+};
+
+// One client connection: reads requests one at a time (HTTP/1.1 keep-alive), dispatches each,
+// writes the response. All its handlers run on its strand.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, HttpServer::Impl& server) : stream_(std::move(socket)), server_(server) {
+    server_.connections++;
+  }
+  ~Session() {
+    // The last connection to close during a drain ends it early.
+    if (--server_.connections == 0 && server_.draining) {
+      asio::post(server_.ioc, [&server = server_] { server.drain_timer.cancel(); });
+    }
+  }
+
+  void Start() { ReadHeader(); }
+
+  // Called on shutdown from any thread: closes the connection if it waits for a request.
+  void CloseIfIdle() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->idle_) self->Close();
+    });
+  }
+
+ private:
+  void ReadHeader() {
+    if (server_.draining) return Close();
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
+    parser_->body_limit(server_.options.max_body_bytes);
+    idle_ = true;
+    stream_.expires_after(first_ ? server_.options.header_timeout : server_.options.idle_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    idle_ = false;
+    first_ = false;
+    started_ = Clock::now();
+    if (ec == http::error::body_limit) return RefuseBody();  // a Content-Length already over the limit
+    if (ec == http::error::header_limit) {
+      return SendAndClose(ProblemResponse(431, "headers_too_large",
+                                          "request headers exceed " + std::to_string(server_.options.max_header_bytes) +
+                                              " bytes"));
+    }
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+        ec == asio::error::connection_reset || ec == asio::error::eof) {
+      return Close();
+    }
+    if (ec) return SendAndClose(ProblemResponse(400, "bad_request", "malformed HTTP request: " + ec.message()));
+    stream_.expires_after(server_.options.body_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code read_ec, size_t) { self->OnBody(read_ec); });
+  }
+
+  void RefuseBody() {
+    SendAndClose(ProblemResponse(413, "body_too_large",
+                                 "request body exceeds " + std::to_string(server_.options.max_body_bytes) +
+                                     " bytes; split it into smaller requests"));
+  }
+
+  void OnBody(beast::error_code ec) {
+    if (ec == http::error::body_limit) return RefuseBody();
+    if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::connection_reset) {
+      return Close();
+    }
+    if (ec) return SendAndClose(ProblemResponse(400, "bad_request", "malformed HTTP request body: " + ec.message()));
+    stream_.expires_never();  // handler time is ours, not the client's
+    Dispatch(parser_->release());
+  }
+
+  void Dispatch(http::request<http::string_body>&& message) {
+    keep_alive_ = message.keep_alive();
+    version_ = message.version();
+    head_ = message.method() == http::verb::head;
+    Request request;
+    request.method = FromVerb(message.method());
+    method_name_ = std::string(message.method_string());
+    const std::string_view target(message.target().data(), message.target().size());
+    const size_t question = target.find('?');
+    request.path = std::string(target.substr(0, question));
+    if (question != std::string_view::npos) {
+      auto query = ParseQuery(target.substr(question + 1));
+      if (!query) return Send(ProblemResponse(query.error()));
+      request.query = std::move(*query);
+    }
+    for (const auto& field : message) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      request.headers[std::move(name)] = std::string(field.value());
+    }
+    request.body = std::move(message.body());
+
+    // Every body this API reads is JSON (or NDJSON); anything else is refused up front.
+    if (auto type = request.Header("content-type");
+        !request.body.empty() && type && type->find("json") == std::string::npos) {
+      route_ = "unmatched";
+      return Send(ProblemResponse(415, "unsupported_media_type",
+                                  "Content-Type must be application/json, not " + *type));
+    }
+    auto matched = server_.router.Match(request.method, request.path);
+    if (auto* problem = std::get_if<Response>(&matched)) {
+      route_ = "unmatched";
+      return Send(std::move(*problem));
+    }
+    auto& match = std::get<RouteMatch>(matched);
+    route_ = match.route->pattern;
+    request.path_params = std::move(match.params);
+    const Route* route = match.route;
+    if (route->execution == Execution::kInline) return Send(Handle(*route, request));
+
+    if (server_.queued.load() >= server_.options.max_queued_requests) {
+      Response busy = ProblemResponse(429, "overloaded", "the server is at capacity; retry after the indicated delay");
+      busy.headers.emplace_back("Retry-After", "1");
+      return Send(std::move(busy));
+    }
+    server_.queued++;
+    asio::post(server_.workers, [self = shared_from_this(), route, request = std::move(request)]() mutable {
+      self->server_.queued--;
+      Response response = Handle(*route, request);
+      asio::post(self->stream_.get_executor(),
+                 [self, response = std::move(response)]() mutable { self->Send(std::move(response)); });
+    });
+  }
+
+  static Response Handle(const Route& route, const Request& request) {
+    try {
+      return route.handler(request);
+    } catch (const std::exception& e) {
+      return ProblemResponse(500, "internal", std::string("unexpected failure: ") + e.what());
+    }
+  }
+
+  void SendAndClose(Response response) {
+    keep_alive_ = false;
+    if (route_.empty()) route_ = "unmatched";
+    if (method_name_.empty()) method_name_ = "UNKNOWN";
+    if (started_ == Clock::time_point()) started_ = Clock::now();
+    Send(std::move(response));
+  }
+
+  void Send(Response response) {
+    server_.metrics.ObserveRequest(route_, method_name_, response.status,
+                                   std::chrono::duration<double>(Clock::now() - started_).count());
+    auto message = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(response.status),
+                                                                        version_ == 0 ? 11 : version_);
+    message->set(http::field::server, "loyalty");
+    message->set(http::field::content_type, response.content_type);
+    for (auto& [name, value] : response.headers) message->set(name, value);
+    const bool keep_alive = keep_alive_ && !server_.draining;
+    message->keep_alive(keep_alive);
+    message->body() = std::move(response.body);
+    message->prepare_payload();
+    if (head_) message->body().clear();
+    stream_.expires_after(server_.options.body_timeout);
+    http::async_write(stream_, *message,
+                      [self = shared_from_this(), message, keep_alive](beast::error_code ec, size_t) {
+                        if (ec || !keep_alive) return self->Close();
+                        self->route_.clear();
+                        self->ReadHeader();
+                      });
+  }
+
+  void Close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer::Impl& server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  bool idle_ = false;
+  bool first_ = true;
+  bool keep_alive_ = true;
+  bool head_ = false;
+  unsigned version_ = 11;
+  std::string route_;
+  std::string method_name_;
+  Clock::time_point started_;
+};
+
+void HttpServer::Impl::Accept() {
+  acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+      return Accept();
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    if (connections.load() >= options.max_connections) {
+      // Refuse with a short answer the client can read, without holding a slot.
+      static const std::string kBusy = [] {
+        const std::string body =
+            ProblemResponse(503, "too_many_connections", "the server is at its connection limit; retry shortly").body;
+        return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nConnection: close\r\n"
+               "Retry-After: 1\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\n\r\n" + body;
+      }();
+      socket.non_blocking(true, ec);
+      socket.write_some(asio::buffer(kBusy), ec);
+      socket.close(ec);
+      return Accept();
+    }
+    auto session = std::make_shared<Session>(std::move(socket), *this);
+    {
+      std::lock_guard lock(sessions_mu);
+      sessions.remove_if([](const std::weak_ptr<Session>& s) { return s.expired(); });
+      sessions.push_back(session);
+    }
+    metrics.SetGauge("loyalty_http_open_connections", "Open HTTP connections.", connections.load());
+    session->Start();
+    Accept();
+  });
+}
+
+void HttpServer::Impl::CloseIdleSessions() {
+  std::lock_guard lock(sessions_mu);
+  for (auto& weak : sessions) {
+    if (auto session = weak.lock()) session->CloseIfIdle();
+  }
+}
+
+core::Result<ServerOptions> ParseServerOptions(const core::Json& section) {
+  ServerOptions options;
+  if (section.is_null()) return options;
+  LOYALTY_TRY(core::RejectUnknownFields(
+      section,
+      {"address", "port", "io_threads", "worker_threads", "max_body_bytes", "max_header_bytes", "header_timeout_ms",
+       "body_timeout_ms", "idle_timeout_ms", "drain_timeout_ms", "max_connections", "max_queued_requests"},
+      "server"));
+  LOYALTY_ASSIGN_OR_RETURN(auto address, core::OptionalString(section, "address", "server"));
+  if (address) options.address = *address;
+  auto read_int = [&](std::string_view key, int64_t min, int64_t max) -> core::Result<std::optional<int64_t>> {
+    LOYALTY_ASSIGN_OR_RETURN(auto value, core::OptionalInt(section, key, "server"));
+    if (value && (*value < min || *value > max)) {
+      return core::Fail(core::ErrorCode::kInvalidArgument, "'server." + std::string(key) + "' must be " +
+                                                               std::to_string(min) + " to " + std::to_string(max));
+    }
+    return value;
+  };
+  using std::chrono::milliseconds;
+  LOYALTY_ASSIGN_OR_RETURN(auto port, read_int("port", 0, 65535));
+  if (port) options.port = static_cast<uint16_t>(*port);
+  LOYALTY_ASSIGN_OR_RETURN(auto io, read_int("io_threads", 1, 256));
+  if (io) options.io_threads = static_cast<int>(*io);
+  LOYALTY_ASSIGN_OR_RETURN(auto workers, read_int("worker_threads", 1, 1024));
+  if (workers) options.worker_threads = static_cast<int>(*workers);
+  LOYALTY_ASSIGN_OR_RETURN(auto body, read_int("max_body_bytes", 1024, int64_t{1} << 32));
+  if (body) options.max_body_bytes = static_cast<size_t>(*body);
+  LOYALTY_ASSIGN_OR_RETURN(auto header, read_int("max_header_bytes", 1024, 1 << 20));
+  if (header) options.max_header_bytes = static_cast<size_t>(*header);
+  LOYALTY_ASSIGN_OR_RETURN(auto header_ms, read_int("header_timeout_ms", 1, 3'600'000));
+  if (header_ms) options.header_timeout = milliseconds(*header_ms);
+  LOYALTY_ASSIGN_OR_RETURN(auto body_ms, read_int("body_timeout_ms", 1, 3'600'000));
+  if (body_ms) options.body_timeout = milliseconds(*body_ms);
+  LOYALTY_ASSIGN_OR_RETURN(auto idle_ms, read_int("idle_timeout_ms", 1, 3'600'000));
+  if (idle_ms) options.idle_timeout = milliseconds(*idle_ms);
+  LOYALTY_ASSIGN_OR_RETURN(auto drain_ms, read_int("drain_timeout_ms", 0, 3'600'000));
+  if (drain_ms) options.drain_timeout = milliseconds(*drain_ms);
+  LOYALTY_ASSIGN_OR_RETURN(auto conns, read_int("max_connections", 1, 1'000'000));
+  if (conns) options.max_connections = static_cast<int>(*conns);
+  LOYALTY_ASSIGN_OR_RETURN(auto queued, read_int("max_queued_requests", 1, 1'000'000));
+  if (queued) options.max_queued_requests = static_cast<int>(*queued);
+  return options;
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() {
+  Shutdown();
+  Wait();
+}
+
+core::Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& options, const Router& router,
+                                                            Metrics& metrics) {
+  auto impl = std::make_unique<Impl>(options, router, metrics);
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(options.address, ec);
+  if (ec) {
+    return core::Fail(core::ErrorCode::kInvalidArgument, "server address '" + options.address + "' is not an IP address");
+  }
+  const tcp::endpoint endpoint(address, options.port);
+  impl->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(endpoint, ec);
+  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return core::Fail(core::ErrorCode::kUnavailable, "cannot listen on " + options.address + ":" +
+                                                         std::to_string(options.port) + ": " + ec.message());
+  }
+  impl->Accept();
+  for (int i = 0; i < std::max(1, options.io_threads); ++i) {
+    impl->io_threads.emplace_back([raw = impl.get()] { raw->ioc.run(); });
+  }
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+uint16_t HttpServer::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+void HttpServer::Shutdown() {
+  std::call_once(impl_->shutdown_once, [this] {
+    Impl* impl = impl_.get();
+    asio::post(impl->ioc, [impl] {
+      // Requests still in flight after the drain timeout are abandoned.
+      impl->drain_timer.expires_after(impl->options.drain_timeout);
+      impl->drain_timer.async_wait([impl](beast::error_code ec) {
+        if (!ec) impl->ioc.stop();
+      });
+      impl->draining = true;
+      beast::error_code ignored;
+      impl->acceptor.close(ignored);
+      impl->CloseIdleSessions();
+      if (impl->connections.load() == 0) impl->drain_timer.cancel();
+    });
+  });
+}
+
+void HttpServer::Wait() {
+  // The io threads return once every connection has closed (the drain timer is cancelled
+  // below when that happens first).
+  for (auto& thread : impl_->io_threads) {
+    if (thread.joinable()) thread.join();
+  }
+  impl_->workers.join();
+}
+
+}  // namespace loyalty::server

@@ -1,0 +1,64 @@
+#pragma once
+// The HTTP/1.1 server (Boost.Beast on Asio). Network threads only parse and write; route
+// handlers that may block run on a worker pool, so a slow store never stalls the event loop,
+// and many workers let concurrent writes share one group commit.
+//
+// Protections: header and body size limits (431, 413), header, body and idle timeouts (a
+// slow client cannot hold a worker), a connection limit (503 beyond it), a bounded handler
+// queue (429 with Retry-After beyond it), and a graceful shutdown that stops accepting,
+// finishes the requests in flight and closes idle connections.
+//
+// Threads: Start, Shutdown and Wait may be called from any thread.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "loyalty/core/error.hpp"
+#include "loyalty/server/metrics.hpp"
+#include "loyalty/server/router.hpp"
+
+namespace loyalty::server {
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 8080;  // 0: any free port (see HttpServer::port)
+  int io_threads = 1;
+  int worker_threads = 32;
+  size_t max_body_bytes = 16 * 1024 * 1024;
+  size_t max_header_bytes = 16 * 1024;
+  std::chrono::milliseconds header_timeout{10'000};  // from the first byte to the end of the headers
+  std::chrono::milliseconds body_timeout{30'000};    // to read the body, and to write a response
+  std::chrono::milliseconds idle_timeout{60'000};    // a keep-alive connection's wait for its next request
+  std::chrono::milliseconds drain_timeout{10'000};   // shutdown's wait for requests in flight
+  int max_connections = 4096;
+  int max_queued_requests = 4096;  // requests waiting for a worker
+};
+
+// Reads the [server] section of a configuration; missing keys keep their defaults.
+[[nodiscard]] core::Result<ServerOptions> ParseServerOptions(const core::Json& section);
+
+class HttpServer {
+ public:
+  // Binds and starts serving. `router` and `metrics` must outlive the server.
+  [[nodiscard]] static core::Result<std::unique_ptr<HttpServer>> Start(const ServerOptions& options,
+                                                                       const Router& router, Metrics& metrics);
+  ~HttpServer();
+
+  // The bound port (useful with port 0).
+  uint16_t port() const;
+
+  // Stops accepting, lets requests in flight finish (up to drain_timeout), closes idle
+  // connections. Idempotent; returns at once — Wait() blocks until done.
+  void Shutdown();
+  void Wait();
+
+  struct Impl;
+
+ private:
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace loyalty::server

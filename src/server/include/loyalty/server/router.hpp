@@ -1,0 +1,50 @@
+#pragma once
+// Routes: (method, path pattern) -> handler. Patterns are literal segments and {name}
+// segments ("/v1/members/{id}/balance"). Built once at start-up, then read-only: safe to
+// match from any thread.
+
+#include <functional>
+#include <map>
+#include <variant>
+#include <string>
+#include <vector>
+
+#include "loyalty/server/http.hpp"
+
+namespace loyalty::server {
+
+using Handler = std::function<Response(const Request&)>;
+
+enum class Execution {
+  kWorker,  // may block (store reads and writes): runs on the worker pool
+  kInline,  // cheap and non-blocking (health, metrics): runs on the network thread
+};
+
+struct Route {
+  Method method;
+  std::string pattern;
+  Handler handler;
+  Execution execution = Execution::kWorker;
+};
+
+struct RouteMatch {
+  const Route* route = nullptr;
+  std::map<std::string, std::string> params;
+};
+
+class Router {
+ public:
+  // REQUIRES: no route with the same method and pattern was added before.
+  void Add(Method method, std::string pattern, Handler handler, Execution execution = Execution::kWorker);
+
+  // The route for this request, or the problem to answer with: 404 when no pattern matches
+  // the path, 405 (with an Allow header) when patterns match but none for this method.
+  [[nodiscard]] std::variant<RouteMatch, Response> Match(Method method, std::string_view path) const;
+
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+};
+
+}  // namespace loyalty::server

@@ -1,0 +1,21 @@
+#pragma once
+// The HTTP API's routes (documented in docs/openapi.yaml): the ledger under /v1 and the
+// operational endpoints /healthz, /readyz and /metrics.
+
+#include <functional>
+
+#include "loyalty/ledger/ledger.hpp"
+#include "loyalty/server/metrics.hpp"
+#include "loyalty/server/router.hpp"
+
+namespace loyalty::server {
+
+// Members, purchases, returns, redemptions, adjustments, rewards, liability, daily jobs.
+// `ledger` and `metrics` must outlive the router.
+void AddLedgerRoutes(Router& router, ledger::Ledger& ledger, Metrics& metrics);
+
+// /healthz (the process answers), /readyz (`ready` succeeds: the store can be read) and
+// /metrics (Prometheus text).
+void AddSystemRoutes(Router& router, Metrics& metrics, std::function<core::Status()> ready);
+
+}  // namespace loyalty::server
