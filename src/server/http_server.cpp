@@ -44,7 +44,8 @@ struct HttpServer::Impl {
   Metrics& metrics;
   asio::io_context ioc;
   tcp::acceptor acceptor{ioc};
-  asio::thread_pool workers;
+  asio::thread_pool workers;  // handlers that write: many, so their commits group
+  asio::thread_pool readers;  // handlers that only read: about one per core
   std::vector<std::thread> io_threads;
   std::atomic<bool> draining{false};
   std::atomic<int> connections{0};
@@ -55,7 +56,11 @@ struct HttpServer::Impl {
   asio::steady_timer drain_timer{ioc};
 
   Impl(const ServerOptions& o, const Router& r, Metrics& m)
-      : options(o), router(r), metrics(m), workers(static_cast<size_t>(std::max(1, o.worker_threads))) {}
+      : options(o),
+        router(r),
+        metrics(m),
+        workers(static_cast<size_t>(std::max(1, o.worker_threads))),
+        readers(static_cast<size_t>(std::max(1, o.reader_threads))) {}
 
   void Accept();
   void CloseIdleSessions();
@@ -178,7 +183,9 @@ class Session : public std::enable_shared_from_this<Session> {
       return Send(std::move(busy));
     }
     server_.queued++;
-    asio::post(server_.workers, [self = shared_from_this(), route, request = std::move(request)]() mutable {
+    // Reads are short and CPU-bound: a small pool avoids switching between dozens of threads.
+    auto& pool = (request.method == Method::kGet || request.method == Method::kHead) ? server_.readers : server_.workers;
+    asio::post(pool, [self = shared_from_this(), route, request = std::move(request)]() mutable {
       self->server_.queued--;
       Response response = Handle(*route, request);
       asio::post(self->stream_.get_executor(),
@@ -290,7 +297,8 @@ core::Result<ServerOptions> ParseServerOptions(const core::Json& section) {
   LOYALTY_TRY(core::RejectUnknownFields(
       section,
       {"address", "port", "io_threads", "worker_threads", "max_body_bytes", "max_header_bytes", "header_timeout_ms",
-       "body_timeout_ms", "idle_timeout_ms", "drain_timeout_ms", "max_connections", "max_queued_requests"},
+       "body_timeout_ms", "idle_timeout_ms", "drain_timeout_ms", "max_connections", "max_queued_requests",
+       "reader_threads"},
       "server"));
   LOYALTY_ASSIGN_OR_RETURN(auto address, core::OptionalString(section, "address", "server"));
   if (address) options.address = *address;
@@ -309,6 +317,8 @@ core::Result<ServerOptions> ParseServerOptions(const core::Json& section) {
   if (io) options.io_threads = static_cast<int>(*io);
   LOYALTY_ASSIGN_OR_RETURN(auto workers, read_int("worker_threads", 1, 1024));
   if (workers) options.worker_threads = static_cast<int>(*workers);
+  LOYALTY_ASSIGN_OR_RETURN(auto readers, read_int("reader_threads", 1, 1024));
+  if (readers) options.reader_threads = static_cast<int>(*readers);
   LOYALTY_ASSIGN_OR_RETURN(auto body, read_int("max_body_bytes", 1024, int64_t{1} << 32));
   if (body) options.max_body_bytes = static_cast<size_t>(*body);
   LOYALTY_ASSIGN_OR_RETURN(auto header, read_int("max_header_bytes", 1024, 1 << 20));
@@ -386,6 +396,7 @@ void HttpServer::Wait() {
     if (thread.joinable()) thread.join();
   }
   impl_->workers.join();
+  impl_->readers.join();
 }
 
 }  // namespace loyalty::server

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "loyalty/core/error.hpp"
 #include "loyalty/server/metrics.hpp"
@@ -25,7 +26,8 @@ struct ServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 8080;  // 0: any free port (see HttpServer::port)
   int io_threads = 1;
-  int worker_threads = 32;
+  int worker_threads = 32;  // for handlers that write (POST, PUT, ...)
+  int reader_threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));  // GET and HEAD
   size_t max_body_bytes = 16 * 1024 * 1024;
   size_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds header_timeout{10'000};  // from the first byte to the end of the headers
