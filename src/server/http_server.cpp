@@ -371,6 +371,8 @@ core::Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions&
 
 uint16_t HttpServer::port() const { return impl_->acceptor.local_endpoint().port(); }
 
+int HttpServer::queued_requests() const { return impl_->queued.load(); }
+
 void HttpServer::Shutdown() {
   std::call_once(impl_->shutdown_once, [this] {
     Impl* impl = impl_.get();

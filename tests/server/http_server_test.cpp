@@ -13,6 +13,29 @@ using core::Json;
 
 class HttpServerTest : public ServerFixture {};
 
+// A route whose handler holds its thread until released, to fill the handler pools.
+class BlockingRoute {
+ public:
+  explicit BlockingRoute(Router& router) : released_(release_.get_future().share()) {
+    router.Add(Method::kGet, "/test/block", [this](const Request&) {
+      entered_.set_value();
+      released_.wait();
+      return JsonResponse(200, Json{{"ok", true}});
+    });
+  }
+  void WaitUntilEntered() { entered_.get_future().wait(); }
+  void Release() { release_.set_value(); }
+
+ private:
+  std::promise<void> release_;
+  std::shared_future<void> released_;
+  std::promise<void> entered_;
+};
+
+void SendRaw(HttpClient& client, const std::string& request) {
+  boost::asio::write(client.socket(), boost::asio::buffer(request));
+}
+
 TEST_F(HttpServerTest, HugeBodiesAndHeadersAreRefusedBeforeTheyAreRead) {
   options_.max_body_bytes = 4096;
   StartServer();
@@ -29,7 +52,7 @@ TEST_F(HttpServerTest, ASlowClientIsDisconnectedAfterTheHeaderTimeout) {
   options_.header_timeout = std::chrono::milliseconds(200);
   StartServer();
   auto client = Client();
-  boost::asio::write(client.socket(), boost::asio::buffer(std::string("GET /healthz HTTP/1.1\r\nHost: x\r\n")));
+  SendRaw(client, "GET /healthz HTTP/1.1\r\nHost: x\r\n");
   // The server closes the connection: the read ends instead of waiting for ever.
   char byte;
   boost::system::error_code ec;
@@ -53,54 +76,39 @@ TEST_F(HttpServerTest, ConnectionsBeyondTheLimitGet503) {
 }
 
 TEST_F(HttpServerTest, AFullHandlerQueueAnswers429AndRecovers) {
-  options_.worker_threads = 1;
+  options_.reader_threads = 1;
   options_.max_queued_requests = 1;
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  std::promise<void> entered;
-  router_.Add(Method::kGet, "/test/block", [released, &entered](const Request&) {
-    entered.set_value();
-    released.wait();
-    return JsonResponse(200, Json{{"ok", true}});
-  });
+  BlockingRoute block(router_);
   StartServer();
   auto first = Client();
-  boost::asio::write(first.socket(), boost::asio::buffer(std::string("GET /test/block HTTP/1.1\r\nHost: x\r\n\r\n")));
-  entered.get_future().wait();  // the only worker is now busy
+  SendRaw(first, "GET /test/block HTTP/1.1\r\nHost: x\r\n\r\n");
+  block.WaitUntilEntered();  // the only reader is now busy
   auto second = Client();
-  boost::asio::write(second.socket(), boost::asio::buffer(std::string("GET /v1/rewards HTTP/1.1\r\nHost: x\r\n\r\n")));
-  // The second request waits in the queue (which is then full); a third is shed.
-  HttpReply shed;
-  for (int attempt = 0; attempt < 100 && shed.status != 429; ++attempt) {
-    auto third = Client();
-    shed = third.Send("GET", "/v1/rewards");
-  }
+  SendRaw(second, "GET /v1/rewards HTTP/1.1\r\nHost: x\r\n\r\n");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (server_->queued_requests() < 1 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  ASSERT_EQ(server_->queued_requests(), 1);  // the queue is full
+  auto shed = Client().Send("GET", "/v1/rewards");
   EXPECT_EQ(shed.status, 429);
   EXPECT_EQ(shed.headers["Retry-After"], "1");
-  release.set_value();
+  EXPECT_EQ(shed.json()["title"], "overloaded");
+  block.Release();
   EXPECT_EQ(first.Read().status, 200);
   EXPECT_EQ(second.Read().status, 200);
   EXPECT_EQ(Client().Send("GET", "/v1/rewards").status, 200);  // recovered without a restart
 }
 
 TEST_F(HttpServerTest, ShutdownFinishesRequestsInFlightAndClosesIdleConnections) {
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  std::promise<void> entered;
-  router_.Add(Method::kGet, "/test/block", [released, &entered](const Request&) {
-    entered.set_value();
-    released.wait();
-    return JsonResponse(200, Json{{"ok", true}});
-  });
+  BlockingRoute block(router_);
   StartServer();
   auto idle = Client();
   EXPECT_EQ(idle.Send("GET", "/healthz").status, 200);
   auto busy = Client();
-  boost::asio::write(busy.socket(), boost::asio::buffer(std::string("GET /test/block HTTP/1.1\r\nHost: x\r\n\r\n")));
-  entered.get_future().wait();
+  SendRaw(busy, "GET /test/block HTTP/1.1\r\nHost: x\r\n\r\n");
+  block.WaitUntilEntered();
 
   server_->Shutdown();
-  std::thread finisher([&] { release.set_value(); });
+  std::thread finisher([&] { block.Release(); });
   auto reply = busy.Read();
   EXPECT_EQ(reply.status, 200);  // the request in flight completed
   EXPECT_EQ(reply.headers["Connection"], "close");

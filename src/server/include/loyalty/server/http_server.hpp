@@ -51,6 +51,9 @@ class HttpServer {
   // The bound port (useful with port 0).
   uint16_t port() const;
 
+  // Requests waiting for a handler thread right now.
+  int queued_requests() const;
+
   // Stops accepting, lets requests in flight finish (up to drain_timeout), closes idle
   // connections. Idempotent; returns at once — Wait() blocks until done.
   void Shutdown();
