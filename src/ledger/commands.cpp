@@ -50,6 +50,26 @@ Result<R> RunIdempotent(store::Database& db, const core::Clock& clock, std::stri
   });
 }
 
+// An order line as kept with its order, for returns: what it earned and what came back.
+struct StoredLine {
+  std::string sku;
+  std::string category;
+  int64_t quantity = 0;
+  int64_t unit_price_minor = 0;
+  int64_t points = 0;
+  int64_t returned = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StoredLine, sku, category, quantity, unit_price_minor, points, returned)
+
+Result<std::vector<StoredLine>> ReadStoredLines(const std::string& text) {
+  LOYALTY_ASSIGN_OR_RETURN(Json json, core::ParseJson(text));
+  try {
+    return json.get<std::vector<StoredLine>>();
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kInternal, std::string("stored order lines are unreadable: ") + e.what());
+  }
+}
+
 std::optional<core::Timestamp> LotExpiry(const ProgramConfig& config, core::Timestamp earned_at) {
   if (config.expiry.mode != ExpiryMode::kAfterEarn) return std::nullopt;
   return core::AddMonths(earned_at, config.expiry.months);
@@ -124,17 +144,16 @@ Result<EarnResult> Ledger::Earn(const EarnCommand& command) {
                                                            LotExpiry(config_, earned_at), earn.total));
       result.entry_id = *entry_id;
     }
-    LOYALTY_TRY(tx.Execute("INSERT INTO orders (order_id, member_id, entry_id, lot_id, occurred_at, spend_minor, "
-                           "points, order_points) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                           {command.order.str(), command.member.str(), entry_id, lot_id, ToUnixMillis(occurred),
-                            earn.spend_minor, earn.total, earn.order_points}));
+    std::vector<StoredLine> stored;
     for (size_t i = 0; i < command.lines.size(); ++i) {
       const OrderLine& line = command.lines[i];
-      LOYALTY_TRY(tx.Execute("INSERT INTO order_lines (order_id, line_no, sku, category, quantity, unit_price_minor, "
-                             "points) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                             {command.order.str(), static_cast<int64_t>(i), line.sku, line.category, line.quantity,
-                              line.unit_price.minor_units(), earn.line_points[i]}));
+      stored.push_back({line.sku, line.category, line.quantity, line.unit_price.minor_units(), earn.line_points[i], 0});
     }
+    const std::string lines_json = Json(stored).dump();
+    LOYALTY_TRY(tx.Execute("INSERT INTO orders (order_id, member_id, entry_id, lot_id, occurred_at, spend_minor, "
+                           "points, order_points, lines) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                           {command.order.str(), command.member.str(), entry_id, lot_id, ToUnixMillis(occurred),
+                            earn.spend_minor, earn.total, earn.order_points, lines_json}));
     LOYALTY_TRY(TouchActivity(tx, command.member, occurred));
 
     // Upgrades take effect at once; downgrades wait for the periodic evaluation.
@@ -275,7 +294,7 @@ Result<ReturnResult> Ledger::Return(const ReturnCommand& command) {
   return RunIdempotent<ReturnResult>(db_, clock_, "return", command, [&](Transaction& tx, core::Timestamp now)
                                                                          -> Result<ReturnResult> {
     LOYALTY_TRY(internal::RequireMember(tx, command.member));
-    LOYALTY_ASSIGN_OR_RETURN(auto order, tx.QueryOne("SELECT member_id, lot_id, occurred_at, order_points, "
+    LOYALTY_ASSIGN_OR_RETURN(auto order, tx.QueryOne("SELECT member_id, lot_id, lines, order_points, "
                                                      "order_points_reversed FROM orders WHERE order_id = ?1",
                                                      {command.order.str()}));
     if (!order) return Fail(ErrorCode::kNotFound, "order '" + command.order.str() + "' has no earned points to reverse");
@@ -283,13 +302,11 @@ Result<ReturnResult> Ledger::Return(const ReturnCommand& command) {
       return Fail(ErrorCode::kInvalidArgument,
                   "order '" + command.order.str() + "' belongs to another member, not '" + command.member.str() + "'");
     }
-    LOYALTY_ASSIGN_OR_RETURN(auto lines, tx.Query("SELECT line_no, sku, quantity, returned_quantity, points, "
-                                                  "unit_price_minor FROM order_lines WHERE order_id = ?1 ORDER BY line_no",
-                                                  {command.order.str()}));
+    LOYALTY_ASSIGN_OR_RETURN(std::vector<StoredLine> lines, ReadStoredLines(order->Text(2)));
     // Quantity to return per order line.
     std::vector<int64_t> returning(lines.size(), 0);
     if (command.lines.empty()) {
-      for (size_t i = 0; i < lines.size(); ++i) returning[i] = lines[i].Int(2) - lines[i].Int(3);
+      for (size_t i = 0; i < lines.size(); ++i) returning[i] = lines[i].quantity - lines[i].returned;
     }
     for (size_t r = 0; r < command.lines.size(); ++r) {
       const ReturnLine& want = command.lines[r];
@@ -298,8 +315,8 @@ Result<ReturnResult> Ledger::Return(const ReturnCommand& command) {
       }
       int64_t left = want.quantity;
       for (size_t i = 0; i < lines.size() && left > 0; ++i) {
-        if (lines[i].Text(1) != want.sku) continue;
-        const int64_t open = lines[i].Int(2) - lines[i].Int(3) - returning[i];
+        if (lines[i].sku != want.sku) continue;
+        const int64_t open = lines[i].quantity - lines[i].returned - returning[i];
         const int64_t take = std::min(open, left);
         returning[i] += take;
         left -= take;
@@ -315,14 +332,14 @@ Result<ReturnResult> Ledger::Return(const ReturnCommand& command) {
     int64_t spend_returned = 0;
     bool fully_returned = true;
     for (size_t i = 0; i < lines.size(); ++i) {
-      const int64_t quantity = lines[i].Int(2);
-      const int64_t before = lines[i].Int(3);
+      const int64_t quantity = lines[i].quantity;
+      const int64_t before = lines[i].returned;
       const int64_t after = before + returning[i];
       // Cumulative rounding: a line returned unit by unit claws back exactly its points.
-      LOYALTY_ASSIGN_OR_RETURN(int64_t share_after, core::CheckedMulDiv(lines[i].Int(4), after, quantity));
-      LOYALTY_ASSIGN_OR_RETURN(int64_t share_before, core::CheckedMulDiv(lines[i].Int(4), before, quantity));
+      LOYALTY_ASSIGN_OR_RETURN(int64_t share_after, core::CheckedMulDiv(lines[i].points, after, quantity));
+      LOYALTY_ASSIGN_OR_RETURN(int64_t share_before, core::CheckedMulDiv(lines[i].points, before, quantity));
       due += share_after - share_before;
-      spend_returned += returning[i] * lines[i].Int(5);
+      spend_returned += returning[i] * lines[i].unit_price_minor;
       if (after < quantity) fully_returned = false;
     }
     const int64_t order_points_open = order->Int(3) - order->Int(4);
@@ -357,18 +374,14 @@ Result<ReturnResult> Ledger::Return(const ReturnCommand& command) {
       if (taken != claw) return Fail(ErrorCode::kInternal, "lots do not cover the member's balance");
       result.entry_id = *entry_id;
     }
-    for (size_t i = 0; i < lines.size(); ++i) {
-      if (returning[i] == 0) continue;
-      LOYALTY_TRY(tx.Execute("UPDATE order_lines SET returned_quantity = returned_quantity + ?1 "
-                             "WHERE order_id = ?2 AND line_no = ?3",
-                             {returning[i], command.order.str(), lines[i].Int(0)}));
-    }
+    for (size_t i = 0; i < lines.size(); ++i) lines[i].returned += returning[i];
+    const std::string lines_json = Json(lines).dump();
     // Returned spend and points stop counting towards tiers.
     LOYALTY_TRY(tx.Execute("UPDATE orders SET points_returned = points_returned + ?1, "
                            "spend_returned_minor = spend_returned_minor + ?2, "
-                           "order_points_reversed = CASE WHEN ?3 = 1 THEN order_points ELSE order_points_reversed END "
-                           "WHERE order_id = ?4",
-                           {due, spend_returned, fully_returned ? 1 : 0, command.order.str()}));
+                           "order_points_reversed = CASE WHEN ?3 = 1 THEN order_points ELSE order_points_reversed END, "
+                           "lines = ?4 WHERE order_id = ?5",
+                           {due, spend_returned, fully_returned ? 1 : 0, lines_json, command.order.str()}));
     LOYALTY_ASSIGN_OR_RETURN(result.balance, MemberBalance(tx, command.member));
     return result;
   });

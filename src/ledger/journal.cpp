@@ -59,10 +59,8 @@ Result<int64_t> CreateLot(store::Transaction& tx, const core::MemberId& member, 
                             "remaining) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING lot_id",
                             {member.str(), entry_id, ToUnixMillis(earned_at), ToUnixMillis(available_at), expires_ms,
                              amount}));
-  const int64_t lot_id = row->Int(0);
-  LOYALTY_TRY(tx.Execute("INSERT INTO lot_movements (entry_id, lot_id, amount) VALUES (?1, ?2, ?3)",
-                         {entry_id, lot_id, amount}));
-  return lot_id;
+  // The lot's `original` records its creation; lot_movements holds what consumed it.
+  return row->Int(0);
 }
 
 Status ConsumeLot(store::Transaction& tx, int64_t entry_id, int64_t lot_id, int64_t take) {

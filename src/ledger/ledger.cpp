@@ -181,9 +181,9 @@ Result<InvariantReport> Ledger::VerifyInvariants() {
        "FROM members m LEFT JOIN accounts a ON a.account = 'member:' || m.member_id "
        "LEFT JOIN (SELECT member_id, SUM(remaining) AS total FROM lots GROUP BY member_id) l "
        "ON l.member_id = m.member_id WHERE COALESCE(a.balance, 0) <> COALESCE(l.total, 0) LIMIT 10"},
-      {"lot remaining differs from its movements",
-       "SELECT 'lot ' || l.lot_id FROM lots l JOIN (SELECT lot_id, SUM(amount) AS total FROM lot_movements "
-       "GROUP BY lot_id) m ON m.lot_id = l.lot_id WHERE l.remaining <> m.total LIMIT 10"},
+      {"lot remaining differs from its original less its movements",
+       "SELECT 'lot ' || l.lot_id FROM lots l LEFT JOIN (SELECT lot_id, SUM(amount) AS total FROM lot_movements "
+       "GROUP BY lot_id) m ON m.lot_id = l.lot_id WHERE l.remaining <> l.original + COALESCE(m.total, 0) LIMIT 10"},
       {"negative member balance",
        "SELECT account || ' ' || balance FROM accounts WHERE account >= 'member:' AND account < 'member;' "
        "AND balance < 0 LIMIT 10"},

@@ -43,7 +43,8 @@ class Connection final : public Transaction {
     sqlite3_busy_timeout(handle, options.busy_timeout_ms);
     std::string pragmas = "PRAGMA foreign_keys = ON;";
     if (!read_only) {
-      pragmas += "PRAGMA journal_mode = WAL;";
+      // page_size takes effect only when the database file is created.
+      pragmas += "PRAGMA page_size = " + std::to_string(options.page_size) + "; PRAGMA journal_mode = WAL;";
       pragmas += options.durability == Durability::kFull ? "PRAGMA synchronous = FULL;" : "PRAGMA synchronous = NORMAL;";
       pragmas += "PRAGMA wal_autocheckpoint = " + std::to_string(options.wal_autocheckpoint_pages) + ";";
     }
