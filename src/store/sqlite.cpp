@@ -41,7 +41,8 @@ class Connection final : public Transaction {
       return std::unexpected(SqliteError(handle, rc, "cannot open '" + options.path.string() + "'"));
     }
     sqlite3_busy_timeout(handle, options.busy_timeout_ms);
-    std::string pragmas = "PRAGMA foreign_keys = ON;";
+    std::string pragmas = "PRAGMA foreign_keys = ON; PRAGMA cache_size = -" +
+                          std::to_string(int64_t{options.cache_mib} * 1024) + ";";
     if (!read_only) {
       // page_size takes effect only when the database file is created.
       pragmas += "PRAGMA page_size = " + std::to_string(options.page_size) + "; PRAGMA journal_mode = WAL;";
