@@ -58,6 +58,8 @@ core::Result<std::unique_ptr<Context>> Context::Open(const GlobalOptions& option
   }
   LOYALTY_ASSIGN_OR_RETURN(auto program, ledger::ParseProgramConfig(config.value("program", core::Json())));
   LOYALTY_ASSIGN_OR_RETURN(context->ledger_, ledger::Ledger::Open(*context->db_, program, *context->clock_));
+  LOYALTY_ASSIGN_OR_RETURN(context->event_log_, events::EventLog::Open(*context->db_, *context->clock_));
+  context->ingestor_ = std::make_unique<engine::Ingestor>(*context->event_log_, *context->ledger_, *context->clock_);
   return context;
 }
 

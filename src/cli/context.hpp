@@ -10,6 +10,8 @@
 #include "loyalty/core/clock.hpp"
 #include "loyalty/core/error.hpp"
 #include "loyalty/core/json.hpp"
+#include "loyalty/engine/ingestor.hpp"
+#include "loyalty/events/event_log.hpp"
 #include "loyalty/ledger/ledger.hpp"
 #include "loyalty/store/database.hpp"
 
@@ -28,6 +30,8 @@ class Context {
   [[nodiscard]] static core::Result<std::unique_ptr<Context>> Open(const GlobalOptions& options);
 
   ledger::Ledger& ledger() { return *ledger_; }
+  events::EventLog& event_log() { return *event_log_; }
+  engine::Ingestor& ingestor() { return *ingestor_; }
   const core::Json& config() const { return config_; }
   const core::Clock& clock() const { return *clock_; }
 
@@ -36,6 +40,8 @@ class Context {
   std::unique_ptr<core::Clock> clock_;
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<ledger::Ledger> ledger_;
+  std::unique_ptr<events::EventLog> event_log_;
+  std::unique_ptr<engine::Ingestor> ingestor_;
 };
 
 // Loads the configuration GlobalOptions point at (explicit file, else DATA_DIR/loyalty.toml

@@ -9,6 +9,7 @@
 
 #include "context.hpp"
 #include "demo.hpp"
+#include "import_cli.hpp"
 #include "ledger_cli.hpp"
 #include "serve.hpp"
 #include "loyalty/core/logging.hpp"
@@ -58,6 +59,7 @@ int main(int argc, char** argv) {
   serve->callback([&] { run = [&] { return loyalty::cli::RunServe(options, serve_options); }; });
 
   loyalty::cli::AddLedgerCommands(app, options, run);
+  loyalty::cli::AddImportCommands(app, options, run);
 
   try {
     app.parse(argc, argv);

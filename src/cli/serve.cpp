@@ -40,6 +40,7 @@ int RunServe(const GlobalOptions& options, const ServeOptions& serve) {
     return {};
   });
   server::AddLedgerRoutes(router, ledger, metrics);
+  server::AddEventRoutes(router, (*context)->ingestor(), (*context)->event_log(), metrics);
 
   auto http = server::HttpServer::Start(*server_options, router, metrics);
   if (!http) return PrintError(http.error());

@@ -182,6 +182,29 @@ TEST_F(CliTest, ServeAnswersOverHttpAndStopsCleanlyOnSigterm) {
   fclose(child_out);
 }
 
+TEST_F(CliTest, ImportEventsKeepsTheValidOnesAndReportsTheRest) {
+  ASSERT_EQ(Loyalty("ledger member add ana").exit_code, 0);
+  const std::string file = (dir_ / "events.ndjson").string();
+  std::ofstream(file)
+      << R"({"id":"e1","type":"purchase","at":"2026-01-02T10:00:00Z","member":"ana","channel":"pos","properties":{"order":"o1","lines":[{"sku":"A","quantity":1,"unit_price":"12.00"}]}})"
+      << "\n"
+      << R"({"id":"e2","type":"login","at":"2026-01-02T10:01:00Z","member":"ana"})" << "\n"
+      << "{oops\n"
+      << R"({"id":"e3","type":"review","at":"2026-01-02T10:02:00Z","member":"ana","properties":{"rating":7}})" << "\n";
+  CliRun first = Loyalty("--now 2026-01-03 import events " + file);
+  EXPECT_EQ(first.exit_code, 2) << first.err;
+  EXPECT_NE(first.out.find("imported 4 events"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("2 new, 0 duplicate, 2 rejected"), std::string::npos) << first.out;
+  EXPECT_NE(first.err.find("rejected event #2: line 3"), std::string::npos) << first.err;
+  EXPECT_NE(first.err.find("rejected event #3 (e3): properties.rating must be 1 to 5"), std::string::npos);
+  EXPECT_EQ(LoyaltyJson("ledger balance --member ana")["total"], 12);
+  CliRun again = Loyalty("--json --now 2026-01-03 import events " + file);
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_EQ(core::ParseJson(again.out)->at("duplicates"), 2);
+  EXPECT_EQ(LoyaltyJson("ledger balance --member ana")["total"], 12);
+  ExpectOneLineError(Loyalty("import events /nonexistent.ndjson"), 2, "cannot read");
+}
+
 TEST_F(CliTest, DemoTellsTheLedgerStoryAndVerifiesIt) {
   CliRun demo = Loyalty("demo --dir " + (dir_ / "demo").string());
   EXPECT_EQ(demo.exit_code, 0) << demo.err;

@@ -160,6 +160,47 @@ TEST_F(HttpApiTest, UnknownRoutesAndMethods) {
   EXPECT_EQ(head.status, 200);
 }
 
+TEST_F(HttpApiTest, EventBatchesAreIngestedWithPerEventResults) {
+  auto client = Client();
+  Post(client, "/v1/members", {{"id", "ana"}});
+  const Json purchase = {{"id", "e1"}, {"type", "purchase"}, {"at", "2026-04-01T09:00:00Z"}, {"member", "ana"},
+                         {"channel", "pos"},
+                         {"properties", {{"order", "o1"}, {"lines", {{{"sku", "A"}, {"quantity", 2}, {"unit_price", "10.00"}}}}}}};
+  const Json view = {{"id", "e2"}, {"type", "product_view"}, {"at", "2026-04-01T09:01:00Z"}, {"member", "ana"},
+                     {"channel", "web"}, {"properties", {{"sku", "B"}}}};
+  const Json bad = {{"id", "e3"}, {"type", "review"}, {"at", "2026-04-01T09:02:00Z"}, {"member", "ana"},
+                    {"properties", {{"rating", "five"}}}};
+  auto reply = client.Send("POST", "/v1/events", Json::array({purchase, view, bad}).dump());
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(reply.json()["accepted"], 2);
+  EXPECT_EQ(reply.json()["rejected"], 1);
+  EXPECT_EQ(reply.json()["rejections"][0]["index"], 2);
+  EXPECT_EQ(reply.json()["rejections"][0]["id"], "e3");
+  EXPECT_EQ(client.Send("GET", "/v1/members/ana/balance").json()["total"], 20);
+
+  // NDJSON, resent: duplicates change nothing.
+  auto ndjson = client.Send("POST", "/v1/events", purchase.dump() + "\n" + view.dump() + "\n",
+                            {{"Content-Type", "application/x-ndjson"}});
+  EXPECT_EQ(ndjson.status, 200);
+  EXPECT_EQ(ndjson.json()["duplicates"], 2);
+  EXPECT_EQ(client.Send("GET", "/v1/members/ana/balance").json()["total"], 20);
+
+  auto all_bad = client.Send("POST", "/v1/events", Json::array({bad}).dump());
+  EXPECT_EQ(all_bad.status, 422);
+  EXPECT_EQ(all_bad.json()["rejected"], 1);
+  ExpectProblem(client.Send("POST", "/v1/events", "[{\"id\": \"e9\""), 400, "invalid_argument", "malformed JSON");
+  auto not_events = client.Send("POST", "/v1/events", "{\"not\": \"an event\"\n");
+  EXPECT_EQ(not_events.status, 422);  // one NDJSON line, and it is not JSON
+  EXPECT_NE(not_events.json()["rejections"][0]["reason"].get<std::string>().find("line 1"), std::string::npos);
+
+  auto timeline = client.Send("GET", "/v1/members/ana/events?limit=10");
+  ASSERT_EQ(timeline.status, 200);
+  ASSERT_EQ(timeline.json().size(), 2u);
+  EXPECT_EQ(timeline.json()[0]["id"], "e2");
+  ExpectProblem(client.Send("GET", "/v1/members/ana/events?limit=0"), 400, "invalid_argument", "'limit'");
+  EXPECT_NE(client.Send("GET", "/metrics").body.find("loyalty_events_ingested_total 2"), std::string::npos);
+}
+
 TEST_F(HttpApiTest, OneConnectionCarriesManyRequests) {
   auto client = Client();
   for (int i = 0; i < 50; ++i) EXPECT_EQ(client.Send("GET", "/healthz").status, 200);

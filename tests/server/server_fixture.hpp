@@ -25,8 +25,13 @@ class ServerFixture : public ::testing::Test {
     auto ledger = ledger::Ledger::Open(*db_, program, clock_);
     ASSERT_TRUE(ledger) << ledger.error().message;
     ledger_ = std::move(*ledger);
+    auto log = events::EventLog::Open(*db_, clock_);
+    ASSERT_TRUE(log) << log.error().message;
+    event_log_ = std::move(*log);
+    ingestor_ = std::make_unique<engine::Ingestor>(*event_log_, *ledger_, clock_);
     AddSystemRoutes(router_, metrics_, [] { return core::Status{}; });
     AddLedgerRoutes(router_, *ledger_, metrics_);
+    AddEventRoutes(router_, *ingestor_, *event_log_, metrics_);
     options_.port = 0;
     options_.worker_threads = 4;
   }
@@ -45,6 +50,8 @@ class ServerFixture : public ::testing::Test {
   core::ManualClock clock_{*core::ParseTimestamp("2026-04-01T10:00:00Z")};
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<ledger::Ledger> ledger_;
+  std::unique_ptr<events::EventLog> event_log_;
+  std::unique_ptr<engine::Ingestor> ingestor_;
   Metrics metrics_;
   Router router_;
   ServerOptions options_;

@@ -4,6 +4,8 @@
 
 #include <functional>
 
+#include "loyalty/engine/ingestor.hpp"
+#include "loyalty/events/event_log.hpp"
 #include "loyalty/ledger/ledger.hpp"
 #include "loyalty/server/metrics.hpp"
 #include "loyalty/server/router.hpp"
@@ -13,6 +15,10 @@ namespace loyalty::server {
 // Members, purchases, returns, redemptions, adjustments, rewards, liability, daily jobs.
 // `ledger` and `metrics` must outlive the router.
 void AddLedgerRoutes(Router& router, ledger::Ledger& ledger, Metrics& metrics);
+
+// Event ingestion (POST /v1/events: a JSON array or NDJSON, partial success) and a member's
+// event timeline.
+void AddEventRoutes(Router& router, engine::Ingestor& ingestor, events::EventLog& log, Metrics& metrics);
 
 // /healthz (the process answers), /readyz (`ready` succeeds: the store can be read) and
 // /metrics (Prometheus text).

@@ -1,0 +1,66 @@
+#pragma once
+// Event ingestion: validates a batch of events, sends purchases and returns to the ledger
+// exactly once, and appends the events to the log.
+//
+// The partial-success contract: each event is judged on its own. Valid events are kept even
+// when others in the same batch are rejected; every rejected event is reported with its index
+// in the batch and the reason. An event whose id is already in the log is a duplicate: it
+// changes nothing (a purchase's points are never posted twice) and is counted, not rejected.
+// Purchases and returns post to the ledger under the idempotency key "event:<id>", before the
+// event is logged, so a batch retried after a crash completes what the first attempt began.
+//
+// Threads: safe to share; Ingest may run on many threads at once.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "loyalty/core/clock.hpp"
+#include "loyalty/core/json.hpp"
+#include "loyalty/events/event_log.hpp"
+#include "loyalty/ledger/ledger.hpp"
+
+namespace loyalty::engine {
+
+struct Rejection {
+  size_t index = 0;     // position in the batch, from 0
+  std::string id;       // the event's id when it had a readable one
+  std::string code;     // error code name: invalid_argument, not_found, conflict...
+  std::string reason;   // what to fix
+};
+
+struct IngestReport {
+  int64_t accepted = 0;
+  int64_t duplicates = 0;
+  int64_t rejected = 0;
+  std::vector<Rejection> rejections;
+};
+
+class Ingestor {
+ public:
+  static constexpr size_t kMaxBatch = 10000;
+
+  // The log, ledger and clock must outlive the ingestor.
+  Ingestor(events::EventLog& log, ledger::Ledger& ledger, const core::Clock& clock)
+      : log_(log), ledger_(ledger), clock_(clock) {}
+
+  // Splits a body into events: a JSON array, or NDJSON (one JSON object per line; blank
+  // lines skipped). A line that is not JSON becomes an item carrying its error, so the rest
+  // of the batch still counts. A body that is neither is an error, as is a batch over kMaxBatch.
+  [[nodiscard]] static core::Result<std::vector<core::Result<core::Json>>> SplitBatch(std::string_view body);
+
+  // Judges and ingests every item. Fails only when the store itself fails (nothing is
+  // reported accepted then; retrying the batch is safe).
+  [[nodiscard]] core::Result<IngestReport> Ingest(const std::vector<core::Result<core::Json>>& items);
+
+ private:
+  [[nodiscard]] core::Status PostToLedger(const events::Event& event);
+
+  events::EventLog& log_;
+  ledger::Ledger& ledger_;
+  const core::Clock& clock_;
+};
+
+core::Json ToJson(const IngestReport& report);
+
+}  // namespace loyalty::engine

@@ -1,0 +1,124 @@
+#include "loyalty/engine/ingestor.hpp"
+
+namespace loyalty::engine {
+
+using core::ErrorCode;
+using core::Fail;
+using core::Json;
+using core::Result;
+using core::Status;
+
+Result<std::vector<Result<Json>>> Ingestor::SplitBatch(std::string_view body) {
+  std::vector<Result<Json>> items;
+  const size_t first = body.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return Fail(ErrorCode::kInvalidArgument, "the batch is empty");
+  if (body[first] == '[') {
+    LOYALTY_ASSIGN_OR_RETURN(Json array, core::ParseJson(body));
+    if (array.size() > kMaxBatch) {
+      return Fail(ErrorCode::kInvalidArgument, "a batch holds at most " + std::to_string(kMaxBatch) + " events, not " +
+                                                   std::to_string(array.size()) + "; split it");
+    }
+    for (auto& item : array) items.emplace_back(std::move(item));
+    return items;
+  }
+  size_t start = 0;
+  size_t line_no = 0;
+  while (start < body.size()) {
+    size_t end = body.find('\n', start);
+    if (end == std::string_view::npos) end = body.size();
+    const std::string_view line = body.substr(start, end - start);
+    start = end + 1;
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    if (items.size() == kMaxBatch) {
+      return Fail(ErrorCode::kInvalidArgument, "a batch holds at most " + std::to_string(kMaxBatch) + " events; split it");
+    }
+    auto parsed = core::ParseJson(line);
+    if (!parsed) {
+      items.emplace_back(std::unexpected(core::Error{ErrorCode::kInvalidArgument,
+                                                     "line " + std::to_string(line_no) + ": " + parsed.error().message}));
+    } else {
+      items.emplace_back(std::move(*parsed));
+    }
+  }
+  if (items.empty()) return Fail(ErrorCode::kInvalidArgument, "the batch is empty");
+  return items;
+}
+
+Status Ingestor::PostToLedger(const events::Event& event) {
+  const auto key = core::IdempotencyKey::Parse("event:" + event.id);
+  if (!key) return std::unexpected(key.error());
+  const Json& props = event.properties;
+  LOYALTY_ASSIGN_OR_RETURN(core::OrderId order, core::OrderId::Parse(props.at("order").get<std::string>()));
+  if (event.type == events::EventType::kPurchase) {
+    ledger::EarnCommand command{*key, event.member, order, {}, event.at};
+    const std::string currency = props.value("currency", std::string(ledger_.config().currency.code));
+    for (const auto& line : props.at("lines")) {
+      auto price = core::Money::Parse(line.at("unit_price").get<std::string>(), currency);
+      if (!price) return core::Wrap(price.error(), "properties.lines[].unit_price");
+      command.lines.push_back({line.at("sku").get<std::string>(), line.value("category", std::string()),
+                               line.at("quantity").get<int64_t>(), *price});
+    }
+    LOYALTY_TRY(ledger_.Earn(command));
+  } else {
+    ledger::ReturnCommand command{*key, event.member, order, {}};
+    for (const auto& line : props.value("lines", Json::array())) {
+      command.lines.push_back({line.at("sku").get<std::string>(), line.at("quantity").get<int64_t>()});
+    }
+    LOYALTY_TRY(ledger_.Return(command));
+  }
+  return {};
+}
+
+Result<IngestReport> Ingestor::Ingest(const std::vector<Result<Json>>& items) {
+  IngestReport report;
+  auto reject = [&report](size_t index, std::string id, const core::Error& error) {
+    ++report.rejected;
+    report.rejections.push_back({index, std::move(id), std::string(core::ErrorCodeName(error.code)), error.message});
+  };
+  const core::Timestamp now = clock_.Now();
+  std::vector<events::Event> valid;
+  valid.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (!items[i]) {
+      reject(i, "", items[i].error());
+      continue;
+    }
+    const Json& item = *items[i];
+    const std::string id = item.is_object() && item.contains("id") && item["id"].is_string() ? item["id"].get<std::string>() : "";
+    auto event = events::ParseEvent(item, now);
+    if (!event) {
+      reject(i, id, event.error());
+      continue;
+    }
+    if (event->type == events::EventType::kPurchase || event->type == events::EventType::kReturn) {
+      if (auto posted = PostToLedger(*event); !posted) {
+        // A store failure is not the event's fault: fail the batch so the caller retries it.
+        if (posted.error().code == ErrorCode::kUnavailable || posted.error().code == ErrorCode::kInternal) {
+          return std::unexpected(posted.error());
+        }
+        reject(i, id, posted.error());
+        continue;
+      }
+    }
+    valid.push_back(std::move(*event));
+  }
+  if (!valid.empty()) {
+    LOYALTY_ASSIGN_OR_RETURN(std::vector<bool> inserted, log_.Append(valid));
+    for (bool is_new : inserted) ++(is_new ? report.accepted : report.duplicates);
+  }
+  return report;
+}
+
+Json ToJson(const IngestReport& report) {
+  Json rejections = Json::array();
+  for (const auto& r : report.rejections) {
+    rejections.push_back({{"index", r.index}, {"id", r.id}, {"code", r.code}, {"reason", r.reason}});
+  }
+  return Json{{"accepted", report.accepted},
+              {"duplicates", report.duplicates},
+              {"rejected", report.rejected},
+              {"rejections", rejections}};
+}
+
+}  // namespace loyalty::engine

@@ -1,0 +1,82 @@
+#include "loyalty/events/event_log.hpp"
+
+namespace loyalty::events {
+
+using core::ErrorCode;
+using core::Fail;
+using core::Result;
+
+namespace {
+
+constexpr std::string_view kSchemaV1 = R"sql(
+CREATE TABLE events (
+  event_id    TEXT PRIMARY KEY,
+  member_id   TEXT NOT NULL,
+  type        TEXT NOT NULL,
+  at          INTEGER NOT NULL,
+  channel     TEXT NOT NULL,
+  properties  TEXT NOT NULL,
+  received_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX events_by_member ON events(member_id, at);
+)sql";
+
+constexpr store::Migration kMigrations[] = {{1, "event log", kSchemaV1}};
+
+}  // namespace
+
+Result<std::unique_ptr<EventLog>> EventLog::Open(store::Database& db, const core::Clock& clock) {
+  LOYALTY_TRY(store::Migrate(db, "events", kMigrations));
+  return std::unique_ptr<EventLog>(new EventLog(db, clock));
+}
+
+Result<std::vector<bool>> EventLog::Append(std::span<const Event> events) {
+  return db_.WriteValue<std::vector<bool>>([&](store::Transaction& tx) -> Result<std::vector<bool>> {
+    const int64_t received = core::ToUnixMillis(clock_.Now());
+    std::vector<bool> inserted;
+    inserted.reserve(events.size());
+    for (const auto& event : events) {
+      const std::string properties = event.properties.dump();
+      LOYALTY_ASSIGN_OR_RETURN(
+          int64_t changed,
+          tx.Execute("INSERT INTO events (event_id, member_id, type, at, channel, properties, received_at) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (event_id) DO NOTHING",
+                     {event.id, event.member.str(), EventTypeName(event.type), core::ToUnixMillis(event.at),
+                      event.channel, properties, received}));
+      inserted.push_back(changed == 1);
+    }
+    return inserted;
+  });
+}
+
+Result<std::vector<Event>> EventLog::ForMember(const core::MemberId& member, std::optional<core::Timestamp> before,
+                                               int limit) {
+  if (limit < 1 || limit > 1000) return Fail(ErrorCode::kInvalidArgument, "limit must be 1 to 1000");
+  return db_.ReadValue<std::vector<Event>>([&](store::Transaction& tx) -> Result<std::vector<Event>> {
+    LOYALTY_ASSIGN_OR_RETURN(
+        auto rows, tx.Query("SELECT event_id, type, at, channel, properties FROM events "
+                            "WHERE member_id = ?1 AND at < ?2 ORDER BY at DESC, event_id DESC LIMIT ?3",
+                            {member.str(), before ? core::ToUnixMillis(*before) : INT64_MAX, int64_t{limit}}));
+    std::vector<Event> out;
+    for (const auto& row : rows) {
+      Event event;
+      event.id = row.Text(0);
+      LOYALTY_ASSIGN_OR_RETURN(event.type, ParseEventType(row.Text(1)));
+      event.at = core::FromUnixMillis(row.Int(2));
+      event.member = member;
+      event.channel = row.Text(3);
+      LOYALTY_ASSIGN_OR_RETURN(event.properties, core::ParseJson(row.Text(4)));
+      out.push_back(std::move(event));
+    }
+    return out;
+  });
+}
+
+Result<int64_t> EventLog::Count() {
+  return db_.ReadValue<int64_t>([](store::Transaction& tx) -> Result<int64_t> {
+    LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT COUNT(*) FROM events"));
+    return row->Int(0);
+  });
+}
+
+}  // namespace loyalty::events

@@ -1,0 +1,37 @@
+#pragma once
+// The event log: every accepted event, once. Appending an event whose id is already in the
+// log changes nothing and reports it as a duplicate, so a producer may resend freely.
+// Threads: safe to share; appends are group-committed by the store.
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "loyalty/events/event.hpp"
+#include "loyalty/store/database.hpp"
+
+namespace loyalty::events {
+
+class EventLog {
+ public:
+  // Migrates the log's schema. `db` and `clock` must outlive the log.
+  [[nodiscard]] static core::Result<std::unique_ptr<EventLog>> Open(store::Database& db, const core::Clock& clock);
+
+  // Appends the events in one transaction; for each, true when it was new and false when
+  // its id was already in the log.
+  [[nodiscard]] core::Result<std::vector<bool>> Append(std::span<const Event> events);
+
+  // The member's events, newest first, before `before` (exclusive) when given.
+  [[nodiscard]] core::Result<std::vector<Event>> ForMember(const core::MemberId& member,
+                                                           std::optional<core::Timestamp> before, int limit);
+
+  [[nodiscard]] core::Result<int64_t> Count();
+
+ private:
+  EventLog(store::Database& db, const core::Clock& clock) : db_(db), clock_(clock) {}
+  store::Database& db_;
+  const core::Clock& clock_;
+};
+
+}  // namespace loyalty::events

@@ -1,0 +1,49 @@
+// Event routes: batch ingestion with per-event results, and the member timeline.
+
+#include <charconv>
+
+#include "loyalty/server/routes.hpp"
+
+namespace loyalty::server {
+
+using core::Json;
+
+void AddEventRoutes(Router& router, engine::Ingestor& ingestor, events::EventLog& log, Metrics& metrics) {
+  router.Add(Method::kPost, "/v1/events", [&ingestor, &metrics](const Request& request) {
+    auto items = engine::Ingestor::SplitBatch(request.body);
+    if (!items) return ProblemResponse(items.error());
+    auto report = ingestor.Ingest(*items);
+    if (!report) return ProblemResponse(report.error());
+    metrics.AddCounter("loyalty_events_ingested_total", "Events accepted into the log.", report->accepted);
+    metrics.AddCounter("loyalty_events_duplicate_total", "Events ignored as already in the log.", report->duplicates);
+    metrics.AddCounter("loyalty_events_rejected_total", "Events rejected as invalid.", report->rejected);
+    // Partial success is a success; a batch of which nothing could be kept is not.
+    const bool nothing_kept = report->accepted == 0 && report->duplicates == 0;
+    return JsonResponse(nothing_kept ? 422 : 200, engine::ToJson(*report));
+  });
+
+  router.Add(Method::kGet, "/v1/members/{id}/events", [&log](const Request& request) {
+    auto member = core::MemberId::Parse(request.path_params.at("id"));
+    if (!member) return ProblemResponse(member.error());
+    std::optional<core::Timestamp> before;
+    if (auto it = request.query.find("before"); it != request.query.end()) {
+      auto at = core::ParseTimestamp(it->second);
+      if (!at) return ProblemResponse(core::Wrap(at.error(), "query parameter 'before'").error());
+      before = *at;
+    }
+    int limit = 50;
+    if (auto it = request.query.find("limit"); it != request.query.end()) {
+      auto [ptr, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), limit);
+      if (ec != std::errc() || ptr != it->second.data() + it->second.size() || limit < 1 || limit > 1000) {
+        return ProblemResponse(400, "invalid_argument", "query parameter 'limit' must be an integer from 1 to 1000");
+      }
+    }
+    auto found = log.ForMember(*member, before, limit);
+    if (!found) return ProblemResponse(found.error());
+    Json out = Json::array();
+    for (const auto& event : *found) out.push_back(events::ToJson(event));
+    return JsonResponse(200, out);
+  });
+}
+
+}  // namespace loyalty::server

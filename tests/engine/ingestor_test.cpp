@@ -1,0 +1,131 @@
+// Ingestion's partial-success contract, duplicates, and purchases reaching the ledger once.
+
+#include "loyalty/engine/ingestor.hpp"
+
+#include <gtest/gtest.h>
+
+#include "loyalty/store/sqlite.hpp"
+#include "support/temp_dir.hpp"
+
+namespace loyalty::engine {
+namespace {
+
+using core::Json;
+
+class IngestorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = std::move(*store::OpenSqlite({.path = dir_ / "ingest.db", .durability = store::Durability::kNormal}));
+    ledger_ = std::move(*ledger::Ledger::Open(*db_, ledger::DefaultProgramConfig(), clock_));
+    log_ = std::move(*events::EventLog::Open(*db_, clock_));
+    ingestor_ = std::make_unique<Ingestor>(*log_, *ledger_, clock_);
+    ASSERT_TRUE(ledger_->CreateMember(*core::MemberId::Parse("ana")));
+  }
+
+  static Json Purchase(const std::string& id, const std::string& order, const std::string& price) {
+    return Json{{"id", id},
+                {"type", "purchase"},
+                {"at", "2026-05-01T09:00:00Z"},
+                {"member", "ana"},
+                {"channel", "pos"},
+                {"properties",
+                 {{"order", order}, {"lines", {{{"sku", "A"}, {"quantity", 1}, {"unit_price", price}}}}}}};
+  }
+
+  IngestReport Ingest(const std::string& body) {
+    auto items = Ingestor::SplitBatch(body);
+    EXPECT_TRUE(items) << items.error().message;
+    auto report = ingestor_->Ingest(*items);
+    EXPECT_TRUE(report) << report.error().message;
+    return *report;
+  }
+
+  int64_t Balance() { return ledger_->GetBalance(*core::MemberId::Parse("ana"))->total.value(); }
+
+  ::loyalty::testing::TempDir dir_;
+  core::ManualClock clock_{*core::ParseTimestamp("2026-05-01T12:00:00Z")};
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<ledger::Ledger> ledger_;
+  std::unique_ptr<events::EventLog> log_;
+  std::unique_ptr<Ingestor> ingestor_;
+};
+
+TEST_F(IngestorTest, ValidEventsAreKeptAndInvalidOnesReportedByIndex) {
+  Json batch = Json::array({Purchase("e1", "o1", "25.00"),
+                            Json{{"id", "e2"}, {"type", "login"}, {"at", "2026-05-01T09:05:00Z"}, {"member", "ana"}},
+                            Json{{"id", "e3"}, {"type", "review"}, {"at", "2026-05-01T09:06:00Z"}, {"member", "ana"},
+                                 {"properties", {{"rating", 11}}}},
+                            Purchase("e4", "o2", "1.999"),
+                            "not an object"});
+  IngestReport report = Ingest(batch.dump());
+  EXPECT_EQ(report.accepted, 2);
+  EXPECT_EQ(report.rejected, 3);
+  ASSERT_EQ(report.rejections.size(), 3u);
+  EXPECT_EQ(report.rejections[0].index, 2u);
+  EXPECT_EQ(report.rejections[0].id, "e3");
+  EXPECT_NE(report.rejections[0].reason.find("rating must be 1 to 5"), std::string::npos);
+  EXPECT_EQ(report.rejections[1].index, 3u);
+  EXPECT_NE(report.rejections[1].reason.find("decimal places"), std::string::npos);
+  EXPECT_EQ(report.rejections[2].index, 4u);
+  EXPECT_EQ(Balance(), 25);
+  EXPECT_EQ(*log_->Count(), 2);
+}
+
+TEST_F(IngestorTest, ARetriedBatchChangesNothingAndPostsNoPointTwice) {
+  const std::string body = Json::array({Purchase("e1", "o1", "40.00"), Purchase("e2", "o2", "2.00")}).dump();
+  IngestReport first = Ingest(body);
+  EXPECT_EQ(first.accepted, 2);
+  IngestReport again = Ingest(body);
+  EXPECT_EQ(again.accepted, 0);
+  EXPECT_EQ(again.duplicates, 2);
+  EXPECT_EQ(again.rejected, 0);
+  EXPECT_EQ(Balance(), 42);
+  EXPECT_EQ(*log_->Count(), 2);
+}
+
+TEST_F(IngestorTest, ReturnsReverseThroughTheLedgerAndUnknownMembersAreRejected) {
+  Ingest(Json::array({Purchase("e1", "o1", "40.00")}).dump());
+  Json ret = {{"id", "e2"}, {"type", "return"}, {"at", "2026-05-01T11:00:00Z"}, {"member", "ana"},
+              {"properties", {{"order", "o1"}}}};
+  Json ghost = Purchase("e3", "o9", "5.00");
+  ghost["member"] = "ghost";
+  IngestReport report = Ingest(Json::array({ret, ghost}).dump());
+  EXPECT_EQ(report.accepted, 1);
+  ASSERT_EQ(report.rejections.size(), 1u);
+  EXPECT_EQ(report.rejections[0].code, "not_found");
+  EXPECT_EQ(Balance(), 0);
+}
+
+TEST_F(IngestorTest, AnEventIdReusedForAnotherPurchaseIsRejectedNotPosted) {
+  Ingest(Json::array({Purchase("e1", "o1", "40.00")}).dump());
+  IngestReport report = Ingest(Json::array({Purchase("e1", "o1", "99.00")}).dump());
+  EXPECT_EQ(report.rejected, 1);
+  EXPECT_EQ(report.rejections[0].code, "conflict");
+  EXPECT_EQ(Balance(), 40);
+}
+
+TEST_F(IngestorTest, NdjsonLinesAreJudgedOneByOne) {
+  const std::string body = Purchase("e1", "o1", "3.00").dump() + "\n\n{broken\n" +
+                           Json{{"id", "e2"}, {"type", "app_open"}, {"at", "2026-05-01T09:00:00Z"}, {"member", "ana"}}.dump() +
+                           "\n";
+  IngestReport report = Ingest(body);
+  EXPECT_EQ(report.accepted, 2);
+  ASSERT_EQ(report.rejections.size(), 1u);
+  EXPECT_EQ(report.rejections[0].index, 1u);
+  EXPECT_NE(report.rejections[0].reason.find("line 3"), std::string::npos);
+}
+
+TEST_F(IngestorTest, EmptyOrOversizedBatchesAreRefusedWhole) {
+  EXPECT_FALSE(Ingestor::SplitBatch(""));
+  EXPECT_FALSE(Ingestor::SplitBatch("[1,"));
+  EXPECT_FALSE(Ingestor::SplitBatch("  \n "));
+  std::string big = "[";
+  for (size_t i = 0; i <= Ingestor::kMaxBatch; ++i) big += (i ? ",{}" : "{}");
+  big += "]";
+  auto too_many = Ingestor::SplitBatch(big);
+  ASSERT_FALSE(too_many);
+  EXPECT_NE(too_many.error().message.find("at most 10000"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace loyalty::engine
