@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -109,6 +110,56 @@ int RunImportEvents(const GlobalOptions& options, const std::string& path) {
   return r.rejected > 0 ? core::ExitCode(ErrorCode::kInvalidArgument) : 0;
 }
 
+// Reads a CSV with a header that names a member_id column (other columns are ignored).
+int RunImportMembers(const GlobalOptions& options, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return PrintError({ErrorCode::kInvalidArgument, "cannot read '" + path + "'"});
+  std::string header;
+  std::getline(in, header);
+  if (!header.empty() && header.back() == '\r') header.pop_back();
+  std::vector<std::string> columns;
+  std::stringstream header_in(header);
+  for (std::string column; std::getline(header_in, column, ',');) columns.push_back(column);
+  const auto it = std::find(columns.begin(), columns.end(), "member_id");
+  if (it == columns.end()) {
+    return PrintError({ErrorCode::kInvalidArgument, path + ": the header has no member_id column"});
+  }
+  const size_t column = static_cast<size_t>(it - columns.begin());
+  auto context = Context::Open(options);
+  if (!context) return PrintError(context.error());
+
+  std::vector<core::MemberId> batch;
+  int64_t created = 0;
+  auto flush = [&]() -> core::Status {
+    LOYALTY_TRY((*context)->ledger().CreateMembers(batch));
+    created += static_cast<int64_t>(batch.size());
+    batch.clear();
+    if (isatty(STDERR_FILENO)) std::cerr << "\rimported " << created << " members" << std::flush;
+    return {};
+  };
+  std::string line;
+  size_t line_no = 1;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    std::stringstream fields(line);
+    std::string field;
+    for (size_t i = 0; i <= column && std::getline(fields, field, ','); ++i) {
+    }
+    auto id = core::MemberId::Parse(field);
+    if (!id) return PrintError(core::Wrap(id.error(), path + ":" + std::to_string(line_no)).error());
+    batch.push_back(*id);
+    if (batch.size() == kBatch) {
+      if (auto s = flush(); !s) return PrintError(s.error());
+    }
+  }
+  if (auto s = flush(); !s) return PrintError(s.error());
+  if (isatty(STDERR_FILENO)) std::cerr << "\n";
+  return PrintResult(options, Json{{"members", created}},
+                     "imported " + std::to_string(created) + " members from " + path);
+}
+
 }  // namespace
 
 void AddImportCommands(CLI::App& app, GlobalOptions& options, std::function<int()>& run) {
@@ -119,6 +170,10 @@ void AddImportCommands(CLI::App& app, GlobalOptions& options, std::function<int(
       "events", "Events from NDJSON (one per line) or a JSON array; invalid events are reported, valid ones kept");
   events->add_option("file", *path, "The file to read")->required();
   events->callback([&options, &run, path] { run = [&options, path] { return RunImportEvents(options, *path); }; });
+  CLI::App* members = import->add_subcommand(
+      "members", "Members from CSV with a header naming a member_id column (existing members are kept)");
+  members->add_option("file", *path, "The file to read")->required();
+  members->callback([&options, &run, path] { run = [&options, path] { return RunImportMembers(options, *path); }; });
 }
 
 }  // namespace loyalty::cli

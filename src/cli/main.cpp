@@ -12,6 +12,7 @@
 #include "import_cli.hpp"
 #include "ledger_cli.hpp"
 #include "serve.hpp"
+#include "simulate_cli.hpp"
 #include "loyalty/core/logging.hpp"
 
 #ifndef LOYALTY_VERSION
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
 
   loyalty::cli::AddLedgerCommands(app, options, run);
   loyalty::cli::AddImportCommands(app, options, run);
+  loyalty::cli::AddSimulateCommand(app, options, run);
 
   try {
     app.parse(argc, argv);

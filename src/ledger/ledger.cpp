@@ -37,13 +37,19 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(store::Database& db, ProgramConfig 
   return std::unique_ptr<Ledger>(new Ledger(db, std::move(config), clock));
 }
 
-Status Ledger::CreateMember(const MemberId& member) {
-  if (member.empty()) return Fail(ErrorCode::kInvalidArgument, "member id is empty");
+Status Ledger::CreateMember(const MemberId& member) { return CreateMembers(std::span<const MemberId>(&member, 1)); }
+
+Status Ledger::CreateMembers(std::span<const MemberId> members) {
+  for (const auto& member : members) {
+    if (member.empty()) return Fail(ErrorCode::kInvalidArgument, "member id is empty");
+  }
   return db_.Write([&](Transaction& tx) -> Status {
     const int64_t now = ToUnixMillis(clock_.Now());
-    LOYALTY_TRY(tx.Execute("INSERT INTO members (member_id, created_at, tier, last_activity_at) "
-                           "VALUES (?1, ?2, ?3, ?2) ON CONFLICT (member_id) DO NOTHING",
-                           {member.str(), now, config_.tiers.tiers.front().name}));
+    for (const auto& member : members) {
+      LOYALTY_TRY(tx.Execute("INSERT INTO members (member_id, created_at, tier, last_activity_at) "
+                             "VALUES (?1, ?2, ?3, ?2) ON CONFLICT (member_id) DO NOTHING",
+                             {member.str(), now, config_.tiers.tiers.front().name}));
+    }
     return {};
   });
 }

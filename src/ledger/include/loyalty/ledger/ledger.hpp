@@ -14,6 +14,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -103,6 +104,8 @@ class Ledger {
 
   // Members and rewards. CreateMember is idempotent for an existing member.
   [[nodiscard]] Status CreateMember(const MemberId& member);
+  // Creates many members in one transaction (bulk loads); existing ones are left as they are.
+  [[nodiscard]] Status CreateMembers(std::span<const MemberId> members);
   [[nodiscard]] Status UpsertReward(const Reward& reward);
   [[nodiscard]] Result<std::vector<Reward>> ListRewards();
 

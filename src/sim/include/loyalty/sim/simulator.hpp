@@ -1,0 +1,59 @@
+#pragma once
+// A synthetic loyalty program with known ground truth, for the demo, tests, benchmarks and
+// what-if analysis. Members buy as in a BG/NBD world (a personal purchase rate, and after each
+// purchase a personal chance of dropping out), spend as in a Gamma-Gamma world, prefer some
+// categories and channels, give or refuse consent, respond to offers differently (so targeting
+// matters), belong to a protected group whose members historically saw fewer offers (a
+// configurable bias), and now and then open service tickets and write reviews.
+//
+// Deterministic for a seed: each member draws from its own generator seeded from (seed,
+// member index), so output does not depend on threads or order. Memory is per member, not
+// per program: a million members stream through without being held.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "loyalty/core/clock.hpp"
+#include "loyalty/core/error.hpp"
+
+namespace loyalty::sim {
+
+struct SimConfig {
+  int64_t members = 1000;
+  int days = 365;
+  uint64_t seed = 42;
+  core::Timestamp start = *core::ParseTimestamp("2025-01-01");
+  // BG/NBD population: purchase rate ~ Gamma(r, 1/alpha) per day; dropout ~ Beta(a, b).
+  double r = 0.8;
+  double alpha = 25.0;
+  double a = 0.8;
+  double b = 4.0;
+  // Gamma-Gamma spend: per-member mean ~ Gamma(q, gamma), order value ~ Gamma(p, mean / p).
+  double p = 6.0;
+  double q = 4.0;
+  double gamma = 12.0;
+  // Fraction of members in the protected group, and how much less often they were shown
+  // offers historically (0: not at all, 0.5: half as often).
+  double protected_share = 0.3;
+  double historical_bias = 0.4;
+};
+
+struct SimCounts {
+  int64_t members = 0;
+  int64_t events = 0;
+  int64_t purchases = 0;
+};
+
+// Writes DIR/members.csv (member_id,email,joined_at,segment_hint), DIR/events.ndjson (the
+// events `loyalty import events` reads, each member's in time order) and
+// DIR/ground_truth.csv (the hidden parameters and outcomes). `progress` is called now and
+// then with the members done.
+[[nodiscard]] core::Result<SimCounts> Simulate(const SimConfig& config, const std::filesystem::path& dir,
+                                               const std::function<void(int64_t)>& progress = {});
+
+// Checks ranges (members >= 1, days 1..3650, positive shape parameters, shares in [0, 1]).
+[[nodiscard]] core::Status ValidateSimConfig(const SimConfig& config);
+
+}  // namespace loyalty::sim
