@@ -1,5 +1,8 @@
 #include "loyalty/engine/ingestor.hpp"
 
+#include <algorithm>
+#include <optional>
+
 namespace loyalty::engine {
 
 using core::ErrorCode;
@@ -45,13 +48,12 @@ Result<std::vector<Result<Json>>> Ingestor::SplitBatch(std::string_view body) {
   return items;
 }
 
-Status Ingestor::PostToLedger(const events::Event& event) {
-  const auto key = core::IdempotencyKey::Parse("event:" + event.id);
-  if (!key) return std::unexpected(key.error());
-  const Json& props = event.properties;
+Result<ledger::Ledger::BatchCommand> Ingestor::LedgerCommand(const events::Event& event) const {
+  LOYALTY_ASSIGN_OR_RETURN(auto key, core::IdempotencyKey::Parse("event:" + event.id));
+  const Json& props = event.properties;  // validated by ParseEvent: the fields read below exist
   LOYALTY_ASSIGN_OR_RETURN(core::OrderId order, core::OrderId::Parse(props.at("order").get<std::string>()));
   if (event.type == events::EventType::kPurchase) {
-    ledger::EarnCommand command{*key, event.member, order, {}, event.at};
+    ledger::EarnCommand command{key, event.member, order, {}, event.at};
     const std::string currency = props.value("currency", std::string(ledger_.config().currency.code));
     for (const auto& line : props.at("lines")) {
       auto price = core::Money::Parse(line.at("unit_price").get<std::string>(), currency);
@@ -59,15 +61,13 @@ Status Ingestor::PostToLedger(const events::Event& event) {
       command.lines.push_back({line.at("sku").get<std::string>(), line.value("category", std::string()),
                                line.at("quantity").get<int64_t>(), *price});
     }
-    LOYALTY_TRY(ledger_.Earn(command));
-  } else {
-    ledger::ReturnCommand command{*key, event.member, order, {}};
-    for (const auto& line : props.value("lines", Json::array())) {
-      command.lines.push_back({line.at("sku").get<std::string>(), line.at("quantity").get<int64_t>()});
-    }
-    LOYALTY_TRY(ledger_.Return(command));
+    return command;
   }
-  return {};
+  ledger::ReturnCommand command{key, event.member, order, {}};
+  for (const auto& line : props.value("lines", Json::array())) {
+    command.lines.push_back({line.at("sku").get<std::string>(), line.at("quantity").get<int64_t>()});
+  }
+  return command;
 }
 
 Result<IngestReport> Ingestor::Ingest(const std::vector<Result<Json>>& items) {
@@ -77,36 +77,54 @@ Result<IngestReport> Ingestor::Ingest(const std::vector<Result<Json>>& items) {
     report.rejections.push_back({index, std::move(id), std::string(core::ErrorCodeName(error.code)), error.message});
   };
   const core::Timestamp now = clock_.Now();
-  std::vector<events::Event> valid;
-  valid.reserve(items.size());
+  // Parse everything first; purchases and returns then go to the ledger in one batch.
+  std::vector<std::optional<events::Event>> parsed(items.size());
+  std::vector<std::string> ids(items.size());
+  std::vector<ledger::Ledger::BatchCommand> commands;
+  std::vector<size_t> command_item;  // the item each ledger command came from
   for (size_t i = 0; i < items.size(); ++i) {
     if (!items[i]) {
       reject(i, "", items[i].error());
       continue;
     }
     const Json& item = *items[i];
-    const std::string id = item.is_object() && item.contains("id") && item["id"].is_string() ? item["id"].get<std::string>() : "";
+    if (item.is_object() && item.contains("id") && item["id"].is_string()) ids[i] = item["id"].get<std::string>();
     auto event = events::ParseEvent(item, now);
     if (!event) {
-      reject(i, id, event.error());
+      reject(i, ids[i], event.error());
       continue;
     }
     if (event->type == events::EventType::kPurchase || event->type == events::EventType::kReturn) {
-      if (auto posted = PostToLedger(*event); !posted) {
-        // A store failure is not the event's fault: fail the batch so the caller retries it.
-        if (posted.error().code == ErrorCode::kUnavailable || posted.error().code == ErrorCode::kInternal) {
-          return std::unexpected(posted.error());
-        }
-        reject(i, id, posted.error());
+      auto command = LedgerCommand(*event);
+      if (!command) {
+        reject(i, ids[i], command.error());
         continue;
       }
+      commands.push_back(std::move(*command));
+      command_item.push_back(i);
     }
-    valid.push_back(std::move(*event));
+    parsed[i] = std::move(*event);
+  }
+  if (!commands.empty()) {
+    // Store failures fail the whole batch, so the caller retries it; nothing is logged then.
+    LOYALTY_ASSIGN_OR_RETURN(std::vector<Status> statuses, ledger_.ApplyBatch(commands));
+    for (size_t c = 0; c < statuses.size(); ++c) {
+      if (statuses[c]) continue;
+      const size_t i = command_item[c];
+      reject(i, ids[i], statuses[c].error());
+      parsed[i].reset();
+    }
+  }
+  std::vector<events::Event> valid;
+  for (auto& event : parsed) {
+    if (event) valid.push_back(std::move(*event));
   }
   if (!valid.empty()) {
     LOYALTY_ASSIGN_OR_RETURN(std::vector<bool> inserted, log_.Append(valid));
     for (bool is_new : inserted) ++(is_new ? report.accepted : report.duplicates);
   }
+  std::sort(report.rejections.begin(), report.rejections.end(),
+            [](const Rejection& a, const Rejection& b) { return a.index < b.index; });
   return report;
 }
 

@@ -2,6 +2,7 @@
 // validation, then balanced postings, lot movements and the stored result, all or nothing.
 
 #include <algorithm>
+#include <variant>
 
 #include "earn_rules.hpp"
 #include "journal.hpp"
@@ -35,19 +36,31 @@ Result<R> DecodeStored(const Json& stored) {
 
 // Runs `body` once per idempotency key: a retry returns the stored result, a reused key with
 // another payload is a conflict. Failed commands store nothing, so a retry runs afresh.
+// The same, inside a transaction the caller owns.
+template <typename R, typename Command, typename Body>
+Result<R> RunIdempotentIn(Transaction& tx, core::Timestamp now, std::string_view kind, const Command& command,
+                          Body&& body) {
+  if (command.key.empty()) return Fail(ErrorCode::kInvalidArgument, "an idempotency key is required");
+  const std::string payload = Json(command).dump();
+  LOYALTY_ASSIGN_OR_RETURN(auto prior, internal::FindPriorCommand(tx, command.key, kind, payload));
+  if (prior) return DecodeStored<R>(*prior);
+  LOYALTY_ASSIGN_OR_RETURN(R result, body(tx, now));
+  LOYALTY_TRY(internal::RecordCommand(tx, command.key, kind, payload, Json(result), now));
+  return result;
+}
+
 template <typename R, typename Command, typename Body>
 Result<R> RunIdempotent(store::Database& db, const core::Clock& clock, std::string_view kind, const Command& command,
                         Body&& body) {
   if (command.key.empty()) return Fail(ErrorCode::kInvalidArgument, "an idempotency key is required");
-  const std::string payload = Json(command).dump();
   return db.WriteValue<R>([&](Transaction& tx) -> Result<R> {
-    const core::Timestamp now = clock.Now();
-    LOYALTY_ASSIGN_OR_RETURN(auto prior, internal::FindPriorCommand(tx, command.key, kind, payload));
-    if (prior) return DecodeStored<R>(*prior);
-    LOYALTY_ASSIGN_OR_RETURN(R result, body(tx, now));
-    LOYALTY_TRY(internal::RecordCommand(tx, command.key, kind, payload, Json(result), now));
-    return result;
+    return RunIdempotentIn<R>(tx, clock.Now(), kind, command, body);
   });
+}
+
+// Failures that say the store, not the command, is at fault: they abort a whole batch.
+bool IsStoreFailure(const core::Error& error) {
+  return error.code == ErrorCode::kUnavailable || error.code == ErrorCode::kInternal;
 }
 
 // An order line as kept with its order, for returns: what it earned and what came back.
@@ -104,8 +117,12 @@ std::unexpected<core::Error> InsufficientPoints(const MemberId& member, int64_t 
 }  // namespace
 
 Result<EarnResult> Ledger::Earn(const EarnCommand& command) {
-  return RunIdempotent<EarnResult>(db_, clock_, "earn", command, [&](Transaction& tx, core::Timestamp now)
-                                                                     -> Result<EarnResult> {
+  return RunIdempotent<EarnResult>(db_, clock_, "earn", command,
+                                   [&](Transaction& tx, core::Timestamp now) { return EarnIn(tx, command, now); });
+}
+
+Result<EarnResult> Ledger::EarnIn(Transaction& tx, const EarnCommand& command, core::Timestamp now) {
+  {
     LOYALTY_ASSIGN_OR_RETURN(std::string tier_name, internal::RequireMember(tx, command.member));
     const core::Timestamp occurred = command.occurred_at.value_or(now);
     if (occurred > now + kClockSkewAllowance) {
@@ -165,7 +182,7 @@ Result<EarnResult> Ledger::Earn(const EarnCommand& command) {
     }
     LOYALTY_ASSIGN_OR_RETURN(result.balance, MemberBalance(tx, command.member));
     return result;
-  });
+  }
 }
 
 Result<PostingResult> Ledger::Bonus(const BonusCommand& command) {
@@ -291,8 +308,12 @@ Result<RedeemPointsResult> Ledger::RedeemPoints(const RedeemPointsCommand& comma
 }
 
 Result<ReturnResult> Ledger::Return(const ReturnCommand& command) {
-  return RunIdempotent<ReturnResult>(db_, clock_, "return", command, [&](Transaction& tx, core::Timestamp now)
-                                                                         -> Result<ReturnResult> {
+  return RunIdempotent<ReturnResult>(db_, clock_, "return", command,
+                                     [&](Transaction& tx, core::Timestamp now) { return ReturnIn(tx, command, now); });
+}
+
+Result<ReturnResult> Ledger::ReturnIn(Transaction& tx, const ReturnCommand& command, core::Timestamp now) {
+  {
     LOYALTY_TRY(internal::RequireMember(tx, command.member));
     LOYALTY_ASSIGN_OR_RETURN(auto order, tx.QueryOne("SELECT member_id, lot_id, lines, order_points, "
                                                      "order_points_reversed FROM orders WHERE order_id = ?1",
@@ -384,6 +405,42 @@ Result<ReturnResult> Ledger::Return(const ReturnCommand& command) {
                            {due, spend_returned, fully_returned ? 1 : 0, lines_json, command.order.str()}));
     LOYALTY_ASSIGN_OR_RETURN(result.balance, MemberBalance(tx, command.member));
     return result;
+  }
+}
+
+Result<std::vector<Status>> Ledger::ApplyBatch(std::span<const BatchCommand> commands) {
+  return db_.WriteValue<std::vector<Status>>([&](Transaction& tx) -> Result<std::vector<Status>> {
+    const core::Timestamp now = clock_.Now();
+    std::vector<Status> statuses;
+    statuses.reserve(commands.size());
+    for (const auto& command : commands) {
+      // Each command in its own savepoint: a refused one leaves no trace, the others stand.
+      LOYALTY_TRY(tx.Execute("SAVEPOINT batch_command"));
+      Status status = std::visit(
+          [&](const auto& c) -> Status {
+            using C = std::decay_t<decltype(c)>;
+            if constexpr (std::is_same_v<C, EarnCommand>) {
+              auto r = RunIdempotentIn<EarnResult>(tx, now, "earn", c, [&](Transaction& t, core::Timestamp n) {
+                return EarnIn(t, c, n);
+              });
+              if (!r) return std::unexpected(r.error());
+            } else {
+              auto r = RunIdempotentIn<ReturnResult>(tx, now, "return", c, [&](Transaction& t, core::Timestamp n) {
+                return ReturnIn(t, c, n);
+              });
+              if (!r) return std::unexpected(r.error());
+            }
+            return {};
+          },
+          command);
+      if (!status) {
+        if (IsStoreFailure(status.error())) return std::unexpected(status.error());
+        LOYALTY_TRY(tx.Execute("ROLLBACK TO batch_command"));
+      }
+      LOYALTY_TRY(tx.Execute("RELEASE batch_command"));
+      statuses.push_back(std::move(status));
+    }
+    return statuses;
   });
 }
 

@@ -385,3 +385,38 @@ TEST_F(LedgerTest, ResultsSerialiseForTheCliAndApi) {
 
 }  // namespace
 }  // namespace loyalty::ledger::testing
+
+namespace loyalty::ledger::testing {
+namespace {
+
+TEST_F(LedgerTest, ABatchKeepsEachGoodCommandAndLeavesNoTraceOfARefusedOne) {
+  AddMember("ana");
+  const std::vector<Ledger::BatchCommand> batch = {
+      EarnCommand{Key("b1"), Member("ana"), Order("o1"), {{"A", "c", 1, Eur("30.00")}}, std::nullopt},
+      EarnCommand{Key("b2"), Member("ghost"), Order("o2"), {{"A", "c", 1, Eur("99.00")}}, std::nullopt},
+      EarnCommand{Key("b3"), Member("ana"), Order("o3"), {{"A", "c", 0, Eur("5.00")}}, std::nullopt},
+      ReturnCommand{Key("b4"), Member("ana"), Order("o1"), {}},
+      EarnCommand{Key("b5"), Member("ana"), Order("o5"), {{"A", "c", 2, Eur("6.00")}}, std::nullopt},
+  };
+  auto statuses = ledger_->ApplyBatch(batch);
+  ASSERT_TRUE(statuses) << statuses.error().message;
+  ASSERT_EQ(statuses->size(), 5u);
+  EXPECT_TRUE((*statuses)[0]);
+  EXPECT_EQ((*statuses)[1].error().code, core::ErrorCode::kNotFound);
+  EXPECT_EQ((*statuses)[2].error().code, core::ErrorCode::kInvalidArgument);
+  EXPECT_TRUE((*statuses)[3]);  // returns the purchase made earlier in the same batch
+  EXPECT_TRUE((*statuses)[4]);
+  EXPECT_EQ(Total("ana"), 12);
+  ExpectInvariants();
+
+  // The same batch again: the good commands replay, nothing posts twice.
+  auto again = ledger_->ApplyBatch(batch);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE((*again)[0] && (*again)[3] && (*again)[4]);
+  EXPECT_EQ(Total("ana"), 12);
+  EXPECT_EQ(ledger_->GetStatement(Member("ana"), std::nullopt, 10)->lines.size(), 3u);
+  ExpectInvariants();
+}
+
+}  // namespace
+}  // namespace loyalty::ledger::testing

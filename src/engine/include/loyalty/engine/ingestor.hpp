@@ -6,8 +6,9 @@
 // when others in the same batch are rejected; every rejected event is reported with its index
 // in the batch and the reason. An event whose id is already in the log is a duplicate: it
 // changes nothing (a purchase's points are never posted twice) and is counted, not rejected.
-// Purchases and returns post to the ledger under the idempotency key "event:<id>", before the
-// event is logged, so a batch retried after a crash completes what the first attempt began.
+// Purchases and returns post to the ledger under the idempotency key "event:<id>" — the whole
+// batch's in one transaction — before the events are logged, so a batch retried after a crash
+// completes what the first attempt began.
 //
 // Threads: safe to share; Ingest may run on many threads at once.
 
@@ -54,7 +55,8 @@ class Ingestor {
   [[nodiscard]] core::Result<IngestReport> Ingest(const std::vector<core::Result<core::Json>>& items);
 
  private:
-  [[nodiscard]] core::Status PostToLedger(const events::Event& event);
+  // The ledger command a purchase or return event stands for.
+  [[nodiscard]] core::Result<ledger::Ledger::BatchCommand> LedgerCommand(const events::Event& event) const;
 
   events::EventLog& log_;
   ledger::Ledger& ledger_;

@@ -16,6 +16,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "loyalty/core/clock.hpp"
@@ -119,6 +120,13 @@ class Ledger {
   [[nodiscard]] Result<ExpireResult> Expire(const ExpireCommand& command);
   [[nodiscard]] Result<EvaluateTiersResult> EvaluateTiers(const EvaluateTiersCommand& command);
 
+  // Purchases and returns in bulk (event ingestion, imports): one transaction and one commit
+  // for the lot, each command with the same idempotency and validation as on its own and in
+  // its own savepoint, so a refused command leaves no trace and the others stand. The outer
+  // error is for store failures only (then nothing was applied).
+  using BatchCommand = std::variant<EarnCommand, ReturnCommand>;
+  [[nodiscard]] Result<std::vector<Status>> ApplyBatch(std::span<const BatchCommand> commands);
+
   // Queries (read snapshots; never wait for writers).
   [[nodiscard]] Result<Balance> GetBalance(const MemberId& member);
   [[nodiscard]] Result<StatementPage> GetStatement(const MemberId& member, std::optional<int64_t> before_entry,
@@ -134,6 +142,10 @@ class Ledger {
  private:
   Ledger(store::Database& db, ProgramConfig config, const core::Clock& clock)
       : db_(db), config_(std::move(config)), clock_(clock) {}
+
+  // The bodies of Earn and Return, inside a transaction the caller owns.
+  [[nodiscard]] Result<EarnResult> EarnIn(store::Transaction& tx, const EarnCommand& command, Timestamp now);
+  [[nodiscard]] Result<ReturnResult> ReturnIn(store::Transaction& tx, const ReturnCommand& command, Timestamp now);
 
   store::Database& db_;
   const ProgramConfig config_;
