@@ -122,67 +122,65 @@ Result<EarnResult> Ledger::Earn(const EarnCommand& command) {
 }
 
 Result<EarnResult> Ledger::EarnIn(Transaction& tx, const EarnCommand& command, core::Timestamp now) {
-  {
-    LOYALTY_ASSIGN_OR_RETURN(std::string tier_name, internal::RequireMember(tx, command.member));
-    const core::Timestamp occurred = command.occurred_at.value_or(now);
-    if (occurred > now + kClockSkewAllowance) {
-      return Fail(ErrorCode::kInvalidArgument, "occurred_at " + core::FormatTimestamp(occurred) + " is in the future");
-    }
-    LOYALTY_ASSIGN_OR_RETURN(auto existing, tx.QueryOne("SELECT member_id FROM orders WHERE order_id = ?1",
-                                                        {command.order.str()}));
-    if (existing) {
-      return Fail(ErrorCode::kAlreadyExists, "order '" + command.order.str() +
-                                                 "' has already earned points; retry with its original idempotency key");
-    }
-    const Tier& tier = internal::TierNamed(config_.tiers, tier_name);
-    LOYALTY_ASSIGN_OR_RETURN(auto earn, internal::ComputeEarn(config_, command.lines, tier.earn_multiplier_permille));
-
-    EarnResult result;
-    result.tier = tier.name;
-    result.base_points = Points(earn.base_points);
-    result.bonus_points = Points(earn.bonus_points);
-    result.capped = earn.capped;
-    result.points = Points(earn.total);
-    std::optional<int64_t> entry_id;
-    std::optional<int64_t> lot_id;
-    if (earn.total > 0) {
-      // A sale stamped slightly ahead of our clock earns as of now.
-      const core::Timestamp earned_at = std::min(occurred, now);
-      const Json details = {{"order", command.order.str()},
-                            {"occurred_at", core::FormatTimestamp(occurred)},
-                            {"spend_minor", earn.spend_minor},
-                            {"tier", tier.name}};
-      LOYALTY_ASSIGN_OR_RETURN(
-          entry_id, internal::PostEntry(tx, {"earn", command.member, command.key.str(), now, details},
-                                        {{MemberAccount(command.member), earn.total},
-                                         {std::string(internal::kIssuedAccount), -earn.total}}));
-      const core::Timestamp available = earned_at + std::chrono::days(config_.earn.pending_days);
-      LOYALTY_ASSIGN_OR_RETURN(lot_id, internal::CreateLot(tx, command.member, *entry_id, earned_at, available,
-                                                           LotExpiry(config_, earned_at), earn.total));
-      result.entry_id = *entry_id;
-    }
-    std::vector<StoredLine> stored;
-    for (size_t i = 0; i < command.lines.size(); ++i) {
-      const OrderLine& line = command.lines[i];
-      stored.push_back({line.sku, line.category, line.quantity, line.unit_price.minor_units(), earn.line_points[i], 0});
-    }
-    const std::string lines_json = Json(stored).dump();
-    LOYALTY_TRY(tx.Execute("INSERT INTO orders (order_id, member_id, entry_id, lot_id, occurred_at, spend_minor, "
-                           "points, order_points, lines) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                           {command.order.str(), command.member.str(), entry_id, lot_id, ToUnixMillis(occurred),
-                            earn.spend_minor, earn.total, earn.order_points, lines_json}));
-    LOYALTY_TRY(TouchActivity(tx, command.member, occurred));
-
-    // Upgrades take effect at once; downgrades wait for the periodic evaluation.
-    LOYALTY_ASSIGN_OR_RETURN(int64_t qualifying, internal::QualifyingAmount(tx, config_.tiers, command.member, now));
-    const Tier& reached = internal::TierFor(config_.tiers, qualifying);
-    if (internal::TierRank(config_.tiers, reached.name) > internal::TierRank(config_.tiers, tier_name)) {
-      LOYALTY_TRY(internal::ChangeTier(tx, command.member, tier_name, reached.name, qualifying, "purchase", now));
-      result.upgraded_to = reached.name;
-    }
-    LOYALTY_ASSIGN_OR_RETURN(result.balance, MemberBalance(tx, command.member));
-    return result;
+  LOYALTY_ASSIGN_OR_RETURN(std::string tier_name, internal::RequireMember(tx, command.member));
+  const core::Timestamp occurred = command.occurred_at.value_or(now);
+  if (occurred > now + kClockSkewAllowance) {
+    return Fail(ErrorCode::kInvalidArgument, "occurred_at " + core::FormatTimestamp(occurred) + " is in the future");
   }
+  LOYALTY_ASSIGN_OR_RETURN(auto existing, tx.QueryOne("SELECT member_id FROM orders WHERE order_id = ?1",
+                                                      {command.order.str()}));
+  if (existing) {
+    return Fail(ErrorCode::kAlreadyExists, "order '" + command.order.str() +
+                                               "' has already earned points; retry with its original idempotency key");
+  }
+  const Tier& tier = internal::TierNamed(config_.tiers, tier_name);
+  LOYALTY_ASSIGN_OR_RETURN(auto earn, internal::ComputeEarn(config_, command.lines, tier.earn_multiplier_permille));
+
+  EarnResult result;
+  result.tier = tier.name;
+  result.base_points = Points(earn.base_points);
+  result.bonus_points = Points(earn.bonus_points);
+  result.capped = earn.capped;
+  result.points = Points(earn.total);
+  std::optional<int64_t> entry_id;
+  std::optional<int64_t> lot_id;
+  if (earn.total > 0) {
+    // A sale stamped slightly ahead of our clock earns as of now.
+    const core::Timestamp earned_at = std::min(occurred, now);
+    const Json details = {{"order", command.order.str()},
+                          {"occurred_at", core::FormatTimestamp(occurred)},
+                          {"spend_minor", earn.spend_minor},
+                          {"tier", tier.name}};
+    LOYALTY_ASSIGN_OR_RETURN(
+        entry_id, internal::PostEntry(tx, {"earn", command.member, command.key.str(), now, details},
+                                      {{MemberAccount(command.member), earn.total},
+                                       {std::string(internal::kIssuedAccount), -earn.total}}));
+    const core::Timestamp available = earned_at + std::chrono::days(config_.earn.pending_days);
+    LOYALTY_ASSIGN_OR_RETURN(lot_id, internal::CreateLot(tx, command.member, *entry_id, earned_at, available,
+                                                         LotExpiry(config_, earned_at), earn.total));
+    result.entry_id = *entry_id;
+  }
+  std::vector<StoredLine> stored;
+  for (size_t i = 0; i < command.lines.size(); ++i) {
+    const OrderLine& line = command.lines[i];
+    stored.push_back({line.sku, line.category, line.quantity, line.unit_price.minor_units(), earn.line_points[i], 0});
+  }
+  const std::string lines_json = Json(stored).dump();
+  LOYALTY_TRY(tx.Execute("INSERT INTO orders (order_id, member_id, entry_id, lot_id, occurred_at, spend_minor, "
+                         "points, order_points, lines) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                         {command.order.str(), command.member.str(), entry_id, lot_id, ToUnixMillis(occurred),
+                          earn.spend_minor, earn.total, earn.order_points, lines_json}));
+  LOYALTY_TRY(TouchActivity(tx, command.member, occurred));
+
+  // Upgrades take effect at once; downgrades wait for the periodic evaluation.
+  LOYALTY_ASSIGN_OR_RETURN(int64_t qualifying, internal::QualifyingAmount(tx, config_.tiers, command.member, now));
+  const Tier& reached = internal::TierFor(config_.tiers, qualifying);
+  if (internal::TierRank(config_.tiers, reached.name) > internal::TierRank(config_.tiers, tier_name)) {
+    LOYALTY_TRY(internal::ChangeTier(tx, command.member, tier_name, reached.name, qualifying, "purchase", now));
+    result.upgraded_to = reached.name;
+  }
+  LOYALTY_ASSIGN_OR_RETURN(result.balance, MemberBalance(tx, command.member));
+  return result;
 }
 
 Result<PostingResult> Ledger::Bonus(const BonusCommand& command) {
@@ -313,99 +311,97 @@ Result<ReturnResult> Ledger::Return(const ReturnCommand& command) {
 }
 
 Result<ReturnResult> Ledger::ReturnIn(Transaction& tx, const ReturnCommand& command, core::Timestamp now) {
-  {
-    LOYALTY_TRY(internal::RequireMember(tx, command.member));
-    LOYALTY_ASSIGN_OR_RETURN(auto order, tx.QueryOne("SELECT member_id, lot_id, lines, order_points, "
-                                                     "order_points_reversed FROM orders WHERE order_id = ?1",
-                                                     {command.order.str()}));
-    if (!order) return Fail(ErrorCode::kNotFound, "order '" + command.order.str() + "' has no earned points to reverse");
-    if (order->Text(0) != command.member.str()) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  "order '" + command.order.str() + "' belongs to another member, not '" + command.member.str() + "'");
-    }
-    LOYALTY_ASSIGN_OR_RETURN(std::vector<StoredLine> lines, ReadStoredLines(order->Text(2)));
-    // Quantity to return per order line.
-    std::vector<int64_t> returning(lines.size(), 0);
-    if (command.lines.empty()) {
-      for (size_t i = 0; i < lines.size(); ++i) returning[i] = lines[i].quantity - lines[i].returned;
-    }
-    for (size_t r = 0; r < command.lines.size(); ++r) {
-      const ReturnLine& want = command.lines[r];
-      if (want.quantity <= 0) {
-        return Fail(ErrorCode::kInvalidArgument, "lines[" + std::to_string(r) + "].quantity must be at least 1");
-      }
-      int64_t left = want.quantity;
-      for (size_t i = 0; i < lines.size() && left > 0; ++i) {
-        if (lines[i].sku != want.sku) continue;
-        const int64_t open = lines[i].quantity - lines[i].returned - returning[i];
-        const int64_t take = std::min(open, left);
-        returning[i] += take;
-        left -= take;
-      }
-      if (left > 0) {
-        return Fail(ErrorCode::kFailedPrecondition, "order '" + command.order.str() + "' has only " +
-                                                        std::to_string(want.quantity - left) + " unit(s) of sku '" +
-                                                        want.sku + "' left to return; " + std::to_string(want.quantity) +
-                                                        " requested");
-      }
-    }
-    int64_t due = 0;
-    int64_t spend_returned = 0;
-    bool fully_returned = true;
-    for (size_t i = 0; i < lines.size(); ++i) {
-      const int64_t quantity = lines[i].quantity;
-      const int64_t before = lines[i].returned;
-      const int64_t after = before + returning[i];
-      // Cumulative rounding: a line returned unit by unit claws back exactly its points.
-      LOYALTY_ASSIGN_OR_RETURN(int64_t share_after, core::CheckedMulDiv(lines[i].points, after, quantity));
-      LOYALTY_ASSIGN_OR_RETURN(int64_t share_before, core::CheckedMulDiv(lines[i].points, before, quantity));
-      due += share_after - share_before;
-      spend_returned += returning[i] * lines[i].unit_price_minor;
-      if (after < quantity) fully_returned = false;
-    }
-    const int64_t order_points_open = order->Int(3) - order->Int(4);
-    const bool nothing_left = std::all_of(returning.begin(), returning.end(), [](int64_t q) { return q == 0; });
-    if (nothing_left && !(fully_returned && order_points_open > 0)) {
-      return Fail(ErrorCode::kFailedPrecondition, "order '" + command.order.str() + "' has nothing left to return");
-    }
-    // Order-level bonuses go back only when the whole order has come back.
-    if (fully_returned) due += order_points_open;
-
-    LOYALTY_ASSIGN_OR_RETURN(Points balance_before, MemberBalance(tx, command.member));
-    int64_t claw = std::min(due, balance_before.value());
-    if (claw < due && config_.clawback == ClawbackPolicy::kReject) {
-      return Fail(ErrorCode::kInsufficientPoints,
-                  "member '" + command.member.str() + "' holds " + std::to_string(balance_before.value()) +
-                      " points but the return must claw back " + std::to_string(due) +
-                      " (program.returns.clawback = \"reject\")");
-    }
-    ReturnResult result;
-    result.due = Points(due);
-    result.clawed_back = Points(claw);
-    result.unrecovered = Points(due - claw);
-    std::optional<int64_t> entry_id;
-    if (claw > 0) {
-      const Json details = {{"order", command.order.str()}, {"due", due}, {"unrecovered", due - claw}};
-      LOYALTY_ASSIGN_OR_RETURN(entry_id,
-                               internal::PostEntry(tx, {"return", command.member, command.key.str(), now, details},
-                                                   {{MemberAccount(command.member), -claw},
-                                                    {std::string(internal::kIssuedAccount), claw}}));
-      LOYALTY_ASSIGN_OR_RETURN(int64_t taken, internal::ConsumeLots(tx, command.member, *entry_id, claw, now,
-                                                                    internal::LotScope::kAll, order->OptionalInt(1)));
-      if (taken != claw) return Fail(ErrorCode::kInternal, "lots do not cover the member's balance");
-      result.entry_id = *entry_id;
-    }
-    for (size_t i = 0; i < lines.size(); ++i) lines[i].returned += returning[i];
-    const std::string lines_json = Json(lines).dump();
-    // Returned spend and points stop counting towards tiers.
-    LOYALTY_TRY(tx.Execute("UPDATE orders SET points_returned = points_returned + ?1, "
-                           "spend_returned_minor = spend_returned_minor + ?2, "
-                           "order_points_reversed = CASE WHEN ?3 = 1 THEN order_points ELSE order_points_reversed END, "
-                           "lines = ?4 WHERE order_id = ?5",
-                           {due, spend_returned, fully_returned ? 1 : 0, lines_json, command.order.str()}));
-    LOYALTY_ASSIGN_OR_RETURN(result.balance, MemberBalance(tx, command.member));
-    return result;
+  LOYALTY_TRY(internal::RequireMember(tx, command.member));
+  LOYALTY_ASSIGN_OR_RETURN(auto order, tx.QueryOne("SELECT member_id, lot_id, lines, order_points, "
+                                                   "order_points_reversed FROM orders WHERE order_id = ?1",
+                                                   {command.order.str()}));
+  if (!order) return Fail(ErrorCode::kNotFound, "order '" + command.order.str() + "' has no earned points to reverse");
+  if (order->Text(0) != command.member.str()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "order '" + command.order.str() + "' belongs to another member, not '" + command.member.str() + "'");
   }
+  LOYALTY_ASSIGN_OR_RETURN(std::vector<StoredLine> lines, ReadStoredLines(order->Text(2)));
+  // Quantity to return per order line.
+  std::vector<int64_t> returning(lines.size(), 0);
+  if (command.lines.empty()) {
+    for (size_t i = 0; i < lines.size(); ++i) returning[i] = lines[i].quantity - lines[i].returned;
+  }
+  for (size_t r = 0; r < command.lines.size(); ++r) {
+    const ReturnLine& want = command.lines[r];
+    if (want.quantity <= 0) {
+      return Fail(ErrorCode::kInvalidArgument, "lines[" + std::to_string(r) + "].quantity must be at least 1");
+    }
+    int64_t left = want.quantity;
+    for (size_t i = 0; i < lines.size() && left > 0; ++i) {
+      if (lines[i].sku != want.sku) continue;
+      const int64_t open = lines[i].quantity - lines[i].returned - returning[i];
+      const int64_t take = std::min(open, left);
+      returning[i] += take;
+      left -= take;
+    }
+    if (left > 0) {
+      return Fail(ErrorCode::kFailedPrecondition, "order '" + command.order.str() + "' has only " +
+                                                      std::to_string(want.quantity - left) + " unit(s) of sku '" +
+                                                      want.sku + "' left to return; " + std::to_string(want.quantity) +
+                                                      " requested");
+    }
+  }
+  int64_t due = 0;
+  int64_t spend_returned = 0;
+  bool fully_returned = true;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const int64_t quantity = lines[i].quantity;
+    const int64_t before = lines[i].returned;
+    const int64_t after = before + returning[i];
+    // Cumulative rounding: a line returned unit by unit claws back exactly its points.
+    LOYALTY_ASSIGN_OR_RETURN(int64_t share_after, core::CheckedMulDiv(lines[i].points, after, quantity));
+    LOYALTY_ASSIGN_OR_RETURN(int64_t share_before, core::CheckedMulDiv(lines[i].points, before, quantity));
+    due += share_after - share_before;
+    spend_returned += returning[i] * lines[i].unit_price_minor;
+    if (after < quantity) fully_returned = false;
+  }
+  const int64_t order_points_open = order->Int(3) - order->Int(4);
+  const bool nothing_left = std::all_of(returning.begin(), returning.end(), [](int64_t q) { return q == 0; });
+  if (nothing_left && !(fully_returned && order_points_open > 0)) {
+    return Fail(ErrorCode::kFailedPrecondition, "order '" + command.order.str() + "' has nothing left to return");
+  }
+  // Order-level bonuses go back only when the whole order has come back.
+  if (fully_returned) due += order_points_open;
+
+  LOYALTY_ASSIGN_OR_RETURN(Points balance_before, MemberBalance(tx, command.member));
+  int64_t claw = std::min(due, balance_before.value());
+  if (claw < due && config_.clawback == ClawbackPolicy::kReject) {
+    return Fail(ErrorCode::kInsufficientPoints,
+                "member '" + command.member.str() + "' holds " + std::to_string(balance_before.value()) +
+                    " points but the return must claw back " + std::to_string(due) +
+                    " (program.returns.clawback = \"reject\")");
+  }
+  ReturnResult result;
+  result.due = Points(due);
+  result.clawed_back = Points(claw);
+  result.unrecovered = Points(due - claw);
+  std::optional<int64_t> entry_id;
+  if (claw > 0) {
+    const Json details = {{"order", command.order.str()}, {"due", due}, {"unrecovered", due - claw}};
+    LOYALTY_ASSIGN_OR_RETURN(entry_id,
+                             internal::PostEntry(tx, {"return", command.member, command.key.str(), now, details},
+                                                 {{MemberAccount(command.member), -claw},
+                                                  {std::string(internal::kIssuedAccount), claw}}));
+    LOYALTY_ASSIGN_OR_RETURN(int64_t taken, internal::ConsumeLots(tx, command.member, *entry_id, claw, now,
+                                                                  internal::LotScope::kAll, order->OptionalInt(1)));
+    if (taken != claw) return Fail(ErrorCode::kInternal, "lots do not cover the member's balance");
+    result.entry_id = *entry_id;
+  }
+  for (size_t i = 0; i < lines.size(); ++i) lines[i].returned += returning[i];
+  const std::string lines_json = Json(lines).dump();
+  // Returned spend and points stop counting towards tiers.
+  LOYALTY_TRY(tx.Execute("UPDATE orders SET points_returned = points_returned + ?1, "
+                         "spend_returned_minor = spend_returned_minor + ?2, "
+                         "order_points_reversed = CASE WHEN ?3 = 1 THEN order_points ELSE order_points_reversed END, "
+                         "lines = ?4 WHERE order_id = ?5",
+                         {due, spend_returned, fully_returned ? 1 : 0, lines_json, command.order.str()}));
+  LOYALTY_ASSIGN_OR_RETURN(result.balance, MemberBalance(tx, command.member));
+  return result;
 }
 
 Result<std::vector<Status>> Ledger::ApplyBatch(std::span<const BatchCommand> commands) {
