@@ -65,7 +65,7 @@ core::Result<std::unique_ptr<Context>> Context::Open(const GlobalOptions& option
 
 int PrintResult(const GlobalOptions& options, const core::Json& value, const std::string& text) {
   if (options.json) {
-    std::cout << value.dump(2) << "\n";
+    std::cout << core::Dump(value, 2) << "\n";
   } else {
     std::cout << text;
     if (!text.empty() && text.back() != '\n') std::cout << "\n";

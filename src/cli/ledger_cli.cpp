@@ -295,7 +295,7 @@ void AddLedgerCommands(CLI::App& app, GlobalOptions& options, std::function<int(
       std::string text;
       for (const auto& line : page.lines) {
         text += core::FormatTimestamp(line.at) + "  #" + std::to_string(line.entry_id) + "  " + line.kind + "  " +
-                Signed(line.points.value()) + "  " + line.details.dump() + "\n";
+                Signed(line.points.value()) + "  " + core::Dump(line.details) + "\n";
       }
       if (page.next_cursor) text += "more: --before " + std::to_string(*page.next_cursor) + "\n";
       if (text.empty()) text = "no journal lines";

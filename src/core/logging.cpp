@@ -51,9 +51,9 @@ void Log(LogLevel level, std::string_view event, const Json& fields) {
                         std::chrono::system_clock::now().time_since_epoch())
                         .count();
     for (const auto& [key, value] : fields.items()) line[key] = value;
-    logger->log(spd_level, "{}", line.dump());
+    logger->log(spd_level, "{}", Dump(line));
   } else {
-    logger->log(spd_level, "{} {}", event, fields.empty() ? std::string() : fields.dump());
+    logger->log(spd_level, "{} {}", event, fields.empty() ? std::string() : Dump(fields));
   }
 }
 

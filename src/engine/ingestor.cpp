@@ -54,17 +54,22 @@ Result<ledger::Ledger::BatchCommand> Ingestor::LedgerCommand(const events::Event
   LOYALTY_ASSIGN_OR_RETURN(core::OrderId order, core::OrderId::Parse(props.at("order").get<std::string>()));
   if (event.type == events::EventType::kPurchase) {
     ledger::EarnCommand command{key, event.member, order, {}, event.at};
-    const std::string currency = props.value("currency", std::string(ledger_.config().currency.code));
+    // Optional fields read through the same readers that validated them (null = absent).
+    LOYALTY_ASSIGN_OR_RETURN(auto currency, core::OptionalString(props, "currency", "properties"));
     for (const auto& line : props.at("lines")) {
-      auto price = core::Money::Parse(line.at("unit_price").get<std::string>(), currency);
+      auto price = core::Money::Parse(line.at("unit_price").get<std::string>(),
+                                      currency.value_or(std::string(ledger_.config().currency.code)));
       if (!price) return core::Wrap(price.error(), "properties.lines[].unit_price");
-      command.lines.push_back({line.at("sku").get<std::string>(), line.value("category", std::string()),
+      LOYALTY_ASSIGN_OR_RETURN(auto category, core::OptionalString(line, "category", "properties.lines[]"));
+      command.lines.push_back({line.at("sku").get<std::string>(), category.value_or(""),
                                line.at("quantity").get<int64_t>(), *price});
     }
     return command;
   }
   ledger::ReturnCommand command{key, event.member, order, {}};
-  for (const auto& line : props.value("lines", Json::array())) {
+  const Json no_lines = Json::array();
+  const auto lines_it = props.find("lines");
+  for (const auto& line : (lines_it == props.end() || lines_it->is_null()) ? no_lines : *lines_it) {
     command.lines.push_back({line.at("sku").get<std::string>(), line.at("quantity").get<int64_t>()});
   }
   return command;

@@ -36,7 +36,7 @@ Result<std::vector<bool>> EventLog::Append(std::span<const Event> events) {
     std::vector<bool> inserted;
     inserted.reserve(events.size());
     for (const auto& event : events) {
-      const std::string properties = event.properties.dump();
+      const std::string properties = core::Dump(event.properties);
       LOYALTY_ASSIGN_OR_RETURN(
           int64_t changed,
           tx.Execute("INSERT INTO events (event_id, member_id, type, at, channel, properties, received_at) "

@@ -41,7 +41,7 @@ template <typename R, typename Command, typename Body>
 Result<R> RunIdempotentIn(Transaction& tx, core::Timestamp now, std::string_view kind, const Command& command,
                           Body&& body) {
   if (command.key.empty()) return Fail(ErrorCode::kInvalidArgument, "an idempotency key is required");
-  const std::string payload = Json(command).dump();
+  const std::string payload = core::Dump(Json(command));
   LOYALTY_ASSIGN_OR_RETURN(auto prior, internal::FindPriorCommand(tx, command.key, kind, payload));
   if (prior) return DecodeStored<R>(*prior);
   LOYALTY_ASSIGN_OR_RETURN(R result, body(tx, now));
@@ -59,9 +59,8 @@ Result<R> RunIdempotent(store::Database& db, const core::Clock& clock, std::stri
 }
 
 // Failures that say the store, not the command, is at fault: they abort a whole batch.
-bool IsStoreFailure(const core::Error& error) {
-  return error.code == ErrorCode::kUnavailable || error.code == ErrorCode::kInternal;
-}
+// (An internal error of one command is that command's: it is rolled back and reported.)
+bool IsStoreFailure(const core::Error& error) { return error.code == ErrorCode::kUnavailable; }
 
 // An order line as kept with its order, for returns: what it earned and what came back.
 struct StoredLine {
@@ -165,7 +164,7 @@ Result<EarnResult> Ledger::EarnIn(Transaction& tx, const EarnCommand& command, c
     const OrderLine& line = command.lines[i];
     stored.push_back({line.sku, line.category, line.quantity, line.unit_price.minor_units(), earn.line_points[i], 0});
   }
-  const std::string lines_json = Json(stored).dump();
+  const std::string lines_json = core::Dump(Json(stored));
   LOYALTY_TRY(tx.Execute("INSERT INTO orders (order_id, member_id, entry_id, lot_id, occurred_at, spend_minor, "
                          "points, order_points, lines) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                          {command.order.str(), command.member.str(), entry_id, lot_id, ToUnixMillis(occurred),
@@ -393,7 +392,7 @@ Result<ReturnResult> Ledger::ReturnIn(Transaction& tx, const ReturnCommand& comm
     result.entry_id = *entry_id;
   }
   for (size_t i = 0; i < lines.size(); ++i) lines[i].returned += returning[i];
-  const std::string lines_json = Json(lines).dump();
+  const std::string lines_json = core::Dump(Json(lines));
   // Returned spend and points stop counting towards tiers.
   LOYALTY_TRY(tx.Execute("UPDATE orders SET points_returned = points_returned + ?1, "
                          "spend_returned_minor = spend_returned_minor + ?2, "
@@ -453,7 +452,9 @@ Result<ExpireResult> Ledger::Expire(const ExpireCommand& command) {
                                              "ORDER BY member_id, earned_at, lot_id",
                                              {ToUnixMillis(now)}));
     } else {
-      const int64_t inactive_since = ToUnixMillis(core::AddMonths(now, -config_.expiry.months));
+      // Activity is recorded to the day (TouchActivity), so allow a day: late, never early.
+      const int64_t inactive_since =
+          ToUnixMillis(core::AddMonths(now, -config_.expiry.months) - std::chrono::days(1));
       LOYALTY_ASSIGN_OR_RETURN(due, tx.Query("SELECT l.member_id, l.lot_id, l.remaining FROM lots l "
                                              "JOIN members m ON m.member_id = l.member_id "
                                              "WHERE l.remaining > 0 AND m.last_activity_at <= ?1 "

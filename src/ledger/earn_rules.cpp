@@ -72,10 +72,15 @@ Result<EarnBreakdown> ComputeEarn(const ProgramConfig& config, std::span<const O
     if (auto it = rules.sku_bonus_points.find(line.sku); it != rules.sku_bonus_points.end()) {
       auto bonus = CheckedMultiply(it->second, line.quantity);
       if (!bonus) return core::Wrap(bonus.error(), at);
-      out.bonus_points += *bonus;
-      line_points += *bonus;
+      auto bonus_total = CheckedAdd(out.bonus_points, *bonus);
+      auto with_bonus = CheckedAdd(line_points, *bonus);
+      if (!bonus_total || !with_bonus) return core::Wrap(bonus_total ? with_bonus.error() : bonus_total.error(), at);
+      out.bonus_points = *bonus_total;
+      line_points = *with_bonus;
     }
-    out.base_points += *base;
+    auto base_total = CheckedAdd(out.base_points, *base);
+    if (!base_total) return core::Wrap(base_total.error(), "order points");
+    out.base_points = *base_total;
     out.line_points.push_back(line_points);
     auto sum = CheckedAdd(uncapped, line_points);
     if (!sum) return core::Wrap(sum.error(), "order points");
@@ -83,8 +88,11 @@ Result<EarnBreakdown> ComputeEarn(const ProgramConfig& config, std::span<const O
   }
   for (const auto& bonus : rules.order_bonuses) {
     if (out.spend_minor >= bonus.min_spend_minor) {
-      out.order_points += bonus.points;
-      out.bonus_points += bonus.points;
+      auto order_points = CheckedAdd(out.order_points, bonus.points);
+      auto bonus_points = CheckedAdd(out.bonus_points, bonus.points);
+      if (!order_points || !bonus_points) return core::Fail(ErrorCode::kInvalidArgument, "order bonus points overflow");
+      out.order_points = *order_points;
+      out.bonus_points = *bonus_points;
     }
   }
   auto total = CheckedAdd(uncapped, out.order_points);

@@ -25,7 +25,7 @@ Result<int64_t> PostEntry(store::Transaction& tx, const EntryHeader& header, con
   }
   std::optional<std::string> member;
   if (header.member) member = header.member->str();
-  const std::string details = header.details.dump();
+  const std::string details = core::Dump(header.details);
   LOYALTY_ASSIGN_OR_RETURN(
       auto row, tx.QueryOne("INSERT INTO entries (kind, member_id, idempotency_key, created_at, details) "
                             "VALUES (?1, ?2, ?3, ?4, ?5) RETURNING entry_id",
@@ -150,7 +150,7 @@ Status RecordCommand(store::Transaction& tx, const core::IdempotencyKey& key, st
                      const std::string& payload, const core::Json& result, core::Timestamp at) {
   LOYALTY_TRY(tx.Execute("INSERT INTO commands (idempotency_key, kind, payload, result, created_at) "
                          "VALUES (?1, ?2, ?3, ?4, ?5)",
-                         {key.str(), kind, payload, result.dump(), ToUnixMillis(at)}));
+                         {key.str(), kind, payload, core::Dump(result), ToUnixMillis(at)}));
   return {};
 }
 

@@ -23,7 +23,7 @@ std::optional<std::string> Request::Header(const std::string& name) const {
 }
 
 Response JsonResponse(int status, const core::Json& body) {
-  return Response{status, "application/json", body.dump(), {}};
+  return Response{status, "application/json", core::Dump(body), {}};
 }
 
 Response ProblemResponse(int status, std::string_view type, std::string detail) {
@@ -31,7 +31,7 @@ Response ProblemResponse(int status, std::string_view type, std::string detail) 
                            {"title", std::string(type)},
                            {"status", status},
                            {"detail", std::move(detail)}};
-  return Response{status, "application/problem+json", body.dump(), {}};
+  return Response{status, "application/problem+json", core::Dump(body), {}};
 }
 
 Response ProblemResponse(const core::Error& error) {

@@ -42,14 +42,17 @@ struct HttpServer::Impl {
   ServerOptions options;
   const Router& router;
   Metrics& metrics;
-  asio::io_context ioc;
-  tcp::acceptor acceptor{ioc};
-  asio::thread_pool workers;  // handlers that write: many, so their commits group
-  asio::thread_pool readers;  // handlers that only read: about one per core
-  std::vector<std::thread> io_threads;
+  // Declared before the io_context so they outlive it: sessions still held by its pending
+  // handlers are destroyed with it, and their destructors read these.
   std::atomic<bool> draining{false};
   std::atomic<int> connections{0};
   std::atomic<int> queued{0};
+  asio::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  asio::steady_timer accept_retry{ioc};
+  asio::thread_pool workers;  // handlers that write: many, so their commits group
+  asio::thread_pool readers;  // handlers that only read: about one per core
+  std::vector<std::thread> io_threads;
   std::once_flag shutdown_once;
   std::mutex sessions_mu;
   std::list<std::weak_ptr<Session>> sessions;  // GUARDED_BY(sessions_mu)
@@ -75,7 +78,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
   ~Session() {
     // The last connection to close during a drain ends it early.
-    if (--server_.connections == 0 && server_.draining) {
+    if (--server_.connections == 0 && server_.draining && !server_.ioc.stopped()) {
       asio::post(server_.ioc, [&server = server_] { server.drain_timer.cancel(); });
     }
   }
@@ -138,12 +141,23 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Dispatch(http::request<http::string_body>&& message) {
+    try {
+      DispatchUnguarded(std::move(message));
+    } catch (const std::exception& e) {
+      // Nothing a client sends may end the process.
+      SendAndClose(ProblemResponse(500, "internal", std::string("unexpected failure: ") + e.what()));
+    }
+  }
+
+  void DispatchUnguarded(http::request<http::string_body>&& message) {
     keep_alive_ = message.keep_alive();
     version_ = message.version();
     head_ = message.method() == http::verb::head;
     Request request;
     request.method = FromVerb(message.method());
-    method_name_ = std::string(message.method_string());
+    // The method's name as we know it, not as sent: invented methods must not grow the
+    // metrics' label set.
+    method_name_ = std::string(MethodName(request.method));
     const std::string_view target(message.target().data(), message.target().size());
     const size_t question = target.find('?');
     request.path = std::string(target.substr(0, question));
@@ -255,7 +269,12 @@ void HttpServer::Impl::Accept() {
   acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
-      return Accept();
+      // Out of file descriptors and the like: back off instead of spinning.
+      accept_retry.expires_after(std::chrono::milliseconds(100));
+      accept_retry.async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec) Accept();
+      });
+      return;
     }
     socket.set_option(tcp::no_delay(true), ec);
     if (connections.load() >= options.max_connections) {
@@ -380,11 +399,16 @@ void HttpServer::Shutdown() {
       // Requests still in flight after the drain timeout are abandoned.
       impl->drain_timer.expires_after(impl->options.drain_timeout);
       impl->drain_timer.async_wait([impl](beast::error_code ec) {
-        if (!ec) impl->ioc.stop();
+        if (ec) return;
+        // Requests still queued are abandoned with the connections they came on.
+        impl->workers.stop();
+        impl->readers.stop();
+        impl->ioc.stop();
       });
       impl->draining = true;
       beast::error_code ignored;
       impl->acceptor.close(ignored);
+      impl->accept_retry.cancel();
       impl->CloseIdleSessions();
       if (impl->connections.load() == 0) impl->drain_timer.cancel();
     });

@@ -30,6 +30,10 @@ Result<core::IdempotencyKey> RequireKey(const Request& request) {
   }
   auto parsed = core::IdempotencyKey::Parse(*key);
   if (!parsed) return core::Wrap(parsed.error(), "Idempotency-Key header");
+  // Event ingestion keys its ledger commands "event:<id>"; a client must not claim them.
+  if (key->rfind("event:", 0) == 0) {
+    return Fail(ErrorCode::kInvalidArgument, "Idempotency-Key values starting with 'event:' are reserved for events");
+  }
   return parsed;
 }
 

@@ -78,7 +78,7 @@ class Writer {
                   {"member", m.id},
                   {"channel", channel},
                   {"properties", std::move(props)}};
-    pending_.emplace_back(at_ms, event.dump());
+    pending_.emplace_back(at_ms, core::Dump(event));
   }
 
   void FlushMember() {

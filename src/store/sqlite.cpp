@@ -83,6 +83,10 @@ class Connection final : public Transaction {
           case SQLITE_NULL: values.emplace_back(nullptr); break;
           default: {
             const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
+            if (text == nullptr) {
+              sqlite3_reset(stmt);
+              return core::Fail(ErrorCode::kUnavailable, "sqlite: out of memory reading a row");
+            }
             values.emplace_back(std::string(text, static_cast<size_t>(sqlite3_column_bytes(stmt, c))));
           }
         }
@@ -93,6 +97,9 @@ class Connection final : public Transaction {
     if (rc != SQLITE_DONE) return std::unexpected(SqliteError(db_, rc, "step"));
     return rows;
   }
+
+  // True when no transaction is open on this connection.
+  bool InAutocommit() const { return sqlite3_get_autocommit(db_) != 0; }
 
   Status ExecuteScript(std::string_view sql) override {
     char* message = nullptr;
@@ -180,7 +187,12 @@ class SqliteDatabase final : public Database {
     const size_t max_batch = static_cast<size_t>(std::max(1, options_.max_batch));
     std::vector<PendingWrite*> batch;
     lock.unlock();
-    RunBatch(batch, max_batch);
+    try {
+      RunBatch(batch, max_batch);
+    } catch (const std::exception& e) {
+      // Never leave the queue stuck or the write lock held: fail the batch and move on.
+      AbortBatch(batch, Error{ErrorCode::kInternal, std::string("write failed: ") + e.what()});
+    }
     lock.lock();
     for (size_t i = 0; i < batch.size(); ++i) {
       PendingWrite* w = queue_.front();
@@ -227,9 +239,16 @@ class SqliteDatabase final : public Database {
       for (; next < batch.size(); ++next) {
         PendingWrite* w = batch[next];
         w->status = Run("SAVEPOINT w");
-        if (w->status) w->status = (*w->work)(*writer_);
-        if (!w->status) (void)Run("ROLLBACK TO w");
-        (void)Run("RELEASE w");
+        if (w->status) w->status = RunWork(*w);
+        // SQLite ends the whole transaction by itself on some errors (disk full, I/O error):
+        // then every write of the batch is gone, and none may be reported done.
+        if (writer_->InAutocommit()) {
+          return AbortBatch(batch, Error{ErrorCode::kUnavailable, "the store aborted the transaction; retry"});
+        }
+        if (!w->status) {
+          if (Status undone = Run("ROLLBACK TO w"); !undone) return AbortBatch(batch, undone.error());
+        }
+        if (Status released = Run("RELEASE w"); !released) return AbortBatch(batch, released.error());
         any_ok = any_ok || w->status.has_value();
       }
       take_arrivals();
@@ -253,14 +272,25 @@ class SqliteDatabase final : public Database {
       (void)Run("ROLLBACK");
       return;
     }
+    if (Status commit = Run("COMMIT"); !commit) return AbortBatch(batch, commit.error());
     writes_ += static_cast<int64_t>(batch.size());
     commits_ += 1;
-    if (Status commit = Run("COMMIT"); !commit) {
-      (void)Run("ROLLBACK");
-      for (auto* w : batch) {
-        if (w->status) w->status = commit;
-      }
+  }
+
+  // Runs one write's work; an exception from it fails that write only.
+  Status RunWork(PendingWrite& w) {
+    try {
+      return (*w.work)(*writer_);
+    } catch (const std::exception& e) {
+      return core::Fail(ErrorCode::kInternal, std::string("write failed: ") + e.what());
     }
+  }
+
+  // Rolls back whatever the batch did and fails every write in it, including those that had
+  // succeeded: none of them is durable.
+  void AbortBatch(const std::vector<PendingWrite*>& batch, const Error& error) {
+    if (!writer_->InAutocommit()) (void)Run("ROLLBACK");
+    for (auto* w : batch) w->status = std::unexpected(error);
   }
 
   // Runs a parameterless statement through the prepared-statement cache.
@@ -283,6 +313,7 @@ class SqliteDatabase final : public Database {
   }
 
   void ReleaseReader(std::unique_ptr<Connection> conn) {
+    if (!conn->InAutocommit()) return;  // a read that could not end its transaction: discard
     std::lock_guard lock(readers_mu_);
     if (static_cast<int>(readers_.size()) < options_.read_connections) readers_.push_back(std::move(conn));
   }

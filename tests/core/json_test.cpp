@@ -13,6 +13,20 @@ TEST(Json, ParseReportsTheByteOffsetOfASyntaxError) {
   EXPECT_TRUE(ParseJson(R"({"a": [1, 2]})"));
 }
 
+TEST(Json, DeepNestingIsRefusedBeforeItCanExhaustTheStack) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  auto parsed = ParseJson(deep);
+  ASSERT_FALSE(parsed);
+  EXPECT_NE(parsed.error().message.find("nested deeper than 64"), std::string::npos);
+  EXPECT_TRUE(ParseJson(std::string(64, '[') + std::string(64, ']')));
+  EXPECT_TRUE(ParseJson(R"({"text": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["})"));
+}
+
+TEST(Json, DumpNeverThrowsOnBytesThatAreNotUtf8) {
+  const Json value = {{"reason", std::string("bad \xff byte")}};
+  EXPECT_EQ(Dump(value), "{\"reason\":\"bad \xef\xbf\xbd byte\"}");
+}
+
 TEST(Json, ReadersNameTheFieldPathAndTheWrongType) {
   const Json order = *ParseJson(R"({"id": 7, "lines": [{"qty": "two"}], "note": null})");
   auto id = RequireString(order, "id", "order");

@@ -201,6 +201,32 @@ TEST_F(HttpApiTest, EventBatchesAreIngestedWithPerEventResults) {
   EXPECT_NE(client.Send("GET", "/metrics").body.find("loyalty_events_ingested_total 2"), std::string::npos);
 }
 
+TEST_F(HttpApiTest, HostileInputIsAnsweredAndTheServerKeepsServing) {
+  {
+    auto client = Client();
+    boost::asio::write(client.socket(), boost::asio::buffer(std::string("GET /v1/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n")));
+    EXPECT_EQ(client.Read().status, 404);
+  }
+  {
+    auto client = Client();
+    auto reply = client.Send("POST", "/v1/members", "x", {{"Content-Type", "text/\xff"}});
+    EXPECT_EQ(reply.status, 415);
+  }
+  auto client = Client();
+  const std::string deep = std::string(5000, '[') + std::string(5000, ']');
+  ExpectProblem(client.Send("POST", "/v1/events", deep), 400, "invalid_argument", "nested deeper");
+  ExpectProblem(Post(client, "/v1/purchases", Purchase("ana", "o1", "1.00"), "event:e1"), 400, "invalid_argument",
+                "reserved for events");
+  Post(client, "/v1/members", {{"id", "ana"}});
+  Json null_fields = {{"id", "n1"}, {"type", "purchase"}, {"at", "2026-04-01T09:00:00Z"}, {"member", "ana"},
+                      {"properties", {{"order", "o7"}, {"currency", nullptr},
+                                      {"lines", {{{"sku", "A"}, {"category", nullptr}, {"quantity", 1}, {"unit_price", "3.00"}}}}}}};
+  auto reply = client.Send("POST", "/v1/events", Json::array({null_fields}).dump());
+  EXPECT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(reply.json()["accepted"], 1);
+  EXPECT_EQ(client.Send("GET", "/healthz").status, 200);
+}
+
 TEST_F(HttpApiTest, OneConnectionCarriesManyRequests) {
   auto client = Client();
   for (int i = 0; i < 50; ++i) EXPECT_EQ(client.Send("GET", "/healthz").status, 200);

@@ -136,6 +136,22 @@ TEST_F(SqliteTest, ReadersSeeOneSnapshotWhileWritersCommit) {
   EXPECT_EQ(Count(), 2);
 }
 
+TEST_F(SqliteTest, AWriteThatThrowsFailsAloneAndLeavesTheStoreWritable) {
+  auto thrown = db_->Write([](Transaction& tx) -> core::Status {
+    LOYALTY_TRY(tx.Execute("INSERT INTO kv (k, v) VALUES ('x', 1)"));
+    throw std::runtime_error("boom");
+  });
+  ASSERT_FALSE(thrown);
+  EXPECT_EQ(thrown.error().code, ErrorCode::kInternal);
+  EXPECT_NE(thrown.error().message.find("boom"), std::string::npos);
+  EXPECT_EQ(Count(), 0);
+  ASSERT_TRUE(db_->Write([](Transaction& tx) -> core::Status {
+    LOYALTY_TRY(tx.Execute("INSERT INTO kv (k, v) VALUES ('y', 2)"));
+    return {};
+  }));
+  EXPECT_EQ(Count(), 1);
+}
+
 TEST_F(SqliteTest, DataSurvivesReopening) {
   ASSERT_TRUE(db_->Write([](Transaction& tx) -> core::Status {
     LOYALTY_TRY(tx.Execute("INSERT INTO kv (k, v) VALUES ('kept', 42)"));

@@ -21,8 +21,14 @@ namespace loyalty::core {
 
 using Json = nlohmann::json;
 
-// Parses text; a syntax error reports its byte offset.
+// Parses text; a syntax error reports its byte offset. Nesting deeper than kMaxJsonDepth is
+// refused before parsing: copying or printing such a value would exhaust the stack.
+inline constexpr int kMaxJsonDepth = 64;
 [[nodiscard]] Result<Json> ParseJson(std::string_view text);
+
+// Serialises for storage or the wire. Never throws: bytes that are not UTF-8 (which can come
+// from a command line) are replaced by U+FFFD instead of aborting the caller.
+std::string Dump(const Json& value, int indent = -1);
 
 // Joins a parent path and a key for error messages: JoinPath("lines[2]", "sku").
 std::string JoinPath(std::string_view parent, std::string_view key);

@@ -22,7 +22,7 @@ struct SqliteOptions {
   std::filesystem::path path;  // the database file; ":memory:" is not supported (readers need a file)
   Durability durability = Durability::kFull;
   int busy_timeout_ms = 5000;
-  int read_connections = 4;
+  int read_connections = 8;  // kept open between reads; more are opened under load
   // Upper bound on calls batched into one commit.
   int max_batch = 512;
   // The WAL is checkpointed into the database file once it holds this many pages. A ledger
