@@ -30,10 +30,12 @@ struct SqliteOptions {
   // every few dozen commits; 10,000 pages is a 40 MB log.
   int wal_autocheckpoint_pages = 10000;
   // Page size of a new database file (an existing file keeps its own). Every page a commit
-  // dirties is written to the WAL as one frame: a ledger command dirties about a dozen
-  // b-tree pages with a few rows each, so small pages write (and fsync) far less per commit.
-  // Measured here: 1 KiB pages commit earns ~1.7x faster than the default 4 KiB.
-  int page_size = 1024;
+  // dirties is written to the WAL as one frame, and a ledger command dirties about a dozen
+  // b-tree pages with a few rows each, so smaller pages write (and fsync) less per commit —
+  // but reads then walk more pages. Measured here (BENCHMARKS.md): 2 KiB commits earns ~1.5x
+  // faster than the default 4 KiB with statement reads as fast; 1 KiB commits a little faster
+  // still but doubles statement latency.
+  int page_size = 2048;
   // Page cache per connection, in MiB. SQLite's default (2 MiB) makes a ledger of any size
   // re-read index pages from the file system on every command.
   int cache_mib = 64;
