@@ -21,6 +21,7 @@ Result<std::vector<Result<Json>>> Ingestor::SplitBatch(std::string_view body) {
       return Fail(ErrorCode::kInvalidArgument, "a batch holds at most " + std::to_string(kMaxBatch) + " events, not " +
                                                    std::to_string(array.size()) + "; split it");
     }
+    if (array.empty()) return Fail(ErrorCode::kInvalidArgument, "the batch is empty");
     for (auto& item : array) items.emplace_back(std::move(item));
     return items;
   }

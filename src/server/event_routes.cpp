@@ -20,7 +20,7 @@ void AddEventRoutes(Router& router, engine::Ingestor& ingestor, events::EventLog
     // Partial success is a success; a batch of which nothing could be kept is not.
     const bool nothing_kept = report->accepted == 0 && report->duplicates == 0;
     return JsonResponse(nothing_kept ? 422 : 200, engine::ToJson(*report));
-  });
+  }, Execution::kWorker, BodySize::kLarge);
 
   router.Add(Method::kGet, "/v1/members/{id}/events", [&log](const Request& request) {
     auto member = core::MemberId::Parse(request.path_params.at("id"));

@@ -97,7 +97,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (server_.draining) return Close();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
-    parser_->body_limit(server_.options.max_body_bytes);
+    parser_->body_limit(server_.options.max_body_bytes);  // narrowed per route once the target is known
+    body_limit_ = server_.options.max_body_bytes;
     idle_ = true;
     stream_.expires_after(first_ ? server_.options.header_timeout : server_.options.idle_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
@@ -119,6 +120,17 @@ class Session : public std::enable_shared_from_this<Session> {
       return Close();
     }
     if (ec) return SendAndClose(ProblemResponse(400, "bad_request", "malformed HTTP request: " + ec.message()));
+    // Only batch routes take large bodies; the rest are refused past a few KiB, so a crowd of
+    // clients cannot make the server hold gigabytes.
+    const auto& header = parser_->get();
+    const std::string_view target(header.target().data(), header.target().size());
+    matched_ = server_.router.Match(FromVerb(header.method()), target.substr(0, target.find('?')));
+    const auto* match = std::get_if<RouteMatch>(&matched_);
+    body_limit_ = match != nullptr && match->route->body_size == BodySize::kLarge
+                      ? server_.options.max_body_bytes
+                      : server_.options.max_small_body_bytes;
+    if (const auto length = parser_->content_length(); length && *length > body_limit_) return RefuseBody();
+    parser_->body_limit(body_limit_);
     stream_.expires_after(server_.options.body_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code read_ec, size_t) { self->OnBody(read_ec); });
@@ -126,7 +138,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void RefuseBody() {
     SendAndClose(ProblemResponse(413, "body_too_large",
-                                 "request body exceeds " + std::to_string(server_.options.max_body_bytes) +
+                                 "request body exceeds " + std::to_string(body_limit_) +
                                      " bytes; split it into smaller requests"));
   }
 
@@ -180,7 +192,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return Send(ProblemResponse(415, "unsupported_media_type",
                                   "Content-Type must be application/json, not " + *type));
     }
-    auto matched = server_.router.Match(request.method, request.path);
+    auto matched = std::move(matched_);  // matched when the headers arrived
     if (auto* problem = std::get_if<Response>(&matched)) {
       route_ = "unmatched";
       return Send(std::move(*problem));
@@ -255,6 +267,8 @@ class Session : public std::enable_shared_from_this<Session> {
   HttpServer::Impl& server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::variant<RouteMatch, Response> matched_;
+  size_t body_limit_ = 0;
   bool idle_ = false;
   bool first_ = true;
   bool keep_alive_ = true;
@@ -315,7 +329,8 @@ core::Result<ServerOptions> ParseServerOptions(const core::Json& section) {
   if (section.is_null()) return options;
   LOYALTY_TRY(core::RejectUnknownFields(
       section,
-      {"address", "port", "io_threads", "worker_threads", "max_body_bytes", "max_header_bytes", "header_timeout_ms",
+      {"address", "port", "io_threads", "worker_threads", "max_body_bytes", "max_small_body_bytes", "max_header_bytes",
+       "header_timeout_ms",
        "body_timeout_ms", "idle_timeout_ms", "drain_timeout_ms", "max_connections", "max_queued_requests",
        "reader_threads"},
       "server"));
@@ -340,6 +355,8 @@ core::Result<ServerOptions> ParseServerOptions(const core::Json& section) {
   if (readers) options.reader_threads = static_cast<int>(*readers);
   LOYALTY_ASSIGN_OR_RETURN(auto body, read_int("max_body_bytes", 1024, int64_t{1} << 32));
   if (body) options.max_body_bytes = static_cast<size_t>(*body);
+  LOYALTY_ASSIGN_OR_RETURN(auto small_body, read_int("max_small_body_bytes", 1024, int64_t{1} << 32));
+  if (small_body) options.max_small_body_bytes = static_cast<size_t>(*small_body);
   LOYALTY_ASSIGN_OR_RETURN(auto header, read_int("max_header_bytes", 1024, 1 << 20));
   if (header) options.max_header_bytes = static_cast<size_t>(*header);
   LOYALTY_ASSIGN_OR_RETURN(auto header_ms, read_int("header_timeout_ms", 1, 3'600'000));

@@ -37,8 +37,8 @@ bool MatchPattern(std::string_view pattern, const std::vector<std::string_view>&
 
 }  // namespace
 
-void Router::Add(Method method, std::string pattern, Handler handler, Execution execution) {
-  routes_.push_back(Route{method, std::move(pattern), std::move(handler), execution});
+void Router::Add(Method method, std::string pattern, Handler handler, Execution execution, BodySize body_size) {
+  routes_.push_back(Route{method, std::move(pattern), std::move(handler), execution, body_size});
 }
 
 std::variant<RouteMatch, Response> Router::Match(Method method, std::string_view path) const {

@@ -119,6 +119,7 @@ TEST_F(IngestorTest, EmptyOrOversizedBatchesAreRefusedWhole) {
   EXPECT_FALSE(Ingestor::SplitBatch(""));
   EXPECT_FALSE(Ingestor::SplitBatch("[1,"));
   EXPECT_FALSE(Ingestor::SplitBatch("  \n "));
+  EXPECT_FALSE(Ingestor::SplitBatch(" [ ] "));
   std::string big = "[";
   for (size_t i = 0; i <= Ingestor::kMaxBatch; ++i) big += (i ? ",{}" : "{}");
   big += "]";

@@ -37,12 +37,19 @@ void SendRaw(HttpClient& client, const std::string& request) {
 }
 
 TEST_F(HttpServerTest, HugeBodiesAndHeadersAreRefusedBeforeTheyAreRead) {
-  options_.max_body_bytes = 4096;
+  options_.max_body_bytes = 8192;
+  options_.max_small_body_bytes = 1024;
   StartServer();
   auto client = Client();
-  auto big = client.Send("POST", "/v1/members", std::string(10000, ' '));
+  auto big = client.Send("POST", "/v1/members", std::string(2000, ' '));
   EXPECT_EQ(big.status, 413);
   EXPECT_EQ(big.json()["title"], "body_too_large");
+  EXPECT_NE(big.json()["detail"].get<std::string>().find("exceeds 1024 bytes"), std::string::npos);
+  // The batch route takes more, up to its own limit.
+  auto batch = Client().Send("POST", "/v1/events", "[" + std::string(3000, ' ') + "]");
+  EXPECT_EQ(batch.status, 400) << batch.body;  // read in full, then judged: an empty batch
+  auto huge_batch = Client().Send("POST", "/v1/events", std::string(10000, ' '));
+  EXPECT_EQ(huge_batch.status, 413);
   auto other = Client();
   auto headers = other.Send("GET", "/healthz", "", {{"X-Filler", std::string(20000, 'x')}});
   EXPECT_EQ(headers.status, 431);

@@ -28,7 +28,8 @@ struct ServerOptions {
   int io_threads = 1;
   int worker_threads = 32;  // for handlers that write (POST, PUT, ...)
   int reader_threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));  // GET and HEAD
-  size_t max_body_bytes = 16 * 1024 * 1024;
+  size_t max_body_bytes = 16 * 1024 * 1024;    // batch routes (POST /v1/events)
+  size_t max_small_body_bytes = 64 * 1024;      // every other route
   size_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds header_timeout{10'000};  // from the first byte to the end of the headers
   std::chrono::milliseconds body_timeout{30'000};    // to read the body, and to write a response

@@ -20,11 +20,17 @@ enum class Execution {
   kInline,  // cheap and non-blocking (health, metrics): runs on the network thread
 };
 
+enum class BodySize {
+  kSmall,  // commands and queries: up to ServerOptions::max_small_body_bytes
+  kLarge,  // batches: up to ServerOptions::max_body_bytes
+};
+
 struct Route {
   Method method;
   std::string pattern;
   Handler handler;
   Execution execution = Execution::kWorker;
+  BodySize body_size = BodySize::kSmall;
 };
 
 struct RouteMatch {
@@ -35,7 +41,8 @@ struct RouteMatch {
 class Router {
  public:
   // REQUIRES: no route with the same method and pattern was added before.
-  void Add(Method method, std::string pattern, Handler handler, Execution execution = Execution::kWorker);
+  void Add(Method method, std::string pattern, Handler handler, Execution execution = Execution::kWorker,
+           BodySize body_size = BodySize::kSmall);
 
   // The route for this request, or the problem to answer with: 404 when no pattern matches
   // the path, 405 (with an Allow header) when patterns match but none for this method.
