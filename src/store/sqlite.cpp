@@ -190,7 +190,9 @@ class SqliteDatabase final : public Database {
     try {
       RunBatch(batch, max_batch);
     } catch (const std::exception& e) {
-      // Never leave the queue stuck or the write lock held: fail the batch and move on.
+      // Never leave the queue stuck or the write lock held: fail the batch and move on. The
+      // leader is always part of its batch, even if the failure came before it was taken in.
+      if (batch.empty()) batch.push_back(&self);
       AbortBatch(batch, Error{ErrorCode::kInternal, std::string("write failed: ") + e.what()});
     }
     lock.lock();
