@@ -75,13 +75,7 @@ int RunImportEvents(const GlobalOptions& options, const std::string& path) {
     while (std::getline(in, line)) {
       ++line_no;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      auto parsed = core::ParseJson(line);
-      if (parsed) {
-        batch.emplace_back(std::move(*parsed));
-      } else {
-        batch.emplace_back(std::unexpected(core::Error{ErrorCode::kInvalidArgument,
-                                                       "line " + std::to_string(line_no) + ": " + parsed.error().message}));
-      }
+      batch.push_back(engine::Ingestor::ParseLine(line, line_no));
       if (batch.size() == kBatch) {
         if (auto s = IngestBatch(ingestor, batch, totals); !s) return PrintError(s.error());
         Progress(totals, false);

@@ -37,16 +37,16 @@ Result<std::vector<Result<Json>>> Ingestor::SplitBatch(std::string_view body) {
     if (items.size() == kMaxBatch) {
       return Fail(ErrorCode::kInvalidArgument, "a batch holds at most " + std::to_string(kMaxBatch) + " events; split it");
     }
-    auto parsed = core::ParseJson(line);
-    if (!parsed) {
-      items.emplace_back(std::unexpected(core::Error{ErrorCode::kInvalidArgument,
-                                                     "line " + std::to_string(line_no) + ": " + parsed.error().message}));
-    } else {
-      items.emplace_back(std::move(*parsed));
-    }
+    items.push_back(ParseLine(line, line_no));
   }
   if (items.empty()) return Fail(ErrorCode::kInvalidArgument, "the batch is empty");
   return items;
+}
+
+Result<Json> Ingestor::ParseLine(std::string_view line, size_t line_no) {
+  auto parsed = core::ParseJson(line);
+  if (!parsed) return core::Wrap(parsed.error(), "line " + std::to_string(line_no));
+  return parsed;
 }
 
 Result<ledger::Ledger::BatchCommand> Ingestor::LedgerCommand(const events::Event& event) const {

@@ -50,6 +50,9 @@ class Ingestor {
   // of the batch still counts. A body that is neither is an error, as is a batch over kMaxBatch.
   [[nodiscard]] static core::Result<std::vector<core::Result<core::Json>>> SplitBatch(std::string_view body);
 
+  // One NDJSON line as a batch item: its JSON, or an error that names the line (from 1).
+  [[nodiscard]] static core::Result<core::Json> ParseLine(std::string_view line, size_t line_no);
+
   // Judges and ingests every item. Fails only when the store itself fails (nothing is
   // reported accepted then; retrying the batch is safe).
   [[nodiscard]] core::Result<IngestReport> Ingest(const std::vector<core::Result<core::Json>>& items);
