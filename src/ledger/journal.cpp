@@ -85,14 +85,13 @@ Result<int64_t> ConsumeLots(store::Transaction& tx, const core::MemberId& member
   // Lots are consumed in the order they were earned (earned_at orders back-dated purchases
   // correctly; lot_id breaks ties). Fetched a page at a time: a member may hold thousands of
   // open lots, and consumed lots drop out of the next page by themselves.
-  const std::string_view sql =
-      scope == LotScope::kAvailableOnly
-          ? "SELECT lot_id, remaining FROM lots WHERE member_id = ?1 AND remaining > 0 AND available_at <= ?2 "
-            "ORDER BY earned_at, lot_id LIMIT 64"
-          : "SELECT lot_id, remaining FROM lots WHERE member_id = ?1 AND remaining > 0 AND ?2 = ?2 "
-            "ORDER BY earned_at, lot_id LIMIT 64";
+  // Pending lots become available at available_at; taking all lots means no cut-off.
+  const int64_t available_by = scope == LotScope::kAvailableOnly ? ToUnixMillis(now) : INT64_MAX;
   while (taken < amount) {
-    LOYALTY_ASSIGN_OR_RETURN(auto lots, tx.Query(sql, {member.str(), ToUnixMillis(now)}));
+    LOYALTY_ASSIGN_OR_RETURN(auto lots, tx.Query("SELECT lot_id, remaining FROM lots WHERE member_id = ?1 "
+                                                 "AND remaining > 0 AND available_at <= ?2 "
+                                                 "ORDER BY earned_at, lot_id LIMIT 64",
+                                                 {member.str(), available_by}));
     if (lots.empty()) break;
     for (const auto& lot : lots) {
       if (taken == amount) break;
