@@ -56,10 +56,9 @@ core::Result<std::unique_ptr<Context>> Context::Open(const GlobalOptions& option
   } else {
     context->clock_ = std::make_unique<core::SystemClock>();
   }
-  LOYALTY_ASSIGN_OR_RETURN(auto program, ledger::ParseProgramConfig(config.value("program", core::Json())));
-  LOYALTY_ASSIGN_OR_RETURN(context->ledger_, ledger::Ledger::Open(*context->db_, program, *context->clock_));
-  LOYALTY_ASSIGN_OR_RETURN(context->event_log_, events::EventLog::Open(*context->db_, *context->clock_));
-  context->ingestor_ = std::make_unique<engine::Ingestor>(*context->event_log_, *context->ledger_, *context->clock_);
+  LOYALTY_ASSIGN_OR_RETURN(auto platform_options, engine::ParsePlatformOptions(config));
+  LOYALTY_ASSIGN_OR_RETURN(context->platform_,
+                           engine::Platform::Open(*context->db_, std::move(platform_options), *context->clock_));
   return context;
 }
 

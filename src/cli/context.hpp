@@ -10,9 +10,7 @@
 #include "loyalty/core/clock.hpp"
 #include "loyalty/core/error.hpp"
 #include "loyalty/core/json.hpp"
-#include "loyalty/engine/ingestor.hpp"
-#include "loyalty/events/event_log.hpp"
-#include "loyalty/ledger/ledger.hpp"
+#include "loyalty/engine/platform.hpp"
 #include "loyalty/store/database.hpp"
 
 namespace loyalty::cli {
@@ -24,14 +22,16 @@ struct GlobalOptions {
   bool json = false;
 };
 
-// An opened data directory: configuration, store, clock and ledger.
+// An opened data directory: configuration, store, clock and the platform's services.
 class Context {
  public:
   [[nodiscard]] static core::Result<std::unique_ptr<Context>> Open(const GlobalOptions& options);
 
-  ledger::Ledger& ledger() { return *ledger_; }
-  events::EventLog& event_log() { return *event_log_; }
-  engine::Ingestor& ingestor() { return *ingestor_; }
+  engine::Platform& platform() { return *platform_; }
+  ledger::Ledger& ledger() { return platform_->ledger(); }
+  events::EventLog& event_log() { return platform_->event_log(); }
+  engine::Ingestor& ingestor() { return platform_->ingestor(); }
+  engine::Members& members() { return platform_->members(); }
   const core::Json& config() const { return config_; }
   const core::Clock& clock() const { return *clock_; }
 
@@ -39,9 +39,7 @@ class Context {
   core::Json config_;
   std::unique_ptr<core::Clock> clock_;
   std::unique_ptr<store::Database> db_;
-  std::unique_ptr<ledger::Ledger> ledger_;
-  std::unique_ptr<events::EventLog> event_log_;
-  std::unique_ptr<engine::Ingestor> ingestor_;
+  std::unique_ptr<engine::Platform> platform_;
 };
 
 // Loads the configuration GlobalOptions point at (explicit file, else DATA_DIR/loyalty.toml

@@ -39,7 +39,9 @@ int RunServe(const GlobalOptions& options, const ServeOptions& serve) {
     if (!liability) return std::unexpected(liability.error());
     return {};
   });
-  server::AddLedgerRoutes(router, ledger, metrics);
+  auto& identity = (*context)->platform().identity();
+  server::AddLedgerRoutes(router, ledger, metrics, [&identity](const core::MemberId& m) { return identity.Resolve(m); });
+  server::AddMemberRoutes(router, (*context)->members(), metrics);
   server::AddEventRoutes(router, (*context)->ingestor(), (*context)->event_log(), metrics);
 
   auto http = server::HttpServer::Start(*server_options, router, metrics);

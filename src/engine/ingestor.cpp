@@ -1,6 +1,8 @@
 #include "loyalty/engine/ingestor.hpp"
 
 #include <algorithm>
+#include <mutex>
+#include <shared_mutex>
 #include <optional>
 
 namespace loyalty::engine {
@@ -49,12 +51,13 @@ Result<Json> Ingestor::ParseLine(std::string_view line, size_t line_no) {
   return parsed;
 }
 
-Result<ledger::Ledger::BatchCommand> Ingestor::LedgerCommand(const events::Event& event) const {
+Result<ledger::Ledger::BatchCommand> Ingestor::LedgerCommand(const events::Event& event,
+                                                             const core::MemberId& member) const {
   LOYALTY_ASSIGN_OR_RETURN(auto key, core::IdempotencyKey::Parse("event:" + event.id));
   const Json& props = event.properties;  // validated by ParseEvent: the fields read below exist
   LOYALTY_ASSIGN_OR_RETURN(core::OrderId order, core::OrderId::Parse(props.at("order").get<std::string>()));
   if (event.type == events::EventType::kPurchase) {
-    ledger::EarnCommand command{key, event.member, order, {}, event.at};
+    ledger::EarnCommand command{key, member, order, {}, event.at};
     // Optional fields read through the same readers that validated them (null = absent).
     LOYALTY_ASSIGN_OR_RETURN(auto currency, core::OptionalString(props, "currency", "properties"));
     for (const auto& line : props.at("lines")) {
@@ -67,7 +70,7 @@ Result<ledger::Ledger::BatchCommand> Ingestor::LedgerCommand(const events::Event
     }
     return command;
   }
-  ledger::ReturnCommand command{key, event.member, order, {}};
+  ledger::ReturnCommand command{key, member, order, {}};
   const Json no_lines = Json::array();
   const auto lines_it = props.find("lines");
   for (const auto& line : (lines_it == props.end() || lines_it->is_null()) ? no_lines : *lines_it) {
@@ -83,9 +86,11 @@ Result<IngestReport> Ingestor::Ingest(const std::vector<Result<Json>>& items) {
     report.rejections.push_back({index, std::move(id), std::string(core::ErrorCodeName(error.code)), error.message});
   };
   const core::Timestamp now = clock_.Now();
+  std::shared_lock merges_wait(members_.merge_lock());  // no merge moves a member mid-batch
   // Parse everything first; purchases and returns then go to the ledger in one batch.
   std::vector<std::optional<events::Event>> parsed(items.size());
   std::vector<std::string> ids(items.size());
+  std::vector<core::MemberId> canonical(items.size());
   std::vector<ledger::Ledger::BatchCommand> commands;
   std::vector<size_t> command_item;  // the item each ledger command came from
   for (size_t i = 0; i < items.size(); ++i) {
@@ -100,8 +105,14 @@ Result<IngestReport> Ingestor::Ingest(const std::vector<Result<Json>>& items) {
       reject(i, ids[i], event.error());
       continue;
     }
+    auto resolved = members_.ResolveEvent(*event);
+    if (!resolved) {
+      reject(i, ids[i], resolved.error());
+      continue;
+    }
+    canonical[i] = std::move(*resolved);
     if (event->type == events::EventType::kPurchase || event->type == events::EventType::kReturn) {
-      auto command = LedgerCommand(*event);
+      auto command = LedgerCommand(*event, canonical[i]);
       if (!command) {
         reject(i, ids[i], command.error());
         continue;
@@ -122,12 +133,18 @@ Result<IngestReport> Ingestor::Ingest(const std::vector<Result<Json>>& items) {
     }
   }
   std::vector<events::Event> valid;
-  for (auto& event : parsed) {
-    if (event) valid.push_back(std::move(*event));
+  std::vector<const core::MemberId*> valid_member;
+  for (size_t i = 0; i < parsed.size(); ++i) {
+    if (!parsed[i]) continue;
+    valid.push_back(std::move(*parsed[i]));
+    valid_member.push_back(&canonical[i]);
   }
   if (!valid.empty()) {
     LOYALTY_ASSIGN_OR_RETURN(std::vector<bool> inserted, log_.Append(valid));
-    for (bool is_new : inserted) ++(is_new ? report.accepted : report.duplicates);
+    for (size_t v = 0; v < valid.size(); ++v) {
+      ++(inserted[v] ? report.accepted : report.duplicates);
+      if (inserted[v]) features_.Apply(*valid_member[v], valid[v]);
+    }
   }
   std::sort(report.rejections.begin(), report.rejections.end(),
             [](const Rejection& a, const Rejection& b) { return a.index < b.index; });

@@ -175,7 +175,7 @@ Result<EventType> ParseEventType(std::string_view name) {
 }
 
 Result<Event> ParseEvent(const Json& object, core::Timestamp now) {
-  LOYALTY_TRY(core::RejectUnknownFields(object, {"id", "type", "at", "member", "channel", "properties"}, "event"));
+  LOYALTY_TRY(core::RejectUnknownFields(object, {"id", "type", "at", "member", "identifier", "channel", "properties"}, "event"));
   Event event;
   LOYALTY_ASSIGN_OR_RETURN(event.id, core::RequireString(object, "id"));
   if (auto ok = core::ValidateId(event.id, "event id"); !ok) return std::unexpected(ok.error());
@@ -188,10 +188,24 @@ Result<Event> ParseEvent(const Json& object, core::Timestamp now) {
     return Fail(ErrorCode::kInvalidArgument, "field 'at' (" + at + ") is more than a day in the future");
   }
   event.at = *parsed_at;
-  LOYALTY_ASSIGN_OR_RETURN(std::string member, core::RequireString(object, "member"));
-  auto member_id = core::MemberId::Parse(member);
-  if (!member_id) return core::Wrap(member_id.error(), "field 'member'");
-  event.member = *member_id;
+  LOYALTY_ASSIGN_OR_RETURN(auto member, core::OptionalString(object, "member"));
+  LOYALTY_ASSIGN_OR_RETURN(auto identifier, core::OptionalString(object, "identifier"));
+  if (member.has_value() == identifier.has_value()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "an event needs exactly one of 'member' (a member id) or 'identifier' (like \"email:ann@example.com\")");
+  }
+  if (member) {
+    auto member_id = core::MemberId::Parse(*member);
+    if (!member_id) return core::Wrap(member_id.error(), "field 'member'");
+    event.member = *member_id;
+  } else {
+    // Checked for shape here; the identity graph normalises it when the event is ingested.
+    if (identifier->find(':') == std::string::npos || identifier->size() > 300) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "field 'identifier' must be written kind:value, like \"email:ann@example.com\"");
+    }
+    event.identifier = *identifier;
+  }
   LOYALTY_ASSIGN_OR_RETURN(auto channel, core::OptionalString(object, "channel"));
   event.channel = channel.value_or("other");
   if (std::find(kChannels.begin(), kChannels.end(), event.channel) == kChannels.end()) {
@@ -210,7 +224,7 @@ Json ToJson(const Event& event) {
   return Json{{"id", event.id},
               {"type", EventTypeName(event.type)},
               {"at", core::FormatTimestamp(event.at)},
-              {"member", event.member.str()},
+              {"member", event.member.empty() ? Json(nullptr) : Json(event.member.str())},
               {"channel", event.channel},
               {"properties", event.properties}};
 }

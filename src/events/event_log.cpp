@@ -72,6 +72,83 @@ Result<std::vector<Event>> EventLog::ForMember(const core::MemberId& member, std
   });
 }
 
+namespace {
+
+Result<Event> EventFromRow(const store::Row& row) {
+  Event event;
+  event.id = row.Text(0);
+  LOYALTY_ASSIGN_OR_RETURN(event.member, core::MemberId::Parse(row.Text(1)));
+  LOYALTY_ASSIGN_OR_RETURN(event.type, ParseEventType(row.Text(2)));
+  event.at = core::FromUnixMillis(row.Int(3));
+  event.channel = row.Text(4);
+  LOYALTY_ASSIGN_OR_RETURN(event.properties, core::ParseJson(row.Text(5)));
+  return event;
+}
+
+constexpr int64_t kReplayPage = 4096;
+
+}  // namespace
+
+core::Status EventLog::Replay(std::span<const core::MemberId> members, std::optional<core::Timestamp> before,
+                              const Visitor& visit) {
+  const int64_t cutoff = before ? core::ToUnixMillis(*before) : INT64_MAX;
+  if (members.size() == 1) {
+    // One member's events come in order straight from the (member_id, at) index.
+    return db_.Read([&](store::Transaction& tx) -> core::Status {
+      LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT event_id, member_id, type, at, channel, properties "
+                                                   "FROM events WHERE member_id = ?1 AND at < ?2 "
+                                                   "ORDER BY at, event_id",
+                                                   {members.front().str(), cutoff}));
+      for (const auto& row : rows) {
+        LOYALTY_ASSIGN_OR_RETURN(Event event, EventFromRow(row));
+        visit(event);
+      }
+      return {};
+    });
+  }
+  core::Json ids = core::Json::array();
+  for (const auto& member : members) ids.push_back(member.str());
+  const std::string ids_text = core::Dump(ids);
+  return db_.Read([&](store::Transaction& tx) -> core::Status {
+    LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT event_id, member_id, type, at, channel, properties "
+                                                 "FROM events WHERE member_id IN (SELECT value FROM json_each(?1)) "
+                                                 "AND at < ?2 ORDER BY at, event_id",
+                                                 {ids_text, cutoff}));
+    for (const auto& row : rows) {
+      LOYALTY_ASSIGN_OR_RETURN(Event event, EventFromRow(row));
+      visit(event);
+    }
+    return {};
+  });
+}
+
+core::Status EventLog::ReplayAll(std::optional<core::Timestamp> before, const Visitor& visit) {
+  const int64_t cutoff = before ? core::ToUnixMillis(*before) : INT64_MAX;
+  std::string last_member;
+  int64_t last_at = INT64_MIN;
+  std::string last_id;
+  while (true) {
+    std::vector<Event> page;
+    LOYALTY_TRY(db_.Read([&](store::Transaction& tx) -> core::Status {
+      LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT event_id, member_id, type, at, channel, properties "
+                                                   "FROM events WHERE (member_id, at, event_id) > (?1, ?2, ?3) "
+                                                   "AND at < ?4 ORDER BY member_id, at, event_id LIMIT ?5",
+                                                   {last_member, last_at, last_id, cutoff, kReplayPage}));
+      page.reserve(rows.size());
+      for (const auto& row : rows) {
+        LOYALTY_ASSIGN_OR_RETURN(Event event, EventFromRow(row));
+        page.push_back(std::move(event));
+      }
+      return {};
+    }));
+    for (const auto& event : page) visit(event);
+    if (page.size() < static_cast<size_t>(kReplayPage)) return {};
+    last_member = page.back().member.str();
+    last_at = core::ToUnixMillis(page.back().at);
+    last_id = page.back().id;
+  }
+}
+
 Result<int64_t> EventLog::Count() {
   return db_.ReadValue<int64_t>([](store::Transaction& tx) -> Result<int64_t> {
     LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT COUNT(*) FROM events"));

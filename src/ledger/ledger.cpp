@@ -40,18 +40,20 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(store::Database& db, ProgramConfig 
 Status Ledger::CreateMember(const MemberId& member) { return CreateMembers(std::span<const MemberId>(&member, 1)); }
 
 Status Ledger::CreateMembers(std::span<const MemberId> members) {
+  return db_.Write([&](Transaction& tx) -> Status { return CreateMembersIn(tx, members); });
+}
+
+Status Ledger::CreateMembersIn(Transaction& tx, std::span<const MemberId> members) {
   for (const auto& member : members) {
     if (member.empty()) return Fail(ErrorCode::kInvalidArgument, "member id is empty");
   }
-  return db_.Write([&](Transaction& tx) -> Status {
-    const int64_t now = ToUnixMillis(clock_.Now());
-    for (const auto& member : members) {
-      LOYALTY_TRY(tx.Execute("INSERT INTO members (member_id, created_at, tier, last_activity_at) "
-                             "VALUES (?1, ?2, ?3, ?2) ON CONFLICT (member_id) DO NOTHING",
-                             {member.str(), now, config_.tiers.tiers.front().name}));
-    }
-    return {};
-  });
+  const int64_t now = ToUnixMillis(clock_.Now());
+  for (const auto& member : members) {
+    LOYALTY_TRY(tx.Execute("INSERT INTO members (member_id, created_at, tier, last_activity_at) "
+                           "VALUES (?1, ?2, ?3, ?2) ON CONFLICT (member_id) DO NOTHING",
+                           {member.str(), now, config_.tiers.tiers.front().name}));
+  }
+  return {};
 }
 
 Status Ledger::UpsertReward(const Reward& reward) {

@@ -97,8 +97,24 @@ CREATE TABLE tier_history (
 CREATE INDEX tier_history_by_member ON tier_history(member_id, at);
 )sql";
 
+// Member merges: what each merge moved, so an unmerge can give it back.
+constexpr std::string_view kV2 = R"sql(
+CREATE TABLE member_merges (
+  merge_id         INTEGER PRIMARY KEY,
+  survivor_id      TEXT NOT NULL REFERENCES members(member_id),
+  absorbed_id      TEXT NOT NULL REFERENCES members(member_id),
+  entry_id         INTEGER REFERENCES entries(entry_id),
+  points           INTEGER NOT NULL,
+  lots             TEXT NOT NULL,
+  orders           TEXT NOT NULL,
+  unmerge_entry_id INTEGER REFERENCES entries(entry_id),
+  unmerged         INTEGER NOT NULL DEFAULT 0
+);
+)sql";
+
 constexpr store::Migration kMigrations[] = {
     {1, "members, accounts, journal, lots, orders, rewards, tiers", kV1},
+    {2, "member merges", kV2},
 };
 
 }  // namespace

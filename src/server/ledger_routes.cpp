@@ -4,6 +4,7 @@
 
 #include "loyalty/ledger/json.hpp"
 #include "loyalty/server/routes.hpp"
+#include "route_helpers.hpp"
 
 namespace loyalty::server {
 
@@ -14,42 +15,15 @@ using core::Result;
 
 namespace {
 
-// Parses a JSON object body (the server has already refused non-JSON content types).
-Result<Json> ParseBody(const Request& request) {
-  if (request.body.empty()) return Fail(ErrorCode::kInvalidArgument, "the request needs a JSON object body");
-  LOYALTY_ASSIGN_OR_RETURN(Json body, core::ParseJson(request.body));
-  if (!body.is_object()) return Fail(ErrorCode::kInvalidArgument, "the request body must be a JSON object");
-  return body;
+// Member ids name profiles; a profile merged into another acts as its survivor.
+Result<core::MemberId> PathMember(const Request& request, const MemberResolver& resolve) {
+  LOYALTY_ASSIGN_OR_RETURN(auto id, PathId<core::MemberId>(request, "id"));
+  return resolve(id);
 }
 
-Result<core::IdempotencyKey> RequireKey(const Request& request) {
-  auto key = request.Header("idempotency-key");
-  if (!key) {
-    return Fail(ErrorCode::kInvalidArgument,
-                "the Idempotency-Key header is required: a unique string per command, reused only to retry it");
-  }
-  auto parsed = core::IdempotencyKey::Parse(*key);
-  if (!parsed) return core::Wrap(parsed.error(), "Idempotency-Key header");
-  // Event ingestion keys its ledger commands "event:<id>"; a client must not claim them.
-  if (key->rfind("event:", 0) == 0) {
-    return Fail(ErrorCode::kInvalidArgument, "Idempotency-Key values starting with 'event:' are reserved for events");
-  }
-  return parsed;
-}
-
-template <typename Id>
-Result<Id> PathId(const Request& request, const std::string& name) {
-  auto id = Id::Parse(request.path_params.at(name));
-  if (!id) return core::Wrap(id.error(), "path");
-  return id;
-}
-
-template <typename Id>
-Result<Id> BodyId(const Json& body, std::string_view field) {
-  LOYALTY_ASSIGN_OR_RETURN(std::string text, core::RequireString(body, field));
-  auto id = Id::Parse(text);
-  if (!id) return core::Wrap(id.error(), "field '" + std::string(field) + "'");
-  return id;
+Result<core::MemberId> BodyMember(const Json& body, const MemberResolver& resolve) {
+  LOYALTY_ASSIGN_OR_RETURN(auto id, BodyId<core::MemberId>(body, "member"));
+  return resolve(id);
 }
 
 Result<std::optional<int64_t>> QueryInt(const Request& request, const std::string& name) {
@@ -67,15 +41,6 @@ Result<std::optional<int64_t>> QueryInt(const Request& request, const std::strin
 Result<core::Points> BodyPoints(const Json& body, std::string_view field) {
   LOYALTY_ASSIGN_OR_RETURN(int64_t points, core::RequireInt(body, field));
   return core::Points(points);
-}
-
-// Runs `body` and turns its result into a response: `status` with the value's JSON, or
-// the error's problem+json.
-template <typename F>
-Response Respond(int status, F&& body) {
-  auto result = body();
-  if (!result) return ProblemResponse(result.error());
-  return JsonResponse(status, Json(*result));
 }
 
 Result<std::vector<ledger::OrderLine>> ParseLines(const Json& body, const core::Currency& program_currency) {
@@ -102,41 +67,22 @@ Result<std::vector<ledger::OrderLine>> ParseLines(const Json& body, const core::
 
 }  // namespace
 
-void AddLedgerRoutes(Router& router, ledger::Ledger& ledger, Metrics& metrics) {
+void AddLedgerRoutes(Router& router, ledger::Ledger& ledger, Metrics& metrics, MemberResolver resolve) {
   // Counts journal entries as commands post them.
   auto posted = [&metrics](int64_t entry_id) {
     if (entry_id != 0) metrics.AddCounter("loyalty_ledger_entries_total", "Journal entries posted.", 1);
   };
 
-  router.Add(Method::kPost, "/v1/members", [&ledger](const Request& request) {
-    return Respond(201, [&]() -> Result<Json> {
-      LOYALTY_ASSIGN_OR_RETURN(Json body, ParseBody(request));
-      LOYALTY_TRY(core::RejectUnknownFields(body, {"id"}));
-      LOYALTY_ASSIGN_OR_RETURN(auto id, BodyId<core::MemberId>(body, "id"));
-      LOYALTY_TRY(ledger.CreateMember(id));
-      return Json{{"id", id}};
-    });
-  });
-
-  router.Add(Method::kGet, "/v1/members/{id}", [&ledger](const Request& request) {
-    return Respond(200, [&]() -> Result<Json> {
-      LOYALTY_ASSIGN_OR_RETURN(auto id, PathId<core::MemberId>(request, "id"));
-      LOYALTY_ASSIGN_OR_RETURN(auto balance, ledger.GetBalance(id));
-      LOYALTY_ASSIGN_OR_RETURN(auto tier, ledger.GetTier(id));
-      return Json{{"id", id}, {"balance", balance}, {"tier", tier}};
-    });
-  });
-
-  router.Add(Method::kGet, "/v1/members/{id}/balance", [&ledger](const Request& request) {
+  router.Add(Method::kGet, "/v1/members/{id}/balance", [&ledger, resolve](const Request& request) {
     return Respond(200, [&]() -> Result<ledger::Balance> {
-      LOYALTY_ASSIGN_OR_RETURN(auto id, PathId<core::MemberId>(request, "id"));
+      LOYALTY_ASSIGN_OR_RETURN(auto id, PathMember(request, resolve));
       return ledger.GetBalance(id);
     });
   });
 
-  router.Add(Method::kGet, "/v1/members/{id}/statement", [&ledger](const Request& request) {
+  router.Add(Method::kGet, "/v1/members/{id}/statement", [&ledger, resolve](const Request& request) {
     return Respond(200, [&]() -> Result<ledger::StatementPage> {
-      LOYALTY_ASSIGN_OR_RETURN(auto id, PathId<core::MemberId>(request, "id"));
+      LOYALTY_ASSIGN_OR_RETURN(auto id, PathMember(request, resolve));
       LOYALTY_ASSIGN_OR_RETURN(auto before, QueryInt(request, "before"));
       LOYALTY_ASSIGN_OR_RETURN(auto limit, QueryInt(request, "limit"));
       if (limit && (*limit < 1 || *limit > 500)) {
@@ -146,9 +92,9 @@ void AddLedgerRoutes(Router& router, ledger::Ledger& ledger, Metrics& metrics) {
     });
   });
 
-  router.Add(Method::kGet, "/v1/members/{id}/lots", [&ledger](const Request& request) {
+  router.Add(Method::kGet, "/v1/members/{id}/lots", [&ledger, resolve](const Request& request) {
     return Respond(200, [&]() -> Result<std::vector<ledger::Lot>> {
-      LOYALTY_ASSIGN_OR_RETURN(auto id, PathId<core::MemberId>(request, "id"));
+      LOYALTY_ASSIGN_OR_RETURN(auto id, PathMember(request, resolve));
       auto all = request.query.find("include_closed");
       if (all != request.query.end() && all->second != "true" && all->second != "false") {
         return Fail(ErrorCode::kInvalidArgument, "query parameter 'include_closed' must be true or false");
@@ -157,20 +103,20 @@ void AddLedgerRoutes(Router& router, ledger::Ledger& ledger, Metrics& metrics) {
     });
   });
 
-  router.Add(Method::kGet, "/v1/members/{id}/tier", [&ledger](const Request& request) {
+  router.Add(Method::kGet, "/v1/members/{id}/tier", [&ledger, resolve](const Request& request) {
     return Respond(200, [&]() -> Result<ledger::TierStatus> {
-      LOYALTY_ASSIGN_OR_RETURN(auto id, PathId<core::MemberId>(request, "id"));
+      LOYALTY_ASSIGN_OR_RETURN(auto id, PathMember(request, resolve));
       return ledger.GetTier(id);
     });
   });
 
-  router.Add(Method::kPost, "/v1/purchases", [&ledger, posted](const Request& request) {
+  router.Add(Method::kPost, "/v1/purchases", [&ledger, resolve, posted](const Request& request) {
     return Respond(201, [&]() -> Result<ledger::EarnResult> {
       LOYALTY_ASSIGN_OR_RETURN(Json body, ParseBody(request));
       LOYALTY_TRY(core::RejectUnknownFields(body, {"member", "order", "lines", "currency", "occurred_at"}));
       ledger::EarnCommand command;
       LOYALTY_ASSIGN_OR_RETURN(command.key, RequireKey(request));
-      LOYALTY_ASSIGN_OR_RETURN(command.member, BodyId<core::MemberId>(body, "member"));
+      LOYALTY_ASSIGN_OR_RETURN(command.member, BodyMember(body, resolve));
       LOYALTY_ASSIGN_OR_RETURN(command.order, BodyId<core::OrderId>(body, "order"));
       LOYALTY_ASSIGN_OR_RETURN(command.lines, ParseLines(body, ledger.config().currency));
       LOYALTY_ASSIGN_OR_RETURN(auto occurred, core::OptionalString(body, "occurred_at"));
@@ -185,13 +131,13 @@ void AddLedgerRoutes(Router& router, ledger::Ledger& ledger, Metrics& metrics) {
     });
   });
 
-  router.Add(Method::kPost, "/v1/returns", [&ledger, posted](const Request& request) {
+  router.Add(Method::kPost, "/v1/returns", [&ledger, resolve, posted](const Request& request) {
     return Respond(201, [&]() -> Result<ledger::ReturnResult> {
       LOYALTY_ASSIGN_OR_RETURN(Json body, ParseBody(request));
       LOYALTY_TRY(core::RejectUnknownFields(body, {"member", "order", "lines"}));
       ledger::ReturnCommand command;
       LOYALTY_ASSIGN_OR_RETURN(command.key, RequireKey(request));
-      LOYALTY_ASSIGN_OR_RETURN(command.member, BodyId<core::MemberId>(body, "member"));
+      LOYALTY_ASSIGN_OR_RETURN(command.member, BodyMember(body, resolve));
       LOYALTY_ASSIGN_OR_RETURN(command.order, BodyId<core::OrderId>(body, "order"));
       if (body.contains("lines")) {
         LOYALTY_ASSIGN_OR_RETURN(const Json* lines, core::RequireArray(body, "lines"));
@@ -213,12 +159,12 @@ void AddLedgerRoutes(Router& router, ledger::Ledger& ledger, Metrics& metrics) {
   // Bonus and adjustment share their body: points, reason, actor.
   for (const bool is_bonus : {true, false}) {
     router.Add(Method::kPost, is_bonus ? "/v1/members/{id}/bonus" : "/v1/members/{id}/adjustments",
-               [&ledger, posted, is_bonus](const Request& request) {
+               [&ledger, resolve, posted, is_bonus](const Request& request) {
                  return Respond(201, [&]() -> Result<ledger::PostingResult> {
                    LOYALTY_ASSIGN_OR_RETURN(Json body, ParseBody(request));
                    LOYALTY_TRY(core::RejectUnknownFields(body, {"points", "reason", "actor"}));
                    LOYALTY_ASSIGN_OR_RETURN(auto key, RequireKey(request));
-                   LOYALTY_ASSIGN_OR_RETURN(auto member, PathId<core::MemberId>(request, "id"));
+                   LOYALTY_ASSIGN_OR_RETURN(auto member, PathMember(request, resolve));
                    LOYALTY_ASSIGN_OR_RETURN(auto points, BodyPoints(body, "points"));
                    LOYALTY_ASSIGN_OR_RETURN(std::string reason, core::RequireString(body, "reason"));
                    LOYALTY_ASSIGN_OR_RETURN(std::string actor, core::RequireString(body, "actor"));
@@ -230,13 +176,13 @@ void AddLedgerRoutes(Router& router, ledger::Ledger& ledger, Metrics& metrics) {
                });
   }
 
-  router.Add(Method::kPost, "/v1/members/{id}/redemptions", [&ledger, posted](const Request& request) {
+  router.Add(Method::kPost, "/v1/members/{id}/redemptions", [&ledger, resolve, posted](const Request& request) {
     return Respond(201, [&]() -> Result<ledger::RedeemRewardResult> {
       LOYALTY_ASSIGN_OR_RETURN(Json body, ParseBody(request));
       LOYALTY_TRY(core::RejectUnknownFields(body, {"reward", "quantity"}));
       ledger::RedeemRewardCommand command;
       LOYALTY_ASSIGN_OR_RETURN(command.key, RequireKey(request));
-      LOYALTY_ASSIGN_OR_RETURN(command.member, PathId<core::MemberId>(request, "id"));
+      LOYALTY_ASSIGN_OR_RETURN(command.member, PathMember(request, resolve));
       LOYALTY_ASSIGN_OR_RETURN(command.reward, BodyId<core::RewardId>(body, "reward"));
       LOYALTY_ASSIGN_OR_RETURN(auto quantity, core::OptionalInt(body, "quantity"));
       command.quantity = quantity.value_or(1);
@@ -246,13 +192,13 @@ void AddLedgerRoutes(Router& router, ledger::Ledger& ledger, Metrics& metrics) {
     });
   });
 
-  router.Add(Method::kPost, "/v1/members/{id}/discounts", [&ledger, posted](const Request& request) {
+  router.Add(Method::kPost, "/v1/members/{id}/discounts", [&ledger, resolve, posted](const Request& request) {
     return Respond(201, [&]() -> Result<ledger::RedeemPointsResult> {
       LOYALTY_ASSIGN_OR_RETURN(Json body, ParseBody(request));
       LOYALTY_TRY(core::RejectUnknownFields(body, {"points"}));
       ledger::RedeemPointsCommand command;
       LOYALTY_ASSIGN_OR_RETURN(command.key, RequireKey(request));
-      LOYALTY_ASSIGN_OR_RETURN(command.member, PathId<core::MemberId>(request, "id"));
+      LOYALTY_ASSIGN_OR_RETURN(command.member, PathMember(request, resolve));
       LOYALTY_ASSIGN_OR_RETURN(command.points, BodyPoints(body, "points"));
       LOYALTY_ASSIGN_OR_RETURN(auto result, ledger.RedeemPoints(command));
       posted(result.entry_id);
@@ -260,11 +206,11 @@ void AddLedgerRoutes(Router& router, ledger::Ledger& ledger, Metrics& metrics) {
     });
   });
 
-  router.Add(Method::kGet, "/v1/rewards", [&ledger](const Request&) {
+  router.Add(Method::kGet, "/v1/rewards", [&ledger, resolve](const Request&) {
     return Respond(200, [&] { return ledger.ListRewards(); });
   });
 
-  router.Add(Method::kPut, "/v1/rewards/{id}", [&ledger](const Request& request) {
+  router.Add(Method::kPut, "/v1/rewards/{id}", [&ledger, resolve](const Request& request) {
     return Respond(200, [&]() -> Result<ledger::Reward> {
       LOYALTY_ASSIGN_OR_RETURN(Json body, ParseBody(request));
       LOYALTY_TRY(core::RejectUnknownFields(body, {"name", "points", "stock"}));
@@ -278,18 +224,18 @@ void AddLedgerRoutes(Router& router, ledger::Ledger& ledger, Metrics& metrics) {
     });
   });
 
-  router.Add(Method::kGet, "/v1/liability", [&ledger](const Request&) {
+  router.Add(Method::kGet, "/v1/liability", [&ledger, resolve](const Request&) {
     return Respond(200, [&] { return ledger.GetLiability(); });
   });
 
-  router.Add(Method::kPost, "/v1/jobs/expire", [&ledger](const Request& request) {
+  router.Add(Method::kPost, "/v1/jobs/expire", [&ledger, resolve](const Request& request) {
     return Respond(200, [&]() -> Result<ledger::ExpireResult> {
       LOYALTY_ASSIGN_OR_RETURN(auto key, RequireKey(request));
       return ledger.Expire({key});
     });
   });
 
-  router.Add(Method::kPost, "/v1/jobs/tier-evaluation", [&ledger](const Request& request) {
+  router.Add(Method::kPost, "/v1/jobs/tier-evaluation", [&ledger, resolve](const Request& request) {
     return Respond(200, [&]() -> Result<ledger::EvaluateTiersResult> {
       ledger::EvaluateTiersCommand command;
       LOYALTY_ASSIGN_OR_RETURN(command.key, RequireKey(request));
@@ -297,7 +243,7 @@ void AddLedgerRoutes(Router& router, ledger::Ledger& ledger, Metrics& metrics) {
         LOYALTY_ASSIGN_OR_RETURN(Json body, ParseBody(request));
         LOYALTY_TRY(core::RejectUnknownFields(body, {"member"}));
         if (body.contains("member")) {
-          LOYALTY_ASSIGN_OR_RETURN(command.member, BodyId<core::MemberId>(body, "member"));
+          LOYALTY_ASSIGN_OR_RETURN(command.member, BodyMember(body, resolve));
         }
       }
       return ledger.EvaluateTiers(command);

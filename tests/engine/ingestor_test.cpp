@@ -2,6 +2,8 @@
 
 #include "loyalty/engine/ingestor.hpp"
 
+#include "loyalty/engine/platform.hpp"
+
 #include <gtest/gtest.h>
 
 #include "loyalty/store/sqlite.hpp"
@@ -16,9 +18,10 @@ class IngestorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     db_ = std::move(*store::OpenSqlite({.path = dir_ / "ingest.db", .durability = store::Durability::kNormal}));
-    ledger_ = std::move(*ledger::Ledger::Open(*db_, ledger::DefaultProgramConfig(), clock_));
-    log_ = std::move(*events::EventLog::Open(*db_, clock_));
-    ingestor_ = std::make_unique<Ingestor>(*log_, *ledger_, clock_);
+    platform_ = std::move(*Platform::Open(*db_, {}, clock_));
+    ledger_ = &platform_->ledger();
+    log_ = &platform_->event_log();
+    ingestor_ = &platform_->ingestor();
     ASSERT_TRUE(ledger_->CreateMember(*core::MemberId::Parse("ana")));
   }
 
@@ -45,9 +48,10 @@ class IngestorTest : public ::testing::Test {
   ::loyalty::testing::TempDir dir_;
   core::ManualClock clock_{*core::ParseTimestamp("2026-05-01T12:00:00Z")};
   std::unique_ptr<store::Database> db_;
-  std::unique_ptr<ledger::Ledger> ledger_;
-  std::unique_ptr<events::EventLog> log_;
-  std::unique_ptr<Ingestor> ingestor_;
+  std::unique_ptr<Platform> platform_;
+  ledger::Ledger* ledger_ = nullptr;
+  events::EventLog* log_ = nullptr;
+  Ingestor* ingestor_ = nullptr;
 };
 
 TEST_F(IngestorTest, ValidEventsAreKeptAndInvalidOnesReportedByIndex) {

@@ -10,7 +10,7 @@ namespace {
 
 Event Make(const std::string& id, const std::string& member, const std::string& at) {
   return Event{id, EventType::kAppOpen, *core::ParseTimestamp(at), *core::MemberId::Parse(member), "app",
-               core::Json::object()};
+               core::Json::object(), ""};
 }
 
 TEST(EventLog, AppendsOnceAndReportsDuplicates) {

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "http_client.hpp"
-#include "loyalty/ledger/ledger.hpp"
+#include "loyalty/engine/platform.hpp"
 #include "loyalty/server/http_server.hpp"
 #include "loyalty/server/routes.hpp"
 #include "loyalty/store/sqlite.hpp"
@@ -22,16 +22,17 @@ class ServerFixture : public ::testing::Test {
     db_ = std::move(*db);
     ledger::ProgramConfig program = ledger::DefaultProgramConfig();
     program.rewards.push_back({"mug", "Mug", 30, 2});
-    auto ledger = ledger::Ledger::Open(*db_, program, clock_);
-    ASSERT_TRUE(ledger) << ledger.error().message;
-    ledger_ = std::move(*ledger);
-    auto log = events::EventLog::Open(*db_, clock_);
-    ASSERT_TRUE(log) << log.error().message;
-    event_log_ = std::move(*log);
-    ingestor_ = std::make_unique<engine::Ingestor>(*event_log_, *ledger_, clock_);
+    auto platform = engine::Platform::Open(*db_, {.program = program, .default_region = "DE"}, clock_);
+    ASSERT_TRUE(platform) << platform.error().message;
+    platform_ = std::move(*platform);
+    ledger_ = &platform_->ledger();
+    event_log_ = &platform_->event_log();
+    ingestor_ = &platform_->ingestor();
     AddSystemRoutes(router_, metrics_, [] { return core::Status{}; });
-    AddLedgerRoutes(router_, *ledger_, metrics_);
+    AddLedgerRoutes(router_, *ledger_, metrics_,
+                    [this](const core::MemberId& m) { return platform_->identity().Resolve(m); });
     AddEventRoutes(router_, *ingestor_, *event_log_, metrics_);
+    AddMemberRoutes(router_, platform_->members(), metrics_);
     options_.port = 0;
     options_.worker_threads = 4;
   }
@@ -49,9 +50,10 @@ class ServerFixture : public ::testing::Test {
   ::loyalty::testing::TempDir dir_;
   core::ManualClock clock_{*core::ParseTimestamp("2026-04-01T10:00:00Z")};
   std::unique_ptr<store::Database> db_;
-  std::unique_ptr<ledger::Ledger> ledger_;
-  std::unique_ptr<events::EventLog> event_log_;
-  std::unique_ptr<engine::Ingestor> ingestor_;
+  std::unique_ptr<engine::Platform> platform_;
+  ledger::Ledger* ledger_ = nullptr;
+  events::EventLog* event_log_ = nullptr;
+  engine::Ingestor* ingestor_ = nullptr;
   Metrics metrics_;
   Router router_;
   ServerOptions options_;

@@ -6,7 +6,7 @@
 #include <map>
 #include <sstream>
 
-#include "loyalty/engine/ingestor.hpp"
+#include "loyalty/engine/platform.hpp"
 #include "loyalty/store/sqlite.hpp"
 #include "support/temp_dir.hpp"
 
@@ -95,23 +95,23 @@ TEST(Simulator, ItsEventsIngestWithoutASingleRejection) {
   ASSERT_TRUE(Simulate(Small(3), dir / "sim"));
   core::ManualClock clock(*core::ParseTimestamp("2026-06-01"));
   auto db = store::OpenSqlite({.path = dir / "store.db", .durability = store::Durability::kNormal});
-  auto ledger = ledger::Ledger::Open(**db, ledger::DefaultProgramConfig(), clock);
-  auto log = events::EventLog::Open(**db, clock);
-  ASSERT_TRUE(ledger && log);
+  auto platform = engine::Platform::Open(**db, {}, clock);
+  ASSERT_TRUE(platform) << platform.error().message;
+  ledger::Ledger* ledger = &(*platform)->ledger();
   std::vector<core::MemberId> members;
   std::ifstream member_file(dir / "sim" / "members.csv");
   std::string line;
   std::getline(member_file, line);
   while (std::getline(member_file, line)) members.push_back(*core::MemberId::Parse(line.substr(0, line.find(','))));
-  ASSERT_TRUE((*ledger)->CreateMembers(members));
-  engine::Ingestor ingestor(**log, **ledger, clock);
+  ASSERT_TRUE(ledger->CreateMembers(members));
+  engine::Ingestor& ingestor = (*platform)->ingestor();
   auto items = engine::Ingestor::SplitBatch(Slurp(dir / "sim" / "events.ndjson"));
   ASSERT_TRUE(items) << items.error().message;
   auto report = ingestor.Ingest(*items);
   ASSERT_TRUE(report);
   EXPECT_EQ(report->rejected, 0) << (report->rejections.empty() ? "" : report->rejections[0].reason);
   EXPECT_GT(report->accepted, 0);
-  EXPECT_TRUE((*ledger)->VerifyInvariants()->ok);
+  EXPECT_TRUE(ledger->VerifyInvariants()->ok);
 }
 
 TEST(Simulator, RefusesImpossibleConfigurations) {

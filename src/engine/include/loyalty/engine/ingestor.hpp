@@ -10,6 +10,10 @@
 // batch's in one transaction — before the events are logged, so a batch retried after a crash
 // completes what the first attempt began.
 //
+// Events named by an identifier instead of a member id are resolved through the identity
+// graph (a profile is created for an identifier nobody holds). Every new event then updates
+// the live features of the member it resolves to; duplicates do not.
+//
 // Threads: safe to share; Ingest may run on many threads at once.
 
 #include <string>
@@ -18,6 +22,7 @@
 
 #include "loyalty/core/clock.hpp"
 #include "loyalty/core/json.hpp"
+#include "loyalty/engine/members.hpp"
 #include "loyalty/events/event_log.hpp"
 #include "loyalty/ledger/ledger.hpp"
 
@@ -41,9 +46,10 @@ class Ingestor {
  public:
   static constexpr size_t kMaxBatch = 10000;
 
-  // The log, ledger and clock must outlive the ingestor.
-  Ingestor(events::EventLog& log, ledger::Ledger& ledger, const core::Clock& clock)
-      : log_(log), ledger_(ledger), clock_(clock) {}
+  // Everything passed must outlive the ingestor.
+  Ingestor(events::EventLog& log, ledger::Ledger& ledger, Members& members, features::FeatureStore& features,
+           const core::Clock& clock)
+      : log_(log), ledger_(ledger), members_(members), features_(features), clock_(clock) {}
 
   // Splits a body into events: a JSON array, or NDJSON (one JSON object per line; blank
   // lines skipped). A line that is not JSON becomes an item carrying its error, so the rest
@@ -59,10 +65,13 @@ class Ingestor {
 
  private:
   // The ledger command a purchase or return event stands for.
-  [[nodiscard]] core::Result<ledger::Ledger::BatchCommand> LedgerCommand(const events::Event& event) const;
+  [[nodiscard]] core::Result<ledger::Ledger::BatchCommand> LedgerCommand(const events::Event& event,
+                                                                        const core::MemberId& member) const;
 
   events::EventLog& log_;
   ledger::Ledger& ledger_;
+  Members& members_;
+  features::FeatureStore& features_;
   const core::Clock& clock_;
 };
 

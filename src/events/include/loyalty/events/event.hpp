@@ -43,13 +43,16 @@ struct Event {
   std::string id;  // 1-128 id characters; unique per producer event
   EventType type = EventType::kAppOpen;
   core::Timestamp at;
-  core::MemberId member;
+  core::MemberId member;  // the member profile the event is recorded under
   std::string channel;    // pos, app, web, email, sms, push, call_center, other
   core::Json properties;  // always an object; its fields depend on the type (see README)
+  // Set when the producer named the member by an identifier ("email:ann@example.com")
+  // instead of a member id: the engine resolves it and fills `member` in.
+  std::string identifier;
 };
 
 // Validates one event object:
-//   {"id", "type", "at" (ISO 8601), "member", "channel", "properties": {...}}
+//   {"id", "type", "at" (ISO 8601), "member" or "identifier", "channel", "properties": {...}}
 // Errors name the field to fix ("properties.lines[0].quantity must be an integer").
 // `now` bounds "at": more than a day in the future is refused.
 [[nodiscard]] core::Result<Event> ParseEvent(const core::Json& object, core::Timestamp now);

@@ -3,6 +3,7 @@
 // log changes nothing and reports it as a duplicate, so a producer may resend freely.
 // Threads: safe to share; appends are group-committed by the store.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -27,6 +28,15 @@ class EventLog {
                                                            std::optional<core::Timestamp> before, int limit);
 
   [[nodiscard]] core::Result<int64_t> Count();
+
+  // Calls `visit` with every event of the given member profiles that happened before
+  // `before` (all when nullopt), in time order (ties by event id): a replay.
+  using Visitor = std::function<void(const Event&)>;
+  [[nodiscard]] core::Status Replay(std::span<const core::MemberId> members, std::optional<core::Timestamp> before,
+                                    const Visitor& visit);
+  // Every event in the log before `before`, member by member, each member's in time order.
+  // Read a page at a time: memory stays flat whatever the size of the log.
+  [[nodiscard]] core::Status ReplayAll(std::optional<core::Timestamp> before, const Visitor& visit);
 
  private:
   EventLog(store::Database& db, const core::Clock& clock) : db_(db), clock_(clock) {}

@@ -38,7 +38,8 @@ struct Balance {
 
 struct StatementLine {
   int64_t entry_id = 0;
-  std::string kind;  // earn, bonus, adjust, redeem_reward, redeem_points, return, expire
+  std::string kind;  // earn, bonus, adjust, redeem_reward, redeem_points, return, expire,
+                     // merge, unmerge
   Points points;     // signed change of the member's balance
   Timestamp at;
   core::Json details;  // order id, reward, reason, actor...
@@ -88,6 +89,26 @@ struct Reward {
   std::optional<int64_t> stock;
 };
 
+// What a member merge moved: the absorbed member's whole balance, as postings from its
+// account to the survivor's, with each open lot re-created for the survivor under the same
+// dates (so expiry and pending periods are unchanged), and its orders (so returns and tier
+// qualification follow the points).
+struct MergeTransfer {
+  int64_t entry_id = 0;  // 0 when there was nothing to move
+  Points points;
+  int64_t lots = 0;
+  int64_t orders = 0;
+};
+
+// What an unmerge gave back: the points still left in the lots the merge created (points the
+// survivor spent or that expired meanwhile stay spent), and the orders the merge moved.
+struct UnmergeTransfer {
+  int64_t entry_id = 0;  // 0 when there was nothing to give back
+  Points returned;
+  Points kept;  // moved by the merge but no longer there to give back
+  int64_t orders = 0;
+};
+
 // Sums that must hold at all times; see VerifyInvariants.
 struct InvariantReport {
   bool ok = true;
@@ -107,6 +128,8 @@ class Ledger {
   [[nodiscard]] Status CreateMember(const MemberId& member);
   // Creates many members in one transaction (bulk loads); existing ones are left as they are.
   [[nodiscard]] Status CreateMembers(std::span<const MemberId> members);
+  // The same inside the caller's write transaction (a member created with its identifiers).
+  [[nodiscard]] Status CreateMembersIn(store::Transaction& tx, std::span<const MemberId> members);
   [[nodiscard]] Status UpsertReward(const Reward& reward);
   [[nodiscard]] Result<std::vector<Reward>> ListRewards();
 
@@ -127,6 +150,13 @@ class Ledger {
   using BatchCommand = std::variant<EarnCommand, ReturnCommand>;
   [[nodiscard]] Result<std::vector<Status>> ApplyBatch(std::span<const BatchCommand> commands);
 
+  // Member merges, for identity resolution. They run inside the caller's write transaction so
+  // that the identity graph and the ledger change together; `merge_id` names the merge in the
+  // identity graph. Repeating a merge id returns the first transfer.
+  [[nodiscard]] Result<MergeTransfer> MergeMembersIn(store::Transaction& tx, const MemberId& survivor,
+                                                     const MemberId& absorbed, int64_t merge_id);
+  [[nodiscard]] Result<UnmergeTransfer> UnmergeMembersIn(store::Transaction& tx, int64_t merge_id);
+
   // Queries (read snapshots; never wait for writers).
   [[nodiscard]] Result<Balance> GetBalance(const MemberId& member);
   [[nodiscard]] Result<StatementPage> GetStatement(const MemberId& member, std::optional<int64_t> before_entry,
@@ -134,6 +164,13 @@ class Ledger {
   [[nodiscard]] Result<std::vector<Lot>> GetLots(const MemberId& member, bool include_closed);
   [[nodiscard]] Result<TierStatus> GetTier(const MemberId& member);
   [[nodiscard]] Result<Liability> GetLiability();
+  // The member's balance as it stood just before `at`, and its latest redemption before then
+  // (point-in-time features).
+  struct PointsAsOf {
+    Points balance;
+    std::optional<Timestamp> last_redemption;
+  };
+  [[nodiscard]] Result<PointsAsOf> GetPointsAsOf(const MemberId& member, Timestamp at);
 
   // Recomputes every invariant from the raw journal. Cost grows with the journal size:
   // for tests, audits and `loyalty ledger verify`, not for hot paths.

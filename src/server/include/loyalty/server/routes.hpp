@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "loyalty/engine/ingestor.hpp"
+#include "loyalty/engine/members.hpp"
 #include "loyalty/events/event_log.hpp"
 #include "loyalty/ledger/ledger.hpp"
 #include "loyalty/server/metrics.hpp"
@@ -12,9 +13,16 @@
 
 namespace loyalty::server {
 
-// Members, purchases, returns, redemptions, adjustments, rewards, liability, daily jobs.
-// `ledger` and `metrics` must outlive the router.
-void AddLedgerRoutes(Router& router, ledger::Ledger& ledger, Metrics& metrics);
+// Maps a member id to the member it acts as (its survivor when merged).
+using MemberResolver = std::function<core::MemberId(const core::MemberId&)>;
+
+// Balances, statements, lots, tiers, purchases, returns, redemptions, adjustments, rewards,
+// liability, daily jobs. `ledger` and `metrics` must outlive the router.
+void AddLedgerRoutes(Router& router, ledger::Ledger& ledger, Metrics& metrics, MemberResolver resolve);
+
+// Member profiles: create with identifiers, get by id or identifier, add identifiers (merging
+// profiles that share one), merge, unmerge, merge history, features and RFM segments.
+void AddMemberRoutes(Router& router, engine::Members& members, Metrics& metrics);
 
 // Event ingestion (POST /v1/events: a JSON array or NDJSON, partial success) and a member's
 // event timeline.

@@ -1,0 +1,135 @@
+#pragma once
+// Members as one profile across channels: creation with identifiers, lookup by any
+// identifier, merges and unmerges that move identity, points, orders and features together,
+// and the member's live or point-in-time features with its RFM segment.
+//
+// A merge changes the identity graph and the ledger in one transaction (the points move as
+// journal postings), then replays the survivor's features from the event log. Merges take an
+// exclusive lock that event ingestion shares, so no event is applied to a profile that is
+// being merged away.
+// Threads: safe to share.
+
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "loyalty/core/clock.hpp"
+#include "loyalty/core/json.hpp"
+#include "loyalty/events/event_log.hpp"
+#include "loyalty/features/feature_store.hpp"
+#include "loyalty/identity/identity_graph.hpp"
+#include "loyalty/ledger/ledger.hpp"
+
+namespace loyalty::engine {
+
+using core::MemberId;
+using core::Result;
+using core::Timestamp;
+
+struct Profile {
+  MemberId member;                         // canonical
+  std::optional<MemberId> resolved_from;   // the id asked for, when it was merged into `member`
+  std::vector<identity::Identifier> identifiers;
+  std::vector<MemberId> merged_profiles;   // absorbed into `member`
+  ledger::TierStatus tier;
+  ledger::Balance balance;
+};
+
+struct AddIdentifiersResult {
+  Profile profile;
+  std::vector<identity::Identifier> added;
+  std::vector<identity::MergeRecord> merges;  // profiles that shared an identifier, merged in
+};
+
+struct MergeResult {
+  identity::MergeRecord merge;
+  ledger::MergeTransfer ledger;
+};
+
+struct UnmergeResult {
+  identity::MergeRecord merge;
+  ledger::UnmergeTransfer ledger;
+};
+
+struct FeatureReport {
+  MemberId member;
+  Timestamp as_of;
+  bool live = true;  // false: replayed from the log to `as_of`
+  features::FeatureVector features;
+  std::optional<features::RfmScore> rfm;
+};
+
+class Members {
+ public:
+  // Everything passed must outlive this object.
+  Members(store::Database& db, identity::IdentityGraph& graph, ledger::Ledger& ledger, events::EventLog& log,
+          features::FeatureStore& features, const core::Clock& clock)
+      : db_(db), graph_(graph), ledger_(ledger), log_(log), features_(features), clock_(clock) {}
+
+  const identity::Normalizer& normalizer() const { return graph_.normalizer(); }
+
+  // Creates a member with identifiers (normalised; a malformed one fails the whole call).
+  // An identifier another member already holds is a conflict: look that member up instead.
+  // Creating an existing member adds the identifiers it does not have yet.
+  [[nodiscard]] Result<Profile> Create(const MemberId& member, std::span<const identity::Identifier> identifiers);
+  // The member (resolved through merges) with its identifiers and balance; kNotFound if unknown.
+  [[nodiscard]] Result<Profile> Get(const MemberId& member);
+  [[nodiscard]] Result<Profile> Lookup(const identity::Identifier& identifier);
+  // Gives the member more identifiers. A profile already holding one of them is merged into
+  // this member (the member named in the call survives), with `actor` and a reason naming the
+  // shared identifier.
+  [[nodiscard]] Result<AddIdentifiersResult> AddIdentifiers(const MemberId& member,
+                                                            std::span<const identity::Identifier> identifiers,
+                                                            std::string_view actor);
+  [[nodiscard]] Result<MergeResult> Merge(const MemberId& survivor, const MemberId& absorbed, std::string_view reason,
+                                          std::string_view actor);
+  [[nodiscard]] Result<UnmergeResult> Unmerge(const MemberId& absorbed, std::string_view reason,
+                                              std::string_view actor);
+  [[nodiscard]] Result<std::vector<identity::MergeRecord>> History(const MemberId& member);
+
+  // Live features (as_of nullopt) or features replayed from the log as of a past time.
+  [[nodiscard]] Result<FeatureReport> Features(const MemberId& member, std::optional<Timestamp> as_of);
+
+  // Live RFM: the quintile breakpoints and how many members each segment holds.
+  [[nodiscard]] Result<core::Json> Segments();
+
+  // The canonical member an event belongs to; for an event named by identifier, the profile
+  // holding it, created ("auto-" + a hash of the identifier) when nobody does. Fills
+  // event.member with the profile and returns the canonical member.
+  [[nodiscard]] Result<MemberId> ResolveEvent(events::Event& event);
+
+  // Rebuilds every member's live features from the event log (start-up).
+  [[nodiscard]] core::Status RebuildFeatures();
+  // Replays the member's features (all its merged profiles) from the log into the store.
+  [[nodiscard]] core::Status ReplayFeatures(const MemberId& member);
+
+  // Ingestion holds this shared; merges hold it exclusively.
+  std::shared_mutex& merge_lock() { return merge_lock_; }
+
+  // RFM breakpoints are recomputed at most this often (a scan of every member).
+  static constexpr std::chrono::seconds kRfmRefresh{60};
+
+ private:
+  [[nodiscard]] Result<MergeResult> MergeLocked(const MemberId& survivor, const MemberId& absorbed,
+                                                std::string_view reason, std::string_view actor);
+  [[nodiscard]] Result<features::MemberState> ReplayState(const MemberId& member, std::optional<Timestamp> before);
+
+  store::Database& db_;
+  identity::IdentityGraph& graph_;
+  ledger::Ledger& ledger_;
+  events::EventLog& log_;
+  features::FeatureStore& features_;
+  const core::Clock& clock_;
+  std::shared_mutex merge_lock_;
+};
+
+core::Json ToJson(const Profile& profile);
+core::Json ToJson(const identity::MergeRecord& merge);
+core::Json ToJson(const MergeResult& result);
+core::Json ToJson(const UnmergeResult& result);
+core::Json ToJson(const FeatureReport& report);
+
+}  // namespace loyalty::engine

@@ -1,0 +1,55 @@
+#pragma once
+// The services of one program over one store, wired once: ledger, event log, identity graph,
+// live features, members and ingestion. Opening migrates every schema and rebuilds the live
+// features from the event log. Used by the CLI, the server and the tests alike.
+
+#include <memory>
+#include <string>
+
+#include "loyalty/core/clock.hpp"
+#include "loyalty/core/json.hpp"
+#include "loyalty/engine/ingestor.hpp"
+#include "loyalty/engine/members.hpp"
+#include "loyalty/events/event_log.hpp"
+#include "loyalty/features/feature_store.hpp"
+#include "loyalty/identity/identity_graph.hpp"
+#include "loyalty/ledger/ledger.hpp"
+#include "loyalty/store/database.hpp"
+
+namespace loyalty::engine {
+
+struct PlatformOptions {
+  ledger::ProgramConfig program = ledger::DefaultProgramConfig();
+  std::string default_region = "US";  // phone numbers without +country belong here
+};
+
+// Reads [program] and [identity] of a configuration document.
+[[nodiscard]] core::Result<PlatformOptions> ParsePlatformOptions(const core::Json& config);
+
+class Platform {
+ public:
+  // `db` and `clock` must outlive the platform.
+  [[nodiscard]] static core::Result<std::unique_ptr<Platform>> Open(store::Database& db, PlatformOptions options,
+                                                                    const core::Clock& clock);
+
+  store::Database& db() { return db_; }
+  ledger::Ledger& ledger() { return *ledger_; }
+  events::EventLog& event_log() { return *event_log_; }
+  identity::IdentityGraph& identity() { return *identity_; }
+  features::FeatureStore& features() { return *features_; }
+  Members& members() { return *members_; }
+  Ingestor& ingestor() { return *ingestor_; }
+
+ private:
+  explicit Platform(store::Database& db) : db_(db) {}
+
+  store::Database& db_;
+  std::unique_ptr<ledger::Ledger> ledger_;
+  std::unique_ptr<events::EventLog> event_log_;
+  std::unique_ptr<identity::IdentityGraph> identity_;
+  std::unique_ptr<features::FeatureStore> features_;
+  std::unique_ptr<Members> members_;
+  std::unique_ptr<Ingestor> ingestor_;
+};
+
+}  // namespace loyalty::engine

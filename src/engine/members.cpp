@@ -1,0 +1,304 @@
+#include "loyalty/engine/members.hpp"
+
+#include "loyalty/ledger/json.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <mutex>
+
+namespace loyalty::engine {
+
+using core::ErrorCode;
+using core::Fail;
+using core::Json;
+using core::Status;
+using identity::Identifier;
+using store::Transaction;
+
+namespace {
+
+// A stable, non-reversible member id for a profile first seen through an identifier: the id
+// shows up in logs and exports, the identifier (PII) must not. FNV-1a, 64 bits.
+MemberId AutoMemberId(const Identifier& identifier) {
+  uint64_t hash = 14695981039346656037ULL;
+  for (unsigned char c : identity::ToString(identifier)) {
+    hash ^= c;
+    hash *= 1099511628211ULL;
+  }
+  char text[24];
+  std::snprintf(text, sizeof text, "auto-%016llx", static_cast<unsigned long long>(hash));
+  return *MemberId::Parse(text);
+}
+
+constexpr std::string_view kConcurrentClaim = "identifier claimed concurrently";
+
+}  // namespace
+
+Result<Profile> Members::Get(const MemberId& member) {
+  Profile profile;
+  profile.member = graph_.Resolve(member);
+  if (profile.member != member) profile.resolved_from = member;
+  LOYALTY_ASSIGN_OR_RETURN(profile.balance, ledger_.GetBalance(profile.member));
+  LOYALTY_ASSIGN_OR_RETURN(profile.tier, ledger_.GetTier(profile.member));
+  LOYALTY_ASSIGN_OR_RETURN(profile.identifiers, graph_.IdentifiersOf(profile.member));
+  profile.merged_profiles = graph_.Absorbed(profile.member);
+  return profile;
+}
+
+Result<Profile> Members::Lookup(const Identifier& identifier) {
+  LOYALTY_ASSIGN_OR_RETURN(auto holder, graph_.Lookup(identifier));
+  if (!holder) return Fail(ErrorCode::kNotFound, "no member holds " + std::string(IdentifierKindName(identifier.kind)) +
+                                                     " '" + identifier.value + "'");
+  return Get(*holder);
+}
+
+Result<Profile> Members::Create(const MemberId& member, std::span<const Identifier> identifiers) {
+  if (graph_.IsAbsorbed(member)) {
+    return Fail(ErrorCode::kConflict,
+                "member '" + member.str() + "' was merged into '" + graph_.Resolve(member).str() + "'");
+  }
+  LOYALTY_TRY(db_.Write([&](Transaction& tx) -> Status {
+    LOYALTY_TRY(ledger_.CreateMembersIn(tx, std::span<const MemberId>(&member, 1)));
+    LOYALTY_ASSIGN_OR_RETURN(auto outcome, graph_.AttachIn(tx, member, identifiers, clock_.Now()));
+    if (!outcome.held_elsewhere.empty()) {
+      const auto& held = outcome.held_elsewhere.front();
+      return Fail(ErrorCode::kConflict, std::string(IdentifierKindName(held.identifier.kind)) + " '" +
+                                            held.identifier.value + "' already belongs to member '" +
+                                            held.holder.str() + "'; add identifiers to that member or merge");
+    }
+    return {};
+  }));
+  return Get(member);
+}
+
+Result<AddIdentifiersResult> Members::AddIdentifiers(const MemberId& member, std::span<const Identifier> identifiers,
+                                                     std::string_view actor) {
+  std::unique_lock lock(merge_lock_);
+  AddIdentifiersResult result;
+  std::vector<identity::AttachOutcome::Held> held;
+  LOYALTY_TRY(db_.Write([&](Transaction& tx) -> Status {
+    LOYALTY_TRY(ledger_.GetBalance(member));  // exists?
+    LOYALTY_ASSIGN_OR_RETURN(auto outcome, graph_.AttachIn(tx, member, identifiers, clock_.Now()));
+    result.added = std::move(outcome.added);
+    held = std::move(outcome.held_elsewhere);
+    return {};
+  }));
+  // Profiles sharing an identifier are the same person: merge them into this member, then
+  // give the identifier the merged profile held... it already resolves here through the merge.
+  for (const auto& h : held) {
+    if (graph_.Resolve(h.holder) == member) continue;  // merged by an earlier identifier of this call
+    LOYALTY_ASSIGN_OR_RETURN(auto merged,
+                             MergeLocked(member, h.holder,
+                                         "shared " + std::string(IdentifierKindName(h.identifier.kind)) + " identifier",
+                                         actor));
+    result.merges.push_back(std::move(merged.merge));
+  }
+  LOYALTY_ASSIGN_OR_RETURN(result.profile, Get(member));
+  return result;
+}
+
+Result<MergeResult> Members::Merge(const MemberId& survivor, const MemberId& absorbed, std::string_view reason,
+                                   std::string_view actor) {
+  std::unique_lock lock(merge_lock_);
+  return MergeLocked(survivor, absorbed, reason, actor);
+}
+
+Result<MergeResult> Members::MergeLocked(const MemberId& survivor, const MemberId& absorbed, std::string_view reason,
+                                         std::string_view actor) {
+  MergeResult result;
+  Status written = db_.Write([&](Transaction& tx) -> Status {
+    LOYALTY_ASSIGN_OR_RETURN(result.merge, graph_.MergeIn(tx, survivor, absorbed, reason, actor, clock_.Now()));
+    LOYALTY_ASSIGN_OR_RETURN(result.ledger, ledger_.MergeMembersIn(tx, survivor, absorbed, result.merge.merge_id));
+    return {};
+  });
+  LOYALTY_TRY(graph_.Refresh());
+  LOYALTY_TRY(written);
+  features_.Replace(absorbed, std::nullopt);
+  LOYALTY_TRY(ReplayFeatures(survivor));
+  return result;
+}
+
+Result<UnmergeResult> Members::Unmerge(const MemberId& absorbed, std::string_view reason, std::string_view actor) {
+  std::unique_lock lock(merge_lock_);
+  UnmergeResult result;
+  Status written = db_.Write([&](Transaction& tx) -> Status {
+    LOYALTY_ASSIGN_OR_RETURN(result.merge, graph_.UnmergeIn(tx, absorbed, reason, actor, clock_.Now()));
+    LOYALTY_ASSIGN_OR_RETURN(result.ledger, ledger_.UnmergeMembersIn(tx, result.merge.merge_id));
+    return {};
+  });
+  LOYALTY_TRY(graph_.Refresh());
+  LOYALTY_TRY(written);
+  LOYALTY_TRY(ReplayFeatures(result.merge.survivor));
+  LOYALTY_TRY(ReplayFeatures(absorbed));
+  return result;
+}
+
+Result<std::vector<identity::MergeRecord>> Members::History(const MemberId& member) {
+  LOYALTY_TRY(ledger_.GetBalance(member));  // kNotFound for an unknown member
+  return graph_.History(member);
+}
+
+Result<features::MemberState> Members::ReplayState(const MemberId& member, std::optional<Timestamp> before) {
+  std::vector<MemberId> profiles = graph_.Absorbed(member);
+  profiles.push_back(member);
+  features::MemberState state;
+  LOYALTY_TRY(log_.Replay(profiles, before, [&](const events::Event& event) { features_.ApplyTo(state, event); }));
+  return state;
+}
+
+Status Members::ReplayFeatures(const MemberId& member) {
+  LOYALTY_ASSIGN_OR_RETURN(features::MemberState state, ReplayState(member, std::nullopt));
+  features_.Replace(member, std::move(state));
+  return {};
+}
+
+Status Members::RebuildFeatures() {
+  std::unique_lock lock(merge_lock_);
+  std::vector<MemberId> merged_survivors;
+  LOYALTY_TRY(log_.ReplayAll(std::nullopt, [&](const events::Event& event) {
+    const MemberId canonical = graph_.Resolve(event.member);
+    if (canonical != event.member) {
+      merged_survivors.push_back(canonical);  // replayed below, in time order across its profiles
+      return;
+    }
+    features_.Apply(canonical, event);
+  }));
+  std::sort(merged_survivors.begin(), merged_survivors.end());
+  merged_survivors.erase(std::unique(merged_survivors.begin(), merged_survivors.end()), merged_survivors.end());
+  for (const auto& survivor : merged_survivors) LOYALTY_TRY(ReplayFeatures(survivor));
+  return {};
+}
+
+Result<FeatureReport> Members::Features(const MemberId& member, std::optional<Timestamp> as_of) {
+  FeatureReport report;
+  report.member = graph_.Resolve(member);
+  LOYALTY_TRY(ledger_.GetBalance(report.member));  // kNotFound for an unknown member
+  const Timestamp now = clock_.Now();
+  report.as_of = as_of.value_or(now);
+  report.live = !as_of;
+  std::optional<features::MemberState> state;
+  if (as_of) {
+    if (*as_of > now) return Fail(ErrorCode::kInvalidArgument, "as_of lies in the future; omit it for live features");
+    LOYALTY_ASSIGN_OR_RETURN(state, ReplayState(report.member, as_of));
+  } else {
+    state = features_.Get(report.member);
+  }
+  report.features = features_.ComputeFor(state.value_or(features::MemberState{}), report.as_of);
+  LOYALTY_ASSIGN_OR_RETURN(auto points, ledger_.GetPointsAsOf(report.member, report.as_of + std::chrono::milliseconds(1)));
+  report.features[features::Feature::points_balance] = static_cast<double>(points.balance.value());
+  if (points.last_redemption) {
+    const double days = std::chrono::duration<double, std::ratio<86400>>(report.as_of - *points.last_redemption).count();
+    double& since = report.features[features::Feature::days_since_redemption];
+    since = std::isnan(since) ? days : std::min(since, days);
+  }
+  if (report.live && state) {
+    report.rfm = features::ScoreRfm(report.features, features_.Breakpoints(now, kRfmRefresh));
+  }
+  return report;
+}
+
+Result<Json> Members::Segments() {
+  const Timestamp now = clock_.Now();
+  const features::RfmBreakpoints breakpoints = features_.Breakpoints(now, kRfmRefresh);
+  std::map<std::string, int64_t> counts;
+  for (std::string_view name : {"Champions", "Loyal", "Potential", "New", "At Risk", "Can't Lose", "Hibernating", "Lost"}) {
+    counts[std::string(name)] = 0;
+  }
+  int64_t without_purchases = 0;
+  features_.ForEach([&](const MemberId&, const features::MemberState& state) {
+    if (!state.has_purchases()) {
+      ++without_purchases;
+      return;
+    }
+    if (auto score = features::ScoreRfm(features_.ComputeFor(state, now), breakpoints)) {
+      ++counts[std::string(score->segment)];
+    }
+  });
+  return Json{{"as_of", core::FormatTimestamp(now)},
+              {"breakpoints", features::ToJson(breakpoints)},
+              {"segments", counts},
+              {"members_without_purchases", without_purchases}};
+}
+
+Result<MemberId> Members::ResolveEvent(events::Event& event) {
+  if (event.identifier.empty()) return graph_.Resolve(event.member);
+  auto identifier = graph_.normalizer().Parse(event.identifier);
+  if (!identifier) return core::Wrap(identifier.error(), "field 'identifier'");
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    LOYALTY_ASSIGN_OR_RETURN(auto holder, graph_.Lookup(*identifier));
+    if (holder) {
+      event.member = *holder;
+      return *holder;
+    }
+    const MemberId created = AutoMemberId(*identifier);
+    Status written = db_.Write([&](Transaction& tx) -> Status {
+      LOYALTY_TRY(ledger_.CreateMembersIn(tx, std::span<const MemberId>(&created, 1)));
+      LOYALTY_ASSIGN_OR_RETURN(auto outcome, graph_.AttachIn(tx, created, std::span(&*identifier, 1), clock_.Now()));
+      if (!outcome.held_elsewhere.empty()) return Fail(ErrorCode::kConflict, std::string(kConcurrentClaim));
+      return {};
+    });
+    if (written) {
+      event.member = created;
+      return created;
+    }
+    if (written.error().message != kConcurrentClaim) return std::unexpected(written.error());
+  }
+  return Fail(ErrorCode::kConflict, "identifier '" + event.identifier + "' is being claimed concurrently; retry");
+}
+
+Json ToJson(const Profile& profile) {
+  Json identifiers = Json::array();
+  for (const auto& id : profile.identifiers) {
+    identifiers.push_back({{"kind", identity::IdentifierKindName(id.kind)}, {"value", id.value}});
+  }
+  Json merged = Json::array();
+  for (const auto& m : profile.merged_profiles) merged.push_back(m.str());
+  return Json{{"id", profile.member.str()},
+              {"resolved_from", profile.resolved_from ? Json(profile.resolved_from->str()) : Json(nullptr)},
+              {"identifiers", identifiers},
+              {"merged_profiles", merged},
+              {"tier", profile.tier},
+              {"balance", profile.balance}};
+}
+
+Json ToJson(const identity::MergeRecord& merge) {
+  return Json{{"merge_id", merge.merge_id},
+              {"survivor", merge.survivor.str()},
+              {"absorbed", merge.absorbed.str()},
+              {"at", core::FormatTimestamp(merge.at)},
+              {"reason", merge.reason},
+              {"actor", merge.actor},
+              {"undone_at", merge.undone_at ? Json(core::FormatTimestamp(*merge.undone_at)) : Json(nullptr)},
+              {"undo_reason", merge.undone_at ? Json(merge.undo_reason) : Json(nullptr)},
+              {"undo_actor", merge.undone_at ? Json(merge.undo_actor) : Json(nullptr)}};
+}
+
+Json ToJson(const MergeResult& result) {
+  Json out = ToJson(result.merge);
+  out["ledger"] = {{"entry_id", result.ledger.entry_id},
+                   {"points_moved", result.ledger.points.value()},
+                   {"lots_moved", result.ledger.lots},
+                   {"orders_moved", result.ledger.orders}};
+  return out;
+}
+
+Json ToJson(const UnmergeResult& result) {
+  Json out = ToJson(result.merge);
+  out["ledger"] = {{"entry_id", result.ledger.entry_id},
+                   {"points_returned", result.ledger.returned.value()},
+                   {"points_kept", result.ledger.kept.value()},
+                   {"orders_returned", result.ledger.orders}};
+  return out;
+}
+
+Json ToJson(const FeatureReport& report) {
+  return Json{{"member", report.member.str()},
+              {"as_of", core::FormatTimestamp(report.as_of)},
+              {"live", report.live},
+              {"features", features::ToJson(report.features)},
+              {"rfm", report.rfm ? features::ToJson(*report.rfm) : Json(nullptr)}};
+}
+
+}  // namespace loyalty::engine

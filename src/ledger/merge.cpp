@@ -1,0 +1,191 @@
+// Member merges and unmerges: balances move as journal postings, lots are re-created for the
+// receiving member with their original dates, orders follow their points.
+
+#include <algorithm>
+#include <map>
+
+#include "journal.hpp"
+#include "loyalty/ledger/ledger.hpp"
+
+namespace loyalty::ledger {
+
+using core::ErrorCode;
+using core::Fail;
+using core::FromUnixMillis;
+using core::Json;
+using core::ToUnixMillis;
+using internal::MemberAccount;
+using store::Transaction;
+
+namespace {
+
+struct MovedLots {
+  int64_t points = 0;
+  std::map<int64_t, int64_t> new_lot_of;  // old lot id -> the lot re-created for the receiver
+};
+
+// Moves the open lots of `from` (all of them, or only `only` when given) to `to` under `entry_id`.
+Result<MovedLots> MoveLots(Transaction& tx, const MemberId& from, const MemberId& to, int64_t entry_id,
+                           const std::vector<int64_t>* only) {
+  MovedLots moved;
+  LOYALTY_ASSIGN_OR_RETURN(auto lots, tx.Query("SELECT lot_id, earned_at, available_at, expires_at, remaining FROM lots "
+                                               "WHERE member_id = ?1 AND remaining > 0 ORDER BY earned_at, lot_id",
+                                               {from.str()}));
+  for (const auto& lot : lots) {
+    const int64_t lot_id = lot.Int(0);
+    if (only && std::find(only->begin(), only->end(), lot_id) == only->end()) continue;
+    const int64_t remaining = lot.Int(4);
+    std::optional<Timestamp> expires;
+    if (auto e = lot.OptionalInt(3)) expires = FromUnixMillis(*e);
+    LOYALTY_TRY(internal::ConsumeLot(tx, entry_id, lot_id, remaining));
+    LOYALTY_ASSIGN_OR_RETURN(int64_t new_lot, internal::CreateLot(tx, to, entry_id, FromUnixMillis(lot.Int(1)),
+                                                                  FromUnixMillis(lot.Int(2)), expires, remaining));
+    moved.points += remaining;
+    moved.new_lot_of[lot_id] = new_lot;
+  }
+  return moved;
+}
+
+// Re-assigns orders to `to`, pointing each at the lot that now holds its points.
+Status MoveOrders(Transaction& tx, const std::vector<std::string>& orders, const MemberId& to,
+                  const std::map<int64_t, int64_t>& new_lot_of) {
+  for (const auto& order : orders) {
+    LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT lot_id FROM orders WHERE order_id = ?1", {order}));
+    std::optional<int64_t> lot = row ? row->OptionalInt(0) : std::nullopt;
+    if (lot) {
+      auto it = new_lot_of.find(*lot);
+      if (it != new_lot_of.end()) lot = it->second;
+    }
+    LOYALTY_TRY(tx.Execute("UPDATE orders SET member_id = ?1, lot_id = ?2 WHERE order_id = ?3", {to.str(), lot, order}));
+  }
+  return {};
+}
+
+// A balance transfer between two members' accounts; the lots moved under it must add up to it.
+Result<int64_t> PostTransfer(Transaction& tx, std::string_view kind, const MemberId& from, const MemberId& to,
+                             int64_t amount, int64_t merge_id, core::Timestamp now) {
+  return internal::PostEntry(tx,
+                             {kind, to, "", now, Json{{"from", from.str()}, {"to", to.str()}, {"merge_id", merge_id}}},
+                             {{MemberAccount(from), -amount}, {MemberAccount(to), amount}});
+}
+
+}  // namespace
+
+Result<MergeTransfer> Ledger::MergeMembersIn(Transaction& tx, const MemberId& survivor, const MemberId& absorbed,
+                                             int64_t merge_id) {
+  if (survivor == absorbed) return Fail(ErrorCode::kInvalidArgument, "a member cannot be merged into itself");
+  LOYALTY_TRY(internal::RequireMember(tx, survivor));
+  LOYALTY_TRY(internal::RequireMember(tx, absorbed));
+  LOYALTY_ASSIGN_OR_RETURN(auto prior, tx.QueryOne("SELECT entry_id, points, lots, orders, survivor_id, absorbed_id "
+                                                   "FROM member_merges WHERE merge_id = ?1",
+                                                   {merge_id}));
+  if (prior) {
+    if (prior->Text(4) != survivor.str() || prior->Text(5) != absorbed.str()) {
+      return Fail(ErrorCode::kConflict, "merge " + std::to_string(merge_id) + " moved other members");
+    }
+    LOYALTY_ASSIGN_OR_RETURN(Json lots, core::ParseJson(prior->Text(2)));
+    LOYALTY_ASSIGN_OR_RETURN(Json orders, core::ParseJson(prior->Text(3)));
+    return MergeTransfer{prior->Int(0), Points(prior->Int(1)), static_cast<int64_t>(lots.size()),
+                         static_cast<int64_t>(orders.size())};
+  }
+  const core::Timestamp now = clock_.Now();
+  LOYALTY_ASSIGN_OR_RETURN(int64_t balance, internal::AccountBalance(tx, MemberAccount(absorbed)));
+  MergeTransfer transfer;
+  MovedLots moved;
+  if (balance > 0) {
+    LOYALTY_ASSIGN_OR_RETURN(transfer.entry_id,
+                             PostTransfer(tx, "merge", absorbed, survivor, balance, merge_id, now));
+    LOYALTY_ASSIGN_OR_RETURN(moved, MoveLots(tx, absorbed, survivor, transfer.entry_id, nullptr));
+    if (moved.points != balance) {
+      return Fail(ErrorCode::kInternal, "member '" + absorbed.str() + "' balance " + std::to_string(balance) +
+                                            " differs from its open lots " + std::to_string(moved.points));
+    }
+    transfer.points = Points(balance);
+    transfer.lots = static_cast<int64_t>(moved.new_lot_of.size());
+  }
+  LOYALTY_ASSIGN_OR_RETURN(auto order_rows, tx.Query("SELECT order_id FROM orders WHERE member_id = ?1", {absorbed.str()}));
+  std::vector<std::string> orders;
+  for (const auto& row : order_rows) orders.push_back(row.Text(0));
+  LOYALTY_TRY(MoveOrders(tx, orders, survivor, moved.new_lot_of));
+  transfer.orders = static_cast<int64_t>(orders.size());
+  // The survivor is as recently active as the more recent of the two (inactivity expiry).
+  LOYALTY_TRY(tx.Execute("UPDATE members SET last_activity_at = MAX(last_activity_at, (SELECT last_activity_at FROM "
+                         "members WHERE member_id = ?2)) WHERE member_id = ?1",
+                         {survivor.str(), absorbed.str()}));
+  Json new_lots = Json::array();
+  for (const auto& [old_lot, new_lot] : moved.new_lot_of) new_lots.push_back(new_lot);
+  std::optional<int64_t> entry;
+  if (transfer.entry_id != 0) entry = transfer.entry_id;
+  LOYALTY_TRY(tx.Execute("INSERT INTO member_merges (merge_id, survivor_id, absorbed_id, entry_id, points, lots, orders) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                         {merge_id, survivor.str(), absorbed.str(), entry, balance, core::Dump(new_lots),
+                          core::Dump(Json(orders))}));
+  return transfer;
+}
+
+Result<UnmergeTransfer> Ledger::UnmergeMembersIn(Transaction& tx, int64_t merge_id) {
+  LOYALTY_ASSIGN_OR_RETURN(auto merge, tx.QueryOne("SELECT survivor_id, absorbed_id, points, lots, orders, unmerged, "
+                                                   "unmerge_entry_id FROM member_merges WHERE merge_id = ?1",
+                                                   {merge_id}));
+  if (!merge) return Fail(ErrorCode::kNotFound, "the ledger has no merge " + std::to_string(merge_id));
+  LOYALTY_ASSIGN_OR_RETURN(MemberId survivor, MemberId::Parse(merge->Text(0)));
+  LOYALTY_ASSIGN_OR_RETURN(MemberId absorbed, MemberId::Parse(merge->Text(1)));
+  LOYALTY_ASSIGN_OR_RETURN(Json lots_json, core::ParseJson(merge->Text(3)));
+  LOYALTY_ASSIGN_OR_RETURN(Json orders_json, core::ParseJson(merge->Text(4)));
+  if (merge->Int(5) != 0) return Fail(ErrorCode::kConflict, "merge " + std::to_string(merge_id) + " was already undone");
+  const std::vector<int64_t> lots = lots_json.get<std::vector<int64_t>>();
+  const std::vector<std::string> all_orders = orders_json.get<std::vector<std::string>>();
+  const core::Timestamp now = clock_.Now();
+
+  UnmergeTransfer transfer;
+  MovedLots moved;
+  LOYALTY_ASSIGN_OR_RETURN(auto open, tx.QueryOne("SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = ?1 "
+                                                  "AND remaining > 0 AND lot_id IN (SELECT value FROM json_each(?2))",
+                                                  {survivor.str(), merge->Text(3)}));
+  const int64_t amount = open->Int(0);
+  if (amount > 0) {
+    LOYALTY_ASSIGN_OR_RETURN(transfer.entry_id,
+                             PostTransfer(tx, "unmerge", survivor, absorbed, amount, merge_id, now));
+    LOYALTY_ASSIGN_OR_RETURN(moved, MoveLots(tx, survivor, absorbed, transfer.entry_id, &lots));
+    if (moved.points != amount) {
+      return Fail(ErrorCode::kInternal, "merge " + std::to_string(merge_id) + " lots hold " +
+                                            std::to_string(moved.points) + ", not " + std::to_string(amount));
+    }
+    transfer.returned = Points(amount);
+  }
+  transfer.kept = Points(merge->Int(2) - transfer.returned.value());
+  // Orders go back unless a return after the merge already reversed them at the survivor.
+  std::vector<std::string> orders;
+  for (const auto& order : all_orders) {
+    LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT member_id FROM orders WHERE order_id = ?1", {order}));
+    if (row && row->Text(0) == survivor.str()) orders.push_back(order);
+  }
+  LOYALTY_TRY(MoveOrders(tx, orders, absorbed, moved.new_lot_of));
+  transfer.orders = static_cast<int64_t>(orders.size());
+  std::optional<int64_t> entry;
+  if (transfer.entry_id != 0) entry = transfer.entry_id;
+  LOYALTY_TRY(tx.Execute("UPDATE member_merges SET unmerged = 1, unmerge_entry_id = ?2 WHERE merge_id = ?1",
+                         {merge_id, entry}));
+  return transfer;
+}
+
+Result<Ledger::PointsAsOf> Ledger::GetPointsAsOf(const MemberId& member, Timestamp at) {
+  return db_.ReadValue<PointsAsOf>([&](Transaction& tx) -> Result<PointsAsOf> {
+    LOYALTY_TRY(internal::RequireMember(tx, member));
+    const int64_t cutoff = ToUnixMillis(at);
+    LOYALTY_ASSIGN_OR_RETURN(auto balance,
+                             tx.QueryOne("SELECT COALESCE(SUM(p.amount), 0) FROM postings p JOIN entries e "
+                                         "ON e.entry_id = p.entry_id WHERE p.account = ?1 AND e.created_at < ?2",
+                                         {MemberAccount(member), cutoff}));
+    LOYALTY_ASSIGN_OR_RETURN(auto redeemed,
+                             tx.QueryOne("SELECT MAX(e.created_at) FROM postings p JOIN entries e "
+                                         "ON e.entry_id = p.entry_id WHERE p.account = ?1 AND e.created_at < ?2 "
+                                         "AND e.kind IN ('redeem_reward', 'redeem_points')",
+                                         {MemberAccount(member), cutoff}));
+    PointsAsOf out{Points(balance->Int(0)), std::nullopt};
+    if (auto last = redeemed->OptionalInt(0)) out.last_redemption = FromUnixMillis(*last);
+    return out;
+  });
+}
+
+}  // namespace loyalty::ledger

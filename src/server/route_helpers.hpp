@@ -1,0 +1,68 @@
+#pragma once
+// Helpers the route files share: body and parameter parsing with errors that say what to
+// fix, and turning results into responses. Private to the server module.
+
+#include <charconv>
+#include <optional>
+#include <string>
+
+#include "loyalty/core/error.hpp"
+#include "loyalty/core/ids.hpp"
+#include "loyalty/core/json.hpp"
+#include "loyalty/server/http.hpp"
+
+namespace loyalty::server {
+
+using core::ErrorCode;
+using core::Fail;
+using core::Json;
+using core::Result;
+
+// Parses a JSON object body (the server has already refused non-JSON content types).
+inline Result<Json> ParseBody(const Request& request) {
+  if (request.body.empty()) return Fail(ErrorCode::kInvalidArgument, "the request needs a JSON object body");
+  LOYALTY_ASSIGN_OR_RETURN(Json body, core::ParseJson(request.body));
+  if (!body.is_object()) return Fail(ErrorCode::kInvalidArgument, "the request body must be a JSON object");
+  return body;
+}
+
+inline Result<core::IdempotencyKey> RequireKey(const Request& request) {
+  auto key = request.Header("idempotency-key");
+  if (!key) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "the Idempotency-Key header is required: a unique string per command, reused only to retry it");
+  }
+  auto parsed = core::IdempotencyKey::Parse(*key);
+  if (!parsed) return core::Wrap(parsed.error(), "Idempotency-Key header");
+  // Event ingestion keys its ledger commands "event:<id>"; a client must not claim them.
+  if (key->rfind("event:", 0) == 0) {
+    return Fail(ErrorCode::kInvalidArgument, "Idempotency-Key values starting with 'event:' are reserved for events");
+  }
+  return parsed;
+}
+
+template <typename Id>
+Result<Id> PathId(const Request& request, const std::string& name) {
+  auto id = Id::Parse(request.path_params.at(name));
+  if (!id) return core::Wrap(id.error(), "path");
+  return id;
+}
+
+template <typename Id>
+Result<Id> BodyId(const Json& body, std::string_view field) {
+  LOYALTY_ASSIGN_OR_RETURN(std::string text, core::RequireString(body, field));
+  auto id = Id::Parse(text);
+  if (!id) return core::Wrap(id.error(), "field '" + std::string(field) + "'");
+  return id;
+}
+
+// Runs `body` and turns its result into a response: `status` with the value's JSON, or
+// the error's problem+json.
+template <typename F>
+Response Respond(int status, F&& body) {
+  auto result = body();
+  if (!result) return ProblemResponse(result.error());
+  return JsonResponse(status, Json(*result));
+}
+
+}  // namespace loyalty::server
