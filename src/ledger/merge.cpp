@@ -61,12 +61,19 @@ Status MoveOrders(Transaction& tx, const std::vector<std::string>& orders, const
   return {};
 }
 
-// A balance transfer between two members' accounts; the lots moved under it must add up to it.
+// A balance transfer between two members' accounts; the lots moved under it must add up to
+// it. Recorded as a command keyed "merge:<id>" / "unmerge:<id>" like every other entry (keys
+// with these prefixes are reserved: clients cannot use them).
 Result<int64_t> PostTransfer(Transaction& tx, std::string_view kind, const MemberId& from, const MemberId& to,
                              int64_t amount, int64_t merge_id, core::Timestamp now) {
-  return internal::PostEntry(tx,
-                             {kind, to, "", now, Json{{"from", from.str()}, {"to", to.str()}, {"merge_id", merge_id}}},
-                             {{MemberAccount(from), -amount}, {MemberAccount(to), amount}});
+  LOYALTY_ASSIGN_OR_RETURN(auto key, core::IdempotencyKey::Parse(std::string(kind) + ":" + std::to_string(merge_id)));
+  const Json details{{"from", from.str()}, {"to", to.str()}, {"merge_id", merge_id}};
+  LOYALTY_ASSIGN_OR_RETURN(int64_t entry_id,
+                           internal::PostEntry(tx, {kind, to, key.str(), now, details},
+                                               {{MemberAccount(from), -amount}, {MemberAccount(to), amount}}));
+  LOYALTY_TRY(internal::RecordCommand(tx, key, kind, core::Dump(details),
+                                      Json{{"entry_id", entry_id}, {"points", amount}}, now));
+  return entry_id;
 }
 
 }  // namespace

@@ -34,9 +34,14 @@ inline Result<core::IdempotencyKey> RequireKey(const Request& request) {
   }
   auto parsed = core::IdempotencyKey::Parse(*key);
   if (!parsed) return core::Wrap(parsed.error(), "Idempotency-Key header");
-  // Event ingestion keys its ledger commands "event:<id>"; a client must not claim them.
-  if (key->rfind("event:", 0) == 0) {
-    return Fail(ErrorCode::kInvalidArgument, "Idempotency-Key values starting with 'event:' are reserved for events");
+  // Event ingestion keys its ledger commands "event:<id>" and merges "merge:<id>" and
+  // "unmerge:<id>"; a client must not claim them.
+  for (std::string_view reserved : {"event:", "merge:", "unmerge:"}) {
+    if (key->starts_with(reserved)) {
+      return Fail(ErrorCode::kInvalidArgument, "Idempotency-Key values starting with '" + std::string(reserved) +
+                                                   "' are reserved for " +
+                                                   (reserved == "event:" ? "events" : "member merges"));
+    }
   }
   return parsed;
 }

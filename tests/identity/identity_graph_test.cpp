@@ -1,0 +1,128 @@
+// The identity graph on a real SQLite file: holders, lookups through merges, merge rules.
+
+#include "loyalty/identity/identity_graph.hpp"
+
+#include <gtest/gtest.h>
+
+#include "loyalty/store/sqlite.hpp"
+#include "support/temp_dir.hpp"
+
+namespace loyalty::identity {
+namespace {
+
+MemberId M(std::string_view id) { return *MemberId::Parse(id); }
+
+class IdentityGraphTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = std::move(*store::OpenSqlite({.path = dir_ / "identity.db", .durability = store::Durability::kNormal}));
+    graph_ = std::move(*IdentityGraph::Open(*db_, *Normalizer::Create("US")));
+  }
+
+  Identifier Email(std::string_view raw) { return *graph_->normalizer().Normalize(IdentifierKind::kEmail, raw); }
+
+  AttachOutcome Attach(std::string_view member, std::vector<Identifier> ids) {
+    std::optional<AttachOutcome> out;
+    EXPECT_TRUE(db_->Write([&](store::Transaction& tx) -> core::Status {
+      LOYALTY_ASSIGN_OR_RETURN(out, graph_->AttachIn(tx, M(member), ids, now_));
+      return {};
+    }));
+    return out.value_or(AttachOutcome{});
+  }
+
+  core::Result<MergeRecord> Merge(std::string_view survivor, std::string_view absorbed) {
+    std::optional<MergeRecord> out;
+    auto status = db_->Write([&](store::Transaction& tx) -> core::Status {
+      LOYALTY_ASSIGN_OR_RETURN(out, graph_->MergeIn(tx, M(survivor), M(absorbed), "same person", "tester", now_));
+      return {};
+    });
+    EXPECT_TRUE(graph_->Refresh());
+    if (!status) return std::unexpected(status.error());
+    return *out;
+  }
+
+  core::Result<MergeRecord> Unmerge(std::string_view absorbed) {
+    std::optional<MergeRecord> out;
+    auto status = db_->Write([&](store::Transaction& tx) -> core::Status {
+      LOYALTY_ASSIGN_OR_RETURN(out, graph_->UnmergeIn(tx, M(absorbed), "wrong match", "tester", now_));
+      return {};
+    });
+    EXPECT_TRUE(graph_->Refresh());
+    if (!status) return std::unexpected(status.error());
+    return *out;
+  }
+
+  testing::TempDir dir_;
+  core::Timestamp now_ = *core::ParseTimestamp("2026-03-01T10:00:00Z");
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<IdentityGraph> graph_;
+};
+
+TEST_F(IdentityGraphTest, AnIdentifierHasOneHolderAndIsFoundByAnySpelling) {
+  auto first = Attach("ana", {Email("Ana@Example.com")});
+  EXPECT_EQ(first.added.size(), 1u);
+  EXPECT_EQ(*graph_->Lookup(Email(" ANA@example.com ")).value(), M("ana"));
+  auto again = Attach("ana", {Email("ana@example.com")});
+  EXPECT_EQ(again.existing.size(), 1u);
+  auto other = Attach("bob", {Email("ana@example.com")});
+  ASSERT_EQ(other.held_elsewhere.size(), 1u);
+  EXPECT_EQ(other.held_elsewhere[0].holder, M("ana"));
+  EXPECT_FALSE(graph_->Lookup(Email("nobody@example.com")).value().has_value());
+}
+
+TEST_F(IdentityGraphTest, MergedProfilesResolveToTheirSurvivorThroughChains) {
+  Attach("ana", {Email("ana@example.com")});
+  Attach("ana2", {Email("ana@work.example")});
+  Attach("ana3", {Email("a@old.example")});
+  ASSERT_TRUE(Merge("ana2", "ana3"));
+  ASSERT_TRUE(Merge("ana", "ana2"));
+  EXPECT_EQ(graph_->Resolve(M("ana3")), M("ana"));
+  EXPECT_EQ(*graph_->Lookup(Email("a@old.example")).value(), M("ana"));
+  EXPECT_EQ(graph_->Absorbed(M("ana")), (std::vector<MemberId>{M("ana2"), M("ana3")}));
+  EXPECT_EQ(graph_->IdentifiersOf(M("ana"))->size(), 3u);
+  // Identifiers held by an absorbed profile count as the survivor's own.
+  EXPECT_EQ(Attach("ana", {Email("a@old.example")}).existing.size(), 1u);
+}
+
+TEST_F(IdentityGraphTest, MergeRulesAreEnforced) {
+  EXPECT_EQ(Merge("ana", "ana").error().code, core::ErrorCode::kInvalidArgument);
+  ASSERT_TRUE(Merge("ana", "bob"));
+  auto retry = Merge("ana", "bob");  // the same merge again is the first record
+  ASSERT_TRUE(retry);
+  EXPECT_EQ(graph_->History(M("bob"))->size(), 1u);
+  EXPECT_EQ(Merge("cat", "bob").error().code, core::ErrorCode::kConflict);  // bob is taken
+  EXPECT_EQ(Merge("bob", "cat").error().code, core::ErrorCode::kConflict);  // bob is no survivor now
+  AttachOutcome none;
+  auto attach_absorbed = db_->Write([&](store::Transaction& tx) -> core::Status {
+    LOYALTY_ASSIGN_OR_RETURN(none, graph_->AttachIn(tx, M("bob"), {}, now_));
+    return {};
+  });
+  EXPECT_EQ(attach_absorbed.error().code, core::ErrorCode::kConflict);
+}
+
+TEST_F(IdentityGraphTest, UnmergeCutsTheLinkKeepsHistoryAndGoesNewestFirst) {
+  ASSERT_TRUE(Merge("b", "c"));
+  ASSERT_TRUE(Merge("a", "b"));
+  // c's survivor b was merged later: that merge is undone first.
+  EXPECT_EQ(Unmerge("c").error().code, core::ErrorCode::kConflict);
+  ASSERT_TRUE(Unmerge("b"));
+  EXPECT_EQ(graph_->Resolve(M("b")), M("b"));
+  EXPECT_EQ(graph_->Resolve(M("c")), M("b"));  // c went with b
+  ASSERT_TRUE(Unmerge("c"));
+  EXPECT_EQ(graph_->Resolve(M("c")), M("c"));
+  EXPECT_EQ(Unmerge("c").error().code, core::ErrorCode::kConflict);
+  auto history = graph_->History(M("b")).value();
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_TRUE(history[0].undone_at.has_value());
+  EXPECT_EQ(history[0].undo_reason, "wrong match");
+}
+
+TEST_F(IdentityGraphTest, LinksSurviveAReopen) {
+  ASSERT_TRUE(Merge("a", "b"));
+  graph_.reset();
+  graph_ = std::move(*IdentityGraph::Open(*db_, *Normalizer::Create("US")));
+  EXPECT_EQ(graph_->Resolve(M("b")), M("a"));
+}
+
+}  // namespace
+}  // namespace loyalty::identity
