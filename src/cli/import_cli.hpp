@@ -1,6 +1,7 @@
 #pragma once
-// `loyalty import events FILE`: loads events from NDJSON (one event per line) or a JSON array
-// through the same ingestion as POST /v1/events, in batches, with a progress line on stderr.
+// `loyalty import events|members|transactions FILE`: loads events (NDJSON, a JSON array or
+// CSV), members (CSV) and purchases from sales exports (CSV) through the same ingestion as
+// POST /v1/events, in batches, with a progress line on stderr.
 
 #include <CLI/CLI.hpp>
 

@@ -11,6 +11,7 @@
 #include "demo.hpp"
 #include "import_cli.hpp"
 #include "ledger_cli.hpp"
+#include "members_cli.hpp"
 #include "serve.hpp"
 #include "simulate_cli.hpp"
 #include "loyalty/core/logging.hpp"
@@ -61,6 +62,7 @@ int main(int argc, char** argv) {
 
   loyalty::cli::AddLedgerCommands(app, options, run);
   loyalty::cli::AddImportCommands(app, options, run);
+  loyalty::cli::AddMembersCommands(app, options, run);
   loyalty::cli::AddSimulateCommand(app, options, run);
 
   try {

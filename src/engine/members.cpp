@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <mutex>
 
 namespace loyalty::engine {
@@ -20,13 +21,9 @@ using store::Transaction;
 namespace {
 
 // A stable, non-reversible member id for a profile first seen through an identifier: the id
-// shows up in logs and exports, the identifier (PII) must not. FNV-1a, 64 bits.
+// shows up in logs and exports, the identifier (PII) must not.
 MemberId AutoMemberId(const Identifier& identifier) {
-  uint64_t hash = 14695981039346656037ULL;
-  for (unsigned char c : identity::ToString(identifier)) {
-    hash ^= c;
-    hash *= 1099511628211ULL;
-  }
+  const uint64_t hash = core::StableHash64(identity::ToString(identifier));
   char text[24];
   std::snprintf(text, sizeof text, "auto-%016llx", static_cast<unsigned long long>(hash));
   return *MemberId::Parse(text);
@@ -186,17 +183,54 @@ Result<FeatureReport> Members::Features(const MemberId& member, std::optional<Ti
     state = features_.Get(report.member);
   }
   report.features = features_.ComputeFor(state.value_or(features::MemberState{}), report.as_of);
-  LOYALTY_ASSIGN_OR_RETURN(auto points, ledger_.GetPointsAsOf(report.member, report.as_of + std::chrono::milliseconds(1)));
-  report.features[features::Feature::points_balance] = static_cast<double>(points.balance.value());
-  if (points.last_redemption) {
-    const double days = std::chrono::duration<double, std::ratio<86400>>(report.as_of - *points.last_redemption).count();
-    double& since = report.features[features::Feature::days_since_redemption];
-    since = std::isnan(since) ? days : std::min(since, days);
-  }
+  LOYALTY_TRY(FillPoints(report.member, report.as_of, report.features));
   if (report.live && state) {
     report.rfm = features::ScoreRfm(report.features, features_.Breakpoints(now, kRfmRefresh));
   }
   return report;
+}
+
+Status Members::FillPoints(const MemberId& member, Timestamp as_of, features::FeatureVector& features) {
+  LOYALTY_ASSIGN_OR_RETURN(auto points, ledger_.GetPointsAsOf(member, as_of + std::chrono::milliseconds(1)));
+  features[features::Feature::points_balance] = static_cast<double>(points.balance.value());
+  if (points.last_redemption) {
+    const double days = std::chrono::duration<double, std::ratio<86400>>(as_of - *points.last_redemption).count();
+    double& since = features[features::Feature::days_since_redemption];
+    since = std::isnan(since) ? days : std::min(since, days);
+  }
+  return {};
+}
+
+Status Members::Snapshot(Timestamp cutoff, const std::function<Status(const SnapshotRow&)>& row) {
+  std::shared_lock lock(merge_lock_);  // the graph must not change under the replay
+  std::map<MemberId, features::MemberState> states;
+  std::set<MemberId> merged_survivors;
+  LOYALTY_TRY(log_.ReplayAll(cutoff, [&](const events::Event& event) {
+    const MemberId canonical = graph_.Resolve(event.member);
+    if (canonical != event.member) {
+      merged_survivors.insert(canonical);
+      return;
+    }
+    features_.ApplyTo(states[canonical], event);
+  }));
+  for (const auto& survivor : merged_survivors) {
+    LOYALTY_ASSIGN_OR_RETURN(states[survivor], ReplayState(survivor, cutoff));
+  }
+  std::vector<SnapshotRow> rows;
+  rows.reserve(states.size());
+  for (auto& [member, state] : states) {
+    rows.push_back({member, features_.ComputeFor(state, cutoff), std::nullopt});
+    LOYALTY_TRY(FillPoints(member, cutoff, rows.back().features));
+  }
+  std::vector<const features::FeatureVector*> population;
+  population.reserve(rows.size());
+  for (const auto& r : rows) population.push_back(&r.features);
+  const auto breakpoints = features::ComputeRfmBreakpoints(population, cutoff);
+  for (auto& r : rows) {
+    r.rfm = features::ScoreRfm(r.features, breakpoints);
+    LOYALTY_TRY(row(r));
+  }
+  return {};
 }
 
 Result<Json> Members::Segments() {

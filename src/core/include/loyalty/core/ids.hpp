@@ -5,6 +5,7 @@
 // Value types; safe to copy between threads.
 
 #include <compare>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,17 @@ namespace loyalty::core {
 
 // Checks the shared id grammar; `what` names the id in the error ("member id").
 Status ValidateId(std::string_view value, std::string_view what);
+
+// 64-bit FNV-1a: the same on every build and platform, for ids derived from content (a
+// re-import must derive the same ids). Not for security.
+constexpr uint64_t StableHash64(std::string_view text) {
+  uint64_t hash = 14695981039346656037ULL;
+  for (char c : text) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ULL;
+  }
+  return hash;
+}
 
 template <typename Tag>
 class StrongId {

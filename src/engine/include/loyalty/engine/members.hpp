@@ -9,6 +9,7 @@
 // being merged away.
 // Threads: safe to share.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -93,6 +94,17 @@ class Members {
   // Live features (as_of nullopt) or features replayed from the log as of a past time.
   [[nodiscard]] Result<FeatureReport> Features(const MemberId& member, std::optional<Timestamp> as_of);
 
+  // A point-in-time training snapshot: the features of every member with an event before
+  // `cutoff`, replayed from the log with only those events (no later event leaks in), points
+  // as the ledger stood then, and RFM scored within that population. Rows come in member
+  // order; the callback may stop the snapshot by returning an error.
+  struct SnapshotRow {
+    MemberId member;
+    features::FeatureVector features;
+    std::optional<features::RfmScore> rfm;
+  };
+  [[nodiscard]] core::Status Snapshot(Timestamp cutoff, const std::function<core::Status(const SnapshotRow&)>& row);
+
   // Live RFM: the quintile breakpoints and how many members each segment holds.
   [[nodiscard]] Result<core::Json> Segments();
 
@@ -115,6 +127,8 @@ class Members {
  private:
   [[nodiscard]] Result<MergeResult> MergeLocked(const MemberId& survivor, const MemberId& absorbed,
                                                 std::string_view reason, std::string_view actor);
+  // Points balance and last redemption from the ledger as of `as_of`.
+  [[nodiscard]] core::Status FillPoints(const MemberId& member, Timestamp as_of, features::FeatureVector& features);
   [[nodiscard]] Result<features::MemberState> ReplayState(const MemberId& member, std::optional<Timestamp> before);
 
   store::Database& db_;

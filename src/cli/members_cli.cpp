@@ -1,0 +1,258 @@
+#include "members_cli.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+namespace loyalty::cli {
+
+using core::ErrorCode;
+using core::Fail;
+using core::Json;
+using core::Result;
+
+namespace {
+
+struct MembersArgs {
+  std::string member;
+  std::string into;
+  std::vector<std::string> identifiers;
+  std::string reason;
+  std::string actor = "cli";
+  std::string as_of;
+  std::string out;
+};
+
+std::function<int()> Runner(GlobalOptions& options, std::function<Result<std::pair<Json, std::string>>(Context&)> body) {
+  return [&options, body = std::move(body)]() -> int {
+    auto context = Context::Open(options);
+    if (!context) return PrintError(context.error());
+    auto result = body(**context);
+    if (!result) return PrintError(result.error());
+    return PrintResult(options, result->first, result->second);
+  };
+}
+
+Result<core::MemberId> Member(const std::string& text) {
+  auto id = core::MemberId::Parse(text);
+  if (!id) return core::Wrap(id.error(), "--member");
+  return id;
+}
+
+Result<std::vector<identity::Identifier>> Identifiers(Context& context, const std::vector<std::string>& texts) {
+  std::vector<identity::Identifier> out;
+  for (const auto& text : texts) {
+    auto id = context.members().normalizer().Parse(text);
+    if (!id) return core::Wrap(id.error(), "--identifier " + text);
+    out.push_back(std::move(*id));
+  }
+  return out;
+}
+
+std::string ProfileText(const engine::Profile& p) {
+  std::ostringstream out;
+  out << p.member.str();
+  if (p.resolved_from) out << " (asked for " << p.resolved_from->str() << ", merged into it)";
+  out << ": " << p.balance.total.value() << " points, tier " << p.tier.tier;
+  for (const auto& id : p.identifiers) out << "\n  " << identity::ToString(id);
+  for (const auto& m : p.merged_profiles) out << "\n  merged profile " << m.str();
+  return out.str();
+}
+
+std::string FeaturesText(const engine::FeatureReport& report) {
+  std::ostringstream out;
+  out << report.member.str() << " as of " << core::FormatTimestamp(report.as_of) << (report.live ? " (live)" : " (replayed)");
+  if (report.rfm) {
+    out << "\n  RFM " << report.rfm->recency << report.rfm->frequency << report.rfm->monetary << ": "
+        << report.rfm->segment;
+  }
+  for (size_t i = 0; i < features::kFeatureCount; ++i) {
+    const double v = report.features.values[i];
+    out << "\n  " << features::FeatureName(static_cast<features::Feature>(i)) << " ";
+    if (std::isnan(v)) {
+      out << "-";
+    } else {
+      out << v;
+    }
+  }
+  if (!report.features.top_category.empty()) out << "\n  top_category " << report.features.top_category;
+  return out.str();
+}
+
+Result<std::optional<core::Timestamp>> AsOf(const std::string& text) {
+  if (text.empty()) return std::optional<core::Timestamp>();
+  auto at = core::ParseTimestamp(text);
+  if (!at) return core::Wrap(at.error(), "--as-of");
+  return std::optional<core::Timestamp>(*at);
+}
+
+// One CSV row per member: id, every numeric feature (empty when missing), top category, RFM.
+Result<int64_t> WriteSnapshot(Context& context, core::Timestamp cutoff, const std::string& path) {
+  const std::string partial = path + ".partial";
+  std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+  if (!out) return Fail(ErrorCode::kInvalidArgument, "cannot write '" + partial + "'");
+  out << "member_id";
+  for (size_t i = 0; i < features::kFeatureCount; ++i) out << ',' << features::FeatureName(static_cast<features::Feature>(i));
+  out << ",top_category,rfm_recency,rfm_frequency,rfm_monetary,rfm_segment\n";
+  out.precision(10);
+  int64_t rows = 0;
+  LOYALTY_TRY(context.members().Snapshot(cutoff, [&](const engine::Members::SnapshotRow& row) -> core::Status {
+    out << row.member.str();
+    for (double v : row.features.values) {
+      out << ',';
+      if (!std::isnan(v)) out << v;
+    }
+    // Category names come from producers: quote them.
+    std::string category = row.features.top_category;
+    for (size_t pos = 0; (pos = category.find('"', pos)) != std::string::npos; pos += 2) category.insert(pos, "\"");
+    out << ",\"" << category << "\",";
+    if (row.rfm) {
+      out << row.rfm->recency << ',' << row.rfm->frequency << ',' << row.rfm->monetary << ",\"" << row.rfm->segment << '"';
+    } else {
+      out << ",,,";
+    }
+    out << '\n';
+    ++rows;
+    if (!out) return Fail(ErrorCode::kInternal, "writing '" + partial + "' failed");
+    return {};
+  }));
+  out.close();
+  if (!out) return Fail(ErrorCode::kInternal, "writing '" + partial + "' failed");
+  // Written whole or not at all: the final name appears only once every row is on disk.
+  std::error_code ec;
+  std::filesystem::rename(partial, path, ec);
+  if (ec) return Fail(ErrorCode::kInternal, "cannot rename '" + partial + "' to '" + path + "': " + ec.message());
+  return rows;
+}
+
+}  // namespace
+
+void AddMembersCommands(CLI::App& app, GlobalOptions& options, std::function<int()>& run) {
+  auto args = std::make_shared<MembersArgs>();
+  CLI::App* members = app.add_subcommand("members", "Member profiles: identifiers, lookup, merges, features");
+  members->require_subcommand(1);
+
+  CLI::App* create = members->add_subcommand("create", "Create a member with identifiers (kind:value)");
+  create->add_option("--member", args->member, "Member id")->required();
+  create->add_option("--identifier", args->identifiers, "kind:value, e.g. email:ann@example.com (repeatable)");
+  create->callback([&options, &run, args] {
+    run = Runner(options, [args](Context& c) -> Result<std::pair<Json, std::string>> {
+      LOYALTY_ASSIGN_OR_RETURN(auto member, Member(args->member));
+      LOYALTY_ASSIGN_OR_RETURN(auto ids, Identifiers(c, args->identifiers));
+      LOYALTY_ASSIGN_OR_RETURN(auto profile, c.members().Create(member, ids));
+      return std::pair{engine::ToJson(profile), ProfileText(profile)};
+    });
+  });
+
+  CLI::App* show = members->add_subcommand("show", "A member's profile, by id or by identifier");
+  show->add_option("--member", args->member, "Member id");
+  show->add_option("--identifier", args->identifiers, "kind:value to look up instead");
+  show->callback([&options, &run, args] {
+    run = Runner(options, [args](Context& c) -> Result<std::pair<Json, std::string>> {
+      std::optional<engine::Profile> profile;
+      if (!args->identifiers.empty()) {
+        LOYALTY_ASSIGN_OR_RETURN(auto ids, Identifiers(c, args->identifiers));
+        LOYALTY_ASSIGN_OR_RETURN(profile, c.members().Lookup(ids.front()));
+      } else if (!args->member.empty()) {
+        LOYALTY_ASSIGN_OR_RETURN(auto member, Member(args->member));
+        LOYALTY_ASSIGN_OR_RETURN(profile, c.members().Get(member));
+      } else {
+        return Fail(ErrorCode::kInvalidArgument, "give --member or --identifier");
+      }
+      return std::pair{engine::ToJson(*profile), ProfileText(*profile)};
+    });
+  });
+
+  CLI::App* add = members->add_subcommand("add-identifier",
+                                          "Give a member identifiers; a profile holding one is merged into it");
+  add->add_option("--member", args->member, "Member id")->required();
+  add->add_option("--identifier", args->identifiers, "kind:value (repeatable)")->required();
+  add->add_option("--actor", args->actor, "Who asks (recorded with any merge)")->capture_default_str();
+  add->callback([&options, &run, args] {
+    run = Runner(options, [args](Context& c) -> Result<std::pair<Json, std::string>> {
+      LOYALTY_ASSIGN_OR_RETURN(auto member, Member(args->member));
+      LOYALTY_ASSIGN_OR_RETURN(auto ids, Identifiers(c, args->identifiers));
+      LOYALTY_ASSIGN_OR_RETURN(auto result, c.members().AddIdentifiers(member, ids, args->actor));
+      Json merges = Json::array();
+      for (const auto& m : result.merges) merges.push_back(engine::ToJson(m));
+      return std::pair{Json{{"profile", engine::ToJson(result.profile)}, {"merges", merges}},
+                       ProfileText(result.profile) + "\n" + std::to_string(result.added.size()) + " added, " +
+                           std::to_string(result.merges.size()) + " profiles merged in"};
+    });
+  });
+
+  CLI::App* merge = members->add_subcommand("merge", "Merge a member into another (points, orders, features move)");
+  merge->add_option("--into", args->into, "The surviving member")->required();
+  merge->add_option("--member", args->member, "The member absorbed")->required();
+  merge->add_option("--reason", args->reason, "Why they are the same person")->required();
+  merge->add_option("--actor", args->actor, "Who decided")->capture_default_str();
+  merge->callback([&options, &run, args] {
+    run = Runner(options, [args](Context& c) -> Result<std::pair<Json, std::string>> {
+      auto into = core::MemberId::Parse(args->into);
+      if (!into) return core::Wrap(into.error(), "--into");
+      LOYALTY_ASSIGN_OR_RETURN(auto member, Member(args->member));
+      LOYALTY_ASSIGN_OR_RETURN(auto result, c.members().Merge(*into, member, args->reason, args->actor));
+      return std::pair{engine::ToJson(result), "merged " + member.str() + " into " + into->str() + ": " +
+                                                   std::to_string(result.ledger.points.value()) + " points, " +
+                                                   std::to_string(result.ledger.orders) + " orders moved (merge " +
+                                                   std::to_string(result.merge.merge_id) + ")"};
+    });
+  });
+
+  CLI::App* unmerge = members->add_subcommand("unmerge", "Undo the merge of a member");
+  unmerge->add_option("--member", args->member, "The member that was absorbed")->required();
+  unmerge->add_option("--reason", args->reason, "Why the merge was wrong")->required();
+  unmerge->add_option("--actor", args->actor, "Who decided")->capture_default_str();
+  unmerge->callback([&options, &run, args] {
+    run = Runner(options, [args](Context& c) -> Result<std::pair<Json, std::string>> {
+      LOYALTY_ASSIGN_OR_RETURN(auto member, Member(args->member));
+      LOYALTY_ASSIGN_OR_RETURN(auto result, c.members().Unmerge(member, args->reason, args->actor));
+      return std::pair{engine::ToJson(result),
+                       "unmerged " + member.str() + " from " + result.merge.survivor.str() + ": " +
+                           std::to_string(result.ledger.returned.value()) + " points given back, " +
+                           std::to_string(result.ledger.kept.value()) + " already spent"};
+    });
+  });
+
+  CLI::App* feats = members->add_subcommand("features", "A member's features and RFM segment (live or --as-of)");
+  feats->add_option("--member", args->member, "Member id")->required();
+  feats->add_option("--as-of", args->as_of, "Replay the log to this time instead of the live state");
+  feats->callback([&options, &run, args] {
+    run = Runner(options, [args](Context& c) -> Result<std::pair<Json, std::string>> {
+      LOYALTY_ASSIGN_OR_RETURN(auto member, Member(args->member));
+      LOYALTY_ASSIGN_OR_RETURN(auto as_of, AsOf(args->as_of));
+      LOYALTY_ASSIGN_OR_RETURN(auto report, c.members().Features(member, as_of));
+      return std::pair{engine::ToJson(report), FeaturesText(report)};
+    });
+  });
+
+  CLI::App* segments = members->add_subcommand("segments", "How many members each RFM segment holds");
+  segments->callback([&options, &run] {
+    run = Runner(options, [](Context& c) -> Result<std::pair<Json, std::string>> {
+      LOYALTY_ASSIGN_OR_RETURN(Json result, c.members().Segments());
+      std::string text = "RFM segments as of " + result["as_of"].get<std::string>();
+      for (const auto& [name, count] : result["segments"].items()) text += "\n  " + name + " " + count.dump();
+      text += "\n  (no purchase yet) " + result["members_without_purchases"].dump();
+      return std::pair{result, text};
+    });
+  });
+
+  CLI::App* features_cmd = app.add_subcommand("features", "Point-in-time feature snapshots for training");
+  features_cmd->require_subcommand(1);
+  CLI::App* snapshot = features_cmd->add_subcommand(
+      "snapshot", "Write every member's features as of a cutoff to CSV (only events before the cutoff count)");
+  snapshot->add_option("--as-of", args->as_of, "The cutoff (ISO 8601)")->required();
+  snapshot->add_option("--out", args->out, "The CSV file to write (replaced whole, never half-written)")->required();
+  snapshot->callback([&options, &run, args] {
+    run = Runner(options, [args](Context& c) -> Result<std::pair<Json, std::string>> {
+      LOYALTY_ASSIGN_OR_RETURN(auto as_of, AsOf(args->as_of));
+      LOYALTY_ASSIGN_OR_RETURN(int64_t rows, WriteSnapshot(c, *as_of, args->out));
+      return std::pair{Json{{"members", rows}, {"as_of", core::FormatTimestamp(*as_of)}, {"file", args->out}},
+                       "wrote the features of " + std::to_string(rows) + " members as of " +
+                           core::FormatTimestamp(*as_of) + " to " + args->out};
+    });
+  });
+}
+
+}  // namespace loyalty::cli
