@@ -157,7 +157,7 @@ int RunImportEvents(const GlobalOptions& options, const std::string& path) {
     position_word = "event";
     std::stringstream whole;
     whole << in.rdbuf();
-    auto array = core::ParseJson(whole.str());
+    auto array = core::ParseJsonFast(whole.str());
     if (!array) return PrintError(core::Wrap(array.error(), path).error());
     size_t position = 0;
     for (auto& item : *array) {

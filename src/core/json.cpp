@@ -1,5 +1,7 @@
 #include "loyalty/core/json.hpp"
 
+#include <simdjson.h>
+
 #include <algorithm>
 
 namespace loyalty::core {
@@ -65,6 +67,46 @@ Result<Json> ParseJson(std::string_view text) {
     return Fail(ErrorCode::kInvalidArgument,
                 "malformed JSON at byte " + std::to_string(e.byte) + ": " + std::string(e.what()));
   }
+}
+
+namespace {
+
+// simdjson's DOM to nlohmann's: the bulk path parses fast, the rest of the code keeps one
+// JSON type. Depth is bounded by the ParseJson limit checked before.
+Json FromSimd(simdjson::dom::element element) {
+  switch (element.type()) {
+    case simdjson::dom::element_type::OBJECT: {
+      Json out = Json::object();
+      for (auto field : simdjson::dom::object(element)) {
+        out[std::string(field.key)] = FromSimd(field.value);  // a repeated key: the last wins, as in ParseJson
+      }
+      return out;
+    }
+    case simdjson::dom::element_type::ARRAY: {
+      Json out = Json::array();
+      for (auto item : simdjson::dom::array(element)) out.push_back(FromSimd(item));
+      return out;
+    }
+    case simdjson::dom::element_type::STRING: return Json(std::string(std::string_view(element)));
+    case simdjson::dom::element_type::INT64: return Json(int64_t(element));
+    case simdjson::dom::element_type::UINT64: return Json(uint64_t(element));
+    case simdjson::dom::element_type::DOUBLE: return Json(double(element));
+    case simdjson::dom::element_type::BOOL: return Json(bool(element));
+    case simdjson::dom::element_type::NULL_VALUE: return Json(nullptr);
+  }
+  return Json(nullptr);
+}
+
+}  // namespace
+
+Result<Json> ParseJsonFast(std::string_view text) {
+  if (NestingDepth(text) > kMaxJsonDepth) return ParseJson(text);  // the same refusal
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(text.data(), text.size()).get(root) != simdjson::SUCCESS) {
+    return ParseJson(text);  // for nlohmann's error message with its byte position
+  }
+  return FromSimd(root);
 }
 
 std::string JoinPath(std::string_view parent, std::string_view key) {

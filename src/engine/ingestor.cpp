@@ -18,7 +18,7 @@ Result<std::vector<Result<Json>>> Ingestor::SplitBatch(std::string_view body) {
   const size_t first = body.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) return Fail(ErrorCode::kInvalidArgument, "the batch is empty");
   if (body[first] == '[') {
-    LOYALTY_ASSIGN_OR_RETURN(Json array, core::ParseJson(body));
+    LOYALTY_ASSIGN_OR_RETURN(Json array, core::ParseJsonFast(body));
     if (array.size() > kMaxBatch) {
       return Fail(ErrorCode::kInvalidArgument, "a batch holds at most " + std::to_string(kMaxBatch) + " events, not " +
                                                    std::to_string(array.size()) + "; split it");
@@ -46,7 +46,7 @@ Result<std::vector<Result<Json>>> Ingestor::SplitBatch(std::string_view body) {
 }
 
 Result<Json> Ingestor::ParseLine(std::string_view line, size_t line_no) {
-  auto parsed = core::ParseJson(line);
+  auto parsed = core::ParseJsonFast(line);
   if (!parsed) return core::Wrap(parsed.error(), "line " + std::to_string(line_no));
   return parsed;
 }

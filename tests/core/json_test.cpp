@@ -67,3 +67,35 @@ TEST(Json, CoreValueTypesRoundTrip) {
 
 }  // namespace
 }  // namespace loyalty::core
+
+namespace loyalty::core {
+namespace {
+
+// The bulk path must read every document exactly as the convenient one does.
+TEST(Json, FastParsingGivesTheSameValuesAndTheSameErrors) {
+  const std::vector<std::string> documents = {
+      R"({"a":1,"b":[true,false,null],"c":{"d":"é ☃ \u00e9","e":-2.5e3}})",
+      R"({"dup":1,"dup":2})",
+      R"([18446744073709551615, -9223372036854775808, 1.0, 0, -0])",
+      R"({"big": 123456789012345678901234567890})",
+      R"("just a string")",
+      "  {\"x\" : [ ] , \"y\" : { } }  ",
+  };
+  for (const auto& doc : documents) {
+    auto slow = ParseJson(doc);
+    auto fast = ParseJsonFast(doc);
+    ASSERT_TRUE(slow && fast) << doc;
+    EXPECT_EQ(*slow, *fast) << doc;
+    EXPECT_EQ(Dump(*slow), Dump(*fast)) << doc;
+  }
+  for (const std::string& bad : std::vector<std::string>{"{\"a\":", "[1,2", "{\"a\" 1}", "\xff\xfe", std::string(100, '[')}) {
+    auto slow = ParseJson(bad);
+    auto fast = ParseJsonFast(bad);
+    ASSERT_FALSE(slow);
+    ASSERT_FALSE(fast);
+    EXPECT_EQ(slow.error().message, fast.error().message);
+  }
+}
+
+}  // namespace
+}  // namespace loyalty::core

@@ -26,6 +26,10 @@ using Json = nlohmann::json;
 inline constexpr int kMaxJsonDepth = 64;
 [[nodiscard]] Result<Json> ParseJson(std::string_view text);
 
+// The same result as ParseJson, parsed by simdjson (several times faster on small documents):
+// for bulk ingestion. Errors are ParseJson's, with its byte positions.
+[[nodiscard]] Result<Json> ParseJsonFast(std::string_view text);
+
 // Serialises for storage or the wire. Never throws: bytes that are not UTF-8 (which can come
 // from a command line) are replaced by U+FFFD instead of aborting the caller.
 std::string Dump(const Json& value, int indent = -1);
