@@ -195,14 +195,81 @@ TEST_F(CliTest, ImportEventsKeepsTheValidOnesAndReportsTheRest) {
   EXPECT_EQ(first.exit_code, 2) << first.err;
   EXPECT_NE(first.out.find("imported 4 events"), std::string::npos) << first.out;
   EXPECT_NE(first.out.find("2 new, 0 duplicate, 2 rejected"), std::string::npos) << first.out;
-  EXPECT_NE(first.err.find("rejected event #2: line 3"), std::string::npos) << first.err;
-  EXPECT_NE(first.err.find("rejected event #3 (e3): properties.rating must be 1 to 5"), std::string::npos);
+  EXPECT_NE(first.err.find("rejected line 3: malformed JSON"), std::string::npos) << first.err;
+  EXPECT_NE(first.err.find("rejected line 4 (e3): properties.rating must be 1 to 5"), std::string::npos);
   EXPECT_EQ(LoyaltyJson("ledger balance --member ana")["total"], 12);
   CliRun again = Loyalty("--json --now 2026-01-03 import events " + file);
   EXPECT_EQ(again.exit_code, 2);
   EXPECT_EQ(core::ParseJson(again.out)->at("duplicates"), 2);
   EXPECT_EQ(LoyaltyJson("ledger balance --member ana")["total"], 12);
   ExpectOneLineError(Loyalty("import events /nonexistent.ndjson"), 2, "cannot read");
+}
+
+TEST_F(CliTest, ImportTransactionsFromASalesExportOnceAndCsvEvents) {
+  const std::string sales = (dir_ / "sales.csv").string();
+  // Quoted fields, an order over two rows, a BOM-free header with other spellings, a bad row.
+  std::ofstream(sales) << "\"InvoiceNo\",\"StockCode\",\"Quantity\",\"InvoiceDate\",\"UnitPrice\",\"CustomerID\"\n"
+                       << "\"1001\",\"A\",2,\"2026-01-01 08:26\",2.50,\"c1\"\n"
+                       << "\"1001\",\"B, large\",1,\"2026-01-01 08:26\",5.00,\"c1\"\n"
+                       << "\"1002\",\"A\",-1,\"2026-01-02 09:00\",2.50,\"c1\"\n"
+                       << "\"1003\",\"C\",1,\"20260103\",7.00,\"c2\"\n";
+  CliRun first = Loyalty("--now 2026-01-05 import transactions " + sales);
+  EXPECT_EQ(first.exit_code, 2) << first.err;
+  EXPECT_NE(first.out.find("2 new, 0 duplicate, 1 rejected"), std::string::npos) << first.out;
+  EXPECT_NE(first.err.find("rejected record 4"), std::string::npos) << first.err;
+  EXPECT_NE(first.err.find("is a return"), std::string::npos) << first.err;
+  EXPECT_EQ(LoyaltyJson("ledger balance --member c1")["total"], 10);
+  EXPECT_EQ(LoyaltyJson("ledger balance --member c2")["total"], 7);
+  CliRun again = Loyalty("--json --now 2026-01-05 import transactions " + sales);
+  EXPECT_EQ(core::ParseJson(again.out)->at("duplicates"), 2);
+  EXPECT_EQ(LoyaltyJson("ledger balance --member c1")["total"], 10);
+  std::ofstream(dir_ / "nodate.csv") << "customer_id,amount\nc1,3\n";
+  ExpectOneLineError(Loyalty("import transactions " + (dir_ / "nodate.csv").string()), 2, "date column");
+  std::ofstream(dir_ / "broken.csv") << "customer_id,date,amount\nc1,\"2026-01-01,3\n";
+  ExpectOneLineError(Loyalty("import transactions " + (dir_ / "broken.csv").string()), 2, "malformed CSV");
+
+  const std::string events = (dir_ / "events.csv").string();
+  std::ofstream(events) << "id,type,at,identifier,properties\n"
+                        << "x1,login,2026-01-04T10:00:00Z,email:Zed@Example.com,\n"
+                        << "x2,review,2026-01-04T10:00:00Z,email:zed@example.com,\"{\"\"rating\"\":4}\"\n"
+                        << "x3,review,2026-01-04T10:00:00Z,email:zed@example.com,{oops\n";
+  CliRun csv = Loyalty("--now 2026-01-05 import events " + events);
+  EXPECT_NE(csv.out.find("2 new, 0 duplicate, 1 rejected"), std::string::npos) << csv.out << csv.err;
+  EXPECT_NE(csv.err.find("rejected record 4: column properties: malformed JSON"), std::string::npos) << csv.err;
+  auto zed = LoyaltyJson("--now 2026-01-05 members show --identifier email:zed@example.com");
+  EXPECT_EQ(zed["id"].get<std::string>().rfind("auto-", 0), 0u);
+  auto features = LoyaltyJson("--now 2026-01-05 members features --member " + zed["id"].get<std::string>());
+  EXPECT_EQ(features["features"]["last_review_rating"], 4.0);
+}
+
+TEST_F(CliTest, MembersMergeUnmergeAndAFeatureSnapshot) {
+  ASSERT_EQ(Loyalty("members create --member ann --identifier email:ann@example.com").exit_code, 0);
+  ASSERT_EQ(Loyalty("members create --member bob --identifier card:600100").exit_code, 0);
+  const std::string sales = (dir_ / "sales.csv").string();
+  std::ofstream(sales) << "customer_id,date,amount\nann,2026-01-01,20\nbob,2026-01-02,5\nbob,2026-02-01,5\n";
+  ASSERT_EQ(Loyalty("--now 2026-03-01 import transactions " + sales).exit_code, 0);
+  auto merged = LoyaltyJson("members merge --into ann --member bob --reason 'same card'");
+  EXPECT_EQ(merged["ledger"]["points_moved"], 10);
+  EXPECT_EQ(LoyaltyJson("members show --identifier card:600-100")["id"], "ann");
+  EXPECT_EQ(LoyaltyJson("--now 2026-03-01 members features --member bob")["features"]["frequency"], 3.0);
+  ExpectOneLineError(Loyalty("members merge --into ann --member ann --reason x"), 2, "into itself");
+  ExpectOneLineError(Loyalty("members show --identifier phone:abc"), 2, "not a phone number");
+
+  const std::string snapshot = (dir_ / "snapshot.csv").string();
+  auto wrote = LoyaltyJson("--now 2026-03-01 features snapshot --as-of 2026-01-15 --out " + snapshot);
+  EXPECT_EQ(wrote["members"], 1);  // ann with bob merged in; bob's February purchase is after the cutoff
+  std::ifstream in(snapshot);
+  std::string header, row;
+  std::getline(in, header);
+  std::getline(in, row);
+  EXPECT_EQ(header.rfind("member_id,tenure_days,recency_days,frequency,monetary,", 0), 0u) << header;
+  EXPECT_EQ(row.rfind("ann,", 0), 0u) << row;
+  EXPECT_NE(row.find(",2,25,"), std::string::npos) << row;  // two purchases, 25.00 before the cutoff
+
+  auto undone = LoyaltyJson("members unmerge --member bob --reason 'different people'");
+  EXPECT_EQ(undone["ledger"]["points_returned"], 10);
+  EXPECT_EQ(LoyaltyJson("ledger verify")["ok"], true);
+  ExpectOneLineError(Loyalty("features snapshot --as-of nope --out x.csv"), 2, "--as-of");
 }
 
 TEST_F(CliTest, DemoTellsTheLedgerStoryAndVerifiesIt) {
