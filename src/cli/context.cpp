@@ -81,4 +81,14 @@ int PrintError(const core::Error& error) {
   return core::ExitCode(error.code);
 }
 
+std::function<int()> Runner(GlobalOptions& options, CommandBody body) {
+  return [&options, body = std::move(body)]() -> int {
+    auto context = Context::Open(options);
+    if (!context) return PrintError(context.error());
+    auto result = body(**context);
+    if (!result) return PrintError(result.error());
+    return PrintResult(options, result->first, result->second);
+  };
+}
+
 }  // namespace loyalty::cli

@@ -3,9 +3,11 @@
 // the one way results and errors are printed. Private to the cli module.
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "loyalty/core/clock.hpp"
 #include "loyalty/core/error.hpp"
@@ -51,5 +53,11 @@ int PrintResult(const GlobalOptions& options, const core::Json& value, const std
 
 // Prints "error: <message>" on one line to stderr; returns the error's exit code.
 int PrintError(const core::Error& error);
+
+// A subcommand's body: the JSON result (for --json) and its text, or an error.
+using CommandBody = std::function<core::Result<std::pair<core::Json, std::string>>(Context&)>;
+
+// Wraps a body: opens the data directory, runs it, prints the result or the one-line error.
+std::function<int()> Runner(GlobalOptions& options, CommandBody body);
 
 }  // namespace loyalty::cli

@@ -42,23 +42,6 @@ std::string GeneratedKey() {
   return out.str();
 }
 
-template <typename Id>
-Result<Id> ParseId(const std::string& text) {
-  return Id::Parse(text);
-}
-
-// Wraps a command body: opens the data dir, runs, prints the result or the error.
-std::function<int()> Runner(GlobalOptions& options,
-                            std::function<Result<std::pair<Json, std::string>>(Context&)> body) {
-  return [&options, body = std::move(body)]() -> int {
-    auto context = Context::Open(options);
-    if (!context) return PrintError(context.error());
-    auto result = body(**context);
-    if (!result) return PrintError(result.error());
-    return PrintResult(options, result->first, result->second);
-  };
-}
-
 Result<core::IdempotencyKey> KeyOrGenerated(const std::string& key) {
   return core::IdempotencyKey::Parse(key.empty() ? GeneratedKey() : key);
 }
@@ -108,7 +91,7 @@ void AddLedgerCommands(CLI::App& app, GlobalOptions& options, std::function<int(
   member_add->add_option("member", args->member, "Member id")->required();
   member_add->callback([&, args] {
     run = Runner(options, [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
-      LOYALTY_ASSIGN_OR_RETURN(auto id, ParseId<core::MemberId>(args->member));
+      LOYALTY_ASSIGN_OR_RETURN(auto id, core::MemberId::Parse(args->member));
       LOYALTY_TRY(ctx.ledger().CreateMember(id));
       return std::pair{Json{{"member", id}}, "member " + id.str()};
     });
@@ -125,8 +108,8 @@ void AddLedgerCommands(CLI::App& app, GlobalOptions& options, std::function<int(
     run = Runner(options, [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
       ledger::EarnCommand command;
       LOYALTY_ASSIGN_OR_RETURN(command.key, KeyOrGenerated(args->key));
-      LOYALTY_ASSIGN_OR_RETURN(command.member, ParseId<core::MemberId>(args->member));
-      LOYALTY_ASSIGN_OR_RETURN(command.order, ParseId<core::OrderId>(args->order));
+      LOYALTY_ASSIGN_OR_RETURN(command.member, core::MemberId::Parse(args->member));
+      LOYALTY_ASSIGN_OR_RETURN(command.order, core::OrderId::Parse(args->order));
       for (const auto& text : args->lines) {
         LOYALTY_ASSIGN_OR_RETURN(auto line, ParseOrderLine(text, ctx.ledger().config().currency.code));
         command.lines.push_back(line);
@@ -156,7 +139,7 @@ void AddLedgerCommands(CLI::App& app, GlobalOptions& options, std::function<int(
     cmd->callback([&, args, is_bonus] {
       run = Runner(options, [args, is_bonus](Context& ctx) -> Result<std::pair<Json, std::string>> {
         LOYALTY_ASSIGN_OR_RETURN(auto key, KeyOrGenerated(args->key));
-        LOYALTY_ASSIGN_OR_RETURN(auto member_id, ParseId<core::MemberId>(args->member));
+        LOYALTY_ASSIGN_OR_RETURN(auto member_id, core::MemberId::Parse(args->member));
         LOYALTY_ASSIGN_OR_RETURN(auto points, core::Points::Parse(args->points));
         Result<ledger::PostingResult> r =
             is_bonus ? ctx.ledger().Bonus({key, member_id, points, args->reason, args->actor})
@@ -179,8 +162,8 @@ void AddLedgerCommands(CLI::App& app, GlobalOptions& options, std::function<int(
     run = Runner(options, [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
       ledger::RedeemRewardCommand command;
       LOYALTY_ASSIGN_OR_RETURN(command.key, KeyOrGenerated(args->key));
-      LOYALTY_ASSIGN_OR_RETURN(command.member, ParseId<core::MemberId>(args->member));
-      LOYALTY_ASSIGN_OR_RETURN(command.reward, ParseId<core::RewardId>(args->reward));
+      LOYALTY_ASSIGN_OR_RETURN(command.member, core::MemberId::Parse(args->member));
+      LOYALTY_ASSIGN_OR_RETURN(command.reward, core::RewardId::Parse(args->reward));
       command.quantity = args->quantity;
       LOYALTY_ASSIGN_OR_RETURN(auto r, ctx.ledger().RedeemReward(command));
       Json out = r;
@@ -199,7 +182,7 @@ void AddLedgerCommands(CLI::App& app, GlobalOptions& options, std::function<int(
     run = Runner(options, [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
       ledger::RedeemPointsCommand command;
       LOYALTY_ASSIGN_OR_RETURN(command.key, KeyOrGenerated(args->key));
-      LOYALTY_ASSIGN_OR_RETURN(command.member, ParseId<core::MemberId>(args->member));
+      LOYALTY_ASSIGN_OR_RETURN(command.member, core::MemberId::Parse(args->member));
       LOYALTY_ASSIGN_OR_RETURN(command.points, core::Points::Parse(args->points));
       LOYALTY_ASSIGN_OR_RETURN(auto r, ctx.ledger().RedeemPoints(command));
       Json out = r;
@@ -219,8 +202,8 @@ void AddLedgerCommands(CLI::App& app, GlobalOptions& options, std::function<int(
     run = Runner(options, [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
       ledger::ReturnCommand command;
       LOYALTY_ASSIGN_OR_RETURN(command.key, KeyOrGenerated(args->key));
-      LOYALTY_ASSIGN_OR_RETURN(command.member, ParseId<core::MemberId>(args->member));
-      LOYALTY_ASSIGN_OR_RETURN(command.order, ParseId<core::OrderId>(args->order));
+      LOYALTY_ASSIGN_OR_RETURN(command.member, core::MemberId::Parse(args->member));
+      LOYALTY_ASSIGN_OR_RETURN(command.order, core::OrderId::Parse(args->order));
       for (const auto& text : args->lines) {
         const size_t colon = text.rfind(':');
         if (colon == std::string::npos) {
@@ -262,7 +245,7 @@ void AddLedgerCommands(CLI::App& app, GlobalOptions& options, std::function<int(
       ledger::EvaluateTiersCommand command;
       LOYALTY_ASSIGN_OR_RETURN(command.key, KeyOrGenerated(args->key));
       if (!args->member.empty()) {
-        LOYALTY_ASSIGN_OR_RETURN(command.member, ParseId<core::MemberId>(args->member));
+        LOYALTY_ASSIGN_OR_RETURN(command.member, core::MemberId::Parse(args->member));
       }
       LOYALTY_ASSIGN_OR_RETURN(auto r, ctx.ledger().EvaluateTiers(command));
       std::string text = "evaluated " + std::to_string(r.evaluated) + " member(s), " +
@@ -277,7 +260,7 @@ void AddLedgerCommands(CLI::App& app, GlobalOptions& options, std::function<int(
   member_option(balance);
   balance->callback([&, args] {
     run = Runner(options, [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
-      LOYALTY_ASSIGN_OR_RETURN(auto id, ParseId<core::MemberId>(args->member));
+      LOYALTY_ASSIGN_OR_RETURN(auto id, core::MemberId::Parse(args->member));
       LOYALTY_ASSIGN_OR_RETURN(auto b, ctx.ledger().GetBalance(id));
       return std::pair{Json(b), std::to_string(b.total.value()) + " points (" + std::to_string(b.available.value()) +
                                     " available, " + std::to_string(b.pending.value()) + " pending)"};
@@ -290,7 +273,7 @@ void AddLedgerCommands(CLI::App& app, GlobalOptions& options, std::function<int(
   statement->add_option("--limit", args->limit, "Lines per page (1-500)")->capture_default_str();
   statement->callback([&, args] {
     run = Runner(options, [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
-      LOYALTY_ASSIGN_OR_RETURN(auto id, ParseId<core::MemberId>(args->member));
+      LOYALTY_ASSIGN_OR_RETURN(auto id, core::MemberId::Parse(args->member));
       LOYALTY_ASSIGN_OR_RETURN(auto page, ctx.ledger().GetStatement(id, args->before, args->limit));
       std::string text;
       for (const auto& line : page.lines) {
@@ -308,7 +291,7 @@ void AddLedgerCommands(CLI::App& app, GlobalOptions& options, std::function<int(
   lots->add_flag("--all", args->all, "Include used and expired lots");
   lots->callback([&, args] {
     run = Runner(options, [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
-      LOYALTY_ASSIGN_OR_RETURN(auto id, ParseId<core::MemberId>(args->member));
+      LOYALTY_ASSIGN_OR_RETURN(auto id, core::MemberId::Parse(args->member));
       LOYALTY_ASSIGN_OR_RETURN(auto result, ctx.ledger().GetLots(id, args->all));
       std::string text;
       for (const auto& lot : result) {
@@ -325,7 +308,7 @@ void AddLedgerCommands(CLI::App& app, GlobalOptions& options, std::function<int(
   member_option(tier);
   tier->callback([&, args] {
     run = Runner(options, [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
-      LOYALTY_ASSIGN_OR_RETURN(auto id, ParseId<core::MemberId>(args->member));
+      LOYALTY_ASSIGN_OR_RETURN(auto id, core::MemberId::Parse(args->member));
       LOYALTY_ASSIGN_OR_RETURN(auto t, ctx.ledger().GetTier(id));
       std::string text = t.tier + " (qualifying " + std::to_string(t.qualifying) + ")";
       if (t.next_tier) text += "; " + std::to_string(t.needed_for_next) + " more for " + *t.next_tier;
@@ -367,7 +350,7 @@ void AddLedgerCommands(CLI::App& app, GlobalOptions& options, std::function<int(
   reward_add->add_option("--stock", args->stock, "Units in stock (default: unlimited)");
   reward_add->callback([&, args] {
     run = Runner(options, [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
-      LOYALTY_ASSIGN_OR_RETURN(auto id, ParseId<core::RewardId>(args->reward));
+      LOYALTY_ASSIGN_OR_RETURN(auto id, core::RewardId::Parse(args->reward));
       LOYALTY_ASSIGN_OR_RETURN(auto price, core::Points::Parse(args->points));
       ledger::Reward r{id, args->name, price, args->stock};
       LOYALTY_TRY(ctx.ledger().UpsertReward(r));

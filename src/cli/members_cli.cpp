@@ -24,16 +24,6 @@ struct MembersArgs {
   std::string out;
 };
 
-std::function<int()> Runner(GlobalOptions& options, std::function<Result<std::pair<Json, std::string>>(Context&)> body) {
-  return [&options, body = std::move(body)]() -> int {
-    auto context = Context::Open(options);
-    if (!context) return PrintError(context.error());
-    auto result = body(**context);
-    if (!result) return PrintError(result.error());
-    return PrintResult(options, result->first, result->second);
-  };
-}
-
 Result<core::MemberId> Member(const std::string& text) {
   auto id = core::MemberId::Parse(text);
   if (!id) return core::Wrap(id.error(), "--member");

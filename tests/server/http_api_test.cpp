@@ -13,27 +13,6 @@ class HttpApiTest : public ServerFixture {
     ServerFixture::SetUp();
     StartServer();
   }
-
-  HttpReply Post(HttpClient& client, const std::string& target, const Json& body, const std::string& key = "") {
-    std::map<std::string, std::string> headers;
-    if (!key.empty()) headers["Idempotency-Key"] = key;
-    return client.Send("POST", target, body.dump(), headers);
-  }
-
-  static void ExpectProblem(const HttpReply& reply, int status, const std::string& type, const std::string& detail) {
-    EXPECT_EQ(reply.status, status) << reply.body;
-    EXPECT_EQ(reply.content_type, "application/problem+json");
-    const Json problem = reply.json();
-    EXPECT_EQ(problem["status"], status);
-    EXPECT_EQ(problem["type"], "urn:loyalty:problem:" + type) << reply.body;
-    EXPECT_NE(problem["detail"].get<std::string>().find(detail), std::string::npos) << reply.body;
-  }
-
-  Json Purchase(const std::string& member, const std::string& order, const std::string& price) {
-    return Json{{"member", member},
-                {"order", order},
-                {"lines", Json::array({{{"sku", "TEE"}, {"category", "apparel"}, {"quantity", 1}, {"unit_price", price}}})}};
-  }
 };
 
 TEST_F(HttpApiTest, HealthReadinessAndMetrics) {

@@ -13,25 +13,6 @@ class MemberApiTest : public ServerFixture {
     ServerFixture::SetUp();
     StartServer();
   }
-
-  HttpReply Post(HttpClient& client, const std::string& target, const Json& body, const std::string& key = "") {
-    std::map<std::string, std::string> headers;
-    if (!key.empty()) headers["Idempotency-Key"] = key;
-    return client.Send("POST", target, body.dump(), headers);
-  }
-
-  static void ExpectProblem(const HttpReply& reply, int status, const std::string& type, const std::string& detail) {
-    EXPECT_EQ(reply.status, status) << reply.body;
-    EXPECT_EQ(reply.content_type, "application/problem+json");
-    EXPECT_EQ(reply.json()["type"], "urn:loyalty:problem:" + type) << reply.body;
-    EXPECT_NE(reply.json()["detail"].get<std::string>().find(detail), std::string::npos) << reply.body;
-  }
-
-  static Json Purchase(const std::string& member, const std::string& order, const std::string& price) {
-    return Json{{"member", member},
-                {"order", order},
-                {"lines", Json::array({{{"sku", "TEE"}, {"category", "apparel"}, {"quantity", 1}, {"unit_price", price}}})}};
-  }
 };
 
 TEST_F(MemberApiTest, ProfilesIdentifiersMergeAndUnmerge) {

@@ -47,6 +47,31 @@ class ServerFixture : public ::testing::Test {
 
   HttpClient Client() { return HttpClient(server_->port()); }
 
+  static HttpReply Post(HttpClient& client, const std::string& target, const core::Json& body,
+                        const std::string& key = "") {
+    std::map<std::string, std::string> headers;
+    if (!key.empty()) headers["Idempotency-Key"] = key;
+    return client.Send("POST", target, body.dump(), headers);
+  }
+
+  // A problem+json answer with this status, type code and a detail containing `detail`.
+  static void ExpectProblem(const HttpReply& reply, int status, const std::string& type, const std::string& detail) {
+    EXPECT_EQ(reply.status, status) << reply.body;
+    EXPECT_EQ(reply.content_type, "application/problem+json");
+    const core::Json problem = reply.json();
+    EXPECT_EQ(problem["status"], status);
+    EXPECT_EQ(problem["type"], "urn:loyalty:problem:" + type) << reply.body;
+    EXPECT_NE(problem["detail"].get<std::string>().find(detail), std::string::npos) << reply.body;
+  }
+
+  // A purchase body for POST /v1/purchases: one line of one tee shirt.
+  static core::Json Purchase(const std::string& member, const std::string& order, const std::string& price) {
+    return core::Json{{"member", member},
+                      {"order", order},
+                      {"lines", core::Json::array({{{"sku", "TEE"}, {"category", "apparel"}, {"quantity", 1},
+                                                    {"unit_price", price}}})}};
+  }
+
   ::loyalty::testing::TempDir dir_;
   core::ManualClock clock_{*core::ParseTimestamp("2026-04-01T10:00:00Z")};
   std::unique_ptr<store::Database> db_;
