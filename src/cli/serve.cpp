@@ -31,6 +31,9 @@ int RunServe(const GlobalOptions& options, const ServeOptions& serve) {
     server_options->port = static_cast<uint16_t>(*serve.port);
   }
 
+  // Live features are built before the first request, not by it.
+  if (auto ready = (*context)->members().EnsureLiveFeatures(); !ready) return PrintError(ready.error());
+
   server::Metrics metrics;
   server::Router router;
   ledger::Ledger& ledger = (*context)->ledger();
@@ -42,7 +45,7 @@ int RunServe(const GlobalOptions& options, const ServeOptions& serve) {
   auto& identity = (*context)->platform().identity();
   server::AddLedgerRoutes(router, ledger, metrics, [&identity](const core::MemberId& m) { return identity.Resolve(m); });
   server::AddMemberRoutes(router, (*context)->members(), metrics);
-  server::AddEventRoutes(router, (*context)->ingestor(), (*context)->event_log(), metrics);
+  server::AddEventRoutes(router, (*context)->ingestor(), (*context)->event_log(), identity, metrics);
 
   auto http = server::HttpServer::Start(*server_options, router, metrics);
   if (!http) return PrintError(http.error());

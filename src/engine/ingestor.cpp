@@ -141,9 +141,10 @@ Result<IngestReport> Ingestor::Ingest(const std::vector<Result<Json>>& items) {
   }
   if (!valid.empty()) {
     LOYALTY_ASSIGN_OR_RETURN(std::vector<bool> inserted, log_.Append(valid));
+    const bool live = members_.live_features_ready();  // else the first read replays the log
     for (size_t v = 0; v < valid.size(); ++v) {
       ++(inserted[v] ? report.accepted : report.duplicates);
-      if (inserted[v]) features_.Apply(*valid_member[v], valid[v]);
+      if (inserted[v] && live) features_.Apply(*valid_member[v], valid[v]);
     }
   }
   std::sort(report.rejections.begin(), report.rejections.end(),

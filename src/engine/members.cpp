@@ -72,25 +72,30 @@ Result<Profile> Members::Create(const MemberId& member, std::span<const Identifi
 
 Result<AddIdentifiersResult> Members::AddIdentifiers(const MemberId& member, std::span<const Identifier> identifiers,
                                                      std::string_view actor) {
+  LOYALTY_TRY(ledger_.GetBalance(member));  // kNotFound for an unknown member; members are never deleted
   std::unique_lock lock(merge_lock_);
   AddIdentifiersResult result;
-  std::vector<identity::AttachOutcome::Held> held;
-  LOYALTY_TRY(db_.Write([&](Transaction& tx) -> Status {
-    LOYALTY_TRY(ledger_.GetBalance(member));  // exists?
+  // Attaching and merging the profiles that shared an identifier is one transaction: all of
+  // it happens, or none.
+  Status written = db_.Write([&](Transaction& tx) -> Status {
+    result = AddIdentifiersResult{};
     LOYALTY_ASSIGN_OR_RETURN(auto outcome, graph_.AttachIn(tx, member, identifiers, clock_.Now()));
     result.added = std::move(outcome.added);
-    held = std::move(outcome.held_elsewhere);
+    std::vector<MemberId> merged;
+    for (const auto& held : outcome.held_elsewhere) {
+      if (std::find(merged.begin(), merged.end(), held.holder) != merged.end()) continue;
+      LOYALTY_ASSIGN_OR_RETURN(
+          auto merge, MergeIn(tx, member, held.holder,
+                              "shared " + std::string(IdentifierKindName(held.identifier.kind)) + " identifier", actor));
+      merged.push_back(held.holder);
+      result.merges.push_back(std::move(merge.merge));
+    }
     return {};
-  }));
-  // Profiles sharing an identifier are the same person: merge them into this member, then
-  // give the identifier the merged profile held... it already resolves here through the merge.
-  for (const auto& h : held) {
-    if (graph_.Resolve(h.holder) == member) continue;  // merged by an earlier identifier of this call
-    LOYALTY_ASSIGN_OR_RETURN(auto merged,
-                             MergeLocked(member, h.holder,
-                                         "shared " + std::string(IdentifierKindName(h.identifier.kind)) + " identifier",
-                                         actor));
-    result.merges.push_back(std::move(merged.merge));
+  });
+  LOYALTY_TRY(written);
+  if (!result.merges.empty()) {
+    LOYALTY_TRY(AfterIdentityChange({member}, nullptr));
+    for (const auto& merge : result.merges) features_.Replace(merge.absorbed, std::nullopt);
   }
   LOYALTY_ASSIGN_OR_RETURN(result.profile, Get(member));
   return result;
@@ -99,36 +104,40 @@ Result<AddIdentifiersResult> Members::AddIdentifiers(const MemberId& member, std
 Result<MergeResult> Members::Merge(const MemberId& survivor, const MemberId& absorbed, std::string_view reason,
                                    std::string_view actor) {
   std::unique_lock lock(merge_lock_);
-  return MergeLocked(survivor, absorbed, reason, actor);
+  MergeResult result;
+  LOYALTY_TRY(db_.Write([&](Transaction& tx) -> Status {
+    LOYALTY_ASSIGN_OR_RETURN(result, MergeIn(tx, survivor, absorbed, reason, actor));
+    return {};
+  }));
+  LOYALTY_TRY(AfterIdentityChange({survivor}, &absorbed));
+  return result;
 }
 
-Result<MergeResult> Members::MergeLocked(const MemberId& survivor, const MemberId& absorbed, std::string_view reason,
-                                         std::string_view actor) {
+Result<MergeResult> Members::MergeIn(Transaction& tx, const MemberId& survivor, const MemberId& absorbed,
+                                     std::string_view reason, std::string_view actor) {
   MergeResult result;
-  Status written = db_.Write([&](Transaction& tx) -> Status {
-    LOYALTY_ASSIGN_OR_RETURN(result.merge, graph_.MergeIn(tx, survivor, absorbed, reason, actor, clock_.Now()));
-    LOYALTY_ASSIGN_OR_RETURN(result.ledger, ledger_.MergeMembersIn(tx, survivor, absorbed, result.merge.merge_id));
-    return {};
-  });
-  LOYALTY_TRY(graph_.Refresh());
-  LOYALTY_TRY(written);
-  features_.Replace(absorbed, std::nullopt);
-  LOYALTY_TRY(ReplayFeatures(survivor));
+  LOYALTY_ASSIGN_OR_RETURN(result.merge, graph_.MergeIn(tx, survivor, absorbed, reason, actor, clock_.Now()));
+  LOYALTY_ASSIGN_OR_RETURN(result.ledger, ledger_.MergeMembersIn(tx, survivor, absorbed, result.merge.merge_id));
   return result;
+}
+
+Status Members::AfterIdentityChange(std::initializer_list<MemberId> replay, const MemberId* dropped) {
+  LOYALTY_TRY(graph_.Refresh());
+  if (!live_features_ready()) return {};
+  if (dropped != nullptr) features_.Replace(*dropped, std::nullopt);
+  for (const auto& member : replay) LOYALTY_TRY(ReplayFeatures(member));
+  return {};
 }
 
 Result<UnmergeResult> Members::Unmerge(const MemberId& absorbed, std::string_view reason, std::string_view actor) {
   std::unique_lock lock(merge_lock_);
   UnmergeResult result;
-  Status written = db_.Write([&](Transaction& tx) -> Status {
+  LOYALTY_TRY(db_.Write([&](Transaction& tx) -> Status {
     LOYALTY_ASSIGN_OR_RETURN(result.merge, graph_.UnmergeIn(tx, absorbed, reason, actor, clock_.Now()));
     LOYALTY_ASSIGN_OR_RETURN(result.ledger, ledger_.UnmergeMembersIn(tx, result.merge.merge_id));
     return {};
-  });
-  LOYALTY_TRY(graph_.Refresh());
-  LOYALTY_TRY(written);
-  LOYALTY_TRY(ReplayFeatures(result.merge.survivor));
-  LOYALTY_TRY(ReplayFeatures(absorbed));
+  }));
+  LOYALTY_TRY(AfterIdentityChange({result.merge.survivor, absorbed}, nullptr));
   return result;
 }
 
@@ -151,8 +160,10 @@ Status Members::ReplayFeatures(const MemberId& member) {
   return {};
 }
 
-Status Members::RebuildFeatures() {
+Status Members::EnsureLiveFeatures() {
+  if (live_features_ready()) return {};
   std::unique_lock lock(merge_lock_);
+  if (live_features_ready()) return {};
   std::vector<MemberId> merged_survivors;
   LOYALTY_TRY(log_.ReplayAll(std::nullopt, [&](const events::Event& event) {
     const MemberId canonical = graph_.Resolve(event.member);
@@ -165,6 +176,7 @@ Status Members::RebuildFeatures() {
   std::sort(merged_survivors.begin(), merged_survivors.end());
   merged_survivors.erase(std::unique(merged_survivors.begin(), merged_survivors.end()), merged_survivors.end());
   for (const auto& survivor : merged_survivors) LOYALTY_TRY(ReplayFeatures(survivor));
+  live_ready_.store(true, std::memory_order_release);
   return {};
 }
 
@@ -180,6 +192,7 @@ Result<FeatureReport> Members::Features(const MemberId& member, std::optional<Ti
     if (*as_of > now) return Fail(ErrorCode::kInvalidArgument, "as_of lies in the future; omit it for live features");
     LOYALTY_ASSIGN_OR_RETURN(state, ReplayState(report.member, as_of));
   } else {
+    LOYALTY_TRY(EnsureLiveFeatures());
     state = features_.Get(report.member);
   }
   report.features = features_.ComputeFor(state.value_or(features::MemberState{}), report.as_of);
@@ -234,6 +247,7 @@ Status Members::Snapshot(Timestamp cutoff, const std::function<Status(const Snap
 }
 
 Result<Json> Members::Segments() {
+  LOYALTY_TRY(EnsureLiveFeatures());
   const Timestamp now = clock_.Now();
   const features::RfmBreakpoints breakpoints = features_.Breakpoints(now, kRfmRefresh);
   std::map<std::string, int64_t> counts;

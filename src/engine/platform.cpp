@@ -24,7 +24,6 @@ core::Result<std::unique_ptr<Platform>> Platform::Open(store::Database& db, Plat
   p->features_ = std::make_unique<features::FeatureStore>(currency);
   p->members_ = std::make_unique<Members>(db, *p->identity_, *p->ledger_, *p->event_log_, *p->features_, clock);
   p->ingestor_ = std::make_unique<Ingestor>(*p->event_log_, *p->ledger_, *p->members_, *p->features_, clock);
-  LOYALTY_TRY(p->members_->RebuildFeatures());
   return p;
 }
 

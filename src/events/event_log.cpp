@@ -1,5 +1,7 @@
 #include "loyalty/events/event_log.hpp"
 
+#include <algorithm>
+
 namespace loyalty::events {
 
 using core::ErrorCode;
@@ -49,29 +51,6 @@ Result<std::vector<bool>> EventLog::Append(std::span<const Event> events) {
   });
 }
 
-Result<std::vector<Event>> EventLog::ForMember(const core::MemberId& member, std::optional<core::Timestamp> before,
-                                               int limit) {
-  if (limit < 1 || limit > 1000) return Fail(ErrorCode::kInvalidArgument, "limit must be 1 to 1000");
-  return db_.ReadValue<std::vector<Event>>([&](store::Transaction& tx) -> Result<std::vector<Event>> {
-    LOYALTY_ASSIGN_OR_RETURN(
-        auto rows, tx.Query("SELECT event_id, type, at, channel, properties FROM events "
-                            "WHERE member_id = ?1 AND at < ?2 ORDER BY at DESC, event_id DESC LIMIT ?3",
-                            {member.str(), before ? core::ToUnixMillis(*before) : INT64_MAX, int64_t{limit}}));
-    std::vector<Event> out;
-    for (const auto& row : rows) {
-      Event event;
-      event.id = row.Text(0);
-      LOYALTY_ASSIGN_OR_RETURN(event.type, ParseEventType(row.Text(1)));
-      event.at = core::FromUnixMillis(row.Int(2));
-      event.member = member;
-      event.channel = row.Text(3);
-      LOYALTY_ASSIGN_OR_RETURN(event.properties, core::ParseJson(row.Text(4)));
-      out.push_back(std::move(event));
-    }
-    return out;
-  });
-}
-
 namespace {
 
 Result<Event> EventFromRow(const store::Row& row) {
@@ -88,6 +67,38 @@ Result<Event> EventFromRow(const store::Row& row) {
 constexpr int64_t kReplayPage = 4096;
 
 }  // namespace
+
+Result<std::vector<Event>> EventLog::ForMember(const core::MemberId& member, std::optional<core::Timestamp> before,
+                                               int limit) {
+  return ForMembers(std::span<const core::MemberId>(&member, 1), before, limit);
+}
+
+Result<std::vector<Event>> EventLog::ForMembers(std::span<const core::MemberId> members,
+                                                std::optional<core::Timestamp> before, int limit) {
+  if (limit < 1 || limit > 1000) return Fail(ErrorCode::kInvalidArgument, "limit must be 1 to 1000");
+  const int64_t cutoff = before ? core::ToUnixMillis(*before) : INT64_MAX;
+  return db_.ReadValue<std::vector<Event>>([&](store::Transaction& tx) -> Result<std::vector<Event>> {
+    std::vector<Event> out;
+    // Each profile's newest `limit` come from its (member_id, at) index; the merge of those
+    // lists, newest first, is the answer.
+    for (const auto& member : members) {
+      LOYALTY_ASSIGN_OR_RETURN(
+          auto rows, tx.Query("SELECT event_id, member_id, type, at, channel, properties FROM events "
+                              "WHERE member_id = ?1 AND at < ?2 ORDER BY at DESC, event_id DESC LIMIT ?3",
+                              {member.str(), cutoff, int64_t{limit}}));
+      for (const auto& row : rows) {
+        LOYALTY_ASSIGN_OR_RETURN(Event event, EventFromRow(row));
+        out.push_back(std::move(event));
+      }
+    }
+    std::sort(out.begin(), out.end(), [](const Event& a, const Event& b) {
+      return a.at != b.at ? a.at > b.at : a.id > b.id;
+    });
+    if (out.size() > static_cast<size_t>(limit)) out.resize(static_cast<size_t>(limit));
+    return out;
+  });
+}
+
 
 core::Status EventLog::Replay(std::span<const core::MemberId> members, std::optional<core::Timestamp> before,
                               const Visitor& visit) {

@@ -8,7 +8,8 @@ namespace loyalty::server {
 
 using core::Json;
 
-void AddEventRoutes(Router& router, engine::Ingestor& ingestor, events::EventLog& log, Metrics& metrics) {
+void AddEventRoutes(Router& router, engine::Ingestor& ingestor, events::EventLog& log,
+                    const identity::IdentityGraph& identity, Metrics& metrics) {
   router.Add(Method::kPost, "/v1/events", [&ingestor, &metrics](const Request& request) {
     auto items = engine::Ingestor::SplitBatch(request.body);
     if (!items) return ProblemResponse(items.error());
@@ -22,7 +23,7 @@ void AddEventRoutes(Router& router, engine::Ingestor& ingestor, events::EventLog
     return JsonResponse(nothing_kept ? 422 : 200, engine::ToJson(*report));
   }, Execution::kWorker, BodySize::kLarge);
 
-  router.Add(Method::kGet, "/v1/members/{id}/events", [&log](const Request& request) {
+  router.Add(Method::kGet, "/v1/members/{id}/events", [&log, &identity](const Request& request) {
     auto member = core::MemberId::Parse(request.path_params.at("id"));
     if (!member) return ProblemResponse(member.error());
     std::optional<core::Timestamp> before;
@@ -38,7 +39,10 @@ void AddEventRoutes(Router& router, engine::Ingestor& ingestor, events::EventLog
         return ProblemResponse(400, "invalid_argument", "query parameter 'limit' must be an integer from 1 to 1000");
       }
     }
-    auto found = log.ForMember(*member, before, limit);
+    // A member's timeline holds the events of every profile merged into it.
+    std::vector<core::MemberId> profiles = identity.Absorbed(identity.Resolve(*member));
+    profiles.push_back(identity.Resolve(*member));
+    auto found = log.ForMembers(profiles, before, limit);
     if (!found) return ProblemResponse(found.error());
     Json out = Json::array();
     for (const auto& event : *found) out.push_back(events::ToJson(event));

@@ -24,7 +24,10 @@ MemberId M(std::string_view id) { return *MemberId::Parse(id); }
 
 class MembersTest : public ::testing::Test {
  protected:
-  void SetUp() override { Open(); }
+  void SetUp() override {
+    Open();
+    ASSERT_TRUE(members().EnsureLiveFeatures());  // streaming from the first event
+  }
 
   void Open() {
     platform_.reset();
@@ -255,8 +258,11 @@ TEST_F(MembersTest, LiveFeaturesAreRebuiltFromTheLogOnReopen) {
           Purchase("e2", "bob", "o2", "50.00", "2026-03-01T10:00:00Z"),
           Json{{"id", "e3"}, {"type", "login"}, {"at", "2026-04-25T10:00:00Z"}, {"member", "bob"}}});
   ASSERT_TRUE(members().Merge(M("ann"), M("bob"), "same", "tester"));
+  ASSERT_TRUE(members().EnsureLiveFeatures());
   const auto before = platform_->features().Get(M("ann"));
   Open();
+  EXPECT_FALSE(platform_->features().Get(M("ann")).has_value());  // built on first use, not on open
+  ASSERT_TRUE(members().EnsureLiveFeatures());
   EXPECT_EQ(platform_->features().Get(M("ann")), before);
   EXPECT_FALSE(platform_->features().Get(M("bob")).has_value());
   EXPECT_EQ(FeatureOf("ann", Feature::frequency), 2);

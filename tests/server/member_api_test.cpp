@@ -40,6 +40,12 @@ TEST_F(MemberApiTest, ProfilesIdentifiersMergeAndUnmerge) {
   EXPECT_EQ(profile["balance"]["total"], 50);
   EXPECT_EQ(profile["merged_profiles"], Json::array({"pos-7"}));
   EXPECT_EQ(client.Send("GET", "/v1/members?identifier=phone:030%201234567").json()["id"], "ann");
+  // The survivor's timeline holds the absorbed profile's events too.
+  Json login = Json::array({{{"id", "l1"}, {"type", "login"}, {"at", "2026-03-30T10:00:00Z"}, {"member", "pos-7"}}});
+  ASSERT_EQ(client.Send("POST", "/v1/events", login.dump()).status, 200);
+  auto timeline = client.Send("GET", "/v1/members/ann/events").json();
+  ASSERT_EQ(timeline.size(), 1u) << timeline;
+  EXPECT_EQ(timeline[0]["member"], "pos-7");
   // Ledger routes follow the merge: a balance asked of the absorbed id is the survivor's.
   EXPECT_EQ(client.Send("GET", "/v1/members/pos-7/balance").json()["total"], 50);
   EXPECT_EQ(client.Send("GET", "/v1/members/ann/merges").json().size(), 1u);

@@ -31,7 +31,7 @@ class ServerFixture : public ::testing::Test {
     AddSystemRoutes(router_, metrics_, [] { return core::Status{}; });
     AddLedgerRoutes(router_, *ledger_, metrics_,
                     [this](const core::MemberId& m) { return platform_->identity().Resolve(m); });
-    AddEventRoutes(router_, *ingestor_, *event_log_, metrics_);
+    AddEventRoutes(router_, *ingestor_, *event_log_, platform_->identity(), metrics_);
     AddMemberRoutes(router_, platform_->members(), metrics_);
     options_.port = 0;
     options_.worker_threads = 4;

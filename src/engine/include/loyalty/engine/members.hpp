@@ -10,6 +10,8 @@
 // Threads: safe to share.
 
 #include <functional>
+#include <atomic>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -113,20 +115,26 @@ class Members {
   // event.member with the profile and returns the canonical member.
   [[nodiscard]] Result<MemberId> ResolveEvent(events::Event& event);
 
-  // Rebuilds every member's live features from the event log (start-up).
-  [[nodiscard]] core::Status RebuildFeatures();
-  // Replays the member's features (all its merged profiles) from the log into the store.
-  [[nodiscard]] core::Status ReplayFeatures(const MemberId& member);
+  // Live features are built from the event log on first use (or eagerly by `serve`), so
+  // commands that never read them (daily jobs, ledger commands) do not replay the log. Until
+  // then ingestion only logs events; the build replays them.
+  [[nodiscard]] core::Status EnsureLiveFeatures();
+  bool live_features_ready() const { return live_ready_.load(std::memory_order_acquire); }
 
-  // Ingestion holds this shared; merges hold it exclusively.
+  // Ingestion holds this shared; merges and the live-feature build hold it exclusively.
   std::shared_mutex& merge_lock() { return merge_lock_; }
 
   // RFM breakpoints are recomputed at most this often (a scan of every member).
   static constexpr std::chrono::seconds kRfmRefresh{60};
 
  private:
-  [[nodiscard]] Result<MergeResult> MergeLocked(const MemberId& survivor, const MemberId& absorbed,
-                                                std::string_view reason, std::string_view actor);
+  // Both halves of a merge inside the caller's write transaction.
+  [[nodiscard]] Result<MergeResult> MergeIn(store::Transaction& tx, const MemberId& survivor, const MemberId& absorbed,
+                                            std::string_view reason, std::string_view actor);
+  // After a committed merge or unmerge: reload the links and replay the members' features.
+  [[nodiscard]] core::Status AfterIdentityChange(std::initializer_list<MemberId> replay, const MemberId* dropped);
+  // Replays the member's features (all its merged profiles) from the log into the store.
+  [[nodiscard]] core::Status ReplayFeatures(const MemberId& member);
   // Points balance and last redemption from the ledger as of `as_of`.
   [[nodiscard]] core::Status FillPoints(const MemberId& member, Timestamp as_of, features::FeatureVector& features);
   [[nodiscard]] Result<features::MemberState> ReplayState(const MemberId& member, std::optional<Timestamp> before);
@@ -138,6 +146,7 @@ class Members {
   features::FeatureStore& features_;
   const core::Clock& clock_;
   std::shared_mutex merge_lock_;
+  std::atomic<bool> live_ready_{false};
 };
 
 core::Json ToJson(const Profile& profile);

@@ -1,7 +1,8 @@
 #pragma once
 // The services of one program over one store, wired once: ledger, event log, identity graph,
-// live features, members and ingestion. Opening migrates every schema and rebuilds the live
-// features from the event log. Used by the CLI, the server and the tests alike.
+// live features, members and ingestion. Opening migrates every schema; members build the live
+// features from the event log on first use (Members::EnsureLiveFeatures). Used by the CLI,
+// the server and the tests alike.
 
 #include <memory>
 #include <string>

@@ -26,6 +26,10 @@ class EventLog {
   // The member's events, newest first, before `before` (exclusive) when given.
   [[nodiscard]] core::Result<std::vector<Event>> ForMember(const core::MemberId& member,
                                                            std::optional<core::Timestamp> before, int limit);
+  // The events of several profiles of one person (a survivor and the profiles merged into
+  // it), newest first across all of them.
+  [[nodiscard]] core::Result<std::vector<Event>> ForMembers(std::span<const core::MemberId> members,
+                                                            std::optional<core::Timestamp> before, int limit);
 
   [[nodiscard]] core::Result<int64_t> Count();
 

@@ -25,8 +25,9 @@ void AddLedgerRoutes(Router& router, ledger::Ledger& ledger, Metrics& metrics, M
 void AddMemberRoutes(Router& router, engine::Members& members, Metrics& metrics);
 
 // Event ingestion (POST /v1/events: a JSON array or NDJSON, partial success) and a member's
-// event timeline.
-void AddEventRoutes(Router& router, engine::Ingestor& ingestor, events::EventLog& log, Metrics& metrics);
+// event timeline (with the events of the profiles merged into it).
+void AddEventRoutes(Router& router, engine::Ingestor& ingestor, events::EventLog& log,
+                    const identity::IdentityGraph& identity, Metrics& metrics);
 
 // /healthz (the process answers), /readyz (`ready` succeeds: the store can be read) and
 // /metrics (Prometheus text).
