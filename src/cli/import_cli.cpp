@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <unordered_map>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -212,7 +213,7 @@ core::Status ReadTransactions(std::istream& in, Context& context, ImportTotals& 
     return Fail(ErrorCode::kInvalidArgument, "the header needs an amount column, or quantity and unit_price");
   }
   Batch batch;
-  std::map<std::string, int> seen;  // row content -> occurrences, for stable ids without an order column
+  std::unordered_map<uint64_t, int> seen;  // row content hash -> occurrences: stable ids without an order column
   std::optional<Json> open;         // the purchase being assembled from consecutive rows
   size_t open_record = 0;
   auto close = [&]() -> core::Status {
@@ -262,16 +263,23 @@ core::Status ReadTransactions(std::istream& in, Context& context, ImportTotals& 
     }
     std::string price = unit_price ? field(*fields, unit_price) : field(*fields, amount);
     if (!unit_price) qty = 1;  // the amount is the line's total
-    if (qty <= 0 || price.starts_with('-')) {
-      LOYALTY_TRY(reject("a negative or zero quantity or amount is a return: import it as a return event"));
+    const std::string row_currency = field(*fields, currency);
+    auto money = core::Money::Parse(price, row_currency.empty() ? std::string(context.ledger().config().currency.code)
+                                                                : row_currency);
+    if (!money) {
+      LOYALTY_TRY(reject(std::string(unit_price ? "unit_price" : "amount") + ": " + money.error().message));
+      continue;
+    }
+    if (qty <= 0 || money->minor_units() <= 0) {
+      LOYALTY_TRY(reject("a zero or negative quantity or amount is not a sale (returns are imported as return "
+                         "events)"));
       continue;
     }
     const std::string order_text = field(*fields, order);
     std::string order_id;
     if (order_text.empty()) {
-      const std::string key = who + "|" + field(*fields, date) + "|" + price + "|" + qty_text;
-      order_id = "txn-" + who + "-" + std::to_string(core::StableHash64(key) % 1000000007ULL) + "-" +
-                 std::to_string(++seen[key]);
+      const uint64_t key = core::StableHash64(who + "|" + field(*fields, date) + "|" + price + "|" + qty_text);
+      order_id = "txn-" + who + "-" + std::to_string(key % 1000000007ULL) + "-" + std::to_string(++seen[key]);
     } else {
       order_id = order_text;
     }

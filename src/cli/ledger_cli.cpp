@@ -43,7 +43,9 @@ std::string GeneratedKey() {
 }
 
 Result<core::IdempotencyKey> KeyOrGenerated(const std::string& key) {
-  return core::IdempotencyKey::Parse(key.empty() ? GeneratedKey() : key);
+  LOYALTY_ASSIGN_OR_RETURN(auto parsed, core::IdempotencyKey::Parse(key.empty() ? GeneratedKey() : key));
+  LOYALTY_TRY(ledger::CheckClientKey(parsed));
+  return parsed;
 }
 
 std::string Signed(int64_t v) { return (v > 0 ? "+" : "") + std::to_string(v); }

@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace loyalty::core {
 
@@ -101,7 +102,13 @@ Json FromSimd(simdjson::dom::element element) {
 
 Result<Json> ParseJsonFast(std::string_view text) {
   if (NestingDepth(text) > kMaxJsonDepth) return ParseJson(text);  // the same refusal
-  thread_local simdjson::dom::parser parser;
+  // A parser keeps buffers sized for the largest document it saw: reuse one per thread for
+  // small documents (event lines), and a transient one for large bodies so a thread does not
+  // hold a batch-sized buffer forever.
+  constexpr size_t kReusedParserLimit = 1 << 20;
+  thread_local simdjson::dom::parser reused;
+  std::optional<simdjson::dom::parser> transient;
+  simdjson::dom::parser& parser = text.size() <= kReusedParserLimit ? reused : transient.emplace();
   simdjson::dom::element root;
   if (parser.parse(text.data(), text.size()).get(root) != simdjson::SUCCESS) {
     return ParseJson(text);  // for nlohmann's error message with its byte position

@@ -111,16 +111,44 @@ Result<IngestReport> Ingestor::Ingest(const std::vector<Result<Json>>& items) {
       continue;
     }
     canonical[i] = std::move(*resolved);
-    if (event->type == events::EventType::kPurchase || event->type == events::EventType::kReturn) {
-      auto command = LedgerCommand(*event, canonical[i]);
+    parsed[i] = std::move(*event);
+  }
+  // Purchases and returns already in the log changed the ledger when they were first
+  // accepted: a resent one is a duplicate, whatever happened since (a merge may have changed
+  // the member its ledger command would name now). The same id for a different sale is a
+  // producer's mistake: a conflict.
+  std::vector<std::string> ledger_ids;
+  std::vector<size_t> ledger_items;
+  for (size_t i = 0; i < parsed.size(); ++i) {
+    if (parsed[i] && (parsed[i]->type == events::EventType::kPurchase || parsed[i]->type == events::EventType::kReturn)) {
+      ledger_ids.push_back(parsed[i]->id);
+      ledger_items.push_back(i);
+    }
+  }
+  if (!ledger_ids.empty()) {
+    LOYALTY_ASSIGN_OR_RETURN(auto logged, log_.Find(ledger_ids));
+    for (size_t k = 0; k < ledger_items.size(); ++k) {
+      const size_t i = ledger_items[k];
+      if (const auto& prior = logged[k]) {
+        const events::Event& now_sent = *parsed[i];
+        if (prior->type != now_sent.type || prior->member != now_sent.member || prior->at != now_sent.at ||
+            prior->properties != now_sent.properties) {
+          reject(i, ids[i], {core::ErrorCode::kConflict, "event id '" + now_sent.id +
+                                                             "' was already used for a different event; "
+                                                             "give every event its own id"});
+          parsed[i].reset();
+        }
+        continue;
+      }
+      auto command = LedgerCommand(*parsed[i], canonical[i]);
       if (!command) {
         reject(i, ids[i], command.error());
+        parsed[i].reset();
         continue;
       }
       commands.push_back(std::move(*command));
       command_item.push_back(i);
     }
-    parsed[i] = std::move(*event);
   }
   if (!commands.empty()) {
     // Store failures fail the whole batch, so the caller retries it; nothing is logged then.

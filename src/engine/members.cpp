@@ -196,15 +196,18 @@ Result<FeatureReport> Members::Features(const MemberId& member, std::optional<Ti
     state = features_.Get(report.member);
   }
   report.features = features_.ComputeFor(state.value_or(features::MemberState{}), report.as_of);
-  LOYALTY_TRY(FillPoints(report.member, report.as_of, report.features));
+  LOYALTY_TRY(FillPoints(report.member, report.as_of, report.live, report.features));
   if (report.live && state) {
     report.rfm = features::ScoreRfm(report.features, features_.Breakpoints(now, kRfmRefresh));
   }
   return report;
 }
 
-Status Members::FillPoints(const MemberId& member, Timestamp as_of, features::FeatureVector& features) {
-  LOYALTY_ASSIGN_OR_RETURN(auto points, ledger_.GetPointsAsOf(member, as_of + std::chrono::milliseconds(1)));
+Status Members::FillPoints(const MemberId& member, Timestamp as_of, bool live, features::FeatureVector& features) {
+  // Live reads include what was posted this very millisecond; a cutoff, like the event
+  // replay, counts only what came strictly before it.
+  const Timestamp until = live ? as_of + std::chrono::milliseconds(1) : as_of;
+  LOYALTY_ASSIGN_OR_RETURN(auto points, ledger_.GetPointsAsOf(member, until));
   features[features::Feature::points_balance] = static_cast<double>(points.balance.value());
   if (points.last_redemption) {
     const double days = std::chrono::duration<double, std::ratio<86400>>(as_of - *points.last_redemption).count();
@@ -233,7 +236,7 @@ Status Members::Snapshot(Timestamp cutoff, const std::function<Status(const Snap
   rows.reserve(states.size());
   for (auto& [member, state] : states) {
     rows.push_back({member, features_.ComputeFor(state, cutoff), std::nullopt});
-    LOYALTY_TRY(FillPoints(member, cutoff, rows.back().features));
+    LOYALTY_TRY(FillPoints(member, cutoff, /*live=*/false, rows.back().features));
   }
   std::vector<const features::FeatureVector*> population;
   population.reserve(rows.size());

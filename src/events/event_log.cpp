@@ -160,6 +160,26 @@ core::Status EventLog::ReplayAll(std::optional<core::Timestamp> before, const Vi
   }
 }
 
+Result<std::vector<std::optional<Event>>> EventLog::Find(std::span<const std::string> ids) {
+  using Found = std::vector<std::optional<Event>>;
+  return db_.ReadValue<Found>([&](store::Transaction& tx) -> Result<Found> {
+    Found out;
+    out.reserve(ids.size());
+    for (const auto& id : ids) {
+      LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT event_id, member_id, type, at, channel, properties "
+                                                     "FROM events WHERE event_id = ?1",
+                                                     {id}));
+      if (!row) {
+        out.emplace_back();
+        continue;
+      }
+      LOYALTY_ASSIGN_OR_RETURN(Event event, EventFromRow(*row));
+      out.emplace_back(std::move(event));
+    }
+    return out;
+  });
+}
+
 Result<int64_t> EventLog::Count() {
   return db_.ReadValue<int64_t>([](store::Transaction& tx) -> Result<int64_t> {
     LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT COUNT(*) FROM events"));

@@ -134,8 +134,8 @@ void MemberState::Apply(const events::Event& event, std::string_view currency, c
         if (!amount || *amount < 0) continue;
         spend += *amount;
         const auto category = line.find("category");
-        const std::string_view name =
-            (category != line.end() && category->is_string()) ? category->get_ref<const std::string&>() : "";
+        std::string_view name;  // a view of the event's own string: no copy per line
+        if (category != line.end() && category->is_string()) name = category->get_ref<const std::string&>();
         by_category[intern(name.empty() ? "uncategorised" : name)] += *amount;
       }
       if (purchases_ > 0 && ms > last_purchase_ms_) {

@@ -115,13 +115,24 @@ std::unexpected<core::Error> InsufficientPoints(const MemberId& member, int64_t 
 
 }  // namespace
 
+Status CheckClientKey(const IdempotencyKey& key) {
+  for (std::string_view reserved : {"event:", "merge:", "unmerge:"}) {
+    if (key.str().starts_with(reserved)) {
+      return Fail(ErrorCode::kInvalidArgument, "idempotency keys starting with '" + std::string(reserved) +
+                                                   "' are reserved for " +
+                                                   (reserved == "event:" ? "events" : "member merges"));
+    }
+  }
+  return {};
+}
+
 Result<EarnResult> Ledger::Earn(const EarnCommand& command) {
   return RunIdempotent<EarnResult>(db_, clock_, "earn", command,
                                    [&](Transaction& tx, core::Timestamp now) { return EarnIn(tx, command, now); });
 }
 
 Result<EarnResult> Ledger::EarnIn(Transaction& tx, const EarnCommand& command, core::Timestamp now) {
-  LOYALTY_ASSIGN_OR_RETURN(std::string tier_name, internal::RequireMember(tx, command.member));
+  LOYALTY_ASSIGN_OR_RETURN(std::string tier_name, internal::RequireActiveMember(tx, command.member));
   const core::Timestamp occurred = command.occurred_at.value_or(now);
   if (occurred > now + kClockSkewAllowance) {
     return Fail(ErrorCode::kInvalidArgument, "occurred_at " + core::FormatTimestamp(occurred) + " is in the future");
@@ -185,7 +196,7 @@ Result<EarnResult> Ledger::EarnIn(Transaction& tx, const EarnCommand& command, c
 Result<PostingResult> Ledger::Bonus(const BonusCommand& command) {
   return RunIdempotent<PostingResult>(db_, clock_, "bonus", command, [&](Transaction& tx, core::Timestamp now)
                                                                          -> Result<PostingResult> {
-    LOYALTY_TRY(internal::RequireMember(tx, command.member));
+    LOYALTY_TRY(internal::RequireActiveMember(tx, command.member));
     if (command.points.value() <= 0) return Fail(ErrorCode::kInvalidArgument, "bonus points must be at least 1");
     LOYALTY_TRY(RequireText(command.reason, "reason"));
     LOYALTY_TRY(RequireText(command.actor, "actor"));
@@ -204,7 +215,7 @@ Result<PostingResult> Ledger::Bonus(const BonusCommand& command) {
 Result<PostingResult> Ledger::Adjust(const AdjustCommand& command) {
   return RunIdempotent<PostingResult>(db_, clock_, "adjust", command, [&](Transaction& tx, core::Timestamp now)
                                                                           -> Result<PostingResult> {
-    LOYALTY_TRY(internal::RequireMember(tx, command.member));
+    LOYALTY_TRY(internal::RequireActiveMember(tx, command.member));
     if (command.delta.value() == 0) return Fail(ErrorCode::kInvalidArgument, "an adjustment must not be zero");
     if (command.delta.value() == INT64_MIN) return Fail(ErrorCode::kInvalidArgument, "adjustment is out of range");
     LOYALTY_TRY(RequireText(command.reason, "reason"));
@@ -238,7 +249,7 @@ Result<PostingResult> Ledger::Adjust(const AdjustCommand& command) {
 Result<RedeemRewardResult> Ledger::RedeemReward(const RedeemRewardCommand& command) {
   return RunIdempotent<RedeemRewardResult>(db_, clock_, "redeem_reward", command,
                                            [&](Transaction& tx, core::Timestamp now) -> Result<RedeemRewardResult> {
-    LOYALTY_TRY(internal::RequireMember(tx, command.member));
+    LOYALTY_TRY(internal::RequireActiveMember(tx, command.member));
     if (command.quantity < 1 || command.quantity > kMaxRewardQuantity) {
       return Fail(ErrorCode::kInvalidArgument,
                   "quantity must be 1 to " + std::to_string(kMaxRewardQuantity) + ", got " +
@@ -278,7 +289,7 @@ Result<RedeemRewardResult> Ledger::RedeemReward(const RedeemRewardCommand& comma
 Result<RedeemPointsResult> Ledger::RedeemPoints(const RedeemPointsCommand& command) {
   return RunIdempotent<RedeemPointsResult>(db_, clock_, "redeem_points", command,
                                            [&](Transaction& tx, core::Timestamp now) -> Result<RedeemPointsResult> {
-    LOYALTY_TRY(internal::RequireMember(tx, command.member));
+    LOYALTY_TRY(internal::RequireActiveMember(tx, command.member));
     const int64_t points = command.points.value();
     if (points <= 0) return Fail(ErrorCode::kInvalidArgument, "points to redeem must be at least 1");
     LOYALTY_ASSIGN_OR_RETURN(int64_t discount_minor,
@@ -310,7 +321,7 @@ Result<ReturnResult> Ledger::Return(const ReturnCommand& command) {
 }
 
 Result<ReturnResult> Ledger::ReturnIn(Transaction& tx, const ReturnCommand& command, core::Timestamp now) {
-  LOYALTY_TRY(internal::RequireMember(tx, command.member));
+  LOYALTY_TRY(internal::RequireActiveMember(tx, command.member));
   LOYALTY_ASSIGN_OR_RETURN(auto order, tx.QueryOne("SELECT member_id, lot_id, lines, order_points, "
                                                    "order_points_reversed FROM orders WHERE order_id = ?1",
                                                    {command.order.str()}));
@@ -486,7 +497,7 @@ Result<ExpireResult> Ledger::Expire(const ExpireCommand& command) {
 Result<EvaluateTiersResult> Ledger::EvaluateTiers(const EvaluateTiersCommand& command) {
   return RunIdempotent<EvaluateTiersResult>(db_, clock_, "evaluate_tiers", command,
                                             [&](Transaction& tx, core::Timestamp now) -> Result<EvaluateTiersResult> {
-    if (command.member) LOYALTY_TRY(internal::RequireMember(tx, *command.member));
+    if (command.member) LOYALTY_TRY(internal::RequireActiveMember(tx, *command.member));
     const std::string_view column = config_.tiers.basis == TierBasis::kPoints
                                         ? "o.points - o.points_returned"
                                         : "o.spend_minor - o.spend_returned_minor";

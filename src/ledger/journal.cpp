@@ -74,7 +74,9 @@ Result<int64_t> ConsumeLots(store::Transaction& tx, const core::MemberId& member
                             core::Timestamp now, LotScope scope, std::optional<int64_t> first_lot) {
   int64_t taken = 0;
   if (first_lot && amount > 0) {
-    LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT remaining FROM lots WHERE lot_id = ?1", {*first_lot}));
+    // Only a lot of this member: an order's lot may have moved to another member in a merge.
+    LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT remaining FROM lots WHERE lot_id = ?1 AND member_id = ?2",
+                                                   {*first_lot, member.str()}));
     if (row && row->Int(0) > 0) {
       const int64_t take = std::min(amount, row->Int(0));
       LOYALTY_TRY(ConsumeLot(tx, entry_id, *first_lot, take));
@@ -129,6 +131,18 @@ Result<std::string> RequireMember(store::Transaction& tx, const core::MemberId& 
     return Fail(ErrorCode::kNotFound, "member '" + member.str() + "' does not exist; create it first");
   }
   return row->Text(0);
+}
+
+Result<std::string> RequireActiveMember(store::Transaction& tx, const core::MemberId& member) {
+  LOYALTY_ASSIGN_OR_RETURN(std::string tier, RequireMember(tx, member));
+  LOYALTY_ASSIGN_OR_RETURN(auto merged, tx.QueryOne("SELECT survivor_id FROM member_merges "
+                                                    "WHERE absorbed_id = ?1 AND unmerged = 0",
+                                                    {member.str()}));
+  if (merged) {
+    return Fail(ErrorCode::kConflict, "member '" + member.str() + "' was merged into '" + merged->Text(0) +
+                                          "'; send its commands to '" + merged->Text(0) + "'");
+  }
+  return tier;
 }
 
 Result<std::optional<core::Json>> FindPriorCommand(store::Transaction& tx, const core::IdempotencyKey& key,

@@ -71,6 +71,10 @@ enum class LotScope { kAvailableOnly, kAll };
 
 // Fails with kNotFound unless the member exists; returns its current tier.
 [[nodiscard]] Result<std::string> RequireMember(store::Transaction& tx, const core::MemberId& member);
+// RequireMember for commands that change points: also kConflict when the member was merged
+// into another (its points live there now; checked in the command's own transaction, so a
+// merge racing a command never leaves points on the absorbed member).
+[[nodiscard]] Result<std::string> RequireActiveMember(store::Transaction& tx, const core::MemberId& member);
 
 // Idempotency: the stored result of an earlier command with this key, nullopt when the key is
 // new, or kConflict when the key was used for a different kind or payload.

@@ -46,6 +46,28 @@ Result<MovedLots> MoveLots(Transaction& tx, const MemberId& from, const MemberId
   return moved;
 }
 
+// Lots re-created by a move keep their place in every open merge's record, so a later unmerge
+// finds them wherever merges in between carried them (merge B into A, A into S, unmerge A,
+// unmerge B: B's points come back).
+Status RemapMergeLots(Transaction& tx, const std::map<int64_t, int64_t>& new_lot_of) {
+  if (new_lot_of.empty()) return {};
+  LOYALTY_ASSIGN_OR_RETURN(auto merges, tx.Query("SELECT merge_id, lots FROM member_merges WHERE unmerged = 0"));
+  for (const auto& merge : merges) {
+    LOYALTY_ASSIGN_OR_RETURN(Json lots, core::ParseJson(merge.Text(1)));
+    bool changed = false;
+    for (auto& lot : lots) {
+      auto it = new_lot_of.find(lot.get<int64_t>());
+      if (it == new_lot_of.end()) continue;
+      lot = it->second;
+      changed = true;
+    }
+    if (changed) {
+      LOYALTY_TRY(tx.Execute("UPDATE member_merges SET lots = ?1 WHERE merge_id = ?2", {core::Dump(lots), merge.Int(0)}));
+    }
+  }
+  return {};
+}
+
 // Re-assigns orders to `to`, pointing each at the lot that now holds its points.
 Status MoveOrders(Transaction& tx, const std::vector<std::string>& orders, const MemberId& to,
                   const std::map<int64_t, int64_t>& new_lot_of) {
@@ -103,6 +125,7 @@ Result<MergeTransfer> Ledger::MergeMembersIn(Transaction& tx, const MemberId& su
     LOYALTY_ASSIGN_OR_RETURN(transfer.entry_id,
                              PostTransfer(tx, "merge", absorbed, survivor, balance, merge_id, now));
     LOYALTY_ASSIGN_OR_RETURN(moved, MoveLots(tx, absorbed, survivor, transfer.entry_id, nullptr));
+    LOYALTY_TRY(RemapMergeLots(tx, moved.new_lot_of));
     if (moved.points != balance) {
       return Fail(ErrorCode::kInternal, "member '" + absorbed.str() + "' balance " + std::to_string(balance) +
                                             " differs from its open lots " + std::to_string(moved.points));
@@ -154,6 +177,7 @@ Result<UnmergeTransfer> Ledger::UnmergeMembersIn(Transaction& tx, int64_t merge_
     LOYALTY_ASSIGN_OR_RETURN(transfer.entry_id,
                              PostTransfer(tx, "unmerge", survivor, absorbed, amount, merge_id, now));
     LOYALTY_ASSIGN_OR_RETURN(moved, MoveLots(tx, survivor, absorbed, transfer.entry_id, &lots));
+    LOYALTY_TRY(RemapMergeLots(tx, moved.new_lot_of));
     if (moved.points != amount) {
       return Fail(ErrorCode::kInternal, "merge " + std::to_string(merge_id) + " lots hold " +
                                             std::to_string(moved.points) + ", not " + std::to_string(amount));

@@ -110,6 +110,8 @@ CREATE TABLE member_merges (
   unmerge_entry_id INTEGER REFERENCES entries(entry_id),
   unmerged         INTEGER NOT NULL DEFAULT 0
 );
+-- Commands check that their member was not merged away, in their own transaction.
+CREATE INDEX member_merges_open_by_absorbed ON member_merges(absorbed_id) WHERE unmerged = 0;
 )sql";
 
 constexpr store::Migration kMigrations[] = {

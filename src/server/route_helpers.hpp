@@ -9,6 +9,7 @@
 #include "loyalty/core/error.hpp"
 #include "loyalty/core/ids.hpp"
 #include "loyalty/core/json.hpp"
+#include "loyalty/ledger/commands.hpp"
 #include "loyalty/server/http.hpp"
 
 namespace loyalty::server {
@@ -34,15 +35,7 @@ inline Result<core::IdempotencyKey> RequireKey(const Request& request) {
   }
   auto parsed = core::IdempotencyKey::Parse(*key);
   if (!parsed) return core::Wrap(parsed.error(), "Idempotency-Key header");
-  // Event ingestion keys its ledger commands "event:<id>" and merges "merge:<id>" and
-  // "unmerge:<id>"; a client must not claim them.
-  for (std::string_view reserved : {"event:", "merge:", "unmerge:"}) {
-    if (key->starts_with(reserved)) {
-      return Fail(ErrorCode::kInvalidArgument, "Idempotency-Key values starting with '" + std::string(reserved) +
-                                                   "' are reserved for " +
-                                                   (reserved == "event:" ? "events" : "member merges"));
-    }
-  }
+  LOYALTY_TRY(ledger::CheckClientKey(*parsed));
   return parsed;
 }
 

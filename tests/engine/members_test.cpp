@@ -294,3 +294,100 @@ TEST_F(MembersTest, SegmentsCountEveryPurchaser) {
 
 }  // namespace
 }  // namespace loyalty::engine
+
+namespace loyalty::engine {
+namespace {
+
+class MergeChainTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = std::move(*store::OpenSqlite({.path = dir_ / "chain.db", .durability = store::Durability::kNormal}));
+    platform_ = std::move(*Platform::Open(*db_, {}, clock_));
+    for (const char* id : {"s", "a", "b"}) ASSERT_TRUE(platform_->members().Create(*MemberId::Parse(id), {}));
+  }
+  void Earn(const std::string& member, const std::string& order, int64_t points) {
+    ledger::EarnCommand earn{*core::IdempotencyKey::Parse("k-" + order), *MemberId::Parse(member),
+                             *core::OrderId::Parse(order),
+                             {{"A", "", 1, core::Money(points * 100, *core::Currency::FromCode("EUR"))}},
+                             std::nullopt};
+    ASSERT_TRUE(platform_->ledger().Earn(earn));
+  }
+  int64_t Balance(const std::string& member) {
+    return platform_->ledger().GetBalance(*MemberId::Parse(member))->total.value();
+  }
+  void ExpectInvariants() {
+    auto report = platform_->ledger().VerifyInvariants();
+    ASSERT_TRUE(report);
+    EXPECT_TRUE(report->ok) << (report->violations.empty() ? "" : report->violations[0]);
+  }
+
+  testing::TempDir dir_;
+  core::ManualClock clock_{*core::ParseTimestamp("2026-05-01T12:00:00Z")};
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<Platform> platform_;
+};
+
+TEST_F(MergeChainTest, UnwindingAChainOfMergesGivesEveryPointBackToItsOwner) {
+  Earn("b", "ob", 50);
+  Earn("a", "oa", 100);
+  Earn("s", "os", 10);
+  auto& members = platform_->members();
+  ASSERT_TRUE(members.Merge(*MemberId::Parse("a"), *MemberId::Parse("b"), "same", "t"));
+  ASSERT_TRUE(members.Merge(*MemberId::Parse("s"), *MemberId::Parse("a"), "same", "t"));
+  EXPECT_EQ(Balance("s"), 160);
+  ExpectInvariants();
+  EXPECT_EQ(members.Unmerge(*MemberId::Parse("b"), "wrong", "t").error().code, core::ErrorCode::kConflict);
+  ASSERT_TRUE(members.Unmerge(*MemberId::Parse("a"), "wrong", "t"));
+  auto b_back = members.Unmerge(*MemberId::Parse("b"), "wrong", "t");
+  ASSERT_TRUE(b_back) << b_back.error().message;
+  EXPECT_EQ(b_back->ledger.returned.value(), 50);
+  EXPECT_EQ(b_back->ledger.kept.value(), 0);
+  EXPECT_EQ(Balance("s"), 10);
+  EXPECT_EQ(Balance("a"), 100);
+  EXPECT_EQ(Balance("b"), 50);
+  ExpectInvariants();
+  // b's order went home with a lot of b's own: a return takes from b, not from a.
+  auto returned = platform_->ledger().Return({*core::IdempotencyKey::Parse("r1"), *MemberId::Parse("b"),
+                                              *core::OrderId::Parse("ob"), {}});
+  ASSERT_TRUE(returned) << returned.error().message;
+  EXPECT_EQ(Balance("b"), 0);
+  EXPECT_EQ(Balance("a"), 100);
+  ExpectInvariants();
+}
+
+TEST_F(MergeChainTest, CommandsForAMergedAwayMemberAreRefusedInTheirOwnTransaction) {
+  Earn("b", "ob", 5);
+  ASSERT_TRUE(platform_->members().Merge(*MemberId::Parse("a"), *MemberId::Parse("b"), "same", "t"));
+  ledger::EarnCommand late{*core::IdempotencyKey::Parse("late"), *MemberId::Parse("b"), *core::OrderId::Parse("o9"),
+                           {{"A", "", 1, core::Money(100, *core::Currency::FromCode("EUR"))}}, std::nullopt};
+  auto refused = platform_->ledger().Earn(late);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, core::ErrorCode::kConflict);
+  EXPECT_NE(refused.error().message.find("merged into 'a'"), std::string::npos);
+  EXPECT_EQ(Balance("b"), 0);
+  EXPECT_EQ(platform_->ledger().GetStatement(*MemberId::Parse("b"), std::nullopt, 5)->lines.size(), 2u);  // reads work
+}
+
+TEST_F(MergeChainTest, ResendingAnEventAfterAMergeIsADuplicateNotAConflict) {
+  auto& ingestor = platform_->ingestor();
+  const core::Json purchase{{"id", "p1"}, {"type", "purchase"}, {"at", "2026-04-01T10:00:00Z"}, {"member", "b"},
+                            {"properties", {{"order", "o1"}, {"lines", {{{"sku", "A"}, {"quantity", 1}, {"unit_price", "8.00"}}}}}}};
+  std::vector<core::Result<core::Json>> batch{purchase};
+  ASSERT_EQ(ingestor.Ingest(batch)->accepted, 1);
+  ASSERT_TRUE(platform_->members().Merge(*MemberId::Parse("a"), *MemberId::Parse("b"), "same", "t"));
+  auto again = ingestor.Ingest(batch);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->duplicates, 1);
+  EXPECT_EQ(again->rejected, 0);
+  EXPECT_EQ(Balance("a"), 8);
+  core::Json changed = purchase;
+  changed["properties"]["lines"][0]["unit_price"] = "80.00";
+  std::vector<core::Result<core::Json>> reused{changed};
+  auto conflict = ingestor.Ingest(reused);
+  ASSERT_EQ(conflict->rejected, 1);
+  EXPECT_EQ(conflict->rejections[0].code, "conflict");
+  EXPECT_EQ(Balance("a"), 8);
+}
+
+}  // namespace
+}  // namespace loyalty::engine

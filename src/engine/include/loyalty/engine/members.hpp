@@ -136,7 +136,8 @@ class Members {
   // Replays the member's features (all its merged profiles) from the log into the store.
   [[nodiscard]] core::Status ReplayFeatures(const MemberId& member);
   // Points balance and last redemption from the ledger as of `as_of`.
-  [[nodiscard]] core::Status FillPoints(const MemberId& member, Timestamp as_of, features::FeatureVector& features);
+  [[nodiscard]] core::Status FillPoints(const MemberId& member, Timestamp as_of, bool live,
+                                        features::FeatureVector& features);
   [[nodiscard]] Result<features::MemberState> ReplayState(const MemberId& member, std::optional<Timestamp> before);
 
   store::Database& db_;

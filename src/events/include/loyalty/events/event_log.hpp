@@ -32,6 +32,8 @@ class EventLog {
                                                             std::optional<core::Timestamp> before, int limit);
 
   [[nodiscard]] core::Result<int64_t> Count();
+  // For each id, the event the log holds under it, if any.
+  [[nodiscard]] core::Result<std::vector<std::optional<Event>>> Find(std::span<const std::string> ids);
 
   // Calls `visit` with every event of the given member profiles that happened before
   // `before` (all when nullopt), in time order (ties by event id): a replay.

@@ -22,6 +22,11 @@ using core::Points;
 using core::RewardId;
 using core::Timestamp;
 
+// Keys the platform issues itself — "event:<id>" for ingested purchases and returns,
+// "merge:<id>" and "unmerge:<id>" for member merges — may not come from a client: a client
+// claiming one could block or replay the platform's own command. kInvalidArgument for those.
+[[nodiscard]] core::Status CheckClientKey(const IdempotencyKey& key);
+
 struct OrderLine {
   std::string sku;
   std::string category;
