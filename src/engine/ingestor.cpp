@@ -86,7 +86,7 @@ Result<IngestReport> Ingestor::Ingest(const std::vector<Result<Json>>& items) {
     report.rejections.push_back({index, std::move(id), std::string(core::ErrorCodeName(error.code)), error.message});
   };
   const core::Timestamp now = clock_.Now();
-  std::shared_lock merges_wait(members_.merge_lock());  // no merge moves a member mid-batch
+  auto identity_stable = members_.SharedIdentityLock();  // no merge moves a member mid-batch
   // Parse everything first; purchases and returns then go to the ledger in one batch.
   std::vector<std::optional<events::Event>> parsed(items.size());
   std::vector<std::string> ids(items.size());

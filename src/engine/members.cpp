@@ -33,6 +33,16 @@ constexpr std::string_view kConcurrentClaim = "identifier claimed concurrently";
 
 }  // namespace
 
+std::shared_lock<std::shared_mutex> Members::SharedIdentityLock() {
+  { std::lock_guard pass(turnstile_); }  // held by a waiting merge: wait for it to finish
+  return std::shared_lock(merge_lock_);
+}
+
+std::unique_lock<std::shared_mutex> Members::ExclusiveIdentityLock() {
+  std::lock_guard hold(turnstile_);  // no new shared holder gets in while we wait
+  return std::unique_lock(merge_lock_);
+}
+
 Result<Profile> Members::Get(const MemberId& member) {
   Profile profile;
   profile.member = graph_.Resolve(member);
@@ -73,7 +83,7 @@ Result<Profile> Members::Create(const MemberId& member, std::span<const Identifi
 Result<AddIdentifiersResult> Members::AddIdentifiers(const MemberId& member, std::span<const Identifier> identifiers,
                                                      std::string_view actor) {
   LOYALTY_TRY(ledger_.GetBalance(member));  // kNotFound for an unknown member; members are never deleted
-  std::unique_lock lock(merge_lock_);
+  auto lock = ExclusiveIdentityLock();
   AddIdentifiersResult result;
   // Attaching and merging the profiles that shared an identifier is one transaction: all of
   // it happens, or none.
@@ -103,7 +113,7 @@ Result<AddIdentifiersResult> Members::AddIdentifiers(const MemberId& member, std
 
 Result<MergeResult> Members::Merge(const MemberId& survivor, const MemberId& absorbed, std::string_view reason,
                                    std::string_view actor) {
-  std::unique_lock lock(merge_lock_);
+  auto lock = ExclusiveIdentityLock();
   MergeResult result;
   LOYALTY_TRY(db_.Write([&](Transaction& tx) -> Status {
     LOYALTY_ASSIGN_OR_RETURN(result, MergeIn(tx, survivor, absorbed, reason, actor));
@@ -130,7 +140,7 @@ Status Members::AfterIdentityChange(std::initializer_list<MemberId> replay, cons
 }
 
 Result<UnmergeResult> Members::Unmerge(const MemberId& absorbed, std::string_view reason, std::string_view actor) {
-  std::unique_lock lock(merge_lock_);
+  auto lock = ExclusiveIdentityLock();
   UnmergeResult result;
   LOYALTY_TRY(db_.Write([&](Transaction& tx) -> Status {
     LOYALTY_ASSIGN_OR_RETURN(result.merge, graph_.UnmergeIn(tx, absorbed, reason, actor, clock_.Now()));
@@ -162,7 +172,7 @@ Status Members::ReplayFeatures(const MemberId& member) {
 
 Status Members::EnsureLiveFeatures() {
   if (live_features_ready()) return {};
-  std::unique_lock lock(merge_lock_);
+  auto lock = ExclusiveIdentityLock();
   if (live_features_ready()) return {};
   std::vector<MemberId> merged_survivors;
   LOYALTY_TRY(log_.ReplayAll(std::nullopt, [&](const events::Event& event) {
@@ -218,7 +228,7 @@ Status Members::FillPoints(const MemberId& member, Timestamp as_of, bool live, f
 }
 
 Status Members::Snapshot(Timestamp cutoff, const std::function<Status(const SnapshotRow&)>& row) {
-  std::shared_lock lock(merge_lock_);  // the graph must not change under the replay
+  auto lock = SharedIdentityLock();  // the graph must not change under the replay
   std::map<MemberId, features::MemberState> states;
   std::set<MemberId> merged_survivors;
   LOYALTY_TRY(log_.ReplayAll(cutoff, [&](const events::Event& event) {

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <initializer_list>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <span>
@@ -121,8 +122,10 @@ class Members {
   [[nodiscard]] core::Status EnsureLiveFeatures();
   bool live_features_ready() const { return live_ready_.load(std::memory_order_acquire); }
 
-  // Ingestion holds this shared; merges and the live-feature build hold it exclusively.
-  std::shared_mutex& merge_lock() { return merge_lock_; }
+  // Ingestion holds this shared for a batch; merges and the live-feature build hold it
+  // exclusively. A waiting merge goes first: new batches queue behind it (a turnstile), so a
+  // steady stream of ingestion cannot starve merges.
+  [[nodiscard]] std::shared_lock<std::shared_mutex> SharedIdentityLock();
 
   // RFM breakpoints are recomputed at most this often (a scan of every member).
   static constexpr std::chrono::seconds kRfmRefresh{60};
@@ -146,6 +149,9 @@ class Members {
   events::EventLog& log_;
   features::FeatureStore& features_;
   const core::Clock& clock_;
+  [[nodiscard]] std::unique_lock<std::shared_mutex> ExclusiveIdentityLock();
+
+  std::mutex turnstile_;
   std::shared_mutex merge_lock_;
   std::atomic<bool> live_ready_{false};
 };
