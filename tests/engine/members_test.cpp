@@ -22,6 +22,12 @@ using identity::IdentifierKind;
 
 MemberId M(std::string_view id) { return *MemberId::Parse(id); }
 
+void ExpectLedgerInvariants(ledger::Ledger& ledger) {
+  auto report = ledger.VerifyInvariants();
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->ok) << (report->violations.empty() ? "" : report->violations[0]);
+}
+
 class MembersTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -68,11 +74,7 @@ class MembersTest : public ::testing::Test {
   double FeatureOf(std::string_view member, features::Feature f) {
     return members().Features(M(member), std::nullopt)->features[f];
   }
-  void ExpectInvariants() {
-    auto report = ledger().VerifyInvariants();
-    ASSERT_TRUE(report);
-    EXPECT_TRUE(report->ok) << (report->violations.empty() ? "" : report->violations[0]);
-  }
+  void ExpectInvariants() { ExpectLedgerInvariants(ledger()); }
 
   testing::TempDir dir_;
   core::ManualClock clock_{*core::ParseTimestamp("2026-05-01T12:00:00Z")};
@@ -315,11 +317,7 @@ class MergeChainTest : public ::testing::Test {
   int64_t Balance(const std::string& member) {
     return platform_->ledger().GetBalance(*MemberId::Parse(member))->total.value();
   }
-  void ExpectInvariants() {
-    auto report = platform_->ledger().VerifyInvariants();
-    ASSERT_TRUE(report);
-    EXPECT_TRUE(report->ok) << (report->violations.empty() ? "" : report->violations[0]);
-  }
+  void ExpectInvariants() { ExpectLedgerInvariants(platform_->ledger()); }
 
   testing::TempDir dir_;
   core::ManualClock clock_{*core::ParseTimestamp("2026-05-01T12:00:00Z")};
