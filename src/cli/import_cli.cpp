@@ -4,12 +4,13 @@
 
 #include <algorithm>
 #include <charconv>
-#include <map>
-#include <unordered_map>
+#include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <memory>
 #include <sstream>
+#include <unordered_map>
 
 #include "loyalty/core/csv.hpp"
 
@@ -40,6 +41,10 @@ struct Batch {
 struct ImportTotals {
   engine::IngestReport report;  // rejections carry their origin in the file
   size_t read = 0;
+  // For the progress bar: the file being read and its size, or a known fraction done.
+  std::istream* in = nullptr;
+  double file_bytes = 0;
+  double fraction = -1;
 };
 
 // Ingests one batch and folds its report into the totals, turning indexes into file positions.
@@ -59,11 +64,32 @@ core::Status IngestBatch(Context& context, Batch& batch, ImportTotals& totals) {
   return {};
 }
 
+// A progress bar on stderr when it is a terminal: how much of the file is read, and the counts.
 void Progress(const ImportTotals& totals, bool done) {
   if (!isatty(STDERR_FILENO)) return;
-  std::cerr << "\rimported " << totals.read << " events (" << totals.report.accepted << " new, "
-            << totals.report.duplicates << " duplicate, " << totals.report.rejected << " rejected)"
+  double fraction = totals.fraction;
+  if (done) {
+    fraction = 1;
+  } else if (fraction < 0 && totals.in != nullptr && totals.file_bytes > 0) {
+    const auto position = totals.in->tellg();
+    fraction = position < 0 ? 1 : static_cast<double>(position) / totals.file_bytes;
+  }
+  fraction = std::clamp(fraction, 0.0, 1.0);
+  constexpr int kWidth = 30;
+  const int filled = static_cast<int>(fraction * kWidth);
+  std::cerr << "\r[" << std::string(filled, '#') << std::string(kWidth - filled, '.') << "] " << std::setw(3)
+            << static_cast<int>(fraction * 100) << "% " << totals.read << " events (" << totals.report.accepted
+            << " new, " << totals.report.duplicates << " duplicate, " << totals.report.rejected << " rejected)"
             << (done ? "\n" : "") << std::flush;
+}
+
+ImportTotals TotalsFor(std::istream& in, const std::string& path) {
+  ImportTotals totals;
+  totals.in = &in;
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  totals.file_bytes = ec ? 0 : static_cast<double>(size);
+  return totals;
 }
 
 // Prints the summary and the first rejections; partial success exits non-zero.
@@ -148,7 +174,7 @@ int RunImportEvents(const GlobalOptions& options, const std::string& path) {
   auto context = Context::Open(options);
   if (!context) return PrintError(context.error());
 
-  ImportTotals totals;
+  ImportTotals totals = TotalsFor(in, path);
   Batch batch;
   std::string_view position_word = "line";
   if (IsCsv(path)) {
@@ -165,6 +191,7 @@ int RunImportEvents(const GlobalOptions& options, const std::string& path) {
       batch.Add(std::move(item), ++position);
       if (batch.items.size() == kBatch) {
         if (auto s = IngestBatch(**context, batch, totals); !s) return PrintError(s.error());
+        totals.fraction = static_cast<double>(position) / static_cast<double>(array->size());
         Progress(totals, false);
       }
     }
@@ -312,7 +339,7 @@ int RunImportTransactions(const GlobalOptions& options, const std::string& path)
   if (!in) return PrintError({ErrorCode::kInvalidArgument, "cannot read '" + path + "'"});
   auto context = Context::Open(options);
   if (!context) return PrintError(context.error());
-  ImportTotals totals;
+  ImportTotals totals = TotalsFor(in, path);
   if (auto s = ReadTransactions(in, **context, totals); !s) return PrintError(core::Wrap(s.error(), path).error());
   Progress(totals, true);
   return Report(options, totals, path, "record");
