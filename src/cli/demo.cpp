@@ -1,9 +1,13 @@
 #include "demo.hpp"
 
+#include <cmath>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "context.hpp"
-#include "loyalty/ledger/ledger.hpp"
+#include "loyalty/engine/platform.hpp"
+#include "loyalty/sim/simulator.hpp"
 #include "loyalty/store/sqlite.hpp"
 
 namespace loyalty::cli {
@@ -16,7 +20,8 @@ using core::Status;
 // Each step prints what happened in words a loyalty manager reads.
 class Walkthrough {
  public:
-  Walkthrough(ledger::Ledger& ledger, core::ManualClock& clock) : ledger_(ledger), clock_(clock) {}
+  Walkthrough(engine::Platform& platform, core::ManualClock& clock, std::filesystem::path dir)
+      : platform_(platform), ledger_(platform.ledger()), clock_(clock), dir_(std::move(dir)) {}
 
   Status Run() {
     using std::chrono::days;
@@ -78,6 +83,74 @@ class Walkthrough {
     return {};
   }
 
+  // One person, several profiles: the web shop knew ana only by her e-mail. Then a whole
+  // simulated program, segmented.
+  Status RunCustomerData() {
+    std::cout << "\nCustomer data: identity, live features, segments\n";
+    const auto ana = *core::MemberId::Parse("ana");
+    const std::string at = core::FormatTimestamp(clock_.Now() - std::chrono::days(3));
+    std::vector<core::Result<core::Json>> web = {
+        core::Json{{"id", "web-1"}, {"type", "login"}, {"at", at}, {"identifier", "email:Ana@Example.com"}, {"channel", "web"}},
+        core::Json{{"id", "web-2"}, {"type", "purchase"}, {"at", at}, {"identifier", "email:ana@example.com "},
+                   {"channel", "web"},
+                   {"properties", {{"order", "web-order-77"},
+                                   {"lines", {{{"sku", "BAG-1"}, {"category", "bags"}, {"quantity", 1}, {"unit_price", "120.00"}}}}}}}};
+    LOYALTY_ASSIGN_OR_RETURN(auto report, platform_.ingestor().Ingest(web));
+    const auto email = *platform_.identity().normalizer().Normalize(identity::IdentifierKind::kEmail, "ana@example.com");
+    LOYALTY_ASSIGN_OR_RETURN(auto web_profile, platform_.members().Lookup(email));
+    Say("The web shop sends " + std::to_string(report.accepted) + " events for e-mail Ana@Example.com; nobody holds it, "
+        "so they land on a new pseudonymous profile " + web_profile.member.str() + " (" +
+        std::to_string(web_profile.balance.total.value()) + " points).");
+    LOYALTY_ASSIGN_OR_RETURN(auto added, platform_.members().AddIdentifiers(ana, std::span(&email, 1), "demo"));
+    for (const auto& merge : added.merges) {
+      Say("ana confirms her e-mail at the till: the profiles share it, so " + merge.absorbed.str() +
+          " is merged into ana (" + merge.reason + "); its points move as journal postings. ana now has " +
+          std::to_string(added.profile.balance.total.value()) + " points.");
+    }
+    LOYALTY_ASSIGN_OR_RETURN(auto features, platform_.members().Features(ana, std::nullopt));
+    const auto& f = features.features;
+    std::ostringstream text;
+    text << "ana's live profile, from her events so far: " << f[features::Feature::frequency] << " purchase(s), "
+         << f[features::Feature::monetary] << " EUR in all, last one " << std::lround(f[features::Feature::recency_days])
+         << " days ago, top category " << f.top_category << ".";
+    Say(text.str());
+
+    sim::SimConfig config;
+    config.members = 2000;
+    config.days = 365;
+    config.seed = 7;
+    config.start = clock_.Now() - std::chrono::days(400);
+    LOYALTY_ASSIGN_OR_RETURN(auto counts, sim::Simulate(config, dir_ / "sim"));
+    std::vector<core::MemberId> members;
+    std::ifstream member_file(dir_ / "sim" / "members.csv");
+    std::string line;
+    std::getline(member_file, line);
+    while (std::getline(member_file, line)) members.push_back(*core::MemberId::Parse(line.substr(0, line.find(','))));
+    LOYALTY_TRY(ledger_.CreateMembers(members));
+    std::ifstream events(dir_ / "sim" / "events.ndjson");
+    std::vector<core::Result<core::Json>> batch;
+    int64_t accepted = 0;
+    auto flush = [&]() -> Status {
+      LOYALTY_ASSIGN_OR_RETURN(auto r, platform_.ingestor().Ingest(batch));
+      accepted += r.accepted;
+      batch.clear();
+      return {};
+    };
+    while (std::getline(events, line)) {
+      batch.push_back(core::ParseJsonFast(line));
+      if (batch.size() == 1000) LOYALTY_TRY(flush());
+    }
+    LOYALTY_TRY(flush());
+    Say("A simulated program joins: " + std::to_string(counts.members) + " members, " + std::to_string(accepted) +
+        " events over a year, each updating its member's live features.");
+    LOYALTY_ASSIGN_OR_RETURN(core::Json segments, platform_.members().Segments());
+    std::string summary = "RFM segments now:";
+    for (const auto& [name, count] : segments["segments"].items()) summary += " " + name + " " + count.dump() + ",";
+    summary.back() = '.';
+    Say(summary);
+    return {};
+  }
+
  private:
   struct Line {
     const char* sku;
@@ -105,8 +178,10 @@ class Walkthrough {
     std::cout << "[" << core::FormatTimestamp(clock_.Now()).substr(0, 10) << "] " << text << "\n";
   }
 
+  engine::Platform& platform_;
   ledger::Ledger& ledger_;
   core::ManualClock& clock_;
+  std::filesystem::path dir_;
 };
 
 }  // namespace
@@ -114,6 +189,7 @@ class Walkthrough {
 int RunDemo(const std::filesystem::path& dir) {
   std::error_code ec;
   for (const char* name : {"loyalty.db", "loyalty.db-wal", "loyalty.db-shm"}) std::filesystem::remove(dir / name, ec);
+  std::filesystem::remove_all(dir / "sim", ec);
   std::filesystem::create_directories(dir, ec);
   if (ec) return PrintError({core::ErrorCode::kInvalidArgument, "cannot create '" + dir.string() + "': " + ec.message()});
 
@@ -124,15 +200,19 @@ int RunDemo(const std::filesystem::path& dir) {
   program.earn.category_multiplier_permille["electronics"] = 2000;
   program.earn.order_bonuses.push_back({.min_spend_minor = 20000, .points = 50});
   program.rewards.push_back({"coffee", "Free coffee", 150, 40});
-  auto ledger = ledger::Ledger::Open(**db, program, clock);
-  if (!ledger) return PrintError(ledger.error());
+  auto platform = engine::Platform::Open(**db, {.program = program, .default_region = "DE"}, clock);
+  if (!platform) return PrintError(platform.error());
+  if (auto ready = (*platform)->members().EnsureLiveFeatures(); !ready) return PrintError(ready.error());
 
   std::cout << "Loyalty demo: a year in a small program (EUR, 1 point per euro, electronics x2,\n"
                "50 bonus points on orders over 200 EUR, tiers Member/Silver/Gold, points expire after 24 months).\n"
                "Data: " << (dir / "loyalty.db").string() << "\n\n";
-  Walkthrough walkthrough(**ledger, clock);
+  Walkthrough walkthrough(**platform, clock, dir);
   if (auto status = walkthrough.Run(); !status) return PrintError(status.error());
-  std::cout << "\nTry: loyalty ledger statement --data-dir " << dir.string() << " --member ana\n";
+  if (auto status = walkthrough.RunCustomerData(); !status) return PrintError(status.error());
+  std::cout << "\nTry: loyalty --data-dir " << dir.string() << " ledger statement --member ana\n"
+            << "     loyalty --data-dir " << dir.string() << " members features --member ana\n"
+            << "     loyalty --data-dir " << dir.string() << " members segments\n";
   return 0;
 }
 

@@ -84,7 +84,13 @@ std::optional<FeatureVector> FeatureStore::Compute(const core::MemberId& member,
 
 RfmBreakpoints FeatureStore::Breakpoints(core::Timestamp at, std::chrono::milliseconds max_age) {
   std::lock_guard lock(rfm_mutex_);
-  if (rfm_ && at >= rfm_->as_of && at - rfm_->as_of <= max_age) return *rfm_;
+  // Reused while fresh and while the membership is about the same size (a bulk load makes
+  // earlier quintiles meaningless at once, whatever the clock says).
+  const size_t now_members = members();
+  const bool same_population = now_members <= rfm_members_ + rfm_members_ / 100 &&
+                               now_members + rfm_members_ / 100 >= rfm_members_;
+  if (rfm_ && same_population && at >= rfm_->as_of && at - rfm_->as_of <= max_age) return *rfm_;
+  rfm_members_ = now_members;
   std::vector<FeatureVector> vectors;
   vectors.reserve(members());
   ForEach([&](const core::MemberId&, const MemberState& state) {

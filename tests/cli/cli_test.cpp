@@ -280,6 +280,8 @@ TEST_F(CliTest, DemoTellsTheLedgerStoryAndVerifiesIt) {
   EXPECT_NE(demo.out.find("upgraded to Silver"), std::string::npos) << demo.out;
   EXPECT_NE(demo.out.find("nothing posted twice"), std::string::npos);
   EXPECT_NE(demo.out.find("Verified: the journal balances"), std::string::npos);
+  EXPECT_NE(demo.out.find("is merged into ana (shared email identifier)"), std::string::npos) << demo.out;
+  EXPECT_NE(demo.out.find("RFM segments now: At Risk"), std::string::npos) << demo.out;
 }
 
 }  // namespace

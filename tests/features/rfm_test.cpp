@@ -8,6 +8,8 @@
 #include <limits>
 #include <set>
 
+#include "loyalty/features/feature_store.hpp"
+
 namespace loyalty::features {
 namespace {
 
@@ -64,6 +66,30 @@ TEST(Rfm, EverySegmentIsReachableAndEveryScoreHasOne) {
 TEST(Rfm, AnEmptyPopulationScoresNobody) {
   const auto breakpoints = ComputeRfmBreakpoints({}, core::Timestamp{});
   EXPECT_FALSE(ScoreRfm(Member(1, 1, 1), breakpoints));
+}
+
+}  // namespace
+}  // namespace loyalty::features
+
+namespace loyalty::features {
+namespace {
+
+TEST(RfmCache, ABulkLoadRefreshesTheBreakpointsAtOnce) {
+  FeatureStore store(*core::Currency::FromCode("EUR"));
+  const auto at = *core::ParseTimestamp("2026-06-01T00:00:00Z");
+  auto purchase = [&](const std::string& member, int n) {
+    events::Event e{member + "-" + std::to_string(n), events::EventType::kPurchase, at - std::chrono::hours(24 * n),
+                    *core::MemberId::Parse(member), "pos",
+                    core::Json{{"order", "o"}, {"lines", {{{"sku", "s"}, {"quantity", 1}, {"unit_price", "5.00"}}}}}, ""};
+    store.Apply(e.member, e);
+  };
+  purchase("first", 1);
+  EXPECT_EQ(store.Breakpoints(at, std::chrono::minutes(1)).population, 1);
+  for (int i = 0; i < 200; ++i) purchase("m" + std::to_string(i), i % 30 + 1);
+  // Same instant, well inside the refresh interval: the membership grew 200-fold, so they are new.
+  EXPECT_EQ(store.Breakpoints(at, std::chrono::minutes(1)).population, 201);
+  purchase("m0", 3);  // a new event, not a new member: the cached breakpoints stand
+  EXPECT_EQ(store.Breakpoints(at, std::chrono::minutes(1)).population, 201);
 }
 
 }  // namespace

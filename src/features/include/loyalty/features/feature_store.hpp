@@ -43,8 +43,9 @@ class FeatureStore {
   [[nodiscard]] std::optional<FeatureVector> Compute(const core::MemberId& member, core::Timestamp at) const;
   [[nodiscard]] FeatureVector ComputeFor(const MemberState& state, core::Timestamp at) const;
 
-  // RFM breakpoints over all live members as of `at`. Recomputed at most once per
-  // `max_age` of `at` (a full scan); callers in between share the cached result.
+  // RFM breakpoints over all live members as of `at`. Recomputed (a full scan) when older
+  // than `max_age` or when the number of members changed by more than 1%; callers in between
+  // share the cached result.
   [[nodiscard]] RfmBreakpoints Breakpoints(core::Timestamp at, std::chrono::milliseconds max_age);
 
   // Calls `visit` with every member's id and state, one shard locked at a time.
@@ -75,6 +76,7 @@ class FeatureStore {
 
   std::mutex rfm_mutex_;
   std::optional<RfmBreakpoints> rfm_;
+  size_t rfm_members_ = 0;  // members() when rfm_ was computed
 };
 
 }  // namespace loyalty::features
