@@ -103,28 +103,21 @@ Result<std::vector<Event>> EventLog::ForMembers(std::span<const core::MemberId> 
 core::Status EventLog::Replay(std::span<const core::MemberId> members, std::optional<core::Timestamp> before,
                               const Visitor& visit) {
   const int64_t cutoff = before ? core::ToUnixMillis(*before) : INT64_MAX;
-  if (members.size() == 1) {
-    // One member's events come in order straight from the (member_id, at) index.
-    return db_.Read([&](store::Transaction& tx) -> core::Status {
-      LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT event_id, member_id, type, at, channel, properties "
-                                                   "FROM events WHERE member_id = ?1 AND at < ?2 "
-                                                   "ORDER BY at, event_id",
-                                                   {members.front().str(), cutoff}));
-      for (const auto& row : rows) {
-        LOYALTY_ASSIGN_OR_RETURN(Event event, EventFromRow(row));
-        visit(event);
-      }
-      return {};
-    });
-  }
   core::Json ids = core::Json::array();
   for (const auto& member : members) ids.push_back(member.str());
   const std::string ids_text = core::Dump(ids);
+  // One member's events come in order straight from the (member_id, at) index; several
+  // members' are merged into time order by the query.
+  const bool one = members.size() == 1;
   return db_.Read([&](store::Transaction& tx) -> core::Status {
-    LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT event_id, member_id, type, at, channel, properties "
-                                                 "FROM events WHERE member_id IN (SELECT value FROM json_each(?1)) "
-                                                 "AND at < ?2 ORDER BY at, event_id",
-                                                 {ids_text, cutoff}));
+    LOYALTY_ASSIGN_OR_RETURN(
+        auto rows, one ? tx.Query("SELECT event_id, member_id, type, at, channel, properties FROM events "
+                                  "WHERE member_id = ?1 AND at < ?2 ORDER BY at, event_id",
+                                  {members.front().str(), cutoff})
+                       : tx.Query("SELECT event_id, member_id, type, at, channel, properties FROM events "
+                                  "WHERE member_id IN (SELECT value FROM json_each(?1)) AND at < ?2 "
+                                  "ORDER BY at, event_id",
+                                  {ids_text, cutoff}));
     for (const auto& row : rows) {
       LOYALTY_ASSIGN_OR_RETURN(Event event, EventFromRow(row));
       visit(event);
