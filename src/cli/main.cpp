@@ -12,6 +12,7 @@
 #include "import_cli.hpp"
 #include "ledger_cli.hpp"
 #include "members_cli.hpp"
+#include "models_cli.hpp"
 #include "serve.hpp"
 #include "simulate_cli.hpp"
 #include "loyalty/core/logging.hpp"
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
   loyalty::cli::AddImportCommands(app, options, run);
   loyalty::cli::AddMembersCommands(app, options, run);
   loyalty::cli::AddSimulateCommand(app, options, run);
+  loyalty::cli::AddModelCommands(app, options, run);
 
   try {
     app.parse(argc, argv);

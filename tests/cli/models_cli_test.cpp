@@ -1,0 +1,78 @@
+// `loyalty clv fit` and `loyalty churn fit` run as a user would.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "cli/cli_fixture.hpp"
+#include "support/shared_data.hpp"
+
+namespace loyalty::cli {
+namespace {
+
+class ModelsCliTest : public CliTest {
+ protected:
+  std::string Write(const std::string& name, const std::string& content) {
+    const auto path = dir_ / name;
+    std::ofstream(path) << content;
+    return path.string();
+  }
+};
+
+TEST_F(ModelsCliTest, ClvFitReproducesCdnowFromACsv) {
+  SKIP_WITHOUT_SHARED_DATA("cdnow/CDNOW_sample.txt");
+  // The 1/10 sample has no header; write it as the CSV the command documents.
+  std::ifstream in(testing::SharedData("cdnow/CDNOW_sample.txt"));
+  std::ofstream csv(dir_ / "cdnow.csv");
+  csv << "customer_id,date,cds,amount\n";
+  std::string master, id, date, cds, dollars;
+  while (in >> master >> id >> date >> cds >> dollars) csv << id << "," << date << "," << cds << "," << dollars << "\n";
+  csv.close();
+  auto out = LoyaltyJson("clv fit --transactions " + (dir_ / "cdnow.csv").string() +
+                         " --calibration-end 1997-09-30 --holdout-end 1998-06-30");
+  EXPECT_EQ(out["customers"], 2357);
+  const auto& bg = out["bgnbd"];
+  EXPECT_EQ(bg["converged"], true);
+  EXPECT_NEAR(bg["params"]["r"].get<double>(), 0.243, 0.0005);
+  EXPECT_NEAR(bg["params"]["alpha"].get<double>(), 4.414, 0.0005);
+  EXPECT_NEAR(bg["params"]["a"].get<double>(), 0.793, 0.0005);
+  EXPECT_NEAR(bg["params"]["b"].get<double>(), 2.426, 0.0005);
+  EXPECT_GT(bg["std_errors"]["alpha"].get<double>(), 0);
+  EXPECT_NEAR(bg["log_likelihood"].get<double>(), -9582.4, 0.05);
+  const auto& gg = out["gamma_gamma"];
+  EXPECT_NEAR(gg["params"]["p"].get<double>(), 6.25, 0.005);
+  EXPECT_NEAR(gg["params"]["q"].get<double>(), 3.74, 0.005);
+  EXPECT_NEAR(gg["params"]["gamma"].get<double>(), 15.44, 0.005);
+  const auto& holdout = out["holdout"];
+  EXPECT_EQ(holdout["actual_total"], 1882);
+  ASSERT_EQ(holdout["groups"].size(), 8u);
+  EXPECT_EQ(holdout["groups"][0]["frequency"], "0");
+  EXPECT_EQ(holdout["groups"][0]["customers"], 1411);
+
+  // Days as the time unit: the same customers, alpha in days.
+  auto daily = LoyaltyJson("clv fit --transactions " + (dir_ / "cdnow.csv").string() +
+                           " --calibration-end 1997-09-30 --time-unit day");
+  EXPECT_NEAR(daily["bgnbd"]["params"]["alpha"].get<double>() / 7, 4.414, 0.01);
+  EXPECT_FALSE(daily.contains("holdout"));
+}
+
+TEST_F(ModelsCliTest, ClvFitRejectsBadFilesWithLineAndColumn) {
+  const auto bad_date = Write("bad.csv", "customer_id,date,amount\nc1,2024-01-01,5\nc1,2024-02-30,5\n");
+  ExpectOneLineError(Loyalty("clv fit --transactions " + bad_date + " --calibration-end 2024-06-30"), 2,
+                     "line 3, column 2 (date)");
+  const auto no_amount = Write("no_amount.csv", "customer_id,date\nc1,2024-01-01\n");
+  ExpectOneLineError(Loyalty("clv fit --transactions " + no_amount + " --calibration-end 2024-06-30"), 2,
+                     "needs an amount column");
+  ExpectOneLineError(Loyalty("clv fit --transactions " + (dir_ / "missing.csv").string() + " --calibration-end 2024-06-30"),
+                     2, "cannot open");
+  const auto ok = Write("ok.csv", "customer_id,date,amount\nc1,2024-01-01,5\nc1,2024-01-09,5\nc2,2024-01-03,4\n");
+  ExpectOneLineError(Loyalty("clv fit --transactions " + ok + " --calibration-end 2024-13-30"), 2, "--calibration-end");
+  ExpectOneLineError(Loyalty("clv fit --transactions " + ok + " --calibration-end 2023-12-30"), 2,
+                     "no customer made a first purchase");
+  ExpectOneLineError(Loyalty("clv fit --transactions " + ok + " --calibration-end 2024-06-30 --holdout-end 2024-01-01"),
+                     2, "holdout end must come after");
+}
+
+}  // namespace
+}  // namespace loyalty::cli
