@@ -6,6 +6,7 @@
 #include <memory>
 #include <sstream>
 
+#include "loyalty/models/churn.hpp"
 #include "loyalty/models/clv.hpp"
 
 namespace loyalty::cli {
@@ -127,6 +128,60 @@ Result<Output> RunClvFit(const ClvArgs& args) {
   return Output{out, text.str()};
 }
 
+struct ChurnArgs {
+  std::string csv;
+  std::string label;
+  std::string positive;
+  std::string id;
+  int folds = 5;
+  uint64_t seed = 1;
+};
+
+Result<Output> RunChurnFit(const ChurnArgs& args) {
+  LOYALTY_ASSIGN_OR_RETURN(auto in, OpenInput(args.csv, "--csv"));
+  auto table = models::ReadLabelledTable(in, {args.label, args.positive, args.id});
+  if (!table) return core::Wrap(table.error(), args.csv);
+  if (args.folds < 2 || static_cast<size_t>(args.folds) > table->data.rows) {
+    return Fail(ErrorCode::kInvalidArgument, "--folds must be between 2 and the number of rows (" +
+                                                 std::to_string(table->data.rows) + ")");
+  }
+  models::ChurnOptions options;
+  options.seed = args.seed;
+  LOYALTY_ASSIGN_OR_RETURN(const auto cv, models::CrossValidate(table->data, args.folds, options));
+  Json top = Json::array();
+  std::ostringstream text;
+  const auto& m = cv.metrics;
+  text << table->data.rows << " rows, " << table->data.cols() << " features, " << Fixed(100 * m.positive_rate, 1)
+       << "% positive; " << args.folds << "-fold cross-validation (" << Fixed(cv.mean_rounds, 0)
+       << " trees per fold on average)\n"
+       << "  ROC AUC " << Fixed(m.roc_auc, 4) << "   PR AUC " << Fixed(m.pr_auc, 4) << "   log loss "
+       << Fixed(m.log_loss, 4) << "   Brier " << Fixed(m.brier, 4) << "   lift in the top decile "
+       << Fixed(m.lift_top_decile, 2) << "\n"
+       << "Top features (mean effect on the probability, in points):\n";
+  for (size_t i = 0; i < cv.top_features.size() && i < 10; ++i) {
+    const auto& f = cv.top_features[i];
+    top.push_back({{"feature", f.feature}, {"mean_abs_effect", f.mean_abs_effect}});
+    text << "  " << std::left << std::setw(24) << f.feature << std::right << Fixed(f.mean_abs_effect, 4) << "\n";
+  }
+  text << "Calibration (predicted -> observed):";
+  for (const auto& bin : cv.calibration) {
+    text << " " << Fixed(bin.mean_predicted, 2) << "->" << Fixed(bin.observed_rate, 2);
+  }
+  Json folds = Json::array();
+  for (const auto& f : cv.per_fold) folds.push_back(models::ToJson(f));
+  for (const auto& ignored : table->ignored_columns) text << "\nignored column " << ignored;
+  Json out{{"rows", table->data.rows},
+           {"features", table->data.cols()},
+           {"folds", args.folds},
+           {"metrics", models::ToJson(cv.metrics)},
+           {"per_fold", folds},
+           {"calibration", models::ToJson(cv.calibration)},
+           {"top_features", top},
+           {"ignored_columns", table->ignored_columns},
+           {"mean_trees", cv.mean_rounds}};
+  return Output{out, text.str()};
+}
+
 }  // namespace
 
 void AddModelCommands(CLI::App& app, GlobalOptions& options, std::function<int()>& run) {
@@ -143,6 +198,20 @@ void AddModelCommands(CLI::App& app, GlobalOptions& options, std::function<int()
       ->check(CLI::IsMember({"week", "day"}))
       ->capture_default_str();
   fit->callback([&options, &run, clv_args] { run = FileRunner(options, [clv_args] { return RunClvFit(*clv_args); }); });
+
+  CLI::App* churn = app.add_subcommand("churn", "Churn models (gradient-boosted trees with SHAP explanations)");
+  churn->require_subcommand(1);
+  auto churn_args = std::make_shared<ChurnArgs>();
+  CLI::App* churn_fit = churn->add_subcommand("fit", "Cross-validate a churn classifier on any labelled CSV table");
+  churn_fit->add_option("--csv", churn_args->csv, "CSV with a header; numeric and text columns, empty cells allowed")
+      ->required();
+  churn_fit->add_option("--label", churn_args->label, "The column holding the outcome")->required();
+  churn_fit->add_option("--positive", churn_args->positive, "The label value that means churned")->required();
+  churn_fit->add_option("--id", churn_args->id, "A column of row ids (not used as a feature)");
+  churn_fit->add_option("--folds", churn_args->folds, "Cross-validation folds")->capture_default_str();
+  churn_fit->add_option("--seed", churn_args->seed, "Seed of the fold assignment and sampling")->capture_default_str();
+  churn_fit->callback(
+      [&options, &run, churn_args] { run = FileRunner(options, [churn_args] { return RunChurnFit(*churn_args); }); });
 }
 
 }  // namespace loyalty::cli

@@ -74,5 +74,31 @@ TEST_F(ModelsCliTest, ClvFitRejectsBadFilesWithLineAndColumn) {
                      2, "holdout end must come after");
 }
 
+TEST_F(ModelsCliTest, ChurnFitCrossValidatesTheTelcoTable) {
+  SKIP_WITHOUT_SHARED_DATA("telco_churn/Telco-Customer-Churn.csv");
+  auto out = LoyaltyJson("churn fit --csv " + testing::SharedData("telco_churn/Telco-Customer-Churn.csv").string() +
+                         " --label Churn --positive Yes --id customerID --folds 5");
+  EXPECT_EQ(out["rows"], 7043);
+  EXPECT_GE(out["metrics"]["roc_auc"].get<double>(), 0.84);
+  for (const char* key : {"pr_auc", "log_loss", "brier"}) EXPECT_TRUE(out["metrics"].contains(key)) << key;
+  ASSERT_FALSE(out["top_features"].empty());
+  EXPECT_EQ(out["top_features"][0]["feature"], "Contract");
+  EXPECT_EQ(out["per_fold"].size(), 5u);
+}
+
+TEST_F(ModelsCliTest, ChurnFitRejectsBadTables) {
+  const auto ragged = Write("ragged.csv", "a,y\r\n1,1\r\n2\r\n3,0\r\n");
+  ExpectOneLineError(Loyalty("churn fit --csv " + ragged + " --label y --positive 1"), 2,
+                     "line 3: 1 columns, the header has 2");
+  const auto ok = Write("ok.csv", "a,y\n1,1\n2,0\n3,1\n4,0\n");
+  ExpectOneLineError(Loyalty("churn fit --csv " + ok + " --label churn --positive 1"), 2, "no column named 'churn'");
+  ExpectOneLineError(Loyalty("churn fit --csv " + ok + " --label y --positive yes"), 2, "check --positive");
+  ExpectOneLineError(Loyalty("churn fit --csv " + ok + " --label y --positive 1 --folds 9"), 2,
+                     "--folds must be between 2 and the number of rows");
+  CliRun missing = Loyalty("churn fit --csv " + ok);
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.err.find("--label"), std::string::npos) << missing.err;
+}
+
 }  // namespace
 }  // namespace loyalty::cli
