@@ -148,6 +148,20 @@ void MemberState::Apply(const events::Event& event, std::string_view currency, c
       ++purchases_;
       last_purchase_ms_ = std::max(last_purchase_ms_, ms);
       spend_minor_ += spend;
+      // Distinct purchase days, counted as events arrive in time order. A late purchase before
+      // the first day moves the first day; one between the first and last day is taken to fall
+      // on a day already counted.
+      if (day < first_purchase_day_) {
+        if (first_purchase_day_ != INT32_MAX) ++purchase_days_;
+        first_purchase_day_ = day;
+        first_day_spend_minor_ = spend;
+        if (purchase_days_ == 0) purchase_days_ = 1;
+      } else if (day == first_purchase_day_) {
+        first_day_spend_minor_ += spend;
+      } else if (day > last_purchase_day_) {
+        ++purchase_days_;
+      }
+      last_purchase_day_ = std::max(last_purchase_day_, day);
       if (Day* d = DayRecord(day)) {
         SaturatingAdd(d->purchases, 1);
         SaturatingAdd(d->spend, static_cast<uint64_t>(spend));
@@ -313,6 +327,11 @@ FeatureVector MemberState::Compute(core::Timestamp at, const CategoryNamer& name
   }
   std::sort(f.consents.begin(), f.consents.end());
   return f;
+}
+
+std::optional<MemberState::PurchaseDays> MemberState::purchase_days() const {
+  if (purchase_days_ == 0) return std::nullopt;
+  return PurchaseDays{first_purchase_day_, last_purchase_day_, purchase_days_, spend_minor_, first_day_spend_minor_};
 }
 
 size_t MemberState::MemoryBytes() const {

@@ -169,7 +169,7 @@ Result<std::vector<float>> BoostedTrees::Contributions(const Dataset& data) cons
 Result<std::string> BoostedTrees::Serialize() const {
   bst_ulong length = 0;
   const char* bytes = nullptr;
-  LOYALTY_TRY(Check(XGBoosterSaveModelToBuffer(handle_, R"({"format": "ubj"})", &length, &bytes), "save"));
+  LOYALTY_TRY(Check(XGBoosterSaveModelToBuffer(handle_, R"({"format": "json"})", &length, &bytes), "save"));
   return std::string(bytes, length);
 }
 

@@ -104,6 +104,17 @@ class MemberState {
   FeatureVector Compute(core::Timestamp at, const CategoryNamer& name, double minor_per_unit) const;
 
   bool has_purchases() const { return purchases_ > 0; }
+
+  // What the buy-till-you-die models need: purchases counted once per day, when the first and
+  // the last were, and the spend of the first day apart (it is not a repeat purchase).
+  struct PurchaseDays {
+    int32_t first_day = 0;  // days since 1970-01-01 (UTC)
+    int32_t last_day = 0;
+    int32_t days = 0;       // distinct days with a purchase
+    int64_t spend_minor = 0;
+    int64_t first_day_spend_minor = 0;
+  };
+  std::optional<PurchaseDays> purchase_days() const;
   // Bytes this state holds, including its records (memory benchmarks).
   size_t MemoryBytes() const;
 
@@ -137,6 +148,10 @@ class MemberState {
   int64_t last_purchase_ms_ = INT64_MIN;
   int64_t last_redemption_ms_ = INT64_MIN;
   int64_t spend_minor_ = 0;
+  int64_t first_day_spend_minor_ = 0;
+  int32_t first_purchase_day_ = INT32_MAX;
+  int32_t last_purchase_day_ = INT32_MIN;
+  int32_t purchase_days_ = 0;
   double gap_mean_ = 0;  // Welford over inter-purchase gaps, in days
   double gap_m2_ = 0;
   int32_t gaps_ = 0;

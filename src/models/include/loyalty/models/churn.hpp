@@ -54,7 +54,7 @@ class ChurnModel {
   // Platt scaling: probability = logistic(slope * margin + intercept).
   double Calibrate(double margin) const;
 
-  // Bytes to store: one JSON line (features, calibration) then the trees as XGBoost UBJSON.
+  // Bytes to store: one JSON line (features, calibration) then the trees as XGBoost JSON.
   [[nodiscard]] core::Result<std::string> Serialize() const;
   [[nodiscard]] static core::Result<ChurnModel> Deserialize(std::string_view bytes);
 
