@@ -121,26 +121,7 @@ class Walkthrough {
     config.seed = 7;
     config.start = clock_.Now() - std::chrono::days(400);
     LOYALTY_ASSIGN_OR_RETURN(auto counts, sim::Simulate(config, dir_ / "sim"));
-    std::vector<core::MemberId> members;
-    std::ifstream member_file(dir_ / "sim" / "members.csv");
-    std::string line;
-    std::getline(member_file, line);
-    while (std::getline(member_file, line)) members.push_back(*core::MemberId::Parse(line.substr(0, line.find(','))));
-    LOYALTY_TRY(ledger_.CreateMembers(members));
-    std::ifstream events(dir_ / "sim" / "events.ndjson");
-    std::vector<core::Result<core::Json>> batch;
-    int64_t accepted = 0;
-    auto flush = [&]() -> Status {
-      LOYALTY_ASSIGN_OR_RETURN(auto r, platform_.ingestor().Ingest(batch));
-      accepted += r.accepted;
-      batch.clear();
-      return {};
-    };
-    while (std::getline(events, line)) {
-      batch.push_back(core::ParseJsonFast(line));
-      if (batch.size() == 1000) LOYALTY_TRY(flush());
-    }
-    LOYALTY_TRY(flush());
+    LOYALTY_ASSIGN_OR_RETURN(const int64_t accepted, engine::LoadSimulatedProgram(platform_, dir_ / "sim"));
     Say("A simulated program joins: " + std::to_string(counts.members) + " members, " + std::to_string(accepted) +
         " events over a year, each updating its member's live features.");
     LOYALTY_ASSIGN_OR_RETURN(core::Json segments, platform_.members().Segments());

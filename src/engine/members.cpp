@@ -245,7 +245,7 @@ Status Members::Snapshot(Timestamp cutoff, const std::function<Status(const Snap
   std::vector<SnapshotRow> rows;
   rows.reserve(states.size());
   for (auto& [member, state] : states) {
-    rows.push_back({member, features_.ComputeFor(state, cutoff), std::nullopt});
+    rows.push_back({member, features_.ComputeFor(state, cutoff), std::nullopt, state.purchase_days()});
     LOYALTY_TRY(FillPoints(member, cutoff, /*live=*/false, rows.back().features));
   }
   std::vector<const features::FeatureVector*> population;

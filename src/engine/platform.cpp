@@ -1,5 +1,7 @@
 #include "loyalty/engine/platform.hpp"
 
+#include <fstream>
+
 namespace loyalty::engine {
 
 core::Result<PlatformOptions> ParsePlatformOptions(const core::Json& config) {
@@ -24,7 +26,39 @@ core::Result<std::unique_ptr<Platform>> Platform::Open(store::Database& db, Plat
   p->features_ = std::make_unique<features::FeatureStore>(currency);
   p->members_ = std::make_unique<Members>(db, *p->identity_, *p->ledger_, *p->event_log_, *p->features_, clock);
   p->ingestor_ = std::make_unique<Ingestor>(*p->event_log_, *p->ledger_, *p->members_, *p->features_, clock);
+  LOYALTY_ASSIGN_OR_RETURN(p->registry_, models::ModelRegistry::Open(db, clock));
+  p->predictions_ = std::make_unique<Predictions>(*p->members_, *p->features_, *p->registry_, currency, clock);
   return p;
+}
+
+core::Result<int64_t> LoadSimulatedProgram(Platform& platform, const std::filesystem::path& dir) {
+  std::ifstream member_file(dir / "members.csv");
+  std::ifstream events(dir / "events.ndjson");
+  if (!member_file || !events) {
+    return core::Fail(core::ErrorCode::kInvalidArgument, dir.string() + " holds no simulated program (members.csv, events.ndjson)");
+  }
+  std::vector<core::MemberId> members;
+  std::string line;
+  std::getline(member_file, line);  // header
+  while (std::getline(member_file, line)) {
+    LOYALTY_ASSIGN_OR_RETURN(auto member, core::MemberId::Parse(line.substr(0, line.find(','))));
+    members.push_back(std::move(member));
+  }
+  LOYALTY_TRY(platform.ledger().CreateMembers(members));
+  std::vector<core::Result<core::Json>> batch;
+  int64_t accepted = 0;
+  auto flush = [&]() -> core::Status {
+    LOYALTY_ASSIGN_OR_RETURN(auto report, platform.ingestor().Ingest(batch));
+    accepted += report.accepted;
+    batch.clear();
+    return {};
+  };
+  while (std::getline(events, line)) {
+    batch.push_back(core::ParseJsonFast(line));
+    if (batch.size() == 1000) LOYALTY_TRY(flush());
+  }
+  LOYALTY_TRY(flush());
+  return accepted;
 }
 
 }  // namespace loyalty::engine

@@ -450,6 +450,21 @@ double ConditionalExpectedSpend(const GammaGammaParams& p, double x, double mean
   return p.p * (p.gamma + x * mean_spend) / (p.p * x + p.q - 1);
 }
 
+NextPurchase ForecastNextPurchase(const BgNbdParams& p, const CustomerHistory& c, double days_per_unit) {
+  const double x = static_cast<double>(c.frequency);
+  const double shape = p.r + x, scale = p.alpha + c.age;
+  // Quantile q of the Pareto II waiting time, in days.
+  auto quantile = [&](double q) { return days_per_unit * scale * (std::pow(1 - q, -1 / shape) - 1); };
+  NextPurchase out;
+  out.probability_alive = ProbabilityAlive(p, x, c.recency, c.age);
+  out.median_days = quantile(0.5);
+  out.low_days = quantile(0.05);
+  out.high_days = quantile(0.95);
+  const double within = 30.0 / days_per_unit;
+  out.probability_within_30_days = out.probability_alive * (1 - std::pow(scale / (scale + within), shape));
+  return out;
+}
+
 ClvModel::ClvModel(BgNbdFit purchases, GammaGammaFit spend, ClvOptions options)
     : purchases_(std::move(purchases)), spend_(std::move(spend)), options_(options) {}
 

@@ -230,3 +230,25 @@ TEST(ClvTest, ForecastIntervalsBracketTheEstimateAndSurviveStorage) {
 
 }  // namespace
 }  // namespace loyalty::models
+
+namespace loyalty::models {
+namespace {
+
+TEST(NextPurchaseTest, QuantilesOrderAndShrinkForFrequentBuyers) {
+  const BgNbdParams p{0.243, 4.414, 0.793, 2.426};
+  const NextPurchase rare = ForecastNextPurchase(p, {"rare", 1, 10.0, 30.0, 20.0, 0}, 7.0);
+  const NextPurchase often = ForecastNextPurchase(p, {"often", 20, 29.0, 30.0, 20.0, 0}, 7.0);
+  for (const auto& n : {rare, often}) {
+    EXPECT_LT(n.low_days, n.median_days);
+    EXPECT_LT(n.median_days, n.high_days);
+    EXPECT_GE(n.probability_within_30_days, 0);
+    EXPECT_LE(n.probability_within_30_days, n.probability_alive);
+  }
+  EXPECT_LT(often.median_days, rare.median_days);
+  EXPECT_GT(often.probability_within_30_days, rare.probability_within_30_days);
+  // About 20 purchases in 30 weeks: the median wait is about a week and a half.
+  EXPECT_NEAR(often.median_days, 7.0 * (p.alpha + 30.0) * (std::pow(0.5, -1 / (p.r + 20)) - 1), 1e-9);
+}
+
+}  // namespace
+}  // namespace loyalty::models

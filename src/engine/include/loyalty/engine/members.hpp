@@ -105,6 +105,7 @@ class Members {
     MemberId member;
     features::FeatureVector features;
     std::optional<features::RfmScore> rfm;
+    std::optional<features::MemberState::PurchaseDays> purchase_days;  // for the CLV models
   };
   [[nodiscard]] core::Status Snapshot(Timestamp cutoff, const std::function<core::Status(const SnapshotRow&)>& row);
 

@@ -1,9 +1,10 @@
 #pragma once
 // The services of one program over one store, wired once: ledger, event log, identity graph,
-// live features, members and ingestion. Opening migrates every schema; members build the live
-// features from the event log on first use (Members::EnsureLiveFeatures). Used by the CLI,
-// the server and the tests alike.
+// live features, members, ingestion, the model registry and predictions. Opening migrates
+// every schema; members build the live features from the event log on first use
+// (Members::EnsureLiveFeatures). Used by the CLI, the server and the tests alike.
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -11,10 +12,12 @@
 #include "loyalty/core/json.hpp"
 #include "loyalty/engine/ingestor.hpp"
 #include "loyalty/engine/members.hpp"
+#include "loyalty/engine/predictions.hpp"
 #include "loyalty/events/event_log.hpp"
 #include "loyalty/features/feature_store.hpp"
 #include "loyalty/identity/identity_graph.hpp"
 #include "loyalty/ledger/ledger.hpp"
+#include "loyalty/models/registry.hpp"
 #include "loyalty/store/database.hpp"
 
 namespace loyalty::engine {
@@ -40,6 +43,8 @@ class Platform {
   features::FeatureStore& features() { return *features_; }
   Members& members() { return *members_; }
   Ingestor& ingestor() { return *ingestor_; }
+  models::ModelRegistry& registry() { return *registry_; }
+  Predictions& predictions() { return *predictions_; }
 
  private:
   explicit Platform(store::Database& db) : db_(db) {}
@@ -51,6 +56,12 @@ class Platform {
   std::unique_ptr<features::FeatureStore> features_;
   std::unique_ptr<Members> members_;
   std::unique_ptr<Ingestor> ingestor_;
+  std::unique_ptr<models::ModelRegistry> registry_;
+  std::unique_ptr<Predictions> predictions_;
 };
+
+// Loads a program written by `loyalty simulate` (DIR/members.csv, DIR/events.ndjson):
+// creates the members, ingests the events in batches; returns the events accepted.
+[[nodiscard]] core::Result<int64_t> LoadSimulatedProgram(Platform& platform, const std::filesystem::path& dir);
 
 }  // namespace loyalty::engine

@@ -74,6 +74,11 @@ enum class Feature {
 inline constexpr size_t kFeatureCount = static_cast<size_t>(Feature::kCount);
 
 std::string_view FeatureName(Feature feature);
+std::optional<Feature> FeatureByName(std::string_view name);
+
+// A feature's value in words a manager reads: recency_days 41 -> "no purchase in 41 days",
+// visits_trend -0.4 -> "visits falling". Unknown names fall back to "name = value".
+std::string FeatureInWords(std::string_view name, double value);
 
 struct FeatureVector {
   std::array<double, kFeatureCount> values{};

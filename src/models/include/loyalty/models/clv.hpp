@@ -103,6 +103,17 @@ struct CustomerForecast {
   Interval clv;                 // discounted margin over the horizon
 };
 
+// When the customer will buy next, from BG/NBD's posterior purchase rate: for a customer still
+// alive, the waiting time is Pareto II with shape r + x and scale alpha + T.
+struct NextPurchase {
+  double probability_alive = 0;
+  double median_days = 0;               // if still a customer
+  double low_days = 0;                  // 5th percentile
+  double high_days = 0;                 // 95th percentile
+  double probability_within_30_days = 0;  // alive and buying within 30 days
+};
+NextPurchase ForecastNextPurchase(const BgNbdParams& params, const CustomerHistory& customer, double days_per_unit);
+
 // Both fitted models together: what the registry stores and what scoring uses.
 class ClvModel {
  public:

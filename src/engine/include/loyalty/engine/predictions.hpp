@@ -1,0 +1,102 @@
+#pragma once
+// Predictions for members: training the churn and CLV models on the program's own history
+// (point-in-time features, labels after the cutoff), registering them, and scoring members
+// with the champion models — each score with its interval or explanation and the model
+// version that produced it. A challenger, when one is registered, is scored beside the
+// champion (shadow scoring) so the two can be compared before a promotion.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "loyalty/core/clock.hpp"
+#include "loyalty/core/json.hpp"
+#include "loyalty/core/money.hpp"
+#include "loyalty/engine/members.hpp"
+#include "loyalty/models/churn.hpp"
+#include "loyalty/models/clv.hpp"
+#include "loyalty/models/registry.hpp"
+
+namespace loyalty::engine {
+
+struct TrainOptions {
+  std::string creator = "cli";
+  int churn_horizon_days = 60;  // churned: no purchase within this many days after the cutoff
+  int clv_holdout_days = 91;    // the CLV report compares predictions with this last stretch
+  double test_share = 0.2;      // members kept out of churn training for the holdout report
+  uint64_t seed = 1;
+  models::ClvOptions clv;
+  std::function<void(std::string_view stage)> progress;
+};
+
+struct TrainResult {
+  models::ModelVersion version;
+  core::Json report;
+};
+
+// Churn training rows at a cutoff: features as of the cutoff, labels from what came after.
+struct ChurnTrainingSet {
+  core::Timestamp cutoff;
+  int horizon_days = 0;
+  models::Dataset data;
+};
+
+class Predictions {
+ public:
+  // Everything passed must outlive this object.
+  Predictions(Members& members, features::FeatureStore& features, models::ModelRegistry& registry,
+              const core::Currency& currency, const core::Clock& clock)
+      : members_(members), features_(features), registry_(registry), currency_(currency), clock_(clock) {}
+
+  // Every member with a purchase before `cutoff` (rounded down to midnight UTC), labelled 1
+  // when they made no purchase in the `horizon_days` after it. Only events before the cutoff
+  // reach the features.
+  [[nodiscard]] core::Result<ChurnTrainingSet> BuildChurnTrainingSet(core::Timestamp cutoff, int horizon_days);
+
+  // Trains on the history up to now minus the horizon, reports on held-out members beside the
+  // RFM recency rule, and registers the model.
+  [[nodiscard]] core::Result<TrainResult> TrainChurn(const TrainOptions& options);
+  // Fits BG/NBD + Gamma-Gamma on every member's purchase history, reports a holdout check of
+  // the last `clv_holdout_days`, and registers the model.
+  [[nodiscard]] core::Result<TrainResult> TrainClv(const TrainOptions& options);
+
+  // Churn risk with its top contributions, CLV and next purchase with intervals, RFM segment.
+  [[nodiscard]] core::Result<core::Json> Scores(const core::MemberId& member);
+  // The churn prediction again with some features overridden ({"recency_days": 5, ...}).
+  [[nodiscard]] core::Result<core::Json> WhatIf(const core::MemberId& member, const core::Json& overrides);
+
+  // Scores every member with live features: the distributions managers watch.
+  [[nodiscard]] core::Result<core::Json> Distributions();
+
+ private:
+  struct LoadedChurn {
+    std::string name;
+    models::ChurnModel model;
+  };
+  struct LoadedClv {
+    std::string name;
+    models::ClvModel model;
+  };
+  [[nodiscard]] core::Result<std::shared_ptr<const LoadedChurn>> Churn(const std::string& alias);
+  [[nodiscard]] core::Result<std::shared_ptr<const LoadedClv>> Clv(const std::string& alias);
+  [[nodiscard]] core::Result<features::FeatureVector> LiveFeatures(const core::MemberId& member,
+                                                                   std::optional<features::MemberState>* state);
+  models::CustomerHistory HistoryAt(const core::MemberId& member, const features::MemberState::PurchaseDays& days,
+                                    core::Timestamp at) const;
+
+  Members& members_;
+  features::FeatureStore& features_;
+  models::ModelRegistry& registry_;
+  const core::Currency currency_;
+  const core::Clock& clock_;
+  std::mutex cache_mutex_;  // loaded models by name ("churn@3"): artifacts parse once
+  std::map<std::string, std::shared_ptr<const LoadedChurn>> churn_cache_;
+  std::map<std::string, std::shared_ptr<const LoadedClv>> clv_cache_;
+};
+
+// One row of model input from a member's features, in FeatureName order.
+models::Dataset FeatureRows(std::span<const features::FeatureVector* const> rows);
+
+}  // namespace loyalty::engine

@@ -1,0 +1,461 @@
+#include "loyalty/engine/predictions.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <limits>
+#include <sstream>
+
+namespace loyalty::engine {
+
+using core::ErrorCode;
+using core::Fail;
+using core::Json;
+using core::MemberId;
+using core::Result;
+using core::Timestamp;
+
+namespace {
+
+constexpr double kDaysPerWeek = 7.0;
+constexpr std::chrono::days kDay{1};
+
+Timestamp Midnight(Timestamp t) { return std::chrono::floor<std::chrono::days>(t); }
+
+int32_t DayNumber(Timestamp t) {
+  return static_cast<int32_t>(std::chrono::floor<std::chrono::days>(t).time_since_epoch().count());
+}
+
+Json IntervalJson(const models::Interval& i) { return Json{{"estimate", i.estimate}, {"low", i.low}, {"high", i.high}}; }
+
+Json ContributionsJson(const std::vector<models::Contribution>& top) {
+  Json out = Json::array();
+  for (const auto& c : top) {
+    std::ostringstream effect;
+    effect << (c.effect >= 0 ? "+" : "-") << std::fixed << std::setprecision(2) << std::abs(c.effect);
+    out.push_back({{"feature", c.feature},
+                   {"value", std::isnan(c.value) ? Json(nullptr) : Json(c.value)},
+                   {"effect", c.effect},
+                   {"words", features::FeatureInWords(c.feature, c.value) + ": " + effect.str()}});
+  }
+  return out;
+}
+
+Json ExplanationJson(const models::Explanation& e, const std::string& model) {
+  return Json{{"probability", e.probability},
+              {"base_probability", e.base_probability},
+              {"model", model},
+              {"top_contributions", ContributionsJson(e.top)}};
+}
+
+}  // namespace
+
+models::Dataset FeatureRows(std::span<const features::FeatureVector* const> rows) {
+  models::Dataset d;
+  for (size_t i = 0; i < features::kFeatureCount; ++i) {
+    d.feature_names.emplace_back(features::FeatureName(static_cast<features::Feature>(i)));
+  }
+  d.source_columns = d.feature_names;
+  d.rows = rows.size();
+  d.values.reserve(rows.size() * features::kFeatureCount);
+  for (const auto* row : rows) {
+    for (double v : row->values) d.values.push_back(static_cast<float>(v));
+  }
+  return d;
+}
+
+Result<ChurnTrainingSet> Predictions::BuildChurnTrainingSet(Timestamp cutoff_time, int horizon_days) {
+  if (horizon_days < 1 || horizon_days > 730) {
+    return Fail(ErrorCode::kInvalidArgument, "the churn horizon must be 1 to 730 days");
+  }
+  const Timestamp cutoff = Midnight(cutoff_time);
+  const Timestamp label_end = cutoff + horizon_days * kDay;
+  if (label_end > clock_.Now()) {
+    return Fail(ErrorCode::kFailedPrecondition, "the labels need " + std::to_string(horizon_days) +
+                                                    " days after the cutoff " + core::FormatTimestamp(cutoff) +
+                                                    ", which reach past now; choose an earlier cutoff");
+  }
+  std::vector<MemberId> members;
+  std::vector<features::FeatureVector> rows;
+  LOYALTY_TRY(members_.Snapshot(cutoff, [&](const Members::SnapshotRow& row) -> core::Status {
+    if (!row.purchase_days) return {};  // not a customer yet: nothing to churn from
+    members.push_back(row.member);
+    rows.push_back(row.features);
+    return {};
+  }));
+  // Who bought again in the horizon: their last purchase day at the label end is on or after
+  // the cutoff day.
+  std::map<MemberId, int32_t> last_day;
+  LOYALTY_TRY(members_.Snapshot(label_end, [&](const Members::SnapshotRow& row) -> core::Status {
+    if (row.purchase_days) last_day[row.member] = row.purchase_days->last_day;
+    return {};
+  }));
+  std::vector<const features::FeatureVector*> pointers;
+  for (const auto& r : rows) pointers.push_back(&r);
+  ChurnTrainingSet set{cutoff, horizon_days, FeatureRows(pointers)};
+  const int32_t cutoff_day = DayNumber(cutoff);
+  for (const auto& m : members) {
+    const auto it = last_day.find(m);
+    set.data.labels.push_back(it != last_day.end() && it->second >= cutoff_day ? 0 : 1);
+    set.data.ids.push_back(m.str());
+  }
+  return set;
+}
+
+Result<TrainResult> Predictions::TrainChurn(const TrainOptions& options) {
+  if (!(options.test_share > 0 && options.test_share < 0.5)) {
+    return Fail(ErrorCode::kInvalidArgument, "the test share must be between 0 and 0.5");
+  }
+  auto progress = [&](std::string_view stage) {
+    if (options.progress) options.progress(stage);
+  };
+  progress("churn: building point-in-time features");
+  LOYALTY_ASSIGN_OR_RETURN(ChurnTrainingSet set,
+                           BuildChurnTrainingSet(clock_.Now() - options.churn_horizon_days * kDay,
+                                                 options.churn_horizon_days));
+  const auto& data = set.data;
+  const int64_t positives = std::count(data.labels.begin(), data.labels.end(), 1);
+  const int64_t negatives = static_cast<int64_t>(data.rows) - positives;
+  if (data.rows < 50 || positives < 10 || negatives < 10) {
+    return Fail(ErrorCode::kFailedPrecondition,
+                "not enough history to train churn: " + std::to_string(data.rows) + " customers before " +
+                    core::FormatTimestamp(set.cutoff) + " (" + std::to_string(positives) + " churned, " +
+                    std::to_string(negatives) + " stayed); it needs 50, with 10 of each");
+  }
+  const int parts = static_cast<int>(std::lround(1.0 / options.test_share));
+  const auto fold = models::StratifiedFolds(data.labels, parts, options.seed);
+  std::vector<size_t> train_rows, test_rows;
+  for (size_t i = 0; i < data.rows; ++i) (fold[i] == 0 ? test_rows : train_rows).push_back(i);
+  progress("churn: training gradient-boosted trees");
+  models::ChurnOptions churn_options;
+  churn_options.seed = options.seed;
+  LOYALTY_ASSIGN_OR_RETURN(auto model, models::ChurnModel::Train(data.Subset(train_rows), churn_options));
+  const models::Dataset test = data.Subset(test_rows);
+  LOYALTY_ASSIGN_OR_RETURN(const auto p, model.Predict(test));
+  // The rule the model must beat: the longer since the last purchase, the likelier churn.
+  std::vector<double> recency;
+  const size_t recency_col = static_cast<size_t>(features::Feature::recency_days);
+  for (size_t r = 0; r < test.rows; ++r) {
+    const double v = test.at(r, recency_col);
+    recency.push_back(std::isnan(v) ? std::numeric_limits<double>::max() : v);
+  }
+  const auto metrics = models::Evaluate(p, test.labels);
+  const Json baseline{{"rule", "recency_days (RFM recency)"},
+                      {"roc_auc", models::RocAuc(recency, test.labels)},
+                      {"pr_auc", models::PrAuc(recency, test.labels)},
+                      {"lift_top_decile", models::LiftTopDecile(recency, test.labels)}};
+  const Json metrics_json{{"model", models::ToJson(metrics)},
+                          {"baseline", baseline},
+                          {"calibration", models::ToJson(models::CalibrationCurve(p, test.labels))},
+                          {"holdout_members", test.rows}};
+  LOYALTY_ASSIGN_OR_RETURN(std::string artifact, model.Serialize());
+  const models::BoostingOptions boosting;
+  models::NewModel entry{"churn",
+                         options.creator,
+                         {{"cutoff", core::FormatTimestamp(set.cutoff)},
+                          {"label_end", core::FormatTimestamp(set.cutoff + set.horizon_days * kDay)},
+                          {"horizon_days", set.horizon_days},
+                          {"members", data.rows},
+                          {"churned", positives}},
+                         data.feature_names,
+                         {{"trees", model.rounds()},
+                          {"learning_rate", boosting.learning_rate},
+                          {"max_depth", boosting.max_depth},
+                          {"seed", options.seed}},
+                         metrics_json,
+                         std::move(artifact)};
+  progress("churn: registering the model");
+  LOYALTY_ASSIGN_OR_RETURN(auto version, registry_.Register(entry));
+  Json report = metrics_json;
+  report["model_version"] = version.name();
+  report["aliases"] = version.aliases;
+  report["data_window"] = entry.data_window;
+  return TrainResult{std::move(version), std::move(report)};
+}
+
+models::CustomerHistory Predictions::HistoryAt(const MemberId& member, const features::MemberState::PurchaseDays& d,
+                                               Timestamp at) const {
+  models::CustomerHistory h;
+  h.id = member.str();
+  h.frequency = d.days - 1;
+  h.recency = (d.days > 1 ? d.last_day - d.first_day : 0) / kDaysPerWeek;
+  h.age = std::max(0, DayNumber(at) - d.first_day) / kDaysPerWeek;
+  h.recency = std::min(h.recency, h.age);
+  if (h.frequency > 0) {
+    const double minor_per_unit = std::pow(10.0, currency_.minor_digits);
+    h.mean_spend = static_cast<double>(d.spend_minor - d.first_day_spend_minor) / minor_per_unit /
+                   static_cast<double>(h.frequency);
+  }
+  return h;
+}
+
+Result<TrainResult> Predictions::TrainClv(const TrainOptions& options) {
+  auto progress = [&](std::string_view stage) {
+    if (options.progress) options.progress(stage);
+  };
+  if (options.clv_holdout_days < 7 || options.clv_holdout_days > 730) {
+    return Fail(ErrorCode::kInvalidArgument, "the CLV holdout must be 7 to 730 days");
+  }
+  const Timestamp now = Midnight(clock_.Now());
+  const Timestamp calibration_end = now - options.clv_holdout_days * kDay;
+  progress("clv: reading purchase histories");
+  std::map<MemberId, models::CustomerHistory> calibration;
+  std::map<MemberId, int32_t> calibration_days;
+  LOYALTY_TRY(members_.Snapshot(calibration_end, [&](const Members::SnapshotRow& row) -> core::Status {
+    if (!row.purchase_days) return {};
+    calibration[row.member] = HistoryAt(row.member, *row.purchase_days, calibration_end);
+    calibration_days[row.member] = row.purchase_days->days;
+    return {};
+  }));
+  std::vector<models::CustomerHistory> current;
+  LOYALTY_TRY(members_.Snapshot(now, [&](const Members::SnapshotRow& row) -> core::Status {
+    if (!row.purchase_days) return {};
+    current.push_back(HistoryAt(row.member, *row.purchase_days, now));
+    if (auto it = calibration.find(row.member); it != calibration.end()) {
+      it->second.holdout_purchases = row.purchase_days->days - calibration_days[row.member];
+    }
+    return {};
+  }));
+  if (current.size() < 20) {
+    return Fail(ErrorCode::kFailedPrecondition, "not enough history to fit CLV: " + std::to_string(current.size()) +
+                                                    " customers with purchases; it needs 20");
+  }
+  progress("clv: fitting BG/NBD and Gamma-Gamma");
+  LOYALTY_ASSIGN_OR_RETURN(auto bg, models::FitBgNbd(current));
+  LOYALTY_ASSIGN_OR_RETURN(auto gg, models::FitGammaGamma(current));
+  if (!bg.report.converged || !gg.report.converged) {
+    return Fail(ErrorCode::kFailedPrecondition, "the CLV fit did not converge (BG/NBD: " + bg.report.status +
+                                                    "; Gamma-Gamma: " + gg.report.status + "); nothing registered");
+  }
+  Json holdout = nullptr;
+  if (calibration.size() >= 20) {
+    std::vector<models::CustomerHistory> cal;
+    for (auto& [member, h] : calibration) cal.push_back(h);
+    auto cal_fit = models::FitBgNbd(cal);
+    if (cal_fit && cal_fit->report.converged) {
+      const auto h = models::CompareHoldout(cal_fit->params, cal, options.clv_holdout_days / kDaysPerWeek);
+      Json groups = Json::array();
+      for (const auto& g : h.groups) {
+        groups.push_back({{"frequency", g.frequency}, {"customers", g.customers}, {"actual", g.actual},
+                          {"predicted", g.predicted}});
+      }
+      holdout = {{"calibration_end", core::FormatTimestamp(calibration_end)},
+                 {"weeks", h.length},
+                 {"customers", cal.size()},
+                 {"actual_total", h.actual_total},
+                 {"predicted_total", h.predicted_total},
+                 {"mean_absolute_error", h.mean_absolute_error},
+                 {"groups", groups}};
+    }
+  }
+  const models::ClvModel model(bg, gg, options.clv);
+  const Json params = model.ToJson();
+  Json metrics{{"bgnbd", models::ToJson(bg.report, {"r", "alpha", "a", "b"})},
+               {"gamma_gamma", models::ToJson(gg.report, {"p", "q", "gamma"})},
+               {"holdout", holdout}};
+  models::NewModel entry{"clv",
+                         options.creator,
+                         {{"calibration_end", core::FormatTimestamp(now)}, {"customers", current.size()},
+                          {"time_unit", "week"}},
+                         {"frequency", "recency", "age", "mean_spend"},
+                         {{"bgnbd", params["bgnbd"]["params"]},
+                          {"gamma_gamma", params["gamma_gamma"]["params"]},
+                          {"options", params["options"]}},
+                         metrics,
+                         core::Dump(params)};
+  progress("clv: registering the model");
+  LOYALTY_ASSIGN_OR_RETURN(auto version, registry_.Register(entry));
+  Json report = metrics;
+  report["params"] = entry.params;
+  report["model_version"] = version.name();
+  report["aliases"] = version.aliases;
+  report["data_window"] = entry.data_window;
+  return TrainResult{std::move(version), std::move(report)};
+}
+
+Result<std::shared_ptr<const Predictions::LoadedChurn>> Predictions::Churn(const std::string& alias) {
+  LOYALTY_ASSIGN_OR_RETURN(const auto version, registry_.ByAlias("churn", alias));
+  {
+    std::lock_guard lock(cache_mutex_);
+    if (auto it = churn_cache_.find(version.name()); it != churn_cache_.end()) return it->second;
+  }
+  LOYALTY_ASSIGN_OR_RETURN(const auto artifact, registry_.Artifact("churn", version.version));
+  LOYALTY_ASSIGN_OR_RETURN(auto model, models::ChurnModel::Deserialize(artifact));
+  auto loaded = std::make_shared<const LoadedChurn>(LoadedChurn{version.name(), std::move(model)});
+  std::lock_guard lock(cache_mutex_);
+  churn_cache_[version.name()] = loaded;
+  return loaded;
+}
+
+Result<std::shared_ptr<const Predictions::LoadedClv>> Predictions::Clv(const std::string& alias) {
+  LOYALTY_ASSIGN_OR_RETURN(const auto version, registry_.ByAlias("clv", alias));
+  {
+    std::lock_guard lock(cache_mutex_);
+    if (auto it = clv_cache_.find(version.name()); it != clv_cache_.end()) return it->second;
+  }
+  LOYALTY_ASSIGN_OR_RETURN(const auto artifact, registry_.Artifact("clv", version.version));
+  LOYALTY_ASSIGN_OR_RETURN(const auto json, core::ParseJson(artifact));
+  LOYALTY_ASSIGN_OR_RETURN(auto model, models::ClvModel::FromJson(json));
+  auto loaded = std::make_shared<const LoadedClv>(LoadedClv{version.name(), std::move(model)});
+  std::lock_guard lock(cache_mutex_);
+  clv_cache_[version.name()] = loaded;
+  return loaded;
+}
+
+Result<core::Json> Predictions::Scores(const MemberId& requested) {
+  LOYALTY_ASSIGN_OR_RETURN(const auto report, members_.Features(requested, std::nullopt));
+  const MemberId& member = report.member;
+  const Timestamp now = report.as_of;
+  Json out{{"member", member.str()}, {"as_of", core::FormatTimestamp(now)}};
+  out["segment"] = report.rfm ? Json(report.rfm->segment) : Json(nullptr);
+  Json unavailable = Json::array();
+
+  const features::FeatureVector* row = &report.features;
+  const models::Dataset input = FeatureRows(std::span<const features::FeatureVector* const>(&row, 1));
+  auto churn = Churn("champion");
+  if (churn) {
+    LOYALTY_ASSIGN_OR_RETURN(const auto explanations, (*churn)->model.Explain(input, 5));
+    out["churn"] = ExplanationJson(explanations[0], (*churn)->name);
+    if (auto challenger = Churn("challenger")) {
+      LOYALTY_ASSIGN_OR_RETURN(const auto p, (*challenger)->model.Predict(input));
+      out["churn"]["challenger"] = {{"model", (*challenger)->name}, {"probability", p[0]}};
+    }
+  } else if (churn.error().code == ErrorCode::kNotFound) {
+    out["churn"] = nullptr;
+    unavailable.push_back("churn: " + churn.error().message);
+  } else {
+    return std::unexpected(churn.error());
+  }
+
+  auto clv = Clv("champion");
+  const auto state = features_.Get(member);
+  const auto days = state ? state->purchase_days() : std::nullopt;
+  if (!clv && clv.error().code != ErrorCode::kNotFound) return std::unexpected(clv.error());
+  if (!clv) {
+    out["clv"] = nullptr;
+    out["next_purchase"] = nullptr;
+    unavailable.push_back("clv: " + clv.error().message);
+  } else if (!days) {
+    out["clv"] = nullptr;
+    out["next_purchase"] = nullptr;
+    unavailable.push_back("clv: the member has not purchased yet; lifetime value starts with the first purchase");
+  } else {
+    const auto& model = (*clv)->model;
+    const auto history = HistoryAt(member, *days, now);
+    const auto f = model.Forecast(history);
+    out["clv"] = {{"model", (*clv)->name},
+                  {"horizon_months", model.options().horizon_months},
+                  {"probability_alive", IntervalJson(f.probability_alive)},
+                  {"expected_purchases", IntervalJson(f.expected_purchases)},
+                  {"expected_spend", IntervalJson(f.expected_spend)},
+                  {"value", IntervalJson(f.clv)},
+                  {"currency", currency_.code}};
+    const auto next = models::ForecastNextPurchase(model.purchases().params, history, kDaysPerWeek);
+    out["next_purchase"] = {{"model", (*clv)->name},
+                            {"median_days", next.median_days},
+                            {"low_days", next.low_days},
+                            {"high_days", next.high_days},
+                            {"probability_within_30_days", next.probability_within_30_days}};
+  }
+  out["unavailable"] = unavailable;
+  return out;
+}
+
+Result<core::Json> Predictions::WhatIf(const MemberId& requested, const core::Json& overrides) {
+  if (!overrides.is_object() || overrides.empty()) {
+    return Fail(ErrorCode::kInvalidArgument, "overrides must be an object of feature names to numbers, "
+                                             "e.g. {\"recency_days\": 5}");
+  }
+  LOYALTY_ASSIGN_OR_RETURN(const auto report, members_.Features(requested, std::nullopt));
+  features::FeatureVector changed = report.features;
+  for (const auto& [name, value] : overrides.items()) {
+    const auto feature = features::FeatureByName(name);
+    if (!feature) {
+      return Fail(ErrorCode::kInvalidArgument, "'" + name + "' is not a feature; the features are listed by "
+                                                            "GET /v1/members/{id}/features");
+    }
+    if (value.is_null()) {
+      changed[*feature] = std::numeric_limits<double>::quiet_NaN();
+    } else if (value.is_number() && std::isfinite(value.get<double>())) {
+      changed[*feature] = value.get<double>();
+    } else {
+      return Fail(ErrorCode::kInvalidArgument, "'" + name + "' must be a number or null (missing)");
+    }
+  }
+  LOYALTY_ASSIGN_OR_RETURN(const auto churn, Churn("champion"));
+  const features::FeatureVector* rows[] = {&report.features, &changed};
+  LOYALTY_ASSIGN_OR_RETURN(const auto explanations, churn->model.Explain(FeatureRows(rows), 5));
+  return Json{{"member", report.member.str()},
+              {"as_of", core::FormatTimestamp(report.as_of)},
+              {"overrides", overrides},
+              {"before", ExplanationJson(explanations[0], churn->name)},
+              {"after", ExplanationJson(explanations[1], churn->name)},
+              {"change", explanations[1].probability - explanations[0].probability}};
+}
+
+Result<core::Json> Predictions::Distributions() {
+  LOYALTY_TRY(members_.EnsureLiveFeatures());
+  std::vector<MemberId> members;
+  features_.ForEach([&](const MemberId& m, const features::MemberState&) { members.push_back(m); });
+  std::sort(members.begin(), members.end());
+  std::vector<features::FeatureVector> rows;
+  std::vector<std::optional<features::MemberState::PurchaseDays>> days;
+  rows.reserve(members.size());
+  for (const auto& m : members) {
+    LOYALTY_ASSIGN_OR_RETURN(auto report, members_.Features(m, std::nullopt));
+    rows.push_back(std::move(report.features));
+    const auto state = features_.Get(m);
+    days.push_back(state ? state->purchase_days() : std::nullopt);
+  }
+  Json out{{"members", members.size()}, {"as_of", core::FormatTimestamp(clock_.Now())}};
+  auto churn = Churn("champion");
+  if (churn) {
+    std::vector<const features::FeatureVector*> pointers;
+    for (const auto& r : rows) pointers.push_back(&r);
+    LOYALTY_ASSIGN_OR_RETURN(const auto p, churn.value()->model.Predict(FeatureRows(pointers)));
+    std::vector<int64_t> histogram(10, 0);
+    double sum = 0;
+    int64_t high = 0;
+    for (double v : p) {
+      ++histogram[std::clamp(static_cast<int>(v * 10), 0, 9)];
+      sum += v;
+      high += v >= 0.5;
+    }
+    out["churn"] = {{"model", churn.value()->name},
+                    {"histogram", histogram},
+                    {"mean", p.empty() ? 0.0 : sum / static_cast<double>(p.size())},
+                    {"high_risk", high}};
+  } else {
+    out["churn"] = nullptr;
+  }
+  auto clv = Clv("champion");
+  if (clv) {
+    const auto& model = clv.value()->model;
+    const Timestamp now = clock_.Now();
+    std::vector<double> values;
+    for (size_t i = 0; i < members.size(); ++i) {
+      if (!days[i]) continue;
+      values.push_back(models::ClvModel::DiscountedClv(model.purchases().params, model.spend().params,
+                                                       model.options(), HistoryAt(members[i], *days[i], now)));
+    }
+    std::sort(values.begin(), values.end());
+    auto pct = [&](double q) {
+      return values.empty() ? 0.0 : values[std::min(values.size() - 1, static_cast<size_t>(q * values.size()))];
+    };
+    double total = 0;
+    for (double v : values) total += v;
+    out["clv"] = {{"model", clv.value()->name},
+                  {"customers", values.size()},
+                  {"total", total},
+                  {"p10", pct(0.1)},
+                  {"p50", pct(0.5)},
+                  {"p90", pct(0.9)},
+                  {"p99", pct(0.99)},
+                  {"currency", currency_.code}};
+  } else {
+    out["clv"] = nullptr;
+  }
+  return out;
+}
+
+}  // namespace loyalty::engine

@@ -1,0 +1,184 @@
+// Predictions on a simulated program loaded into a real SQLite store: churn trained on
+// point-in-time features beats the RFM recency rule, CLV fits the simulated purchases, scores
+// carry explanations and model versions, what-if moves the prediction, no event after the
+// cutoff reaches a training feature, and promote / rollback change what scores.
+
+#include "loyalty/engine/predictions.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "loyalty/engine/platform.hpp"
+#include "loyalty/sim/simulator.hpp"
+#include "loyalty/store/sqlite.hpp"
+#include "support/temp_dir.hpp"
+
+namespace loyalty::engine {
+namespace {
+
+using core::Json;
+
+// One simulated program shared by the tests of this file (simulating and loading it is the
+// slow part); each test trains on it as it needs.
+class PredictionsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    clock_ = new core::ManualClock(*core::ParseTimestamp("2026-01-01"));
+    sim::SimConfig config;
+    config.members = 4000;
+    config.days = 365;
+    config.seed = 11;
+    config.start = clock_->Now() - std::chrono::days(365);
+    ASSERT_TRUE(sim::Simulate(config, dir_->path() / "sim"));
+    db_ = std::move(*store::OpenSqlite({.path = *dir_ / "loyalty.db", .durability = store::Durability::kNormal})).release();
+    platform_ = std::move(*Platform::Open(*db_, PlatformOptions{}, *clock_)).release();
+    ASSERT_TRUE(platform_->members().EnsureLiveFeatures());
+    auto accepted = LoadSimulatedProgram(*platform_, dir_->path() / "sim");
+    ASSERT_TRUE(accepted) << accepted.error().message;
+  }
+  static void TearDownTestSuite() {
+    delete platform_;
+    delete db_;
+    delete clock_;
+    delete dir_;
+  }
+  Predictions& predictions() { return platform_->predictions(); }
+
+  static testing::TempDir* dir_;
+  static core::ManualClock* clock_;
+  static store::Database* db_;
+  static Platform* platform_;
+};
+testing::TempDir* PredictionsTest::dir_ = nullptr;
+core::ManualClock* PredictionsTest::clock_ = nullptr;
+store::Database* PredictionsTest::db_ = nullptr;
+Platform* PredictionsTest::platform_ = nullptr;
+
+TEST_F(PredictionsTest, ChurnBeatsTheRecencyRuleAndScoresExplainThemselves) {
+  auto trained = predictions().TrainChurn({});
+  ASSERT_TRUE(trained) << trained.error().message;
+  const Json& report = trained->report;
+  const double model_auc = report["model"]["roc_auc"].get<double>();
+  const double rule_auc = report["baseline"]["roc_auc"].get<double>();
+  EXPECT_GT(model_auc, rule_auc + 0.01) << report.dump();
+  EXPECT_GT(model_auc, 0.7);
+  EXPECT_EQ(trained->version.kind, "churn");
+
+  auto scores = predictions().Scores(*core::MemberId::Parse("m0000001"));
+  ASSERT_TRUE(scores) << scores.error().message;
+  const Json& churn = (*scores)["churn"];
+  ASSERT_TRUE(churn.is_object()) << scores->dump();
+  EXPECT_EQ(churn["model"], trained->version.name());
+  const double p = churn["probability"].get<double>();
+  EXPECT_GE(p, 0);
+  EXPECT_LE(p, 1);
+  ASSERT_FALSE(churn["top_contributions"].empty());
+  const std::string words = churn["top_contributions"][0]["words"];
+  EXPECT_TRUE(words.find(": +") != std::string::npos || words.find(": -") != std::string::npos) << words;
+}
+
+TEST_F(PredictionsTest, ClvFitsTheSimulatedPurchasesAndForecastsWithIntervals) {
+  auto trained = predictions().TrainClv({});
+  ASSERT_TRUE(trained) << trained.error().message;
+  const Json& report = trained->report;
+  EXPECT_EQ(report["bgnbd"]["converged"], true);
+  ASSERT_TRUE(report["holdout"].is_object()) << report.dump();
+  const double actual = report["holdout"]["actual_total"].get<double>();
+  const double predicted = report["holdout"]["predicted_total"].get<double>();
+  EXPECT_NEAR(predicted / actual, 1.0, 0.25) << report["holdout"].dump();
+
+  // A member with repeat purchases gets every forecast, each inside its interval.
+  bool checked = false;
+  for (int i = 1; i <= 60 && !checked; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "m%07d", i);
+    auto scores = predictions().Scores(*core::MemberId::Parse(id));
+    ASSERT_TRUE(scores) << scores.error().message;
+    const Json& clv = (*scores)["clv"];
+    if (!clv.is_object() || clv["expected_purchases"]["estimate"].get<double>() < 0.5) continue;
+    for (const char* key : {"probability_alive", "expected_purchases", "expected_spend", "value"}) {
+      EXPECT_LE(clv[key]["low"].get<double>(), clv[key]["estimate"].get<double>()) << key;
+      EXPECT_GE(clv[key]["high"].get<double>(), clv[key]["estimate"].get<double>()) << key;
+    }
+    EXPECT_EQ(clv["model"], trained->version.name());
+    const Json& next = (*scores)["next_purchase"];
+    EXPECT_LT(next["low_days"].get<double>(), next["median_days"].get<double>());
+    EXPECT_LT(next["median_days"].get<double>(), next["high_days"].get<double>());
+    checked = true;
+  }
+  EXPECT_TRUE(checked) << "no member among the first 60 had a CLV forecast";
+}
+
+TEST_F(PredictionsTest, NoEventAfterTheCutoffReachesATrainingFeature) {
+  const core::Timestamp cutoff = clock_->Now() - std::chrono::days(90);
+  auto before = predictions().BuildChurnTrainingSet(cutoff, 60);
+  ASSERT_TRUE(before) << before.error().message;
+  ASSERT_GT(before->data.rows, 100u);
+  // A purchase and a login for the first member, after the cutoff but before the label end.
+  const std::string member = before->data.ids[0];
+  const std::string at = core::FormatTimestamp(cutoff + std::chrono::days(2));
+  const Json purchase = {{"id", "leak-purchase"}, {"type", "purchase"}, {"member", member}, {"at", at},
+                         {"properties", {{"order", "leak-order"},
+                                         {"lines", Json::array({{{"sku", "X"}, {"quantity", 1}, {"unit_price", "500.00"}}})}}}};
+  const Json login = {{"id", "leak-login"}, {"type", "login"}, {"member", member}, {"at", at}};
+  auto report = platform_->ingestor().Ingest({Json(purchase), Json(login)});
+  ASSERT_TRUE(report) << report.error().message;
+  ASSERT_EQ(report->accepted, 2) << ToJson(*report).dump();
+  auto after = predictions().BuildChurnTrainingSet(cutoff, 60);
+  ASSERT_TRUE(after);
+  ASSERT_EQ(after->data.rows, before->data.rows);
+  for (size_t i = 0; i < before->data.values.size(); ++i) {
+    const float a = before->data.values[i], b = after->data.values[i];
+    ASSERT_TRUE((std::isnan(a) && std::isnan(b)) || a == b)
+        << "feature " << before->data.feature_names[i % before->data.cols()] << " of row " << i / before->data.cols();
+  }
+  // The label does see the purchase: the member bought within the horizon.
+  EXPECT_EQ(after->data.labels[0], 0);
+  EXPECT_FALSE(predictions().BuildChurnTrainingSet(clock_->Now() - std::chrono::days(10), 60));
+}
+
+TEST_F(PredictionsTest, WhatIfMovesTheChurnPrediction) {
+  ASSERT_TRUE(predictions().TrainChurn({}));
+  const auto member = *core::MemberId::Parse("m0000002");
+  auto recent = predictions().WhatIf(member, Json{{"recency_days", 1}, {"days_since_last_event", 1}, {"frequency_90d", 6}});
+  auto lapsed = predictions().WhatIf(member, Json{{"recency_days", 300}, {"days_since_last_event", 300}, {"frequency_90d", 0}});
+  ASSERT_TRUE(recent && lapsed) << (recent ? lapsed.error().message : recent.error().message);
+  EXPECT_LT((*recent)["after"]["probability"].get<double>(), (*lapsed)["after"]["probability"].get<double>());
+  EXPECT_EQ((*recent)["before"]["probability"], (*lapsed)["before"]["probability"]);
+  EXPECT_EQ(predictions().WhatIf(member, Json{{"shoe_size", 9}}).error().code, core::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(predictions().WhatIf(member, Json{{"recency_days", "soon"}}).error().code,
+            core::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(predictions().WhatIf(member, Json::array()).error().code, core::ErrorCode::kInvalidArgument);
+}
+
+TEST_F(PredictionsTest, ScoresNameTheChampionAndShadowTheChallenger) {
+  TrainOptions options;
+  options.seed = 3;
+  auto first = predictions().TrainChurn(options);
+  options.seed = 4;
+  auto second = predictions().TrainChurn(options);
+  ASSERT_TRUE(first && second);
+  auto& registry = platform_->registry();
+  ASSERT_TRUE(registry.Promote("churn", first->version.version, "manager"));
+  ASSERT_TRUE(registry.SetAlias("churn", "challenger", second->version.version, "analyst"));
+  const auto member = *core::MemberId::Parse("m0000003");
+  auto scores = predictions().Scores(member);
+  ASSERT_TRUE(scores);
+  EXPECT_EQ((*scores)["churn"]["model"], first->version.name());
+  EXPECT_EQ((*scores)["churn"]["challenger"]["model"], second->version.name());
+  ASSERT_TRUE(registry.Promote("churn", second->version.version, "manager"));
+  EXPECT_EQ((*predictions().Scores(member))["churn"]["model"], second->version.name());
+  ASSERT_TRUE(registry.Rollback("churn", "manager"));
+  EXPECT_EQ((*predictions().Scores(member))["churn"]["model"], first->version.name());
+
+  auto distributions = predictions().Distributions();
+  ASSERT_TRUE(distributions) << distributions.error().message;
+  int64_t total = 0;
+  for (const auto& n : (*distributions)["churn"]["histogram"]) total += n.get<int64_t>();
+  EXPECT_EQ(total, (*distributions)["members"].get<int64_t>());
+}
+
+}  // namespace
+}  // namespace loyalty::engine
