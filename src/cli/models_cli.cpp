@@ -1,5 +1,8 @@
 #include "models_cli.hpp"
 
+#include <unistd.h>
+
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <iomanip>
@@ -8,6 +11,7 @@
 
 #include "loyalty/models/churn.hpp"
 #include "loyalty/models/clv.hpp"
+#include "loyalty/models/registry.hpp"
 
 namespace loyalty::cli {
 
@@ -182,6 +186,129 @@ Result<Output> RunChurnFit(const ChurnArgs& args) {
   return Output{out, text.str()};
 }
 
+struct PlatformModelArgs {
+  std::string model = "all";
+  engine::TrainOptions train;
+  std::string kind;
+  int version = 0;
+  std::string actor = "cli";
+  std::string member;
+  std::vector<std::string> overrides;
+};
+
+std::string Percent(double v) { return Fixed(100 * v, 1) + "%"; }
+
+Result<Output> RunTrain(Context& context, PlatformModelArgs& args) {
+  const bool tty = isatty(STDERR_FILENO);
+  args.train.creator = args.actor;
+  args.train.progress = [tty](std::string_view stage) {
+    if (tty) std::cerr << "\r\033[K" << stage << "..." << std::flush;
+  };
+  Json out = Json::object();
+  std::ostringstream text;
+  text << "model        version   quality\n";
+  auto& predictions = context.platform().predictions();
+  if (args.model == "churn" || args.model == "all") {
+    auto churn = predictions.TrainChurn(args.train);
+    if (tty) std::cerr << "\r\033[K";
+    if (!churn) return core::Wrap(churn.error(), "churn");
+    const Json& r = churn->report;
+    text << "churn        " << std::left << std::setw(10) << churn->version.name() << std::right << "ROC AUC "
+         << Fixed(r["model"]["roc_auc"].get<double>(), 3) << " vs " << Fixed(r["baseline"]["roc_auc"].get<double>(), 3)
+         << " for the recency rule; Brier " << Fixed(r["model"]["brier"].get<double>(), 3) << "; "
+         << r["holdout_members"].get<int64_t>() << " held-out members, horizon "
+         << r["data_window"]["horizon_days"].get<int>() << " days\n";
+    out["churn"] = r;
+  }
+  if (args.model == "clv" || args.model == "all") {
+    auto clv = predictions.TrainClv(args.train);
+    if (tty) std::cerr << "\r\033[K";
+    if (!clv) return core::Wrap(clv.error(), "clv");
+    const Json& r = clv->report;
+    text << "clv          " << std::left << std::setw(10) << clv->version.name() << std::right << "BG/NBD "
+         << r["bgnbd"]["status"].get<std::string>() << " on " << r["data_window"]["customers"].get<int64_t>()
+         << " customers";
+    if (r["holdout"].is_object()) {
+      text << "; holdout " << Fixed(r["holdout"]["predicted_total"].get<double>(), 0) << " purchases predicted, "
+           << Fixed(r["holdout"]["actual_total"].get<double>(), 0) << " made";
+    }
+    text << "\n";
+    out["clv"] = r;
+  }
+  text << "New versions become the champion when none exists, the challenger otherwise: "
+          "`loyalty models promote --kind K --version N`.";
+  return Output{out, text.str()};
+}
+
+std::string VersionLine(const models::ModelVersion& v) {
+  std::ostringstream line;
+  line << std::left << std::setw(10) << v.name() << std::setw(22) << core::FormatTimestamp(v.created_at) << std::setw(12)
+       << v.creator;
+  for (const auto& a : v.aliases) line << " [" << a << "]";
+  if (v.metrics.contains("model")) line << "  ROC AUC " << Fixed(v.metrics["model"].value("roc_auc", 0.0), 3);
+  return line.str();
+}
+
+Result<Output> RunScores(Context& context, const PlatformModelArgs& args) {
+  LOYALTY_ASSIGN_OR_RETURN(auto member, core::MemberId::Parse(args.member));
+  LOYALTY_ASSIGN_OR_RETURN(Json scores, context.platform().predictions().Scores(member));
+  std::ostringstream text;
+  text << scores["member"].get<std::string>() << " as of " << scores["as_of"].get<std::string>();
+  if (scores["segment"].is_string()) text << ", RFM segment " << scores["segment"].get<std::string>();
+  if (scores["churn"].is_object()) {
+    const Json& c = scores["churn"];
+    text << "\nchurn risk " << Percent(c["probability"].get<double>()) << " (" << c["model"].get<std::string>()
+         << ", base rate " << Percent(c["base_probability"].get<double>()) << ")";
+    for (const auto& t : c["top_contributions"]) text << "\n  " << t["words"].get<std::string>();
+  }
+  if (scores["clv"].is_object()) {
+    const Json& v = scores["clv"];
+    auto interval = [](const Json& i, int digits) {
+      return Fixed(i["estimate"].get<double>(), digits) + " (" + Fixed(i["low"].get<double>(), digits) + " to " +
+             Fixed(i["high"].get<double>(), digits) + ")";
+    };
+    text << "\nCLV over " << Fixed(v["horizon_months"].get<double>(), 0) << " months " << interval(v["value"], 2) << " "
+         << v["currency"].get<std::string>() << " (" << v["model"].get<std::string>() << ")"
+         << "\n  still a customer: " << interval(v["probability_alive"], 2)
+         << "\n  expected purchases: " << interval(v["expected_purchases"], 2)
+         << "\n  expected spend per purchase: " << interval(v["expected_spend"], 2);
+    const Json& n = scores["next_purchase"];
+    text << "\nnext purchase in about " << Fixed(n["median_days"].get<double>(), 0) << " days ("
+         << Fixed(n["low_days"].get<double>(), 0) << " to " << Fixed(n["high_days"].get<double>(), 0)
+         << ") if still a customer; " << Percent(n["probability_within_30_days"].get<double>())
+         << " chance within 30 days";
+  }
+  for (const auto& u : scores["unavailable"]) text << "\n(" << u.get<std::string>() << ")";
+  return Output{scores, text.str()};
+}
+
+Result<Output> RunWhatIf(Context& context, const PlatformModelArgs& args) {
+  LOYALTY_ASSIGN_OR_RETURN(auto member, core::MemberId::Parse(args.member));
+  Json overrides = Json::object();
+  for (const auto& o : args.overrides) {
+    const size_t eq = o.find('=');
+    if (eq == std::string::npos) return Fail(ErrorCode::kInvalidArgument, "--set '" + o + "': use feature=value");
+    const std::string name = o.substr(0, eq), value = o.substr(eq + 1);
+    if (value == "missing") {
+      overrides[name] = nullptr;
+      continue;
+    }
+    double number = 0;
+    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+    if (ec != std::errc() || ptr != value.data() + value.size()) {
+      return Fail(ErrorCode::kInvalidArgument, "--set " + o + ": '" + value + "' is not a number (or 'missing')");
+    }
+    overrides[name] = number;
+  }
+  LOYALTY_ASSIGN_OR_RETURN(Json result, context.platform().predictions().WhatIf(member, overrides));
+  std::ostringstream text;
+  text << "churn risk " << Percent(result["before"]["probability"].get<double>()) << " -> "
+       << Percent(result["after"]["probability"].get<double>()) << " (" << result["after"]["model"].get<std::string>()
+       << ")";
+  for (const auto& t : result["after"]["top_contributions"]) text << "\n  " << t["words"].get<std::string>();
+  return Output{result, text.str()};
+}
+
 }  // namespace
 
 void AddModelCommands(CLI::App& app, GlobalOptions& options, std::function<int()>& run) {
@@ -212,6 +339,71 @@ void AddModelCommands(CLI::App& app, GlobalOptions& options, std::function<int()
   churn_fit->add_option("--seed", churn_args->seed, "Seed of the fold assignment and sampling")->capture_default_str();
   churn_fit->callback(
       [&options, &run, churn_args] { run = FileRunner(options, [churn_args] { return RunChurnFit(*churn_args); }); });
+
+  auto args = std::make_shared<PlatformModelArgs>();
+  CLI::App* train = app.add_subcommand("train", "Train models on the program's history and register them");
+  train->add_option("--model", args->model, "churn, clv or all")
+      ->check(CLI::IsMember({"churn", "clv", "all"}))
+      ->capture_default_str();
+  train->add_option("--horizon-days", args->train.churn_horizon_days,
+                    "Churned: no purchase within this many days after the cutoff")
+      ->capture_default_str();
+  train->add_option("--holdout-days", args->train.clv_holdout_days, "CLV: days at the end held out for the check")
+      ->capture_default_str();
+  train->add_option("--seed", args->train.seed, "Seed of the splits")->capture_default_str();
+  train->add_option("--actor", args->actor, "Who trains (recorded as the creator)")->capture_default_str();
+  train->callback([&options, &run, args] {
+    run = Runner(options, [args](Context& context) { return RunTrain(context, *args); });
+  });
+
+  CLI::App* models_cmd = app.add_subcommand("models", "The model registry: versions, champion and challenger");
+  models_cmd->require_subcommand(1);
+  CLI::App* list = models_cmd->add_subcommand("list", "List model versions with their aliases and quality");
+  list->add_option("--kind", args->kind, "churn or clv (default: all)");
+  list->callback([&options, &run, args] {
+    run = Runner(options, [args](Context& context) -> Result<Output> {
+      LOYALTY_ASSIGN_OR_RETURN(auto versions, context.platform().registry().List(args->kind));
+      Json out = Json::array();
+      std::ostringstream text;
+      for (const auto& v : versions) {
+        out.push_back(models::ToJson(v));
+        text << VersionLine(v) << "\n";
+      }
+      if (versions.empty()) text << "no models yet: `loyalty train`";
+      return Output{out, text.str()};
+    });
+  });
+  CLI::App* promote = models_cmd->add_subcommand("promote", "Make a version the champion that scoring uses");
+  promote->add_option("--kind", args->kind, "churn or clv")->required();
+  promote->add_option("--version", args->version, "The version number")->required();
+  promote->add_option("--actor", args->actor, "Who promotes")->capture_default_str();
+  promote->callback([&options, &run, args] {
+    run = Runner(options, [args](Context& context) -> Result<Output> {
+      LOYALTY_ASSIGN_OR_RETURN(auto v, context.platform().registry().Promote(args->kind, args->version, args->actor));
+      return Output{models::ToJson(v), v.name() + " is now the champion"};
+    });
+  });
+  CLI::App* rollback = models_cmd->add_subcommand("rollback", "Return the champion to the version it replaced");
+  rollback->add_option("--kind", args->kind, "churn or clv")->required();
+  rollback->add_option("--actor", args->actor, "Who rolls back")->capture_default_str();
+  rollback->callback([&options, &run, args] {
+    run = Runner(options, [args](Context& context) -> Result<Output> {
+      LOYALTY_ASSIGN_OR_RETURN(auto v, context.platform().registry().Rollback(args->kind, args->actor));
+      return Output{models::ToJson(v), v.name() + " is the champion again"};
+    });
+  });
+
+  CLI::App* scores = app.add_subcommand("scores", "A member's churn risk, CLV and next purchase, explained");
+  scores->add_option("--member", args->member, "The member")->required();
+  scores->callback([&options, &run, args] {
+    run = Runner(options, [args](Context& context) { return RunScores(context, *args); });
+  });
+  CLI::App* what_if = app.add_subcommand("what-if", "A member's churn risk with some features changed");
+  what_if->add_option("--member", args->member, "The member")->required();
+  what_if->add_option("--set", args->overrides, "feature=value (repeatable), e.g. --set recency_days=5")->required();
+  what_if->callback([&options, &run, args] {
+    run = Runner(options, [args](Context& context) { return RunWhatIf(context, *args); });
+  });
 }
 
 }  // namespace loyalty::cli

@@ -46,6 +46,7 @@ int RunServe(const GlobalOptions& options, const ServeOptions& serve) {
   server::AddLedgerRoutes(router, ledger, metrics, [&identity](const core::MemberId& m) { return identity.Resolve(m); });
   server::AddMemberRoutes(router, (*context)->members(), metrics);
   server::AddEventRoutes(router, (*context)->ingestor(), (*context)->event_log(), identity, metrics);
+  server::AddModelRoutes(router, (*context)->platform().predictions(), (*context)->platform().registry(), metrics);
 
   auto http = server::HttpServer::Start(*server_options, router, metrics);
   if (!http) return PrintError(http.error());

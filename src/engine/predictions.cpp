@@ -310,26 +310,29 @@ Result<core::Json> Predictions::Scores(const MemberId& requested) {
   out["segment"] = report.rfm ? Json(report.rfm->segment) : Json(nullptr);
   Json unavailable = Json::array();
 
+  // Both models describe customers: members from their first purchase on.
+  const auto state = features_.Get(member);
+  const auto days = state ? state->purchase_days() : std::nullopt;
   const features::FeatureVector* row = &report.features;
   const models::Dataset input = FeatureRows(std::span<const features::FeatureVector* const>(&row, 1));
   auto churn = Churn("champion");
-  if (churn) {
+  if (!churn && churn.error().code != ErrorCode::kNotFound) return std::unexpected(churn.error());
+  if (!churn) {
+    out["churn"] = nullptr;
+    unavailable.push_back("churn: " + churn.error().message);
+  } else if (!days) {
+    out["churn"] = nullptr;
+    unavailable.push_back("churn: the member has not purchased yet; churn risk starts with the first purchase");
+  } else {
     LOYALTY_ASSIGN_OR_RETURN(const auto explanations, (*churn)->model.Explain(input, 5));
     out["churn"] = ExplanationJson(explanations[0], (*churn)->name);
     if (auto challenger = Churn("challenger")) {
       LOYALTY_ASSIGN_OR_RETURN(const auto p, (*challenger)->model.Predict(input));
       out["churn"]["challenger"] = {{"model", (*challenger)->name}, {"probability", p[0]}};
     }
-  } else if (churn.error().code == ErrorCode::kNotFound) {
-    out["churn"] = nullptr;
-    unavailable.push_back("churn: " + churn.error().message);
-  } else {
-    return std::unexpected(churn.error());
   }
 
   auto clv = Clv("champion");
-  const auto state = features_.Get(member);
-  const auto days = state ? state->purchase_days() : std::nullopt;
   if (!clv && clv.error().code != ErrorCode::kNotFound) return std::unexpected(clv.error());
   if (!clv) {
     out["clv"] = nullptr;

@@ -100,5 +100,45 @@ TEST_F(ModelsCliTest, ChurnFitRejectsBadTables) {
   EXPECT_NE(missing.err.find("--label"), std::string::npos) << missing.err;
 }
 
+TEST_F(ModelsCliTest, TrainScoreAndManageModelsOnTheProgram) {
+  ExpectOneLineError(Loyalty("--now 2026-01-01 train --model churn"), 5, "not enough history to train churn");
+  ExpectOneLineError(Loyalty("models rollback --kind churn"), 3, "no churn model has been trained");
+  ASSERT_EQ(Loyalty("simulate --members 1500 --seed 3 --start 2025-01-01 --out " + (dir_ / "sim").string()).exit_code, 0);
+  ASSERT_EQ(Loyalty("import members " + (dir_ / "sim" / "members.csv").string()).exit_code, 0);
+  ASSERT_EQ(Loyalty("import events " + (dir_ / "sim" / "events.ndjson").string()).exit_code, 0);
+  auto trained = LoyaltyJson("--now 2026-01-01 train");
+  EXPECT_EQ(trained["churn"]["model_version"], "churn@1");
+  EXPECT_EQ(trained["clv"]["model_version"], "clv@1");
+  EXPECT_GT(trained["churn"]["model"]["roc_auc"].get<double>(), 0.7);
+  const CliRun text = Loyalty("--now 2026-01-01 train --model churn --seed 9 --actor analyst");
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("churn@2"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("for the recency rule"), std::string::npos) << text.out;
+
+  auto list = LoyaltyJson("models list --kind churn");
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[1]["aliases"][0], "challenger");
+  EXPECT_EQ(LoyaltyJson("models promote --kind churn --version 2")["name"], "churn@2");
+  EXPECT_EQ(LoyaltyJson("models rollback --kind churn")["name"], "churn@1");
+  ExpectOneLineError(Loyalty("models promote --kind churn --version 7"), 3, "no model churn@7");
+
+  // Scores of a customer, in words.
+  std::string member;
+  for (int i = 0; i < 50 && member.empty(); ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "m%07d", i);
+    if (LoyaltyJson(std::string("--now 2026-01-01 scores --member ") + id)["churn"].is_object()) member = id;
+  }
+  ASSERT_FALSE(member.empty());
+  const CliRun scores = Loyalty("--now 2026-01-01 scores --member " + member);
+  EXPECT_NE(scores.out.find("churn risk"), std::string::npos) << scores.out;
+  EXPECT_NE(scores.out.find("CLV over 12 months"), std::string::npos) << scores.out;
+  EXPECT_NE(scores.out.find("next purchase in about"), std::string::npos) << scores.out;
+  auto what_if = LoyaltyJson("--now 2026-01-01 what-if --member " + member + " --set recency_days=1 --set visits_30d=5");
+  EXPECT_EQ(what_if["overrides"]["recency_days"], 1.0);
+  ExpectOneLineError(Loyalty("--now 2026-01-01 what-if --member " + member + " --set recency_days"), 2, "feature=value");
+  ExpectOneLineError(Loyalty("--now 2026-01-01 what-if --member " + member + " --set mood=3"), 2, "'mood' is not a feature");
+}
+
 }  // namespace
 }  // namespace loyalty::cli

@@ -45,6 +45,16 @@ class PredictionsTest : public ::testing::Test {
     delete dir_;
   }
   Predictions& predictions() { return platform_->predictions(); }
+  // The n-th member (from 0) who has bought something: scores describe customers.
+  static core::MemberId Customer(int n) {
+    for (int i = 0;; ++i) {
+      char id[16];
+      std::snprintf(id, sizeof id, "m%07d", i);
+      const auto member = *core::MemberId::Parse(id);
+      const auto state = platform_->features().Get(member);
+      if (state && state->has_purchases() && n-- == 0) return member;
+    }
+  }
 
   static testing::TempDir* dir_;
   static core::ManualClock* clock_;
@@ -66,7 +76,7 @@ TEST_F(PredictionsTest, ChurnBeatsTheRecencyRuleAndScoresExplainThemselves) {
   EXPECT_GT(model_auc, 0.7);
   EXPECT_EQ(trained->version.kind, "churn");
 
-  auto scores = predictions().Scores(*core::MemberId::Parse("m0000001"));
+  auto scores = predictions().Scores(Customer(0));
   ASSERT_TRUE(scores) << scores.error().message;
   const Json& churn = (*scores)["churn"];
   ASSERT_TRUE(churn.is_object()) << scores->dump();
@@ -141,7 +151,7 @@ TEST_F(PredictionsTest, NoEventAfterTheCutoffReachesATrainingFeature) {
 
 TEST_F(PredictionsTest, WhatIfMovesTheChurnPrediction) {
   ASSERT_TRUE(predictions().TrainChurn({}));
-  const auto member = *core::MemberId::Parse("m0000002");
+  const auto member = Customer(1);
   auto recent = predictions().WhatIf(member, Json{{"recency_days", 1}, {"days_since_last_event", 1}, {"frequency_90d", 6}});
   auto lapsed = predictions().WhatIf(member, Json{{"recency_days", 300}, {"days_since_last_event", 300}, {"frequency_90d", 0}});
   ASSERT_TRUE(recent && lapsed) << (recent ? lapsed.error().message : recent.error().message);
@@ -163,7 +173,7 @@ TEST_F(PredictionsTest, ScoresNameTheChampionAndShadowTheChallenger) {
   auto& registry = platform_->registry();
   ASSERT_TRUE(registry.Promote("churn", first->version.version, "manager"));
   ASSERT_TRUE(registry.SetAlias("churn", "challenger", second->version.version, "analyst"));
-  const auto member = *core::MemberId::Parse("m0000003");
+  const auto member = Customer(2);
   auto scores = predictions().Scores(member);
   ASSERT_TRUE(scores);
   EXPECT_EQ((*scores)["churn"]["model"], first->version.name());

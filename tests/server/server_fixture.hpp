@@ -33,6 +33,7 @@ class ServerFixture : public ::testing::Test {
                     [this](const core::MemberId& m) { return platform_->identity().Resolve(m); });
     AddEventRoutes(router_, *ingestor_, *event_log_, platform_->identity(), metrics_);
     AddMemberRoutes(router_, platform_->members(), metrics_);
+    AddModelRoutes(router_, platform_->predictions(), platform_->registry(), metrics_);
     options_.port = 0;
     options_.worker_threads = 4;
   }

@@ -6,6 +6,7 @@
 
 #include "loyalty/engine/ingestor.hpp"
 #include "loyalty/engine/members.hpp"
+#include "loyalty/engine/predictions.hpp"
 #include "loyalty/events/event_log.hpp"
 #include "loyalty/ledger/ledger.hpp"
 #include "loyalty/server/metrics.hpp"
@@ -28,6 +29,11 @@ void AddMemberRoutes(Router& router, engine::Members& members, Metrics& metrics)
 // event timeline (with the events of the profiles merged into it).
 void AddEventRoutes(Router& router, engine::Ingestor& ingestor, events::EventLog& log,
                     const identity::IdentityGraph& identity, Metrics& metrics);
+
+// Predictions: a member's scores (churn with explanations, CLV and next purchase with
+// intervals), what-if, score distributions, and the model registry (list, promote, rollback).
+void AddModelRoutes(Router& router, engine::Predictions& predictions, models::ModelRegistry& registry,
+                    Metrics& metrics);
 
 // /healthz (the process answers), /readyz (`ready` succeeds: the store can be read) and
 // /metrics (Prometheus text).

@@ -1,0 +1,116 @@
+// Prediction routes: a member's scores and what-if, the score distributions, and the model
+// registry (versions, metrics, promote, rollback).
+
+#include "loyalty/models/registry.hpp"
+#include "loyalty/server/routes.hpp"
+#include "route_helpers.hpp"
+
+namespace loyalty::server {
+
+namespace {
+
+Result<std::string> ModelKind(const Request& request) {
+  const std::string& kind = request.path_params.at("kind");
+  if (kind != "churn" && kind != "clv") {
+    return Fail(ErrorCode::kNotFound, "no model kind '" + kind + "'; the kinds are churn and clv");
+  }
+  return kind;
+}
+
+Result<std::string> Actor(const Json& body) {
+  LOYALTY_ASSIGN_OR_RETURN(auto actor, core::OptionalString(body, "actor"));
+  const std::string value = actor.value_or("api");
+  if (value.empty() || value.size() > 200) return Fail(ErrorCode::kInvalidArgument, "field 'actor' needs 1 to 200 characters");
+  return value;
+}
+
+}  // namespace
+
+void AddModelRoutes(Router& router, engine::Predictions& predictions, models::ModelRegistry& registry,
+                    Metrics& metrics) {
+  router.Add(Method::kGet, "/v1/members/{id}/scores", [&predictions](const Request& request) {
+    return Respond(200, [&]() -> Result<Json> {
+      LOYALTY_ASSIGN_OR_RETURN(auto id, PathId<core::MemberId>(request, "id"));
+      return predictions.Scores(id);
+    });
+  });
+
+  router.Add(Method::kPost, "/v1/members/{id}/what-if", [&predictions](const Request& request) {
+    return Respond(200, [&]() -> Result<Json> {
+      LOYALTY_ASSIGN_OR_RETURN(auto id, PathId<core::MemberId>(request, "id"));
+      LOYALTY_ASSIGN_OR_RETURN(Json body, ParseBody(request));
+      LOYALTY_TRY(core::RejectUnknownFields(body, {"features"}));
+      if (!body.contains("features")) {
+        return Fail(ErrorCode::kInvalidArgument, "field 'features' is required, like {\"features\": {\"recency_days\": 5}}");
+      }
+      return predictions.WhatIf(id, body["features"]);
+    });
+  });
+
+  router.Add(Method::kGet, "/v1/scores/summary", [&predictions](const Request&) {
+    return Respond(200, [&]() -> Result<Json> { return predictions.Distributions(); });
+  });
+
+  router.Add(Method::kGet, "/v1/models", [&registry](const Request& request) {
+    return Respond(200, [&]() -> Result<Json> {
+      std::string kind;
+      if (auto it = request.query.find("kind"); it != request.query.end()) kind = it->second;
+      LOYALTY_ASSIGN_OR_RETURN(auto versions, registry.List(kind));
+      Json out = Json::array();
+      for (const auto& v : versions) out.push_back(models::ToJson(v));
+      return out;
+    });
+  });
+
+  router.Add(Method::kGet, "/v1/models/{kind}", [&registry](const Request& request) {
+    return Respond(200, [&]() -> Result<Json> {
+      LOYALTY_ASSIGN_OR_RETURN(auto kind, ModelKind(request));
+      LOYALTY_ASSIGN_OR_RETURN(auto versions, registry.List(kind));
+      LOYALTY_ASSIGN_OR_RETURN(auto moves, registry.AliasHistory(kind));
+      Json list = Json::array();
+      for (const auto& v : versions) list.push_back(models::ToJson(v));
+      Json history = Json::array();
+      for (const auto& m : moves) {
+        history.push_back({{"alias", m.alias},
+                           {"version", m.version},
+                           {"previous", m.previous ? Json(*m.previous) : Json(nullptr)},
+                           {"action", m.action},
+                           {"actor", m.actor},
+                           {"at", core::FormatTimestamp(m.at)}});
+      }
+      return Json{{"kind", kind}, {"versions", list}, {"alias_history", history}};
+    });
+  });
+
+  router.Add(Method::kPost, "/v1/models/{kind}/promote", [&registry, &metrics](const Request& request) {
+    return Respond(200, [&]() -> Result<Json> {
+      LOYALTY_ASSIGN_OR_RETURN(auto kind, ModelKind(request));
+      LOYALTY_ASSIGN_OR_RETURN(Json body, ParseBody(request));
+      LOYALTY_TRY(core::RejectUnknownFields(body, {"version", "actor"}));
+      if (!body.contains("version") || !body["version"].is_number_integer()) {
+        return Fail(ErrorCode::kInvalidArgument, "field 'version' must be a version number, like {\"version\": 2}");
+      }
+      LOYALTY_ASSIGN_OR_RETURN(auto actor, Actor(body));
+      LOYALTY_ASSIGN_OR_RETURN(auto version, registry.Promote(kind, body["version"].get<int>(), actor));
+      metrics.AddCounter("loyalty_model_promotions_total", "Model versions promoted to champion.", 1);
+      return models::ToJson(version);
+    });
+  });
+
+  router.Add(Method::kPost, "/v1/models/{kind}/rollback", [&registry, &metrics](const Request& request) {
+    return Respond(200, [&]() -> Result<Json> {
+      LOYALTY_ASSIGN_OR_RETURN(auto kind, ModelKind(request));
+      Json body = Json::object();  // the body is optional: it only names the actor
+      if (!request.body.empty()) {
+        LOYALTY_ASSIGN_OR_RETURN(body, ParseBody(request));
+      }
+      LOYALTY_TRY(core::RejectUnknownFields(body, {"actor"}));
+      LOYALTY_ASSIGN_OR_RETURN(auto actor, Actor(body));
+      LOYALTY_ASSIGN_OR_RETURN(auto version, registry.Rollback(kind, actor));
+      metrics.AddCounter("loyalty_model_rollbacks_total", "Champion models rolled back.", 1);
+      return models::ToJson(version);
+    });
+  });
+}
+
+}  // namespace loyalty::server

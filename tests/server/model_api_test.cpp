@@ -1,0 +1,107 @@
+// Prediction and model-registry routes over real HTTP, on a simulated program.
+
+#include <gtest/gtest.h>
+
+#include "loyalty/sim/simulator.hpp"
+#include "server_fixture.hpp"
+
+namespace loyalty::server::testing {
+namespace {
+
+using core::Json;
+
+class ModelApiTest : public ServerFixture {
+ protected:
+  void LoadProgram() {
+    sim::SimConfig config;
+    config.members = 1500;
+    config.days = 365;
+    config.seed = 5;
+    config.start = clock_.Now() - std::chrono::days(365);
+    ASSERT_TRUE(sim::Simulate(config, dir_ / "sim"));
+    ASSERT_TRUE(platform_->members().EnsureLiveFeatures());
+    auto loaded = engine::LoadSimulatedProgram(*platform_, dir_ / "sim");
+    ASSERT_TRUE(loaded) << loaded.error().message;
+  }
+};
+
+TEST_F(ModelApiTest, ScoresWhatIfAndTheRegistry) {
+  StartServer();
+  HttpClient client = Client();
+  Post(client, "/v1/members", {{"id", "ann"}});
+  // Before any training: the scores say what is missing instead of failing.
+  auto empty = client.Send("GET", "/v1/members/ann/scores");
+  ASSERT_EQ(empty.status, 200) << empty.body;
+  EXPECT_TRUE(empty.json()["churn"].is_null());
+  EXPECT_EQ(empty.json()["unavailable"].size(), 2u);
+  ExpectProblem(Post(client, "/v1/members/ann/what-if", {{"features", {{"recency_days", 3}}}}), 404, "not_found",
+                "loyalty train");
+
+  LoadProgram();
+  auto first = platform_->predictions().TrainChurn({});
+  auto second = platform_->predictions().TrainChurn({.creator = "analyst", .seed = 2, .clv = {}, .progress = {}});
+  auto clv = platform_->predictions().TrainClv({});
+  ASSERT_TRUE(first && second && clv) << (first ? (second ? clv.error().message : second.error().message)
+                                                : first.error().message);
+
+  // The first members who bought: scores describe customers.
+  Json s;
+  std::string member;
+  for (int i = 0; i < 50 && member.empty(); ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "m%07d", i);
+    auto scores = client.Send("GET", std::string("/v1/members/") + id + "/scores");
+    ASSERT_EQ(scores.status, 200) << scores.body;
+    s = scores.json();
+    if (s["churn"].is_object()) member = id;
+  }
+  ASSERT_FALSE(member.empty());
+  ASSERT_TRUE(s["clv"].is_object()) << s.dump();
+  EXPECT_EQ(s["churn"]["model"], "churn@1");
+  EXPECT_EQ(s["churn"]["challenger"]["model"], "churn@2");
+  EXPECT_FALSE(s["churn"]["top_contributions"].empty());
+  EXPECT_EQ(s["clv"]["model"], "clv@1");
+
+  auto what_if = Post(client, "/v1/members/" + member + "/what-if", {{"features", {{"recency_days", 2}, {"visits_30d", 9}}}});
+  ASSERT_EQ(what_if.status, 200) << what_if.body;
+  EXPECT_TRUE(what_if.json().contains("change"));
+  ExpectProblem(Post(client, "/v1/members/" + member + "/what-if", {{"features", {{"height", 2}}}}), 400, "invalid_argument",
+                "'height' is not a feature");
+  ExpectProblem(Post(client, "/v1/members/" + member + "/what-if", {{"recency_days", 2}}), 400, "invalid_argument",
+                "recency_days");
+  ExpectProblem(Post(client, "/v1/members/" + member + "/what-if", {{"features", Json::object()}}), 400, "invalid_argument",
+                "overrides must be an object");
+  ExpectProblem(client.Send("GET", "/v1/members/ghost/scores"), 404, "not_found", "ghost");
+
+  auto list = client.Send("GET", "/v1/models?kind=churn");
+  ASSERT_EQ(list.status, 200);
+  ASSERT_EQ(list.json().size(), 2u);
+  EXPECT_EQ(list.json()[1]["creator"], "analyst");
+  EXPECT_TRUE(list.json()[0]["metrics"]["baseline"].contains("roc_auc"));
+
+  auto promoted = Post(client, "/v1/models/churn/promote", {{"version", 2}, {"actor", "manager"}});
+  ASSERT_EQ(promoted.status, 200) << promoted.body;
+  EXPECT_EQ(client.Send("GET", "/v1/members/" + member + "/scores").json()["churn"]["model"], "churn@2");
+  ExpectProblem(Post(client, "/v1/models/churn/promote", {{"version", 2}}), 422, "failed_precondition",
+                "already the champion");
+  ExpectProblem(Post(client, "/v1/models/churn/promote", {{"version", "two"}}), 400, "invalid_argument", "version");
+  ExpectProblem(Post(client, "/v1/models/churn/promote", {{"version", 9}}), 404, "not_found", "churn@9");
+  ExpectProblem(Post(client, "/v1/models/recs/promote", {{"version", 1}}), 404, "not_found", "kinds are");
+  auto rolled = client.Send("POST", "/v1/models/churn/rollback", "");
+  ASSERT_EQ(rolled.status, 200) << rolled.body;
+  EXPECT_EQ(rolled.json()["name"], "churn@1");
+  ExpectProblem(client.Send("POST", "/v1/models/clv/rollback", "{}"), 422, "failed_precondition", "no earlier champion");
+
+  auto history = client.Send("GET", "/v1/models/churn");
+  ASSERT_EQ(history.status, 200);
+  EXPECT_EQ(history.json()["alias_history"].back()["action"], "rollback");
+  EXPECT_EQ(history.json()["alias_history"].back()["actor"], "api");
+
+  auto summary = client.Send("GET", "/v1/scores/summary");
+  ASSERT_EQ(summary.status, 200) << summary.body;
+  EXPECT_EQ(summary.json()["churn"]["model"], "churn@1");
+  EXPECT_GT(summary.json()["clv"]["customers"].get<int64_t>(), 100);
+}
+
+}  // namespace
+}  // namespace loyalty::server::testing
