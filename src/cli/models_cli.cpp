@@ -206,14 +206,14 @@ Result<Output> RunTrain(Context& context, PlatformModelArgs& args) {
   };
   Json out = Json::object();
   std::ostringstream text;
-  text << "model        version   quality\n";
+  text << "model        version     quality\n";
   auto& predictions = context.platform().predictions();
   if (args.model == "churn" || args.model == "all") {
     auto churn = predictions.TrainChurn(args.train);
     if (tty) std::cerr << "\r\033[K";
     if (!churn) return core::Wrap(churn.error(), "churn");
     const Json& r = churn->report;
-    text << "churn        " << std::left << std::setw(10) << churn->version.name() << std::right << "ROC AUC "
+    text << "churn        " << std::left << std::setw(12) << churn->version.name() << std::right << "ROC AUC "
          << Fixed(r["model"]["roc_auc"].get<double>(), 3) << " vs " << Fixed(r["baseline"]["roc_auc"].get<double>(), 3)
          << " for the recency rule; Brier " << Fixed(r["model"]["brier"].get<double>(), 3) << "; "
          << r["holdout_members"].get<int64_t>() << " held-out members, horizon "
@@ -225,7 +225,7 @@ Result<Output> RunTrain(Context& context, PlatformModelArgs& args) {
     if (tty) std::cerr << "\r\033[K";
     if (!clv) return core::Wrap(clv.error(), "clv");
     const Json& r = clv->report;
-    text << "clv          " << std::left << std::setw(10) << clv->version.name() << std::right << "BG/NBD "
+    text << "clv          " << std::left << std::setw(12) << clv->version.name() << std::right << "BG/NBD "
          << r["bgnbd"]["status"].get<std::string>() << " on " << r["data_window"]["customers"].get<int64_t>()
          << " customers";
     if (r["holdout"].is_object()) {
@@ -234,6 +234,16 @@ Result<Output> RunTrain(Context& context, PlatformModelArgs& args) {
     }
     text << "\n";
     out["clv"] = r;
+  }
+  if (args.model == "segments" || args.model == "all") {
+    auto segments = predictions.TrainSegments(args.train);
+    if (tty) std::cerr << "\r\033[K";
+    if (!segments) return core::Wrap(segments.error(), "segments");
+    const Json& r = segments->report;
+    text << "segments     " << std::left << std::setw(12) << segments->version.name() << std::right
+         << r["segments"].size() << " micro-segments of " << r["data_window"]["members"].get<int64_t>()
+         << " customers, e.g. " << r["segments"][0]["description"].get<std::string>() << "\n";
+    out["segments"] = r;
   }
   text << "New versions become the champion when none exists, the challenger otherwise: "
           "`loyalty models promote --kind K --version N`.";
@@ -260,6 +270,10 @@ Result<Output> RunScores(Context& context, const PlatformModelArgs& args) {
     text << "\nchurn risk " << Percent(c["probability"].get<double>()) << " (" << c["model"].get<std::string>()
          << ", base rate " << Percent(c["base_probability"].get<double>()) << ")";
     for (const auto& t : c["top_contributions"]) text << "\n  " << t["words"].get<std::string>();
+  }
+  if (scores["micro_segment"].is_object()) {
+    text << "\nmicro-segment " << scores["micro_segment"]["id"].get<int>() << ": "
+         << scores["micro_segment"]["description"].get<std::string>();
   }
   if (scores["clv"].is_object()) {
     const Json& v = scores["clv"];
@@ -342,14 +356,15 @@ void AddModelCommands(CLI::App& app, GlobalOptions& options, std::function<int()
 
   auto args = std::make_shared<PlatformModelArgs>();
   CLI::App* train = app.add_subcommand("train", "Train models on the program's history and register them");
-  train->add_option("--model", args->model, "churn, clv or all")
-      ->check(CLI::IsMember({"churn", "clv", "all"}))
+  train->add_option("--model", args->model, "churn, clv, segments or all")
+      ->check(CLI::IsMember({"churn", "clv", "segments", "all"}))
       ->capture_default_str();
   train->add_option("--horizon-days", args->train.churn_horizon_days,
                     "Churned: no purchase within this many days after the cutoff")
       ->capture_default_str();
   train->add_option("--holdout-days", args->train.clv_holdout_days, "CLV: days at the end held out for the check")
       ->capture_default_str();
+  train->add_option("--segments", args->train.segments, "How many micro-segments (2 to 10000)")->capture_default_str();
   train->add_option("--seed", args->train.seed, "Seed of the splits")->capture_default_str();
   train->add_option("--actor", args->actor, "Who trains (recorded as the creator)")->capture_default_str();
   train->callback([&options, &run, args] {
@@ -390,6 +405,25 @@ void AddModelCommands(CLI::App& app, GlobalOptions& options, std::function<int()
     run = Runner(options, [args](Context& context) -> Result<Output> {
       LOYALTY_ASSIGN_OR_RETURN(auto v, context.platform().registry().Rollback(args->kind, args->actor));
       return Output{models::ToJson(v), v.name() + " is the champion again"};
+    });
+  });
+
+  CLI::App* drift = models_cmd->add_subcommand("drift", "How far today's customers have moved from the churn model's training window (PSI)");
+  drift->callback([&options, &run] {
+    run = Runner(options, [](Context& context) -> Result<Output> {
+      LOYALTY_ASSIGN_OR_RETURN(Json report, context.platform().predictions().Drift());
+      std::ostringstream text;
+      text << report["model"].get<std::string>() << " trained on customers as of "
+           << report["training_cutoff"].get<std::string>() << "; population stability now (0.1 watch, 0.25 act):";
+      if (report.contains("score")) {
+        text << "\n  " << std::left << std::setw(28) << "churn score" << Fixed(report["score"]["psi"].get<double>(), 3)
+             << "  " << report["score"]["level"].get<std::string>();
+      }
+      for (const auto& item : report["features"]) {
+        text << "\n  " << std::left << std::setw(28) << item["name"].get<std::string>() << Fixed(item["psi"].get<double>(), 3)
+             << "  " << item["level"].get<std::string>();
+      }
+      return Output{report, text.str()};
     });
   });
 

@@ -1,5 +1,7 @@
 #include "loyalty/engine/predictions.hpp"
 
+#include "loyalty/models/drift.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
@@ -150,6 +152,11 @@ Result<TrainResult> Predictions::TrainChurn(const TrainOptions& options) {
                           {"holdout_members", test.rows}};
   LOYALTY_ASSIGN_OR_RETURN(std::string artifact, model.Serialize());
   const models::BoostingOptions boosting;
+  // What the training population looked like, for drift reports later.
+  Json distributions = Json::array();
+  for (const auto& d : models::Distributions(data)) distributions.push_back(models::ToJson(d));
+  LOYALTY_ASSIGN_OR_RETURN(const auto train_p, model.Predict(data));
+  distributions.push_back(models::ToJson(models::DistributionOf("churn_probability", train_p)));
   models::NewModel entry{"churn",
                          options.creator,
                          {{"cutoff", core::FormatTimestamp(set.cutoff)},
@@ -161,7 +168,8 @@ Result<TrainResult> Predictions::TrainChurn(const TrainOptions& options) {
                          {{"trees", model.rounds()},
                           {"learning_rate", boosting.learning_rate},
                           {"max_depth", boosting.max_depth},
-                          {"seed", options.seed}},
+                          {"seed", options.seed},
+                          {"distributions", distributions}},
                          metrics_json,
                          std::move(artifact)};
   progress("churn: registering the model");
@@ -273,33 +281,138 @@ Result<TrainResult> Predictions::TrainClv(const TrainOptions& options) {
   return TrainResult{std::move(version), std::move(report)};
 }
 
-Result<std::shared_ptr<const Predictions::LoadedChurn>> Predictions::Churn(const std::string& alias) {
-  LOYALTY_ASSIGN_OR_RETURN(const auto version, registry_.ByAlias("churn", alias));
+namespace {
+
+// The model an alias points at, parsed once per version and cached under its name.
+template <typename Loaded, typename Parse>
+Result<std::shared_ptr<const Loaded>> LoadModel(models::ModelRegistry& registry, std::mutex& mutex,
+                                                std::map<std::string, std::shared_ptr<const Loaded>>& cache,
+                                                const std::string& kind, const std::string& alias, Parse parse) {
+  LOYALTY_ASSIGN_OR_RETURN(const auto version, registry.ByAlias(kind, alias));
   {
-    std::lock_guard lock(cache_mutex_);
-    if (auto it = churn_cache_.find(version.name()); it != churn_cache_.end()) return it->second;
+    std::lock_guard lock(mutex);
+    if (auto it = cache.find(version.name()); it != cache.end()) return it->second;
   }
-  LOYALTY_ASSIGN_OR_RETURN(const auto artifact, registry_.Artifact("churn", version.version));
-  LOYALTY_ASSIGN_OR_RETURN(auto model, models::ChurnModel::Deserialize(artifact));
-  auto loaded = std::make_shared<const LoadedChurn>(LoadedChurn{version.name(), std::move(model)});
-  std::lock_guard lock(cache_mutex_);
-  churn_cache_[version.name()] = loaded;
+  LOYALTY_ASSIGN_OR_RETURN(const auto artifact, registry.Artifact(kind, version.version));
+  LOYALTY_ASSIGN_OR_RETURN(auto model, parse(artifact));
+  auto loaded = std::make_shared<const Loaded>(Loaded{version.name(), std::move(model)});
+  std::lock_guard lock(mutex);
+  cache[version.name()] = loaded;
   return loaded;
 }
 
+}  // namespace
+
+Result<std::shared_ptr<const Predictions::LoadedChurn>> Predictions::Churn(const std::string& alias) {
+  return LoadModel<LoadedChurn>(registry_, cache_mutex_, churn_cache_, "churn", alias,
+                                [](const std::string& a) { return models::ChurnModel::Deserialize(a); });
+}
+
 Result<std::shared_ptr<const Predictions::LoadedClv>> Predictions::Clv(const std::string& alias) {
-  LOYALTY_ASSIGN_OR_RETURN(const auto version, registry_.ByAlias("clv", alias));
-  {
-    std::lock_guard lock(cache_mutex_);
-    if (auto it = clv_cache_.find(version.name()); it != clv_cache_.end()) return it->second;
+  return LoadModel<LoadedClv>(registry_, cache_mutex_, clv_cache_, "clv", alias,
+                              [](const std::string& a) -> Result<models::ClvModel> {
+                                LOYALTY_ASSIGN_OR_RETURN(const auto json, core::ParseJson(a));
+                                return models::ClvModel::FromJson(json);
+                              });
+}
+
+Result<std::shared_ptr<const Predictions::LoadedSegments>> Predictions::Segments(const std::string& alias) {
+  return LoadModel<LoadedSegments>(registry_, cache_mutex_, segments_cache_, "segments", alias,
+                                   [](const std::string& a) -> Result<models::SegmentModel> {
+                                     LOYALTY_ASSIGN_OR_RETURN(const auto json, core::ParseJson(a));
+                                     return models::SegmentModel::FromJson(json);
+                                   });
+}
+
+core::Status Predictions::CustomerFeatures(std::vector<MemberId>& members, std::vector<features::FeatureVector>& rows) {
+  LOYALTY_TRY(members_.EnsureLiveFeatures());
+  std::vector<MemberId> all;
+  features_.ForEach([&](const MemberId& m, const features::MemberState& state) {
+    if (state.has_purchases()) all.push_back(m);
+  });
+  std::sort(all.begin(), all.end());
+  for (const auto& m : all) {
+    auto report = members_.Features(m, std::nullopt);
+    if (!report) {
+      if (report.error().code == ErrorCode::kNotFound) continue;  // merged away meanwhile
+      return std::unexpected(report.error());
+    }
+    members.push_back(m);
+    rows.push_back(std::move(report->features));
   }
-  LOYALTY_ASSIGN_OR_RETURN(const auto artifact, registry_.Artifact("clv", version.version));
-  LOYALTY_ASSIGN_OR_RETURN(const auto json, core::ParseJson(artifact));
-  LOYALTY_ASSIGN_OR_RETURN(auto model, models::ClvModel::FromJson(json));
-  auto loaded = std::make_shared<const LoadedClv>(LoadedClv{version.name(), std::move(model)});
-  std::lock_guard lock(cache_mutex_);
-  clv_cache_[version.name()] = loaded;
-  return loaded;
+  return {};
+}
+
+Result<TrainResult> Predictions::TrainSegments(const TrainOptions& options) {
+  if (options.progress) options.progress("segments: reading live features");
+  std::vector<MemberId> members;
+  std::vector<features::FeatureVector> rows;
+  LOYALTY_TRY(CustomerFeatures(members, rows));
+  std::vector<const features::FeatureVector*> pointers;
+  for (const auto& r : rows) pointers.push_back(&r);
+  const models::Dataset data = FeatureRows(pointers);
+  if (options.progress) options.progress("segments: clustering");
+  models::SegmentOptions segment_options;
+  segment_options.k = options.segments;
+  segment_options.seed = options.seed;
+  LOYALTY_ASSIGN_OR_RETURN(auto model, models::SegmentModel::Train(data, segment_options, features::FeatureInWords));
+  Json sizes = Json::array();
+  for (const auto& segment : model.segments()) {
+    sizes.push_back({{"id", segment.id}, {"members", segment.members}, {"description", segment.description}});
+  }
+  models::NewModel entry{"segments",
+                         options.creator,
+                         {{"as_of", core::FormatTimestamp(clock_.Now())}, {"members", data.rows}},
+                         data.feature_names,
+                         {{"k", options.segments}, {"seed", options.seed}},
+                         {{"inertia", model.inertia()}, {"segments", sizes}},
+                         core::Dump(model.ToJson())};
+  LOYALTY_ASSIGN_OR_RETURN(auto version, registry_.Register(entry));
+  Json report = entry.metrics;
+  report["model_version"] = version.name();
+  report["aliases"] = version.aliases;
+  report["data_window"] = entry.data_window;
+  return TrainResult{std::move(version), std::move(report)};
+}
+
+Result<core::Json> Predictions::MicroSegments() {
+  LOYALTY_ASSIGN_OR_RETURN(const auto segments, Segments("champion"));
+  Json list = Json::array();
+  for (const auto& s : segments->model.segments()) {
+    list.push_back({{"id", s.id}, {"members", s.members}, {"description", s.description}});
+  }
+  return Json{{"model", segments->name}, {"segments", list}};
+}
+
+Result<core::Json> Predictions::Drift() {
+  LOYALTY_ASSIGN_OR_RETURN(const auto version, registry_.ByAlias("churn", "champion"));
+  LOYALTY_ASSIGN_OR_RETURN(const auto churn, Churn("champion"));
+  std::vector<models::Distribution> then;
+  std::optional<models::Distribution> score_then;
+  for (const auto& d : version.params.value("distributions", Json::array())) {
+    LOYALTY_ASSIGN_OR_RETURN(auto distribution, models::DistributionFromJson(d));
+    if (distribution.name == "churn_probability") {
+      score_then = std::move(distribution);
+    } else {
+      then.push_back(std::move(distribution));
+    }
+  }
+  std::vector<MemberId> members;
+  std::vector<features::FeatureVector> rows;
+  LOYALTY_TRY(CustomerFeatures(members, rows));
+  std::vector<const features::FeatureVector*> pointers;
+  for (const auto& r : rows) pointers.push_back(&r);
+  const models::Dataset now = FeatureRows(pointers);
+  Json out{{"model", churn->name},
+           {"training_cutoff", version.data_window.value("cutoff", "")},
+           {"customers_now", now.rows},
+           {"features", models::ToJson(models::CompareDistributions(then, now))}};
+  if (score_then) {
+    LOYALTY_ASSIGN_OR_RETURN(const auto p, churn->model.Predict(now));
+    const double psi = models::PopulationStability(*score_then, p);
+    out["score"] = {{"name", "churn_probability"}, {"psi", psi}, {"level", models::StabilityLevel(psi)}};
+  }
+  return out;
 }
 
 Result<core::Json> Predictions::Scores(const MemberId& requested) {
@@ -360,6 +473,14 @@ Result<core::Json> Predictions::Scores(const MemberId& requested) {
                             {"high_days", next.high_days},
                             {"probability_within_30_days", next.probability_within_30_days}};
   }
+  auto segments = Segments("champion");
+  if (!segments && segments.error().code != ErrorCode::kNotFound) return std::unexpected(segments.error());
+  out["micro_segment"] = nullptr;
+  if (segments && days) {
+    LOYALTY_ASSIGN_OR_RETURN(const auto assigned, (*segments)->model.Assign(input));
+    const auto& s = (*segments)->model.segments()[static_cast<size_t>(assigned[0])];
+    out["micro_segment"] = {{"model", (*segments)->name}, {"id", s.id}, {"description", s.description}};
+  }
   out["unavailable"] = unavailable;
   return out;
 }
@@ -397,20 +518,15 @@ Result<core::Json> Predictions::WhatIf(const MemberId& requested, const core::Js
 }
 
 Result<core::Json> Predictions::Distributions() {
-  LOYALTY_TRY(members_.EnsureLiveFeatures());
   std::vector<MemberId> members;
-  features_.ForEach([&](const MemberId& m, const features::MemberState&) { members.push_back(m); });
-  std::sort(members.begin(), members.end());
   std::vector<features::FeatureVector> rows;
+  LOYALTY_TRY(CustomerFeatures(members, rows));
   std::vector<std::optional<features::MemberState::PurchaseDays>> days;
-  rows.reserve(members.size());
   for (const auto& m : members) {
-    LOYALTY_ASSIGN_OR_RETURN(auto report, members_.Features(m, std::nullopt));
-    rows.push_back(std::move(report.features));
     const auto state = features_.Get(m);
     days.push_back(state ? state->purchase_days() : std::nullopt);
   }
-  Json out{{"members", members.size()}, {"as_of", core::FormatTimestamp(clock_.Now())}};
+  Json out{{"customers", members.size()}, {"as_of", core::FormatTimestamp(clock_.Now())}};
   auto churn = Churn("champion");
   if (churn) {
     std::vector<const features::FeatureVector*> pointers;

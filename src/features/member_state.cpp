@@ -96,49 +96,57 @@ std::string FeatureInWords(std::string_view name, double v) {
   if (!feature) return std::string(name) + " = " + (std::isnan(v) ? std::string("missing") : Rounded(v, 2));
   using F = Feature;
   const std::string n = Rounded(v);
+  const bool one = n == "1";
+  auto count = [&](std::string_view singular, std::string_view plural) {
+    return n + " " + std::string(one ? singular : plural);
+  };
   const std::string pct = Rounded(100 * v) + "%";
   if (std::isnan(v)) {
     switch (*feature) {
       case F::recency_days: return "never purchased";
       case F::days_since_redemption: return "never redeemed";
       case F::last_review_rating: return "no review written";
-      default: return std::string(name) + " unknown";
+      default: {
+        std::string words(name);
+        std::replace(words.begin(), words.end(), '_', ' ');
+        return words + " unknown";
+      }
     }
   }
   switch (*feature) {
-    case F::tenure_days: return "member for " + n + " days";
-    case F::recency_days: return "no purchase in " + n + " days";
-    case F::frequency: return n + " purchases in all";
+    case F::tenure_days: return "member for " + count("day", "days");
+    case F::recency_days: return "no purchase in " + count("day", "days");
+    case F::frequency: return count("purchase", "purchases") + " in all";
     case F::monetary: return "spent " + n + " in all";
-    case F::frequency_30d: return n + " purchases in the last 30 days";
-    case F::frequency_90d: return n + " purchases in the last 90 days";
-    case F::frequency_365d: return n + " purchases in the last year";
+    case F::frequency_30d: return count("purchase", "purchases") + " in the last 30 days";
+    case F::frequency_90d: return count("purchase", "purchases") + " in the last 90 days";
+    case F::frequency_365d: return count("purchase", "purchases") + " in the last year";
     case F::monetary_30d: return "spent " + n + " in the last 30 days";
     case F::monetary_90d: return "spent " + n + " in the last 90 days";
     case F::monetary_365d: return "spent " + n + " in the last year";
     case F::avg_basket: return "average basket " + n;
     case F::interpurchase_mean_days: return "buys every " + n + " days on average";
     case F::interpurchase_std_days: return "gaps between purchases vary by " + n + " days";
-    case F::visits_30d: return n + " visits in the last 30 days";
+    case F::visits_30d: return count("visit", "visits") + " in the last 30 days";
     case F::visits_trend: return Trend("visits", v);
-    case F::logins_30d: return n + " logins in the last 30 days";
+    case F::logins_30d: return count("login", "logins") + " in the last 30 days";
     case F::logins_trend: return Trend("logins", v);
     case F::basket_30d: return "average basket " + n + " in the last 30 days";
     case F::basket_trend: return Trend("basket size", v);
     case F::email_response_rate_30d: return "clicks " + pct + " of e-mails opened";
     case F::email_response_trend: return Trend("e-mail response", v);
-    case F::cart_abandons_30d: return n + " abandoned carts in the last 30 days";
-    case F::category_count_365d: return "buys in " + n + " categories";
+    case F::cart_abandons_30d: return count("abandoned cart", "abandoned carts") + " in the last 30 days";
+    case F::category_count_365d: return "buys in " + count("category", "categories");
     case F::top_category_share_365d: return pct + " of spend in one category";
     case F::category_shift: return "category mix shifted by " + pct;
     case F::points_balance: return n + " points unspent";
-    case F::days_since_redemption: return "no redemption in " + n + " days";
-    case F::open_tickets: return n + " open service tickets";
+    case F::days_since_redemption: return "no redemption in " + count("day", "days");
+    case F::open_tickets: return count("open service ticket", "open service tickets");
     case F::last_review_rating: return "last review rated " + n + " of 5";
-    case F::returns: return n + " returns";
+    case F::returns: return count("return", "returns");
     case F::return_rate: return "returns " + pct + " of purchases";
     case F::offer_response_rate: return "accepts " + pct + " of offers";
-    case F::days_since_last_event: return "no visit in " + n + " days";
+    case F::days_since_last_event: return "no visit in " + count("day", "days");
     case F::kCount: break;
   }
   return std::string(name) + " = " + Rounded(v, 2);

@@ -11,8 +11,8 @@ namespace {
 
 Result<std::string> ModelKind(const Request& request) {
   const std::string& kind = request.path_params.at("kind");
-  if (kind != "churn" && kind != "clv") {
-    return Fail(ErrorCode::kNotFound, "no model kind '" + kind + "'; the kinds are churn and clv");
+  if (kind != "churn" && kind != "clv" && kind != "segments") {
+    return Fail(ErrorCode::kNotFound, "no model kind '" + kind + "'; the kinds are churn, clv and segments");
   }
   return kind;
 }
@@ -49,6 +49,14 @@ void AddModelRoutes(Router& router, engine::Predictions& predictions, models::Mo
 
   router.Add(Method::kGet, "/v1/scores/summary", [&predictions](const Request&) {
     return Respond(200, [&]() -> Result<Json> { return predictions.Distributions(); });
+  });
+
+  router.Add(Method::kGet, "/v1/micro-segments", [&predictions](const Request&) {
+    return Respond(200, [&]() -> Result<Json> { return predictions.MicroSegments(); });
+  });
+
+  router.Add(Method::kGet, "/v1/models/churn/drift", [&predictions](const Request&) {
+    return Respond(200, [&]() -> Result<Json> { return predictions.Drift(); });
   });
 
   router.Add(Method::kGet, "/v1/models", [&registry](const Request& request) {

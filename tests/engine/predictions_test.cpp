@@ -189,7 +189,33 @@ TEST_F(PredictionsTest, ScoresNameTheChampionAndShadowTheChallenger) {
   ASSERT_TRUE(distributions) << distributions.error().message;
   int64_t total = 0;
   for (const auto& n : (*distributions)["churn"]["histogram"]) total += n.get<int64_t>();
-  EXPECT_EQ(total, (*distributions)["members"].get<int64_t>());
+  EXPECT_EQ(total, (*distributions)["customers"].get<int64_t>());
+
+  // The drift report compares the champion's training window with the customers now.
+  auto drift = predictions().Drift();
+  ASSERT_TRUE(drift) << drift.error().message;
+  EXPECT_EQ((*drift)["model"], first->version.name());
+  EXPECT_EQ((*drift)["features"].size(), features::kFeatureCount);
+  EXPECT_TRUE((*drift)["score"].contains("psi"));
+}
+
+TEST_F(PredictionsTest, MicroSegmentsDescribeCustomersAndScoresNameThem) {
+  TrainOptions options;
+  options.segments = 8;
+  auto trained = predictions().TrainSegments(options);
+  ASSERT_TRUE(trained) << trained.error().message;
+  auto segments = predictions().MicroSegments();
+  ASSERT_TRUE(segments);
+  ASSERT_EQ((*segments)["segments"].size(), 8u);
+  int64_t members = 0;
+  for (const auto& s : (*segments)["segments"]) {
+    members += s["members"].get<int64_t>();
+    EXPECT_FALSE(s["description"].get<std::string>().empty());
+  }
+  EXPECT_EQ(members, trained->report["data_window"]["members"].get<int64_t>());
+  auto scores = predictions().Scores(Customer(4));
+  ASSERT_TRUE(scores);
+  EXPECT_EQ((*scores)["micro_segment"]["model"], trained->version.name());
 }
 
 }  // namespace

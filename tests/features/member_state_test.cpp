@@ -210,3 +210,25 @@ RC_GTEST_PROP(MemberStateProperty, StreamingWindowsEqualARecomputationFromTheRaw
 
 }  // namespace
 }  // namespace loyalty::features
+
+namespace loyalty::features {
+namespace {
+
+TEST(FeatureInWordsTest, ReadsLikeAManagerWouldSayIt) {
+  EXPECT_EQ(FeatureInWords("recency_days", 41.2), "no purchase in 41 days");
+  EXPECT_EQ(FeatureInWords("recency_days", 1), "no purchase in 1 day");
+  EXPECT_EQ(FeatureInWords("recency_days", std::nan("")), "never purchased");
+  EXPECT_EQ(FeatureInWords("frequency_90d", 1), "1 purchase in the last 90 days");
+  EXPECT_EQ(FeatureInWords("visits_trend", -0.4), "visits falling");
+  EXPECT_EQ(FeatureInWords("email_response_rate_30d", 0.25), "clicks 25% of e-mails opened");
+  EXPECT_EQ(FeatureInWords("visits_trend", std::nan("")), "visits trend unknown");
+  EXPECT_EQ(FeatureInWords("shoe_size", 9), "shoe_size = 9.00");
+  for (size_t i = 0; i < kFeatureCount; ++i) {
+    const std::string name(FeatureName(static_cast<Feature>(i)));
+    EXPECT_EQ(FeatureByName(name), static_cast<Feature>(i));
+    EXPECT_EQ(FeatureInWords(name, 2).find(" = "), std::string::npos) << name;  // every feature has words
+  }
+}
+
+}  // namespace
+}  // namespace loyalty::features

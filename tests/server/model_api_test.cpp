@@ -97,6 +97,15 @@ TEST_F(ModelApiTest, ScoresWhatIfAndTheRegistry) {
   EXPECT_EQ(history.json()["alias_history"].back()["action"], "rollback");
   EXPECT_EQ(history.json()["alias_history"].back()["actor"], "api");
 
+  ExpectProblem(client.Send("GET", "/v1/micro-segments"), 404, "not_found", "loyalty train --model segments");
+  ASSERT_TRUE(platform_->predictions().TrainSegments({}));
+  auto segments = client.Send("GET", "/v1/micro-segments");
+  ASSERT_EQ(segments.status, 200) << segments.body;
+  EXPECT_EQ(segments.json()["segments"].size(), 12u);
+  auto drift = client.Send("GET", "/v1/models/churn/drift");
+  ASSERT_EQ(drift.status, 200) << drift.body;
+  EXPECT_EQ(drift.json()["model"], "churn@1");
+
   auto summary = client.Send("GET", "/v1/scores/summary");
   ASSERT_EQ(summary.status, 200) << summary.body;
   EXPECT_EQ(summary.json()["churn"]["model"], "churn@1");

@@ -18,6 +18,7 @@
 #include "loyalty/models/churn.hpp"
 #include "loyalty/models/clv.hpp"
 #include "loyalty/models/registry.hpp"
+#include "loyalty/models/segments.hpp"
 
 namespace loyalty::engine {
 
@@ -26,6 +27,7 @@ struct TrainOptions {
   int churn_horizon_days = 60;  // churned: no purchase within this many days after the cutoff
   int clv_holdout_days = 91;    // the CLV report compares predictions with this last stretch
   double test_share = 0.2;      // members kept out of churn training for the holdout report
+  int segments = 12;            // micro-segments (k of k-means)
   uint64_t seed = 1;
   models::ClvOptions clv;
   std::function<void(std::string_view stage)> progress;
@@ -62,6 +64,9 @@ class Predictions {
   // the last `clv_holdout_days`, and registers the model.
   [[nodiscard]] core::Result<TrainResult> TrainClv(const TrainOptions& options);
 
+  // Micro-segments of every customer's live behaviour (mini-batch k-means), described.
+  [[nodiscard]] core::Result<TrainResult> TrainSegments(const TrainOptions& options);
+
   // Churn risk with its top contributions, CLV and next purchase with intervals, RFM segment.
   [[nodiscard]] core::Result<core::Json> Scores(const core::MemberId& member);
   // The churn prediction again with some features overridden ({"recency_days": 5, ...}).
@@ -69,6 +74,11 @@ class Predictions {
 
   // Scores every member with live features: the distributions managers watch.
   [[nodiscard]] core::Result<core::Json> Distributions();
+  // PSI of each feature and of the churn score between the champion's training window and
+  // the customers now.
+  [[nodiscard]] core::Result<core::Json> Drift();
+  // The champion micro-segments: sizes and descriptions.
+  [[nodiscard]] core::Result<core::Json> MicroSegments();
 
  private:
   struct LoadedChurn {
@@ -79,8 +89,16 @@ class Predictions {
     std::string name;
     models::ClvModel model;
   };
+  struct LoadedSegments {
+    std::string name;
+    models::SegmentModel model;
+  };
   [[nodiscard]] core::Result<std::shared_ptr<const LoadedChurn>> Churn(const std::string& alias);
   [[nodiscard]] core::Result<std::shared_ptr<const LoadedClv>> Clv(const std::string& alias);
+  [[nodiscard]] core::Result<std::shared_ptr<const LoadedSegments>> Segments(const std::string& alias);
+  // Live features of every member who has bought something, in member order.
+  [[nodiscard]] core::Status CustomerFeatures(std::vector<core::MemberId>& members,
+                                              std::vector<features::FeatureVector>& rows);
   [[nodiscard]] core::Result<features::FeatureVector> LiveFeatures(const core::MemberId& member,
                                                                    std::optional<features::MemberState>* state);
   models::CustomerHistory HistoryAt(const core::MemberId& member, const features::MemberState::PurchaseDays& days,
@@ -94,6 +112,7 @@ class Predictions {
   std::mutex cache_mutex_;  // loaded models by name ("churn@3"): artifacts parse once
   std::map<std::string, std::shared_ptr<const LoadedChurn>> churn_cache_;
   std::map<std::string, std::shared_ptr<const LoadedClv>> clv_cache_;
+  std::map<std::string, std::shared_ptr<const LoadedSegments>> segments_cache_;
 };
 
 // One row of model input from a member's features, in FeatureName order.
