@@ -12,6 +12,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <random>
 #include <tuple>
 
 namespace loyalty::models {
@@ -48,7 +49,13 @@ struct GgRows {
 };
 
 Result<BgRows> CompressBg(std::span<const CustomerHistory> customers) {
-  std::map<std::tuple<int64_t, double, double>, double> counts;
+  struct Key {
+    int64_t x;
+    double tx, T;
+    auto operator<=>(const Key&) const = default;
+  };
+  std::vector<Key> keys;
+  keys.reserve(customers.size());
   for (const auto& c : customers) {
     if (c.frequency < 0 || !(c.recency >= 0) || !(c.age >= c.recency) || !std::isfinite(c.age)) {
       return Fail(ErrorCode::kInvalidArgument, "customer '" + c.id +
@@ -57,19 +64,22 @@ Result<BgRows> CompressBg(std::span<const CustomerHistory> customers) {
     if (c.frequency > 0 && !(c.recency > 0)) {
       return Fail(ErrorCode::kInvalidArgument, "customer '" + c.id + "': repeat purchases need a recency above 0");
     }
-    counts[{c.frequency, c.recency, c.age}] += 1;
+    keys.push_back({c.frequency, c.recency, c.age});
   }
+  std::sort(keys.begin(), keys.end());
   BgRows rows;
-  std::map<int64_t, uint32_t> x_slot;
-  for (const auto& [key, n] : counts) {
-    const auto [x, tx, T] = key;
-    auto [it, added] = x_slot.emplace(x, static_cast<uint32_t>(rows.x_values.size()));
-    if (added) rows.x_values.push_back(static_cast<double>(x));
-    rows.x_index.push_back(it->second);
-    rows.recency.push_back(tx);
-    rows.age.push_back(T);
-    rows.weight.push_back(n);
-    rows.customers += n;
+  for (size_t i = 0; i < keys.size();) {
+    size_t j = i;
+    while (j < keys.size() && keys[j] == keys[i]) ++j;
+    if (rows.x_values.empty() || rows.x_values.back() != static_cast<double>(keys[i].x)) {
+      rows.x_values.push_back(static_cast<double>(keys[i].x));  // keys are sorted by x first
+    }
+    rows.x_index.push_back(static_cast<uint32_t>(rows.x_values.size() - 1));
+    rows.recency.push_back(keys[i].tx);
+    rows.age.push_back(keys[i].T);
+    rows.weight.push_back(static_cast<double>(j - i));
+    rows.customers += static_cast<double>(j - i);
+    i = j;
   }
   return rows;
 }
@@ -585,6 +595,39 @@ Json ToJson(const FitReport& report, const std::vector<std::string>& names) {
               {"log_likelihood", report.log_likelihood},
               {"gradient_norm", report.gradient_norm},
               {"std_errors", se}};
+}
+
+std::vector<CustomerHistory> SimulateHistories(const BgNbdParams& bg, const GammaGammaParams& gg, int64_t n,
+                                               double min_age, double max_age, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::gamma_distribution<double> rate(bg.r, 1.0 / bg.alpha);
+  std::gamma_distribution<double> beta_a(bg.a, 1.0), beta_b(bg.b, 1.0);
+  std::gamma_distribution<double> spend_rate(gg.q, 1.0 / gg.gamma);
+  std::uniform_real_distribution<double> unit(0.0, 1.0), age(min_age, max_age);
+  std::vector<CustomerHistory> out;
+  out.reserve(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const double lambda = rate(rng);
+    const double ga = beta_a(rng), gb = beta_b(rng);
+    const double dropout = ga / (ga + gb);
+    const double nu = spend_rate(rng);
+    std::gamma_distribution<double> value(gg.p, 1.0 / nu);
+    CustomerHistory c;
+    c.id = std::to_string(i);
+    c.age = age(rng);
+    double t = 0, spend = 0;
+    while (true) {
+      t += std::exponential_distribution<double>(lambda)(rng);
+      if (t > c.age) break;
+      ++c.frequency;
+      c.recency = t;
+      spend += value(rng);
+      if (unit(rng) < dropout) break;
+    }
+    if (c.frequency > 0) c.mean_spend = spend / static_cast<double>(c.frequency);
+    out.push_back(std::move(c));
+  }
+  return out;
 }
 
 namespace {

@@ -12,38 +12,8 @@
 namespace loyalty::models {
 namespace {
 
-// Customers drawn from the BG/NBD story itself: a purchase rate from Gamma(r, 1/alpha), a
-// dropout chance from Beta(a, b) applied after each repeat purchase; each observed for a
-// random 20 to 52 weeks. Spend per transaction is Gamma(p, nu) with nu from Gamma(q, gamma).
 std::vector<CustomerHistory> Simulate(const BgNbdParams& bg, const GammaGammaParams& gg, int n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::gamma_distribution<double> rate(bg.r, 1.0 / bg.alpha);
-  std::gamma_distribution<double> beta_a(bg.a, 1.0), beta_b(bg.b, 1.0);
-  std::gamma_distribution<double> spend_rate(gg.q, 1.0 / gg.gamma);
-  std::uniform_real_distribution<double> unit(0.0, 1.0), age(20.0, 52.0);
-  std::vector<CustomerHistory> out;
-  for (int i = 0; i < n; ++i) {
-    const double lambda = rate(rng);
-    const double ga = beta_a(rng), gb = beta_b(rng);
-    const double dropout = ga / (ga + gb);
-    const double nu = spend_rate(rng);
-    std::gamma_distribution<double> value(gg.p, 1.0 / nu);
-    CustomerHistory c;
-    c.id = std::to_string(i);
-    c.age = age(rng);
-    double t = 0, spend = 0;
-    while (true) {
-      t += std::exponential_distribution<double>(lambda)(rng);
-      if (t > c.age) break;
-      ++c.frequency;
-      c.recency = t;
-      spend += value(rng);
-      if (unit(rng) < dropout) break;
-    }
-    if (c.frequency > 0) c.mean_spend = spend / static_cast<double>(c.frequency);
-    out.push_back(c);
-  }
-  return out;
+  return SimulateHistories(bg, gg, n, 20.0, 52.0, seed);
 }
 
 // FHL (2005) eq. 10 with Gauss' series summed term by term: an independent check of the

@@ -15,8 +15,8 @@
 namespace loyalty::models {
 
 struct BoostingOptions {
-  int max_rounds = 600;
-  double learning_rate = 0.03;
+  int max_rounds = 400;
+  double learning_rate = 0.05;
   int max_depth = 3;
   double subsample = 0.8;
   double column_sample = 0.8;

@@ -157,4 +157,11 @@ HoldoutReport CompareHoldout(const BgNbdParams& params, std::span<const Customer
 
 core::Json ToJson(const FitReport& report, const std::vector<std::string>& names);
 
+// Customers drawn from the models' own story, for parameter-recovery tests, benchmarks and
+// what-if: a purchase rate from Gamma(r, alpha), a dropout chance from Beta(a, b) taken after
+// each repeat purchase, spend per transaction Gamma(p, nu) with nu from Gamma(q, gamma); each
+// customer observed for a uniform [min_age, max_age] time units. Deterministic for a seed.
+std::vector<CustomerHistory> SimulateHistories(const BgNbdParams& bg, const GammaGammaParams& gg, int64_t customers,
+                                               double min_age, double max_age, uint64_t seed);
+
 }  // namespace loyalty::models
