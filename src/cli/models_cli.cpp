@@ -235,6 +235,23 @@ Result<Output> RunTrain(Context& context, PlatformModelArgs& args) {
     text << "\n";
     out["clv"] = r;
   }
+  if (args.model == "recs" || args.model == "all") {
+    auto recs = predictions.TrainRecommendations(args.train);
+    if (tty) std::cerr << "\r\033[K";
+    if (!recs) return core::Wrap(recs.error(), "recs");
+    const Json& r = recs->report;
+    text << "recs         " << std::left << std::setw(12) << recs->version.name() << std::right
+         << r["data_window"]["items"].get<int64_t>() << " items, " << r["data_window"]["members"].get<int64_t>()
+         << " members";
+    if (r["holdout"].is_object()) {
+      text << "; precision@10 " << Fixed(r["holdout"]["als"]["precision_at_10"].get<double>(), 3) << " vs "
+           << Fixed(r["holdout"]["popularity"]["precision_at_10"].get<double>(), 3) << " for popularity, NDCG@10 "
+           << Fixed(r["holdout"]["als"]["ndcg_at_10"].get<double>(), 3) << " vs "
+           << Fixed(r["holdout"]["popularity"]["ndcg_at_10"].get<double>(), 3);
+    }
+    text << "\n";
+    out["recs"] = r;
+  }
   if (args.model == "segments" || args.model == "all") {
     auto segments = predictions.TrainSegments(args.train);
     if (tty) std::cerr << "\r\033[K";
@@ -356,8 +373,8 @@ void AddModelCommands(CLI::App& app, GlobalOptions& options, std::function<int()
 
   auto args = std::make_shared<PlatformModelArgs>();
   CLI::App* train = app.add_subcommand("train", "Train models on the program's history and register them");
-  train->add_option("--model", args->model, "churn, clv, segments or all")
-      ->check(CLI::IsMember({"churn", "clv", "segments", "all"}))
+  train->add_option("--model", args->model, "churn, clv, recs, segments or all")
+      ->check(CLI::IsMember({"churn", "clv", "recs", "segments", "all"}))
       ->capture_default_str();
   train->add_option("--horizon-days", args->train.churn_horizon_days,
                     "Churned: no purchase within this many days after the cutoff")
@@ -432,6 +449,37 @@ void AddModelCommands(CLI::App& app, GlobalOptions& options, std::function<int()
   scores->callback([&options, &run, args] {
     run = Runner(options, [args](Context& context) { return RunScores(context, *args); });
   });
+  auto count = std::make_shared<size_t>(10);
+  auto sku = std::make_shared<std::string>();
+  CLI::App* recommend = app.add_subcommand("recommend", "A member's recommended items (ALS, or popular in their segment)");
+  recommend->add_option("--member", args->member, "The member")->required();
+  recommend->add_option("--n", *count, "How many items (1 to 100)")->capture_default_str();
+  recommend->callback([&options, &run, args, count] {
+    run = Runner(options, [args, count](Context& context) -> Result<Output> {
+      LOYALTY_ASSIGN_OR_RETURN(auto member, core::MemberId::Parse(args->member));
+      LOYALTY_ASSIGN_OR_RETURN(Json r, context.platform().predictions().Recommend(member, *count));
+      std::ostringstream text;
+      text << r["member"].get<std::string>() << " (" << r["model"].get<std::string>() << ", "
+           << r["source"].get<std::string>() << "):";
+      for (const auto& item : r["items"]) text << " " << item["sku"].get<std::string>();
+      return Output{r, text.str()};
+    });
+  });
+  CLI::App* similar = app.add_subcommand("similar", "Items bought and viewed by the same kind of member");
+  similar->add_option("--sku", *sku, "The item")->required();
+  similar->add_option("--n", *count, "How many items (1 to 100)")->capture_default_str();
+  similar->callback([&options, &run, sku, count] {
+    run = Runner(options, [sku, count](Context& context) -> Result<Output> {
+      LOYALTY_ASSIGN_OR_RETURN(Json r, context.platform().predictions().SimilarItems(*sku, *count));
+      std::ostringstream text;
+      text << "like " << *sku << " (" << r["model"].get<std::string>() << "):";
+      for (const auto& item : r["similar"]) {
+        text << " " << item["sku"].get<std::string>() << " (" << Fixed(item["similarity"].get<double>(), 2) << ")";
+      }
+      return Output{r, text.str()};
+    });
+  });
+
   CLI::App* what_if = app.add_subcommand("what-if", "A member's churn risk with some features changed");
   what_if->add_option("--member", args->member, "The member")->required();
   what_if->add_option("--set", args->overrides, "feature=value (repeatable), e.g. --set recency_days=5")->required();

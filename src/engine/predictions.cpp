@@ -6,6 +6,7 @@
 #include <cmath>
 #include <iomanip>
 #include <limits>
+#include <set>
 #include <sstream>
 
 namespace loyalty::engine {
@@ -373,6 +374,224 @@ Result<TrainResult> Predictions::TrainSegments(const TrainOptions& options) {
   report["aliases"] = version.aliases;
   report["data_window"] = entry.data_window;
   return TrainResult{std::move(version), std::move(report)};
+}
+
+namespace {
+
+constexpr float kViewWeight = 0.25f;
+
+// What one event says about a member's taste: the skus bought (weight 1 a line) or viewed.
+template <typename Visit>
+void TasteOf(const events::Event& event, Visit visit) {
+  const Json& props = event.properties;
+  if (event.type == events::EventType::kPurchase) {
+    if (auto lines = props.find("lines"); lines != props.end() && lines->is_array()) {
+      for (const auto& line : *lines) {
+        if (auto sku = line.find("sku"); sku != line.end() && sku->is_string()) visit(sku->get<std::string>(), 1.0f, true);
+      }
+    }
+  } else if (event.type == events::EventType::kProductView) {
+    if (auto sku = props.find("sku"); sku != props.end() && sku->is_string()) {
+      visit(sku->get<std::string>(), kViewWeight, false);
+    }
+  }
+}
+
+std::vector<std::string> TopSkus(const std::map<std::string, double>& counts, size_t n) {
+  std::vector<std::pair<double, std::string>> ranked;
+  for (const auto& [sku, count] : counts) ranked.push_back({-count, sku});
+  std::sort(ranked.begin(), ranked.end());
+  std::vector<std::string> out;
+  for (size_t i = 0; i < ranked.size() && i < n; ++i) out.push_back(ranked[i].second);
+  return out;
+}
+
+}  // namespace
+
+Result<TrainResult> Predictions::TrainRecommendations(const TrainOptions& options) {
+  if (options.recs_holdout_days < 1 || options.recs_holdout_days > 365) {
+    return Fail(ErrorCode::kInvalidArgument, "the recommendations holdout must be 1 to 365 days");
+  }
+  if (options.progress) options.progress("recs: reading purchases and views");
+  const Timestamp now = clock_.Now();
+  const Timestamp split = now - options.recs_holdout_days * kDay;
+  std::map<MemberId, uint32_t> users;
+  std::map<std::string, uint32_t> items;
+  std::vector<std::string> skus;
+  struct Timed {
+    models::Interaction interaction;
+    bool before_split;
+    bool purchase;
+  };
+  std::vector<Timed> all;
+  LOYALTY_TRY(log_.ReplayAll(now, [&](const events::Event& event) {
+    TasteOf(event, [&](const std::string& sku, float weight, bool purchase) {
+      const MemberId member = identity_.Resolve(event.member);
+      const auto user = users.emplace(member, static_cast<uint32_t>(users.size())).first->second;
+      auto [it, added] = items.emplace(sku, static_cast<uint32_t>(skus.size()));
+      if (added) skus.push_back(sku);
+      all.push_back({{user, it->second, weight}, event.at < split, purchase});
+    });
+  }));
+  if (users.size() < 10 || skus.size() < 10) {
+    return Fail(ErrorCode::kFailedPrecondition, "not enough purchases and views to learn recommendations: " +
+                                                    std::to_string(users.size()) + " members, " +
+                                                    std::to_string(skus.size()) + " items; it needs 10 of each");
+  }
+  const auto n_users = static_cast<uint32_t>(users.size()), n_items = static_cast<uint32_t>(skus.size());
+  models::AlsOptions als_options;
+  als_options.seed = options.seed;
+
+  // The check: train before the split, predict the items first bought after it.
+  std::vector<models::Interaction> before, everything;
+  std::vector<std::vector<models::Interaction>> own_before(n_users);
+  std::map<uint32_t, std::set<uint32_t>> seen_before;
+  for (const auto& t : all) {
+    everything.push_back(t.interaction);
+    if (t.before_split) {
+      before.push_back(t.interaction);
+      own_before[t.interaction.user].push_back(t.interaction);
+      seen_before[t.interaction.user].insert(t.interaction.item);
+    }
+  }
+  std::map<uint32_t, std::vector<uint32_t>> truth;
+  for (const auto& t : all) {
+    const uint32_t u = t.interaction.user;
+    if (t.before_split || !t.purchase || !seen_before.contains(u) || seen_before[u].contains(t.interaction.item)) continue;
+    auto& list = truth[u];
+    if (std::find(list.begin(), list.end(), t.interaction.item) == list.end()) list.push_back(t.interaction.item);
+  }
+  Json evaluation = nullptr;
+  if (!before.empty() && !truth.empty()) {
+    if (options.progress) options.progress("recs: checking on the last " + std::to_string(options.recs_holdout_days) + " days");
+    LOYALTY_ASSIGN_OR_RETURN(const auto check, models::ImplicitAls::Train(before, n_users, n_items, als_options));
+    const auto popular = models::Popularity(before, n_items);
+    const auto als = models::EvaluateRanking(truth, [&](uint32_t u) { return check.Recommend(own_before[u], 10, true); });
+    const auto baseline = models::EvaluateRanking(truth, [&](uint32_t u) {
+      std::vector<models::Scored> out;
+      for (const auto& s : popular) {
+        if (!seen_before[u].contains(s.item)) out.push_back(s);
+        if (out.size() == 10) break;
+      }
+      return out;
+    });
+    evaluation = {{"split", core::FormatTimestamp(split)}, {"als", models::ToJson(als)},
+                  {"popularity", models::ToJson(baseline)}};
+  }
+  if (options.progress) options.progress("recs: training on everything");
+  LOYALTY_ASSIGN_OR_RETURN(auto model, models::ImplicitAls::Train(everything, n_users, n_items, als_options));
+  // Cold start: popular purchases overall and per RFM segment, over the last 90 days.
+  std::map<std::string, double> overall;
+  std::map<std::string, std::map<std::string, double>> by_segment;
+  std::vector<MemberId> by_user(n_users);
+  for (const auto& [member, index] : users) by_user[index] = member;
+  std::map<uint32_t, std::string> segment_of;
+  for (const auto& t : all) {
+    if (!t.purchase || !(t.interaction.user < n_users)) continue;
+    overall[skus[t.interaction.item]] += 1;
+  }
+  for (uint32_t u = 0; u < n_users; ++u) {
+    auto report = members_.Features(by_user[u], std::nullopt);
+    if (report && report->rfm) segment_of[u] = report->rfm->segment;
+  }
+  for (const auto& t : all) {
+    if (!t.purchase) continue;
+    if (auto it = segment_of.find(t.interaction.user); it != segment_of.end()) {
+      by_segment[it->second][skus[t.interaction.item]] += 1;
+    }
+  }
+  Json segments = Json::object();
+  for (const auto& [segment, counts] : by_segment) segments[segment] = TopSkus(counts, 50);
+  const Json artifact{{"als", model.ToJson()}, {"skus", skus}, {"popular", TopSkus(overall, 50)},
+                      {"popular_by_segment", segments}};
+  models::NewModel entry{"recs",
+                         options.creator,
+                         {{"as_of", core::FormatTimestamp(now)}, {"members", n_users}, {"items", n_items},
+                          {"interactions", everything.size()}},
+                         {"purchases", "product_views"},
+                         {{"factors", als_options.factors}, {"iterations", als_options.iterations},
+                          {"regularization", als_options.regularization}, {"alpha", als_options.alpha},
+                          {"view_weight", kViewWeight}},
+                         {{"holdout", evaluation}},
+                         core::Dump(artifact)};
+  LOYALTY_ASSIGN_OR_RETURN(auto version, registry_.Register(entry));
+  Json report = entry.metrics;
+  report["model_version"] = version.name();
+  report["aliases"] = version.aliases;
+  report["data_window"] = entry.data_window;
+  return TrainResult{std::move(version), std::move(report)};
+}
+
+Result<std::shared_ptr<const Predictions::LoadedRecommender>> Predictions::Recommendations(const std::string& alias) {
+  return LoadModel<LoadedRecommender>(
+      registry_, cache_mutex_, recs_cache_, "recs", alias, [](const std::string& a) -> Result<Recommender> {
+        LOYALTY_ASSIGN_OR_RETURN(const auto json, core::ParseJson(a));
+        try {
+          LOYALTY_ASSIGN_OR_RETURN(auto als, models::ImplicitAls::FromJson(json.at("als")));
+          Recommender r{std::move(als), json.at("skus").get<std::vector<std::string>>(), {},
+                        json.at("popular").get<std::vector<std::string>>(), {}};
+          for (const auto& [segment, list] : json.at("popular_by_segment").items()) {
+            r.by_segment[segment] = list.get<std::vector<std::string>>();
+          }
+          for (size_t i = 0; i < r.skus.size(); ++i) r.index[r.skus[i]] = static_cast<uint32_t>(i);
+          if (r.skus.size() != r.als.items()) return Fail(ErrorCode::kInvalidArgument, "stored items do not match");
+          return r;
+        } catch (const std::exception& e) {
+          return Fail(ErrorCode::kInvalidArgument, std::string("stored recommendations: ") + e.what());
+        }
+      });
+}
+
+Result<core::Json> Predictions::Recommend(const MemberId& requested, size_t n) {
+  if (n < 1 || n > 100) return Fail(ErrorCode::kInvalidArgument, "n must be 1 to 100");
+  LOYALTY_ASSIGN_OR_RETURN(const auto loaded, Recommendations("champion"));
+  LOYALTY_ASSIGN_OR_RETURN(const auto report, members_.Features(requested, std::nullopt));
+  const MemberId& member = report.member;
+  std::vector<MemberId> profiles = identity_.Absorbed(member);
+  profiles.push_back(member);
+  const Recommender& r = loaded->model;
+  std::vector<models::Interaction> own;
+  std::set<std::string> bought;
+  LOYALTY_TRY(log_.Replay(profiles, std::nullopt, [&](const events::Event& event) {
+    TasteOf(event, [&](const std::string& sku, float weight, bool purchase) {
+      if (purchase) bought.insert(sku);
+      if (auto it = r.index.find(sku); it != r.index.end()) own.push_back({0, it->second, weight});
+    });
+  }));
+  Json items = Json::array();
+  std::string source = "als";
+  if (!own.empty()) {
+    // Leave out what was bought (views may be recommended again).
+    for (const auto& s : r.als.Recommend(own, n + bought.size(), false)) {
+      if (bought.contains(r.skus[s.item])) continue;
+      items.push_back({{"sku", r.skus[s.item]}, {"score", s.score}});
+      if (items.size() == n) break;
+    }
+  } else {
+    const auto segment = report.rfm ? r.by_segment.find(std::string(report.rfm->segment)) : r.by_segment.end();
+    source = segment != r.by_segment.end() ? "popular_in_segment" : "popular";
+    const auto& list = segment != r.by_segment.end() ? segment->second : r.popular;
+    for (const auto& sku : list) {
+      if (bought.contains(sku)) continue;
+      items.push_back({{"sku", sku}, {"score", nullptr}});
+      if (items.size() == n) break;
+    }
+  }
+  return Json{{"member", member.str()}, {"model", loaded->name}, {"source", source}, {"items", items}};
+}
+
+Result<core::Json> Predictions::SimilarItems(const std::string& sku, size_t n) {
+  if (n < 1 || n > 100) return Fail(ErrorCode::kInvalidArgument, "n must be 1 to 100");
+  LOYALTY_ASSIGN_OR_RETURN(const auto loaded, Recommendations("champion"));
+  const auto it = loaded->model.index.find(sku);
+  if (it == loaded->model.index.end()) {
+    return Fail(ErrorCode::kNotFound, "item '" + sku + "' is not in " + loaded->name + " (no purchase or view of it yet)");
+  }
+  Json similar = Json::array();
+  for (const auto& s : loaded->model.als.Similar(it->second, n)) {
+    similar.push_back({{"sku", loaded->model.skus[s.item]}, {"similarity", s.score}});
+  }
+  return Json{{"sku", sku}, {"model", loaded->name}, {"similar", similar}};
 }
 
 Result<core::Json> Predictions::MicroSegments() {

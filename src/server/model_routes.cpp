@@ -1,6 +1,8 @@
 // Prediction routes: a member's scores and what-if, the score distributions, and the model
 // registry (versions, metrics, promote, rollback).
 
+#include <charconv>
+
 #include "loyalty/models/registry.hpp"
 #include "loyalty/server/routes.hpp"
 #include "route_helpers.hpp"
@@ -11,8 +13,8 @@ namespace {
 
 Result<std::string> ModelKind(const Request& request) {
   const std::string& kind = request.path_params.at("kind");
-  if (kind != "churn" && kind != "clv" && kind != "segments") {
-    return Fail(ErrorCode::kNotFound, "no model kind '" + kind + "'; the kinds are churn, clv and segments");
+  if (kind != "churn" && kind != "clv" && kind != "segments" && kind != "recs") {
+    return Fail(ErrorCode::kNotFound, "no model kind '" + kind + "'; the kinds are churn, clv, segments and recs");
   }
   return kind;
 }
@@ -22,6 +24,18 @@ Result<std::string> Actor(const Json& body) {
   const std::string value = actor.value_or("api");
   if (value.empty() || value.size() > 200) return Fail(ErrorCode::kInvalidArgument, "field 'actor' needs 1 to 200 characters");
   return value;
+}
+
+// ?n=10 (1 to 100).
+Result<size_t> Count(const Request& request) {
+  auto it = request.query.find("n");
+  if (it == request.query.end()) return size_t{10};
+  size_t n = 0;
+  auto [ptr, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), n);
+  if (ec != std::errc() || ptr != it->second.data() + it->second.size() || n < 1 || n > 100) {
+    return Fail(ErrorCode::kInvalidArgument, "query parameter 'n' must be a whole number from 1 to 100");
+  }
+  return n;
 }
 
 }  // namespace
@@ -44,6 +58,21 @@ void AddModelRoutes(Router& router, engine::Predictions& predictions, models::Mo
         return Fail(ErrorCode::kInvalidArgument, "field 'features' is required, like {\"features\": {\"recency_days\": 5}}");
       }
       return predictions.WhatIf(id, body["features"]);
+    });
+  });
+
+  router.Add(Method::kGet, "/v1/members/{id}/recommendations", [&predictions](const Request& request) {
+    return Respond(200, [&]() -> Result<Json> {
+      LOYALTY_ASSIGN_OR_RETURN(auto id, PathId<core::MemberId>(request, "id"));
+      LOYALTY_ASSIGN_OR_RETURN(const size_t n, Count(request));
+      return predictions.Recommend(id, n);
+    });
+  });
+
+  router.Add(Method::kGet, "/v1/items/{sku}/similar", [&predictions](const Request& request) {
+    return Respond(200, [&]() -> Result<Json> {
+      LOYALTY_ASSIGN_OR_RETURN(const size_t n, Count(request));
+      return predictions.SimilarItems(request.path_params.at("sku"), n);
     });
   });
 

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 
 #include "loyalty/engine/platform.hpp"
 #include "loyalty/sim/simulator.hpp"
@@ -216,6 +217,31 @@ TEST_F(PredictionsTest, MicroSegmentsDescribeCustomersAndScoresNameThem) {
   auto scores = predictions().Scores(Customer(4));
   ASSERT_TRUE(scores);
   EXPECT_EQ((*scores)["micro_segment"]["model"], trained->version.name());
+}
+
+TEST_F(PredictionsTest, RecommendationsBeatPopularityAndLeaveOutWhatWasBought) {
+  auto trained = predictions().TrainRecommendations({});
+  ASSERT_TRUE(trained) << trained.error().message;
+  const Json& holdout = trained->report["holdout"];
+  ASSERT_TRUE(holdout.is_object()) << trained->report.dump();
+  EXPECT_GT(holdout["als"]["ndcg_at_10"].get<double>(), holdout["popularity"]["ndcg_at_10"].get<double>())
+      << holdout.dump();
+  const auto member = Customer(5);
+  auto recs = predictions().Recommend(member, 10);
+  ASSERT_TRUE(recs) << recs.error().message;
+  EXPECT_EQ((*recs)["source"], "als");
+  EXPECT_EQ((*recs)["items"].size(), 10u);
+  std::set<std::string> bought;
+  ASSERT_TRUE(platform_->event_log().Replay(std::vector<core::MemberId>{member}, std::nullopt, [&](const events::Event& e) {
+    if (e.type != events::EventType::kPurchase) return;
+    for (const auto& line : e.properties["lines"]) bought.insert(line["sku"].get<std::string>());
+  }));
+  for (const auto& item : (*recs)["items"]) EXPECT_FALSE(bought.contains(item["sku"].get<std::string>()));
+  auto similar = predictions().SimilarItems((*recs)["items"][0]["sku"].get<std::string>(), 5);
+  ASSERT_TRUE(similar) << similar.error().message;
+  EXPECT_EQ((*similar)["similar"].size(), 5u);
+  EXPECT_EQ(predictions().SimilarItems("no-such-sku", 5).error().code, core::ErrorCode::kNotFound);
+  EXPECT_EQ(predictions().Recommend(member, 0).error().code, core::ErrorCode::kInvalidArgument);
 }
 
 }  // namespace

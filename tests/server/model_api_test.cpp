@@ -86,7 +86,7 @@ TEST_F(ModelApiTest, ScoresWhatIfAndTheRegistry) {
                 "already the champion");
   ExpectProblem(Post(client, "/v1/models/churn/promote", {{"version", "two"}}), 400, "invalid_argument", "version");
   ExpectProblem(Post(client, "/v1/models/churn/promote", {{"version", 9}}), 404, "not_found", "churn@9");
-  ExpectProblem(Post(client, "/v1/models/recs/promote", {{"version", 1}}), 404, "not_found", "kinds are");
+  ExpectProblem(Post(client, "/v1/models/ads/promote", {{"version", 1}}), 404, "not_found", "kinds are");
   auto rolled = client.Send("POST", "/v1/models/churn/rollback", "");
   ASSERT_EQ(rolled.status, 200) << rolled.body;
   EXPECT_EQ(rolled.json()["name"], "churn@1");
@@ -105,6 +105,20 @@ TEST_F(ModelApiTest, ScoresWhatIfAndTheRegistry) {
   auto drift = client.Send("GET", "/v1/models/churn/drift");
   ASSERT_EQ(drift.status, 200) << drift.body;
   EXPECT_EQ(drift.json()["model"], "churn@1");
+
+  ExpectProblem(client.Send("GET", "/v1/members/" + member + "/recommendations"), 404, "not_found",
+                "loyalty train --model recs");
+  ASSERT_TRUE(platform_->predictions().TrainRecommendations({}));
+  auto recs = client.Send("GET", "/v1/members/" + member + "/recommendations?n=3");
+  ASSERT_EQ(recs.status, 200) << recs.body;
+  ASSERT_EQ(recs.json()["items"].size(), 3u);
+  const std::string sku = recs.json()["items"][0]["sku"];
+  auto similar = client.Send("GET", "/v1/items/" + sku + "/similar?n=4");
+  ASSERT_EQ(similar.status, 200) << similar.body;
+  EXPECT_EQ(similar.json()["similar"].size(), 4u);
+  ExpectProblem(client.Send("GET", "/v1/members/" + member + "/recommendations?n=0"), 400, "invalid_argument",
+                "'n' must be");
+  ExpectProblem(client.Send("GET", "/v1/items/nothing/similar"), 404, "not_found", "'nothing'");
 
   auto summary = client.Send("GET", "/v1/scores/summary");
   ASSERT_EQ(summary.status, 200) << summary.body;

@@ -17,6 +17,7 @@
 #include "loyalty/engine/members.hpp"
 #include "loyalty/models/churn.hpp"
 #include "loyalty/models/clv.hpp"
+#include "loyalty/models/recommender.hpp"
 #include "loyalty/models/registry.hpp"
 #include "loyalty/models/segments.hpp"
 
@@ -28,6 +29,7 @@ struct TrainOptions {
   int clv_holdout_days = 91;    // the CLV report compares predictions with this last stretch
   double test_share = 0.2;      // members kept out of churn training for the holdout report
   int segments = 12;            // micro-segments (k of k-means)
+  int recs_holdout_days = 30;   // recommendations are checked on purchases in this last stretch
   uint64_t seed = 1;
   models::ClvOptions clv;
   std::function<void(std::string_view stage)> progress;
@@ -48,9 +50,16 @@ struct ChurnTrainingSet {
 class Predictions {
  public:
   // Everything passed must outlive this object.
-  Predictions(Members& members, features::FeatureStore& features, models::ModelRegistry& registry,
-              const core::Currency& currency, const core::Clock& clock)
-      : members_(members), features_(features), registry_(registry), currency_(currency), clock_(clock) {}
+  Predictions(Members& members, features::FeatureStore& features, events::EventLog& log,
+              const identity::IdentityGraph& identity, models::ModelRegistry& registry, const core::Currency& currency,
+              const core::Clock& clock)
+      : members_(members),
+        features_(features),
+        log_(log),
+        identity_(identity),
+        registry_(registry),
+        currency_(currency),
+        clock_(clock) {}
 
   // Every member with a purchase before `cutoff` (rounded down to midnight UTC), labelled 1
   // when they made no purchase in the `horizon_days` after it. Only events before the cutoff
@@ -66,6 +75,14 @@ class Predictions {
 
   // Micro-segments of every customer's live behaviour (mini-batch k-means), described.
   [[nodiscard]] core::Result<TrainResult> TrainSegments(const TrainOptions& options);
+
+  // Implicit-feedback ALS over purchases (weight 1) and product views (0.25); checked on a
+  // time split against popularity, then trained on everything.
+  [[nodiscard]] core::Result<TrainResult> TrainRecommendations(const TrainOptions& options);
+  // The member's top `n` items (bought ones left out); popularity in their RFM segment when
+  // the model knows none of their items.
+  [[nodiscard]] core::Result<core::Json> Recommend(const core::MemberId& member, size_t n);
+  [[nodiscard]] core::Result<core::Json> SimilarItems(const std::string& sku, size_t n);
 
   // Churn risk with its top contributions, CLV and next purchase with intervals, RFM segment.
   [[nodiscard]] core::Result<core::Json> Scores(const core::MemberId& member);
@@ -93,9 +110,21 @@ class Predictions {
     std::string name;
     models::SegmentModel model;
   };
+  struct Recommender {
+    models::ImplicitAls als;
+    std::vector<std::string> skus;
+    std::map<std::string, uint32_t> index;
+    std::vector<std::string> popular;                           // overall
+    std::map<std::string, std::vector<std::string>> by_segment;  // RFM segment -> popular skus
+  };
+  struct LoadedRecommender {
+    std::string name;
+    Recommender model;
+  };
   [[nodiscard]] core::Result<std::shared_ptr<const LoadedChurn>> Churn(const std::string& alias);
   [[nodiscard]] core::Result<std::shared_ptr<const LoadedClv>> Clv(const std::string& alias);
   [[nodiscard]] core::Result<std::shared_ptr<const LoadedSegments>> Segments(const std::string& alias);
+  [[nodiscard]] core::Result<std::shared_ptr<const LoadedRecommender>> Recommendations(const std::string& alias);
   // Live features of every member who has bought something, in member order.
   [[nodiscard]] core::Status CustomerFeatures(std::vector<core::MemberId>& members,
                                               std::vector<features::FeatureVector>& rows);
@@ -106,6 +135,8 @@ class Predictions {
 
   Members& members_;
   features::FeatureStore& features_;
+  events::EventLog& log_;
+  const identity::IdentityGraph& identity_;
   models::ModelRegistry& registry_;
   const core::Currency currency_;
   const core::Clock& clock_;
@@ -113,6 +144,7 @@ class Predictions {
   std::map<std::string, std::shared_ptr<const LoadedChurn>> churn_cache_;
   std::map<std::string, std::shared_ptr<const LoadedClv>> clv_cache_;
   std::map<std::string, std::shared_ptr<const LoadedSegments>> segments_cache_;
+  std::map<std::string, std::shared_ptr<const LoadedRecommender>> recs_cache_;
 };
 
 // One row of model input from a member's features, in FeatureName order.
