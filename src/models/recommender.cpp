@@ -167,12 +167,13 @@ std::vector<Scored> ImplicitAls::Recommend(std::span<const Interaction> own, siz
     a += extra * yi * yi.transpose();
     b += (1.0 + extra) * yi;
   }
-  const Vector x = a.ldlt().solve(b);
+  const Eigen::VectorXf x = a.ldlt().solve(b).cast<float>();
+  const Eigen::VectorXf scores = y * x;  // one matrix-vector product over every item
   std::vector<Scored> all;
   all.reserve(items_);
   for (uint32_t i = 0; i < items_; ++i) {
     if (exclude_seen && weights.contains(i)) continue;
-    all.push_back({i, y.row(i).cast<double>().dot(x)});
+    all.push_back({i, scores[i]});
   }
   return TopN(std::move(all), n);
 }
@@ -180,11 +181,11 @@ std::vector<Scored> ImplicitAls::Recommend(std::span<const Interaction> own, siz
 std::vector<Scored> ImplicitAls::Similar(uint32_t item, size_t n) const {
   if (item >= items_ || norms_[item] == 0) return {};
   const Eigen::Map<const Factors> y(item_factors_.data(), items_, factors_);
-  const Vector target = y.row(item).cast<double>().transpose();
+  const Eigen::VectorXf dots = y * y.row(item).transpose();
   std::vector<Scored> all;
   for (uint32_t i = 0; i < items_; ++i) {
     if (i == item || norms_[i] == 0) continue;
-    all.push_back({i, y.row(i).cast<double>().dot(target) / (norms_[i] * norms_[item])});
+    all.push_back({i, dots[i] / (norms_[i] * norms_[item])});
   }
   return TopN(std::move(all), n);
 }
