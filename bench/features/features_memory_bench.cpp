@@ -18,16 +18,11 @@
 #include "loyalty/events/event.hpp"
 #include "loyalty/features/feature_store.hpp"
 #include "loyalty/sim/simulator.hpp"
+#include "support/process_memory.hpp"
 
 namespace {
 
-int64_t ResidentBytes() {
-  long pages = 0, resident = 0;
-  std::FILE* f = std::fopen("/proc/self/statm", "r");
-  if (f == nullptr || std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-  if (f != nullptr) std::fclose(f);
-  return static_cast<int64_t>(resident) * sysconf(_SC_PAGESIZE);
-}
+using loyalty::bench::ResidentBytes;
 
 int64_t HeapBytes() { return static_cast<int64_t>(mallinfo2().uordblks); }
 

@@ -22,6 +22,7 @@
 #include "loyalty/models/churn.hpp"
 #include "loyalty/models/clv.hpp"
 #include "loyalty/models/recommender.hpp"
+#include "support/process_memory.hpp"
 
 #include <Eigen/Dense>
 
@@ -32,13 +33,7 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
-int64_t ResidentBytes() {
-  long pages = 0, resident = 0;
-  std::FILE* f = std::fopen("/proc/self/statm", "r");
-  if (f == nullptr || std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-  if (f != nullptr) std::fclose(f);
-  return static_cast<int64_t>(resident) * sysconf(_SC_PAGESIZE);
-}
+using bench::ResidentBytes;
 
 int64_t PeakResidentBytes() {
   rusage usage{};

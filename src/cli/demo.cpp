@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <sstream>
 
@@ -132,6 +133,59 @@ class Walkthrough {
     return {};
   }
 
+  // Trains every model on the simulated program and shows what they say about one customer.
+  Status RunPredictions() {
+    auto& predictions = platform_.predictions();
+    engine::TrainOptions options;
+    options.creator = "demo";
+    LOYALTY_ASSIGN_OR_RETURN(auto churn, predictions.TrainChurn(options));
+    std::ostringstream text;
+    text << std::fixed << std::setprecision(3) << "Churn model " << churn.version.name() << " trained on features as of "
+         << churn.report["data_window"]["cutoff"].get<std::string>().substr(0, 10) << ": ROC AUC "
+         << churn.report["model"]["roc_auc"].get<double>() << " on held-out customers, against "
+         << churn.report["baseline"]["roc_auc"].get<double>() << " for the RFM recency rule.";
+    Say(text.str());
+    LOYALTY_ASSIGN_OR_RETURN(auto clv, predictions.TrainClv(options));
+    Say("Lifetime value model " + clv.version.name() + ": BG/NBD and Gamma-Gamma " + clv.report["bgnbd"]["status"].get<std::string>() +
+        " on " + clv.report["data_window"]["customers"].dump() + " customers.");
+    LOYALTY_ASSIGN_OR_RETURN(auto recs, predictions.TrainRecommendations(options));
+    LOYALTY_ASSIGN_OR_RETURN(auto segments, predictions.TrainSegments(options));
+    Say("Recommendations " + recs.version.name() + " and " + std::to_string(segments.report["segments"].size()) +
+        " micro-segments (" + segments.version.name() + ") trained too; every score names the model version.");
+    // The customer the churn model worries about most among the first hundred.
+    std::optional<core::Json> worried;
+    for (int i = 0; i < 100; ++i) {
+      char id[16];
+      std::snprintf(id, sizeof id, "m%07d", i);
+      LOYALTY_ASSIGN_OR_RETURN(core::Json scores, predictions.Scores(*core::MemberId::Parse(id)));
+      if (!scores["churn"].is_object() || !scores["clv"].is_object()) continue;
+      if (!worried || scores["churn"]["probability"].get<double>() *
+                              scores["clv"]["value"]["estimate"].get<double>() >
+                          (*worried)["churn"]["probability"].get<double>() *
+                              (*worried)["clv"]["value"]["estimate"].get<double>()) {
+        worried = scores;
+      }
+    }
+    if (!worried) return {};
+    const core::Json& w = *worried;
+    std::ostringstream about;
+    about << std::fixed << std::setprecision(0) << w["member"].get<std::string>() << " has the most value at risk: churn risk "
+          << 100 * w["churn"]["probability"].get<double>() << "% (";
+    int reasons = 0;  // what raises the risk
+    for (const auto& c : w["churn"]["top_contributions"]) {
+      if (c["effect"].get<double>() <= 0 || reasons == 2) continue;
+      about << (reasons++ ? "; " : "") << c["words"].get<std::string>();
+    }
+    about << "), 12-month value " << w["clv"]["value"]["estimate"].get<double>() << " EUR ("
+          << w["clv"]["value"]["low"].get<double>() << " to " << w["clv"]["value"]["high"].get<double>() << ").";
+    Say(about.str());
+    LOYALTY_ASSIGN_OR_RETURN(auto recommended, predictions.Recommend(*core::MemberId::Parse(w["member"].get<std::string>()), 3));
+    std::string items;
+    for (const auto& item : recommended["items"]) items += (items.empty() ? "" : ", ") + item["sku"].get<std::string>();
+    Say("Recommended for them: " + items + ".");
+    return {};
+  }
+
  private:
   struct Line {
     const char* sku;
@@ -191,9 +245,13 @@ int RunDemo(const std::filesystem::path& dir) {
   Walkthrough walkthrough(**platform, clock, dir);
   if (auto status = walkthrough.Run(); !status) return PrintError(status.error());
   if (auto status = walkthrough.RunCustomerData(); !status) return PrintError(status.error());
+  if (auto status = walkthrough.RunPredictions(); !status) return PrintError(status.error());
   std::cout << "\nTry: loyalty --data-dir " << dir.string() << " ledger statement --member ana\n"
             << "     loyalty --data-dir " << dir.string() << " members features --member ana\n"
-            << "     loyalty --data-dir " << dir.string() << " members segments\n";
+            << "     loyalty --data-dir " << dir.string() << " members segments\n"
+            << "     loyalty --data-dir " << dir.string() << " models list\n"
+            << "     loyalty --data-dir " << dir.string() << " --now " << core::FormatTimestamp(clock.Now()).substr(0, 10)
+            << " scores --member m0000001\n";
   return 0;
 }
 

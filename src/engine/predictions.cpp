@@ -236,6 +236,11 @@ Result<TrainResult> Predictions::TrainClv(const TrainOptions& options) {
     return Fail(ErrorCode::kFailedPrecondition, "the CLV fit did not converge (BG/NBD: " + bg.report.status +
                                                     "; Gamma-Gamma: " + gg.report.status + "); nothing registered");
   }
+  if (!(gg.params.q > 1)) {
+    return Fail(ErrorCode::kFailedPrecondition, "the spend model has q = " + std::to_string(gg.params.q) +
+                                                    " (at most 1: no finite mean spend); nothing registered");
+  }
+  LOYALTY_TRY(models::ValidateClvOptions(options.clv));
   Json holdout = nullptr;
   if (calibration.size() >= 20) {
     std::vector<models::CustomerHistory> cal;
@@ -298,15 +303,34 @@ Result<std::shared_ptr<const Loaded>> LoadModel(models::ModelRegistry& registry,
   LOYALTY_ASSIGN_OR_RETURN(auto model, parse(artifact));
   auto loaded = std::make_shared<const Loaded>(Loaded{version.name(), std::move(model)});
   std::lock_guard lock(mutex);
+  // Champion and challenger are what serve; a few more cover promotions in flight. Holders of
+  // an evicted model keep it alive until they are done.
+  if (cache.size() >= 4) cache.clear();
   cache[version.name()] = loaded;
   return loaded;
 }
 
 }  // namespace
 
+// Models read features by position: one trained on another feature list must not score.
+core::Status CheckFeatures(const std::vector<std::string>& trained_on) {
+  const features::FeatureVector none;
+  const features::FeatureVector* row = &none;
+  const auto current = FeatureRows(std::span<const features::FeatureVector* const>(&row, 1)).feature_names;
+  if (trained_on != current) {
+    return Fail(ErrorCode::kFailedPrecondition,
+                "the model was trained on another feature list than this version computes; retrain it");
+  }
+  return {};
+}
+
 Result<std::shared_ptr<const Predictions::LoadedChurn>> Predictions::Churn(const std::string& alias) {
   return LoadModel<LoadedChurn>(registry_, cache_mutex_, churn_cache_, "churn", alias,
-                                [](const std::string& a) { return models::ChurnModel::Deserialize(a); });
+                                [](const std::string& a) -> Result<models::ChurnModel> {
+                                  LOYALTY_ASSIGN_OR_RETURN(auto model, models::ChurnModel::Deserialize(a));
+                                  LOYALTY_TRY(CheckFeatures(model.feature_names()));
+                                  return model;
+                                });
 }
 
 Result<std::shared_ptr<const Predictions::LoadedClv>> Predictions::Clv(const std::string& alias) {
@@ -321,37 +345,40 @@ Result<std::shared_ptr<const Predictions::LoadedSegments>> Predictions::Segments
   return LoadModel<LoadedSegments>(registry_, cache_mutex_, segments_cache_, "segments", alias,
                                    [](const std::string& a) -> Result<models::SegmentModel> {
                                      LOYALTY_ASSIGN_OR_RETURN(const auto json, core::ParseJson(a));
-                                     return models::SegmentModel::FromJson(json);
+                                     LOYALTY_ASSIGN_OR_RETURN(auto model, models::SegmentModel::FromJson(json));
+                                     LOYALTY_TRY(CheckFeatures(model.feature_names()));
+                                     return model;
                                    });
 }
 
-core::Status Predictions::CustomerFeatures(std::vector<MemberId>& members, std::vector<features::FeatureVector>& rows) {
+Result<Predictions::CustomerRows> Predictions::CustomerFeatures() {
   LOYALTY_TRY(members_.EnsureLiveFeatures());
   std::vector<MemberId> all;
   features_.ForEach([&](const MemberId& m, const features::MemberState& state) {
     if (state.has_purchases()) all.push_back(m);
   });
   std::sort(all.begin(), all.end());
+  CustomerRows out;
+  std::vector<features::FeatureVector> rows;
   for (const auto& m : all) {
     auto report = members_.Features(m, std::nullopt);
     if (!report) {
       if (report.error().code == ErrorCode::kNotFound) continue;  // merged away meanwhile
       return std::unexpected(report.error());
     }
-    members.push_back(m);
+    out.members.push_back(m);
     rows.push_back(std::move(report->features));
   }
-  return {};
+  std::vector<const features::FeatureVector*> pointers;
+  for (const auto& r : rows) pointers.push_back(&r);
+  out.data = FeatureRows(pointers);
+  return out;
 }
 
 Result<TrainResult> Predictions::TrainSegments(const TrainOptions& options) {
   if (options.progress) options.progress("segments: reading live features");
-  std::vector<MemberId> members;
-  std::vector<features::FeatureVector> rows;
-  LOYALTY_TRY(CustomerFeatures(members, rows));
-  std::vector<const features::FeatureVector*> pointers;
-  for (const auto& r : rows) pointers.push_back(&r);
-  const models::Dataset data = FeatureRows(pointers);
+  LOYALTY_ASSIGN_OR_RETURN(const CustomerRows customers, CustomerFeatures());
+  const models::Dataset& data = customers.data;
   if (options.progress) options.progress("segments: clustering");
   models::SegmentOptions segment_options;
   segment_options.k = options.segments;
@@ -604,8 +631,11 @@ Result<core::Json> Predictions::MicroSegments() {
 }
 
 Result<core::Json> Predictions::Drift() {
-  LOYALTY_ASSIGN_OR_RETURN(const auto version, registry_.ByAlias("churn", "champion"));
+  LOYALTY_ASSIGN_OR_RETURN(auto version, registry_.ByAlias("churn", "champion"));
   LOYALTY_ASSIGN_OR_RETURN(const auto churn, Churn("champion"));
+  if (churn->name != version.name()) {  // promoted in between: read the window of the model in hand
+    LOYALTY_ASSIGN_OR_RETURN(version, registry_.Get("churn", std::stoi(churn->name.substr(churn->name.find('@') + 1))));
+  }
   std::vector<models::Distribution> then;
   std::optional<models::Distribution> score_then;
   for (const auto& d : version.params.value("distributions", Json::array())) {
@@ -616,12 +646,9 @@ Result<core::Json> Predictions::Drift() {
       then.push_back(std::move(distribution));
     }
   }
-  std::vector<MemberId> members;
-  std::vector<features::FeatureVector> rows;
-  LOYALTY_TRY(CustomerFeatures(members, rows));
-  std::vector<const features::FeatureVector*> pointers;
-  for (const auto& r : rows) pointers.push_back(&r);
-  const models::Dataset now = FeatureRows(pointers);
+  LOYALTY_ASSIGN_OR_RETURN(const CustomerRows customers, CustomerFeatures());
+  const models::Dataset& now = customers.data;
+  if (now.rows == 0) return Fail(ErrorCode::kFailedPrecondition, "no customers to compare with the training window yet");
   Json out{{"model", churn->name},
            {"training_cutoff", version.data_window.value("cutoff", "")},
            {"customers_now", now.rows},
@@ -658,9 +685,15 @@ Result<core::Json> Predictions::Scores(const MemberId& requested) {
   } else {
     LOYALTY_ASSIGN_OR_RETURN(const auto explanations, (*churn)->model.Explain(input, 5));
     out["churn"] = ExplanationJson(explanations[0], (*churn)->name);
+    // Shadow scoring never stands in the way of the champion's answer.
     if (auto challenger = Churn("challenger")) {
-      LOYALTY_ASSIGN_OR_RETURN(const auto p, (*challenger)->model.Predict(input));
-      out["churn"]["challenger"] = {{"model", (*challenger)->name}, {"probability", p[0]}};
+      if (auto p = (*challenger)->model.Predict(input)) {
+        out["churn"]["challenger"] = {{"model", (*challenger)->name}, {"probability", (*p)[0]}};
+      } else {
+        unavailable.push_back("challenger " + (*challenger)->name + ": " + p.error().message);
+      }
+    } else if (challenger.error().code != ErrorCode::kNotFound) {
+      unavailable.push_back("challenger: " + challenger.error().message);
     }
   }
 
@@ -678,6 +711,13 @@ Result<core::Json> Predictions::Scores(const MemberId& requested) {
     const auto& model = (*clv)->model;
     const auto history = HistoryAt(member, *days, now);
     const auto f = model.Forecast(history);
+    if (!std::isfinite(f.clv.estimate) || !std::isfinite(f.expected_purchases.estimate)) {
+      out["clv"] = nullptr;
+      out["next_purchase"] = nullptr;
+      unavailable.push_back("clv: the forecast is not finite for this purchase history");
+      out["unavailable"] = unavailable;
+      return out;
+    }
     out["clv"] = {{"model", (*clv)->name},
                   {"horizon_months", model.options().horizon_months},
                   {"probability_alive", IntervalJson(f.probability_alive)},
@@ -719,7 +759,8 @@ Result<core::Json> Predictions::WhatIf(const MemberId& requested, const core::Js
     }
     if (value.is_null()) {
       changed[*feature] = std::numeric_limits<double>::quiet_NaN();
-    } else if (value.is_number() && std::isfinite(value.get<double>())) {
+    } else if (value.is_number() && std::isfinite(value.get<double>()) &&
+               std::abs(value.get<double>()) <= std::numeric_limits<float>::max()) {
       changed[*feature] = value.get<double>();
     } else {
       return Fail(ErrorCode::kInvalidArgument, "'" + name + "' must be a number or null (missing)");
@@ -737,9 +778,8 @@ Result<core::Json> Predictions::WhatIf(const MemberId& requested, const core::Js
 }
 
 Result<core::Json> Predictions::Distributions() {
-  std::vector<MemberId> members;
-  std::vector<features::FeatureVector> rows;
-  LOYALTY_TRY(CustomerFeatures(members, rows));
+  LOYALTY_ASSIGN_OR_RETURN(const CustomerRows customers, CustomerFeatures());
+  const auto& members = customers.members;
   std::vector<std::optional<features::MemberState::PurchaseDays>> days;
   for (const auto& m : members) {
     const auto state = features_.Get(m);
@@ -747,10 +787,9 @@ Result<core::Json> Predictions::Distributions() {
   }
   Json out{{"customers", members.size()}, {"as_of", core::FormatTimestamp(clock_.Now())}};
   auto churn = Churn("champion");
+  if (!churn && churn.error().code != ErrorCode::kNotFound) return std::unexpected(churn.error());
   if (churn) {
-    std::vector<const features::FeatureVector*> pointers;
-    for (const auto& r : rows) pointers.push_back(&r);
-    LOYALTY_ASSIGN_OR_RETURN(const auto p, churn.value()->model.Predict(FeatureRows(pointers)));
+    LOYALTY_ASSIGN_OR_RETURN(const auto p, churn.value()->model.Predict(customers.data));
     std::vector<int64_t> histogram(10, 0);
     double sum = 0;
     int64_t high = 0;
@@ -767,14 +806,16 @@ Result<core::Json> Predictions::Distributions() {
     out["churn"] = nullptr;
   }
   auto clv = Clv("champion");
+  if (!clv && clv.error().code != ErrorCode::kNotFound) return std::unexpected(clv.error());
   if (clv) {
     const auto& model = clv.value()->model;
     const Timestamp now = clock_.Now();
     std::vector<double> values;
     for (size_t i = 0; i < members.size(); ++i) {
       if (!days[i]) continue;
-      values.push_back(models::ClvModel::DiscountedClv(model.purchases().params, model.spend().params,
-                                                       model.options(), HistoryAt(members[i], *days[i], now)));
+      const double value = models::ClvModel::DiscountedClv(model.purchases().params, model.spend().params,
+                                                           model.options(), HistoryAt(members[i], *days[i], now));
+      if (std::isfinite(value)) values.push_back(value);
     }
     std::sort(values.begin(), values.end());
     auto pct = [&](double q) {

@@ -129,6 +129,9 @@ Result<BoostedTrees> BoostedTrees::Deserialize(std::string_view bytes, size_t fe
   LOYALTY_TRY(Check(XGBoosterCreate(nullptr, 0, &raw), "create"));
   BoostedTrees model(raw, 0, features);
   LOYALTY_TRY(Check(XGBoosterLoadModelFromBuffer(raw, bytes.data(), bytes.size()), "load"));
+  // A loaded model serves requests that already run on a pool of threads: one thread each,
+  // or every request would start a thread per core.
+  LOYALTY_TRY(Check(XGBoosterSetParam(raw, "nthread", "1"), "nthread"));
   int rounds = 0;
   LOYALTY_TRY(Check(XGBoosterBoostedRounds(raw, &rounds), "rounds"));
   model.rounds_ = rounds;

@@ -248,7 +248,11 @@ Optimum Maximise(const LogLikelihood& log_likelihood, std::vector<double> start,
     std::vector<double> params(x, x + dim);
     std::vector<double> g(dim);
     const double ll = (*s->f)(params, grad ? g.data() : nullptr);
-    if (!std::isfinite(ll)) return std::numeric_limits<double>::max();
+    if (!std::isfinite(ll)) {
+      // Outside where the likelihood is defined: a wall, with no slope to follow.
+      if (grad) std::fill(grad, grad + dim, 0.0);
+      return HUGE_VAL;
+    }
     if (grad) {
       for (unsigned i = 0; i < dim; ++i) grad[i] = -g[i] * s->scale;
     }
@@ -475,6 +479,20 @@ NextPurchase ForecastNextPurchase(const BgNbdParams& p, const CustomerHistory& c
   return out;
 }
 
+core::Status ValidateClvOptions(const ClvOptions& o) {
+  if (!(o.horizon_months >= 1 && o.horizon_months <= 120)) {
+    return Fail(ErrorCode::kInvalidArgument, "the CLV horizon must be 1 to 120 months");
+  }
+  if (!(o.annual_discount_rate >= 0 && o.annual_discount_rate <= 1)) {
+    return Fail(ErrorCode::kInvalidArgument, "the annual discount rate must be between 0 and 1");
+  }
+  if (!(o.margin > 0 && o.margin <= 1)) return Fail(ErrorCode::kInvalidArgument, "the margin must be above 0 and at most 1");
+  if (!(o.days_per_unit >= 1 && o.days_per_unit <= 31)) {
+    return Fail(ErrorCode::kInvalidArgument, "the time unit must be 1 to 31 days");
+  }
+  return {};
+}
+
 ClvModel::ClvModel(BgNbdFit purchases, GammaGammaFit spend, ClvOptions options)
     : purchases_(std::move(purchases)), spend_(std::move(spend)), options_(options) {}
 
@@ -498,7 +516,8 @@ CustomerForecast ClvModel::Forecast(const CustomerHistory& c) const {
   const auto gg_log = GgToLog(spend_.params);
   const bool bg_cov = HasCovariance(purchases_.report);
   const bool gg_cov = HasCovariance(spend_.report);
-  const double horizon = options_.horizon_months * 30.4375 / options_.days_per_unit;
+  const double horizon =
+      std::max(1L, std::lround(options_.horizon_months)) * 30.4375 / options_.days_per_unit;  // as DiscountedClv
 
   // An interval for a positive quantity from the variance of its log (or logit for a
   // probability): the transform keeps both ends in range.
@@ -641,8 +660,9 @@ Json ReportToStoredJson(const FitReport& report) {
   }
   Json se = Json::array();
   for (double v : report.std_errors) se.push_back(std::isfinite(v) ? Json(v) : Json(nullptr));
+  auto finite = [](double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); };
   return Json{{"converged", report.converged}, {"status", report.status},   {"evaluations", report.evaluations},
-              {"log_likelihood", report.log_likelihood}, {"gradient_norm", report.gradient_norm},
+              {"log_likelihood", finite(report.log_likelihood)}, {"gradient_norm", finite(report.gradient_norm)},
               {"std_errors", se},          {"log_covariance", cov}};
 }
 
@@ -654,8 +674,8 @@ Result<FitReport> ReportFromStoredJson(const Json& j, size_t n) {
     r.converged = j.at("converged").get<bool>();
     r.status = j.at("status").get<std::string>();
     r.evaluations = j.at("evaluations").get<int>();
-    r.log_likelihood = j.at("log_likelihood").get<double>();
-    r.gradient_norm = j.at("gradient_norm").get<double>();
+    r.log_likelihood = NumberOrNan(j.at("log_likelihood"));
+    r.gradient_norm = NumberOrNan(j.at("gradient_norm"));
     for (const auto& v : j.at("std_errors")) r.std_errors.push_back(NumberOrNan(v));
     for (const auto& row : j.at("log_covariance")) {
       std::vector<double> values;
@@ -705,6 +725,8 @@ Result<ClvModel> ClvModel::FromJson(const Json& j) {
     for (double v : {bg.params.r, bg.params.alpha, bg.params.a, bg.params.b, gg.params.p, gg.params.q, gg.params.gamma}) {
       if (!(v > 0) || !std::isfinite(v)) return Fail(ErrorCode::kInvalidArgument, "CLV model parameters must be positive");
     }
+    LOYALTY_TRY(ValidateClvOptions(options));
+    if (!(gg.params.q > 1)) return Fail(ErrorCode::kInvalidArgument, "Gamma-Gamma q must exceed 1 for a finite mean spend");
     return ClvModel(std::move(bg), std::move(gg), options);
   } catch (const std::exception& e) {
     return Fail(ErrorCode::kInvalidArgument, std::string("CLV model: ") + e.what());

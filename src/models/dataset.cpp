@@ -45,7 +45,10 @@ std::string Trim(const std::string& v) {
 bool ParseFloat(const std::string& text, float& out) {
   double value = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || !std::isfinite(value)) return false;
+  if (ec != std::errc() || ptr != text.data() + text.size() || !std::isfinite(value) ||
+      std::abs(value) > std::numeric_limits<float>::max()) {
+    return false;
+  }
   out = static_cast<float>(value);
   return true;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 namespace loyalty::models {
@@ -17,9 +18,19 @@ std::vector<size_t> ByScoreDescending(std::span<const double> scores) {
 
 double Clip(double p) { return std::clamp(p, 1e-15, 1 - 1e-15); }
 
+// NaN never equals itself, so tie runs would never end on it: a NaN score ranks lowest.
+std::vector<double> Comparable(std::span<const double> scores) {
+  std::vector<double> out(scores.begin(), scores.end());
+  for (double& v : out) {
+    if (std::isnan(v)) v = -std::numeric_limits<double>::infinity();
+  }
+  return out;
+}
+
 }  // namespace
 
-double RocAuc(std::span<const double> scores, std::span<const int> labels) {
+double RocAuc(std::span<const double> raw_scores, std::span<const int> labels) {
+  const auto scores = Comparable(raw_scores);
   // Mann-Whitney U with mid-ranks for ties.
   std::vector<size_t> order(scores.size());
   std::iota(order.begin(), order.end(), 0);
@@ -44,7 +55,8 @@ double RocAuc(std::span<const double> scores, std::span<const int> labels) {
   return (positive_rank_sum - p * (p + 1) / 2) / (p * static_cast<double>(negatives));
 }
 
-double PrAuc(std::span<const double> scores, std::span<const int> labels) {
+double PrAuc(std::span<const double> raw_scores, std::span<const int> labels) {
+  const auto scores = Comparable(raw_scores);
   const auto order = ByScoreDescending(scores);
   const double positives = static_cast<double>(std::count(labels.begin(), labels.end(), 1));
   if (positives == 0) return 0;

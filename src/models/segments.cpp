@@ -48,7 +48,7 @@ void SegmentModel::Standardise(const float* row, std::vector<double>& out) const
   out.resize(names_.size());
   for (size_t j = 0; j < names_.size(); ++j) {
     const double v = row[j];
-    out[j] = std::isnan(v) ? 0.0 : (Compress(v) - mean_[j]) / scale_[j];
+    out[j] = std::isfinite(v) ? (Compress(v) - mean_[j]) / scale_[j] : 0.0;  // missing sits at the mean
   }
 }
 
@@ -83,7 +83,7 @@ Result<SegmentModel> SegmentModel::Train(const Dataset& data, const SegmentOptio
     int64_t n = 0;
     for (size_t r = 0; r < data.rows; ++r) {
       const double v = data.at(r, j);
-      if (std::isnan(v)) continue;
+      if (!std::isfinite(v)) continue;
       const double c = Compress(v);
       sum += c;
       sum2 += c * c;
@@ -154,7 +154,7 @@ Result<SegmentModel> SegmentModel::Train(const Dataset& data, const SegmentOptio
       m.Nearest(z[i], &dist);
       inertia += dist;
     }
-    if (inertia < best_inertia) {
+    if (best_centers.empty() || inertia < best_inertia) {
       best_inertia = inertia;
       best_centers = m.centers_;
     }

@@ -124,11 +124,12 @@ void AddModelRoutes(Router& router, engine::Predictions& predictions, models::Mo
       LOYALTY_ASSIGN_OR_RETURN(auto kind, ModelKind(request));
       LOYALTY_ASSIGN_OR_RETURN(Json body, ParseBody(request));
       LOYALTY_TRY(core::RejectUnknownFields(body, {"version", "actor"}));
-      if (!body.contains("version") || !body["version"].is_number_integer()) {
+      if (!body.contains("version") || !body["version"].is_number_integer() || body["version"].get<int64_t>() < 1 ||
+          body["version"].get<int64_t>() > 1000000000) {
         return Fail(ErrorCode::kInvalidArgument, "field 'version' must be a version number, like {\"version\": 2}");
       }
       LOYALTY_ASSIGN_OR_RETURN(auto actor, Actor(body));
-      LOYALTY_ASSIGN_OR_RETURN(auto version, registry.Promote(kind, body["version"].get<int>(), actor));
+      LOYALTY_ASSIGN_OR_RETURN(auto version, registry.Promote(kind, static_cast<int>(body["version"].get<int64_t>()), actor));
       metrics.AddCounter("loyalty_model_promotions_total", "Model versions promoted to champion.", 1);
       return models::ToJson(version);
     });

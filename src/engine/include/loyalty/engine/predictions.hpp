@@ -126,8 +126,11 @@ class Predictions {
   [[nodiscard]] core::Result<std::shared_ptr<const LoadedSegments>> Segments(const std::string& alias);
   [[nodiscard]] core::Result<std::shared_ptr<const LoadedRecommender>> Recommendations(const std::string& alias);
   // Live features of every member who has bought something, in member order.
-  [[nodiscard]] core::Status CustomerFeatures(std::vector<core::MemberId>& members,
-                                              std::vector<features::FeatureVector>& rows);
+  struct CustomerRows {
+    std::vector<core::MemberId> members;
+    models::Dataset data;
+  };
+  [[nodiscard]] core::Result<CustomerRows> CustomerFeatures();
   [[nodiscard]] core::Result<features::FeatureVector> LiveFeatures(const core::MemberId& member,
                                                                    std::optional<features::MemberState>* state);
   models::CustomerHistory HistoryAt(const core::MemberId& member, const features::MemberState::PurchaseDays& days,

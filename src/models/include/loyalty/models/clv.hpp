@@ -96,6 +96,9 @@ struct ClvOptions {
   double days_per_unit = 7.0;
 };
 
+// Horizon 1-120 months, discount rate and margin in [0, 1] (margin above 0), unit 1-31 days.
+[[nodiscard]] core::Status ValidateClvOptions(const ClvOptions& options);
+
 struct CustomerForecast {
   Interval probability_alive;
   Interval expected_purchases;  // over the horizon
