@@ -168,15 +168,15 @@ class Walkthrough {
     }
     if (!worried) return {};
     const core::Json& w = *worried;
+    std::string reasons;  // what raises the risk
+    for (const auto& c : w["churn"]["top_contributions"]) {
+      if (c["effect"].get<double>() <= 0 || std::count(reasons.begin(), reasons.end(), ';') == 1) continue;
+      reasons += (reasons.empty() ? "" : "; ") + c["words"].get<std::string>();
+    }
     std::ostringstream about;
     about << std::fixed << std::setprecision(0) << w["member"].get<std::string>() << " has the most value at risk: churn risk "
-          << 100 * w["churn"]["probability"].get<double>() << "% (";
-    int reasons = 0;  // what raises the risk
-    for (const auto& c : w["churn"]["top_contributions"]) {
-      if (c["effect"].get<double>() <= 0 || reasons == 2) continue;
-      about << (reasons++ ? "; " : "") << c["words"].get<std::string>();
-    }
-    about << "), 12-month value " << w["clv"]["value"]["estimate"].get<double>() << " EUR ("
+          << 100 * w["churn"]["probability"].get<double>() << "%" << (reasons.empty() ? "" : " (" + reasons + ")");
+    about << ", 12-month value " << w["clv"]["value"]["estimate"].get<double>() << " EUR ("
           << w["clv"]["value"]["low"].get<double>() << " to " << w["clv"]["value"]["high"].get<double>() << ").";
     Say(about.str());
     LOYALTY_ASSIGN_OR_RETURN(auto recommended, predictions.Recommend(*core::MemberId::Parse(w["member"].get<std::string>()), 3));
