@@ -88,18 +88,14 @@ Result<ChurnTrainingSet> Predictions::BuildChurnTrainingSet(Timestamp cutoff_tim
   }));
   // Who bought again in the horizon: their last purchase day at the label end is on or after
   // the cutoff day.
-  std::map<MemberId, int32_t> last_day;
-  LOYALTY_TRY(members_.Snapshot(label_end, [&](const Members::SnapshotRow& row) -> core::Status {
-    if (row.purchase_days) last_day[row.member] = row.purchase_days->last_day;
-    return {};
-  }));
+  LOYALTY_ASSIGN_OR_RETURN(const auto at_label_end, PurchaseDaysAt(label_end));
   std::vector<const features::FeatureVector*> pointers;
   for (const auto& r : rows) pointers.push_back(&r);
   ChurnTrainingSet set{cutoff, horizon_days, FeatureRows(pointers)};
   const int32_t cutoff_day = DayNumber(cutoff);
   for (const auto& m : members) {
-    const auto it = last_day.find(m);
-    set.data.labels.push_back(it != last_day.end() && it->second >= cutoff_day ? 0 : 1);
+    const auto it = at_label_end.find(m);
+    set.data.labels.push_back(it != at_label_end.end() && it->second.last_day >= cutoff_day ? 0 : 1);
     set.data.ids.push_back(m.str());
   }
   return set;
@@ -182,6 +178,22 @@ Result<TrainResult> Predictions::TrainChurn(const TrainOptions& options) {
   return TrainResult{std::move(version), std::move(report)};
 }
 
+Result<std::map<MemberId, features::MemberState::PurchaseDays>> Predictions::PurchaseDaysAt(Timestamp at) {
+  std::map<MemberId, features::MemberState::PurchaseDays> out;
+  if (at >= Midnight(clock_.Now())) {
+    LOYALTY_TRY(members_.EnsureLiveFeatures());
+    features_.ForEach([&](const MemberId& member, const features::MemberState& state) {
+      if (auto days = state.purchase_days()) out[member] = *days;
+    });
+    return out;
+  }
+  LOYALTY_TRY(members_.Snapshot(at, [&](const Members::SnapshotRow& row) -> core::Status {
+    if (row.purchase_days) out[row.member] = *row.purchase_days;
+    return {};
+  }));
+  return out;
+}
+
 models::CustomerHistory Predictions::HistoryAt(const MemberId& member, const features::MemberState::PurchaseDays& d,
                                                Timestamp at) const {
   models::CustomerHistory h;
@@ -217,14 +229,13 @@ Result<TrainResult> Predictions::TrainClv(const TrainOptions& options) {
     return {};
   }));
   std::vector<models::CustomerHistory> current;
-  LOYALTY_TRY(members_.Snapshot(now, [&](const Members::SnapshotRow& row) -> core::Status {
-    if (!row.purchase_days) return {};
-    current.push_back(HistoryAt(row.member, *row.purchase_days, now));
-    if (auto it = calibration.find(row.member); it != calibration.end()) {
-      it->second.holdout_purchases = row.purchase_days->days - calibration_days[row.member];
+  LOYALTY_ASSIGN_OR_RETURN(const auto at_now, PurchaseDaysAt(now));
+  for (const auto& [member, days] : at_now) {
+    current.push_back(HistoryAt(member, days, now));
+    if (auto it = calibration.find(member); it != calibration.end()) {
+      it->second.holdout_purchases = days.days - calibration_days[member];
     }
-    return {};
-  }));
+  }
   if (current.size() < 20) {
     return Fail(ErrorCode::kFailedPrecondition, "not enough history to fit CLV: " + std::to_string(current.size()) +
                                                     " customers with purchases; it needs 20");
@@ -517,9 +528,13 @@ Result<TrainResult> Predictions::TrainRecommendations(const TrainOptions& option
     if (!t.purchase || !(t.interaction.user < n_users)) continue;
     overall[skus[t.interaction.item]] += 1;
   }
+  // RFM from the live features alone (no ledger read per member).
+  LOYALTY_TRY(members_.EnsureLiveFeatures());
+  const auto breakpoints = features_.Breakpoints(now, std::chrono::minutes(1));
   for (uint32_t u = 0; u < n_users; ++u) {
-    auto report = members_.Features(by_user[u], std::nullopt);
-    if (report && report->rfm) segment_of[u] = report->rfm->segment;
+    const auto live = features_.Compute(by_user[u], now);
+    if (!live) continue;
+    if (const auto rfm = features::ScoreRfm(*live, breakpoints)) segment_of[u] = std::string(rfm->segment);
   }
   for (const auto& t : all) {
     if (!t.purchase) continue;

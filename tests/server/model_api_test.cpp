@@ -14,7 +14,7 @@ class ModelApiTest : public ServerFixture {
  protected:
   void LoadProgram() {
     sim::SimConfig config;
-    config.members = 1500;
+    config.members = 800;
     config.days = 365;
     config.seed = 5;
     config.start = clock_.Now() - std::chrono::days(365);

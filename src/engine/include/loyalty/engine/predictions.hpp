@@ -133,6 +133,10 @@ class Predictions {
   [[nodiscard]] core::Result<CustomerRows> CustomerFeatures();
   [[nodiscard]] core::Result<features::FeatureVector> LiveFeatures(const core::MemberId& member,
                                                                    std::optional<features::MemberState>* state);
+  // Each customer's purchase days as of `at`: read from the live state when `at` falls today
+  // or later (today's purchases then count too), else replayed from the log.
+  [[nodiscard]] core::Result<std::map<core::MemberId, features::MemberState::PurchaseDays>> PurchaseDaysAt(
+      core::Timestamp at);
   models::CustomerHistory HistoryAt(const core::MemberId& member, const features::MemberState::PurchaseDays& days,
                                     core::Timestamp at) const;
 
