@@ -152,9 +152,9 @@ class Walkthrough {
     LOYALTY_ASSIGN_OR_RETURN(auto segments, predictions.TrainSegments(options));
     Say("Recommendations " + recs.version.name() + " and " + std::to_string(segments.report["segments"].size()) +
         " micro-segments (" + segments.version.name() + ") trained too; every score names the model version.");
-    // The customer the churn model worries about most among the first hundred.
+    // The customer with the most value at risk among the first forty members.
     std::optional<core::Json> worried;
-    for (int i = 0; i < 100; ++i) {
+    for (int i = 0; i < 40; ++i) {
       char id[16];
       std::snprintf(id, sizeof id, "m%07d", i);
       LOYALTY_ASSIGN_OR_RETURN(core::Json scores, predictions.Scores(*core::MemberId::Parse(id)));

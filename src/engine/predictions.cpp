@@ -676,6 +676,27 @@ Result<core::Json> Predictions::Drift() {
   return out;
 }
 
+namespace {
+
+void AddClvScores(Json& out, const std::string& name, const models::ClvModel& model, const models::CustomerForecast& f,
+                  const models::CustomerHistory& history, const core::Currency& currency) {
+  out["clv"] = {{"model", name},
+                {"horizon_months", model.options().horizon_months},
+                {"probability_alive", IntervalJson(f.probability_alive)},
+                {"expected_purchases", IntervalJson(f.expected_purchases)},
+                {"expected_spend", IntervalJson(f.expected_spend)},
+                {"value", IntervalJson(f.clv)},
+                {"currency", currency.code}};
+  const auto next = models::ForecastNextPurchase(model.purchases().params, history, kDaysPerWeek);
+  out["next_purchase"] = {{"model", name},
+                          {"median_days", next.median_days},
+                          {"low_days", next.low_days},
+                          {"high_days", next.high_days},
+                          {"probability_within_30_days", next.probability_within_30_days}};
+}
+
+}  // namespace
+
 Result<core::Json> Predictions::Scores(const MemberId& requested) {
   LOYALTY_ASSIGN_OR_RETURN(const auto report, members_.Features(requested, std::nullopt));
   const MemberId& member = report.member;
@@ -730,22 +751,9 @@ Result<core::Json> Predictions::Scores(const MemberId& requested) {
       out["clv"] = nullptr;
       out["next_purchase"] = nullptr;
       unavailable.push_back("clv: the forecast is not finite for this purchase history");
-      out["unavailable"] = unavailable;
-      return out;
+    } else {
+      AddClvScores(out, (*clv)->name, model, f, history, currency_);
     }
-    out["clv"] = {{"model", (*clv)->name},
-                  {"horizon_months", model.options().horizon_months},
-                  {"probability_alive", IntervalJson(f.probability_alive)},
-                  {"expected_purchases", IntervalJson(f.expected_purchases)},
-                  {"expected_spend", IntervalJson(f.expected_spend)},
-                  {"value", IntervalJson(f.clv)},
-                  {"currency", currency_.code}};
-    const auto next = models::ForecastNextPurchase(model.purchases().params, history, kDaysPerWeek);
-    out["next_purchase"] = {{"model", (*clv)->name},
-                            {"median_days", next.median_days},
-                            {"low_days", next.low_days},
-                            {"high_days", next.high_days},
-                            {"probability_within_30_days", next.probability_within_30_days}};
   }
   auto segments = Segments("champion");
   if (!segments && segments.error().code != ErrorCode::kNotFound) return std::unexpected(segments.error());
