@@ -101,6 +101,14 @@ Result<ChurnTrainingSet> Predictions::BuildChurnTrainingSet(Timestamp cutoff_tim
   return set;
 }
 
+Result<TrainResult> Predictions::Register(const models::NewModel& entry, Json report) {
+  LOYALTY_ASSIGN_OR_RETURN(auto version, registry_.Register(entry));
+  report["model_version"] = version.name();
+  report["aliases"] = version.aliases;
+  report["data_window"] = entry.data_window;
+  return TrainResult{std::move(version), std::move(report)};
+}
+
 Result<TrainResult> Predictions::TrainChurn(const TrainOptions& options) {
   if (!(options.test_share > 0 && options.test_share < 0.5)) {
     return Fail(ErrorCode::kInvalidArgument, "the test share must be between 0 and 0.5");
@@ -170,12 +178,7 @@ Result<TrainResult> Predictions::TrainChurn(const TrainOptions& options) {
                          metrics_json,
                          std::move(artifact)};
   progress("churn: registering the model");
-  LOYALTY_ASSIGN_OR_RETURN(auto version, registry_.Register(entry));
-  Json report = metrics_json;
-  report["model_version"] = version.name();
-  report["aliases"] = version.aliases;
-  report["data_window"] = entry.data_window;
-  return TrainResult{std::move(version), std::move(report)};
+  return Register(entry, metrics_json);
 }
 
 Result<std::map<MemberId, features::MemberState::PurchaseDays>> Predictions::PurchaseDaysAt(Timestamp at) {
@@ -289,13 +292,9 @@ Result<TrainResult> Predictions::TrainClv(const TrainOptions& options) {
                          metrics,
                          core::Dump(params)};
   progress("clv: registering the model");
-  LOYALTY_ASSIGN_OR_RETURN(auto version, registry_.Register(entry));
   Json report = metrics;
   report["params"] = entry.params;
-  report["model_version"] = version.name();
-  report["aliases"] = version.aliases;
-  report["data_window"] = entry.data_window;
-  return TrainResult{std::move(version), std::move(report)};
+  return Register(entry, std::move(report));
 }
 
 namespace {
@@ -406,12 +405,7 @@ Result<TrainResult> Predictions::TrainSegments(const TrainOptions& options) {
                          {{"k", options.segments}, {"seed", options.seed}},
                          {{"inertia", model.inertia()}, {"segments", sizes}},
                          core::Dump(model.ToJson())};
-  LOYALTY_ASSIGN_OR_RETURN(auto version, registry_.Register(entry));
-  Json report = entry.metrics;
-  report["model_version"] = version.name();
-  report["aliases"] = version.aliases;
-  report["data_window"] = entry.data_window;
-  return TrainResult{std::move(version), std::move(report)};
+  return Register(entry, entry.metrics);
 }
 
 namespace {
@@ -556,12 +550,7 @@ Result<TrainResult> Predictions::TrainRecommendations(const TrainOptions& option
                           {"view_weight", kViewWeight}},
                          {{"holdout", evaluation}},
                          core::Dump(artifact)};
-  LOYALTY_ASSIGN_OR_RETURN(auto version, registry_.Register(entry));
-  Json report = entry.metrics;
-  report["model_version"] = version.name();
-  report["aliases"] = version.aliases;
-  report["data_window"] = entry.data_window;
-  return TrainResult{std::move(version), std::move(report)};
+  return Register(entry, entry.metrics);
 }
 
 Result<std::shared_ptr<const Predictions::LoadedRecommender>> Predictions::Recommendations(const std::string& alias) {

@@ -133,6 +133,8 @@ class Predictions {
   [[nodiscard]] core::Result<CustomerRows> CustomerFeatures();
   [[nodiscard]] core::Result<features::FeatureVector> LiveFeatures(const core::MemberId& member,
                                                                    std::optional<features::MemberState>* state);
+  // Stores a trained model and completes its report with the version it got.
+  [[nodiscard]] core::Result<TrainResult> Register(const models::NewModel& entry, core::Json report);
   // Each customer's purchase days as of `at`: read from the live state when `at` falls today
   // or later (today's purchases then count too), else replayed from the log.
   [[nodiscard]] core::Result<std::map<core::MemberId, features::MemberState::PurchaseDays>> PurchaseDaysAt(
