@@ -262,6 +262,25 @@ Result<Output> RunTrain(Context& context, PlatformModelArgs& args) {
          << " customers, e.g. " << r["segments"][0]["description"].get<std::string>() << "\n";
     out["segments"] = r;
   }
+  if (args.model == "breakage" || args.model == "all") {
+    auto breakage = predictions.TrainBreakage(args.train);
+    if (tty) std::cerr << "\r\033[K";
+    if (!breakage) return core::Wrap(breakage.error(), "breakage");
+    const Json& r = breakage->report;
+    const Json& f = r["forecast"];
+    text << "breakage     " << std::left << std::setw(12) << breakage->version.name() << std::right
+         << Percent(f["breakage_share"]["mean"].get<double>()) << " of " << Fixed(f["outstanding_points"].get<double>(), 0)
+         << " outstanding points never redeemed (" << Percent(f["breakage_share"]["low"].get<double>()) << " to "
+         << Percent(f["breakage_share"]["high"].get<double>()) << ")";
+    if (r["backtest"].is_object() && r["backtest"].contains("liability_mape")) {
+      const Json& b = r["backtest"];
+      text << "; back-test over " << b["months"].get<int>() << " months: liability error "
+           << Percent(b["liability_mape"].get<double>()) << " vs " << Percent(b["run_rate_liability_mape"].get<double>())
+           << " for the run rate";
+    }
+    text << "\n";
+    out["breakage"] = r;
+  }
   text << "New versions become the champion when none exists, the challenger otherwise: "
           "`loyalty models promote --kind K --version N`.";
   return Output{out, text.str()};
@@ -373,8 +392,8 @@ void AddModelCommands(CLI::App& app, GlobalOptions& options, std::function<int()
 
   auto args = std::make_shared<PlatformModelArgs>();
   CLI::App* train = app.add_subcommand("train", "Train models on the program's history and register them");
-  train->add_option("--model", args->model, "churn, clv, recs, segments or all")
-      ->check(CLI::IsMember({"churn", "clv", "recs", "segments", "all"}))
+  train->add_option("--model", args->model, "churn, clv, recs, segments, breakage or all")
+      ->check(CLI::IsMember({"churn", "clv", "recs", "segments", "breakage", "all"}))
       ->capture_default_str();
   train->add_option("--horizon-days", args->train.churn_horizon_days,
                     "Churned: no purchase within this many days after the cutoff")
@@ -382,7 +401,9 @@ void AddModelCommands(CLI::App& app, GlobalOptions& options, std::function<int()
   train->add_option("--holdout-days", args->train.clv_holdout_days, "CLV: days at the end held out for the check")
       ->capture_default_str();
   train->add_option("--segments", args->train.segments, "How many micro-segments (2 to 10000)")->capture_default_str();
-  train->add_option("--seed", args->train.seed, "Seed of the splits")->capture_default_str();
+  train->add_option("--seed", args->train.seed, "Seed of the splits and simulations")->capture_default_str();
+  train->add_option("--draws", args->train.breakage_draws, "Breakage: simulated futures per member (20 to 10000)")
+      ->capture_default_str();
   train->add_option("--actor", args->actor, "Who trains (recorded as the creator)")->capture_default_str();
   train->callback([&options, &run, args] {
     run = Runner(options, [args](Context& context) { return RunTrain(context, *args); });
@@ -475,6 +496,30 @@ void AddModelCommands(CLI::App& app, GlobalOptions& options, std::function<int()
       text << "like " << *sku << " (" << r["model"].get<std::string>() << "):";
       for (const auto& item : r["similar"]) {
         text << " " << item["sku"].get<std::string>() << " (" << Fixed(item["similarity"].get<double>(), 2) << ")";
+      }
+      return Output{r, text.str()};
+    });
+  });
+
+  auto horizon = std::make_shared<int>(12);
+  auto draws = std::make_shared<int>(200);
+  CLI::App* breakage = app.add_subcommand(
+      "breakage", "Share of today's points never to be redeemed, and liability month by month (champion model)");
+  breakage->add_option("--months", *horizon, "Months ahead (1 to 120)")->capture_default_str();
+  breakage->add_option("--draws", *draws, "Simulated futures per member (20 to 10000)")->capture_default_str();
+  breakage->callback([&options, &run, horizon, draws] {
+    run = Runner(options, [horizon, draws](Context& context) -> Result<Output> {
+      LOYALTY_ASSIGN_OR_RETURN(Json r, context.platform().predictions().Breakage(*horizon, *draws));
+      std::ostringstream text;
+      const Json& share = r["breakage_share"];
+      text << Fixed(r["outstanding_points"].get<double>(), 0) << " points outstanding ("
+           << r["outstanding_value"]["amount"].get<std::string>() << " " << r["outstanding_value"]["currency"].get<std::string>()
+           << ") across " << r["members"].get<int64_t>() << " members; " << Percent(share["mean"].get<double>())
+           << " will never be redeemed (90% band " << Percent(share["low"].get<double>()) << " to "
+           << Percent(share["high"].get<double>()) << "; " << r["model"].get<std::string>() << ")\nmonth  liability (points, 90% band)";
+      for (const auto& m : r["liability_points"]) {
+        text << "\n" << std::setw(5) << m["month"].get<int>() << "  " << std::setw(12) << Fixed(m["mean"].get<double>(), 0)
+             << "  (" << Fixed(m["low"].get<double>(), 0) << " to " << Fixed(m["high"].get<double>(), 0) << ")";
       }
       return Output{r, text.str()};
     });

@@ -27,6 +27,9 @@ void AddSimulateCommand(CLI::App& app, GlobalOptions& options, std::function<int
   cmd->add_option("--bias", args->config.historical_bias,
                   "How much less often the protected group saw offers historically (0 to 1)")
       ->capture_default_str();
+  cmd->add_option("--redeem-block", args->config.redeem_block,
+                  "Points redeemed at a time (members redeem whole blocks of this many)")
+      ->capture_default_str();
   cmd->add_option("--out", args->out, "Directory to write")->required();
   cmd->callback([&options, &run, args] {
     run = [&options, args] {
@@ -41,9 +44,11 @@ void AddSimulateCommand(CLI::App& app, GlobalOptions& options, std::function<int
       if (!counts) return PrintError(counts.error());
       return PrintResult(options,
                          core::Json{{"members", counts->members}, {"events", counts->events},
-                                    {"purchases", counts->purchases}, {"out", args->out}},
+                                    {"purchases", counts->purchases}, {"redemptions", counts->redemptions},
+                                    {"out", args->out}},
                          "wrote " + std::to_string(counts->members) + " members, " + std::to_string(counts->events) +
-                             " events (" + std::to_string(counts->purchases) + " purchases) to " + args->out +
+                             " events (" + std::to_string(counts->purchases) + " purchases, " +
+                             std::to_string(counts->redemptions) + " redemptions) to " + args->out +
                              "\nload them: loyalty import members " + args->out + "/members.csv && loyalty import events " +
                              args->out + "/events.ndjson");
     };

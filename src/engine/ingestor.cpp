@@ -51,10 +51,23 @@ Result<Json> Ingestor::ParseLine(std::string_view line, size_t line_no) {
   return parsed;
 }
 
+namespace {
+
+bool MovesPoints(events::EventType type) {
+  return type == events::EventType::kPurchase || type == events::EventType::kReturn ||
+         type == events::EventType::kRedemption;
+}
+
+}  // namespace
+
 Result<ledger::Ledger::BatchCommand> Ingestor::LedgerCommand(const events::Event& event,
                                                              const core::MemberId& member) const {
   LOYALTY_ASSIGN_OR_RETURN(auto key, core::IdempotencyKey::Parse("event:" + event.id));
   const Json& props = event.properties;  // validated by ParseEvent: the fields read below exist
+  if (event.type == events::EventType::kRedemption) {
+    // Points spent outside the API (at the till, in a partner's shop), dated when it happened.
+    return ledger::RedeemPointsCommand{key, member, core::Points(props.at("points").get<int64_t>()), event.at};
+  }
   LOYALTY_ASSIGN_OR_RETURN(core::OrderId order, core::OrderId::Parse(props.at("order").get<std::string>()));
   if (event.type == events::EventType::kPurchase) {
     ledger::EarnCommand command{key, member, order, {}, event.at};
@@ -87,7 +100,7 @@ Result<IngestReport> Ingestor::Ingest(const std::vector<Result<Json>>& items) {
   };
   const core::Timestamp now = clock_.Now();
   auto identity_stable = members_.SharedIdentityLock();  // no merge moves a member mid-batch
-  // Parse everything first; purchases and returns then go to the ledger in one batch.
+  // Parse everything first; purchases, returns and redemptions then go to the ledger in one batch.
   std::vector<std::optional<events::Event>> parsed(items.size());
   std::vector<std::string> ids(items.size());
   std::vector<core::MemberId> canonical(items.size());
@@ -113,14 +126,14 @@ Result<IngestReport> Ingestor::Ingest(const std::vector<Result<Json>>& items) {
     canonical[i] = std::move(*resolved);
     parsed[i] = std::move(*event);
   }
-  // Purchases and returns already in the log changed the ledger when they were first
+  // Purchases, returns and redemptions already in the log changed the ledger when they were first
   // accepted: a resent one is a duplicate, whatever happened since (a merge may have changed
   // the member its ledger command would name now). The same id for a different sale is a
   // producer's mistake: a conflict.
   std::vector<std::string> ledger_ids;
   std::vector<size_t> ledger_items;
   for (size_t i = 0; i < parsed.size(); ++i) {
-    if (parsed[i] && (parsed[i]->type == events::EventType::kPurchase || parsed[i]->type == events::EventType::kReturn)) {
+    if (parsed[i] && MovesPoints(parsed[i]->type)) {
       ledger_ids.push_back(parsed[i]->id);
       ledger_items.push_back(i);
     }

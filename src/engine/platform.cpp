@@ -28,7 +28,7 @@ core::Result<std::unique_ptr<Platform>> Platform::Open(store::Database& db, Plat
   p->ingestor_ = std::make_unique<Ingestor>(*p->event_log_, *p->ledger_, *p->members_, *p->features_, clock);
   LOYALTY_ASSIGN_OR_RETURN(p->registry_, models::ModelRegistry::Open(db, clock));
   p->predictions_ = std::make_unique<Predictions>(*p->members_, *p->features_, *p->event_log_, *p->identity_,
-                                                 *p->registry_, currency, clock);
+                                                 *p->ledger_, *p->registry_, currency, clock);
   return p;
 }
 

@@ -849,4 +849,182 @@ Result<core::Json> Predictions::Distributions() {
   return out;
 }
 
+namespace {
+
+double DaysSinceEpoch(Timestamp t) { return static_cast<double>(core::ToUnixMillis(t)) / 86'400'000.0; }
+
+Timestamp FromDays(double days) { return core::FromUnixMillis(static_cast<int64_t>(std::llround(days * 86'400'000.0))); }
+
+double MeanAbsolutePercentageError(const std::vector<double>& predicted, const std::vector<double>& actual) {
+  double sum = 0;
+  size_t n = 0;
+  for (size_t i = 0; i < actual.size() && i < predicted.size(); ++i) {
+    if (actual[i] <= 0) continue;
+    sum += std::abs(predicted[i] - actual[i]) / actual[i];
+    ++n;
+  }
+  return n == 0 ? std::numeric_limits<double>::quiet_NaN() : sum / static_cast<double>(n);
+}
+
+Json BandWithActual(const models::Band& band, double actual) {
+  Json j = models::ToJson(band);
+  j["actual"] = actual;
+  return j;
+}
+
+}  // namespace
+
+Result<std::vector<models::MemberPoints>> Predictions::PointsMoves() {
+  LOYALTY_ASSIGN_OR_RETURN(auto flows, ledger_.GetPointsFlows());
+  std::vector<models::MemberPoints> out;
+  out.reserve(flows.size());
+  for (auto& member : flows) {
+    models::MemberPoints points{member.member.str(), {}};
+    points.moves.reserve(member.flows.size());
+    for (const auto& flow : member.flows) {
+      models::PointsMoveKind kind = models::PointsMoveKind::kOther;
+      switch (flow.kind) {
+        case ledger::FlowKind::kEarn: kind = models::PointsMoveKind::kEarn; break;
+        case ledger::FlowKind::kBonus: kind = models::PointsMoveKind::kBonus; break;
+        case ledger::FlowKind::kRedeem: kind = models::PointsMoveKind::kRedeem; break;
+        case ledger::FlowKind::kExpire: kind = models::PointsMoveKind::kExpire; break;
+        case ledger::FlowKind::kOther: break;
+      }
+      points.moves.push_back({DaysSinceEpoch(flow.at), flow.points, kind});
+    }
+    out.push_back(std::move(points));
+  }
+  return out;
+}
+
+models::ExpiryRule Predictions::ProgramExpiry() const {
+  const ledger::ExpiryPolicy& expiry = ledger_.config().expiry;
+  const double days = expiry.months * models::kDaysPerMonth;
+  switch (expiry.mode) {
+    case ledger::ExpiryMode::kAfterEarn: return {models::PointsExpiry::kAfterEarn, days};
+    case ledger::ExpiryMode::kInactivity: return {models::PointsExpiry::kInactivity, days};
+    case ledger::ExpiryMode::kNever: break;
+  }
+  return {};
+}
+
+Result<TrainResult> Predictions::TrainBreakage(const TrainOptions& options) {
+  auto progress = [&](std::string_view stage) {
+    if (options.progress) options.progress(stage);
+  };
+  progress("breakage: reading the ledger");
+  LOYALTY_ASSIGN_OR_RETURN(const auto moves, PointsMoves());
+  double first = std::numeric_limits<double>::infinity();
+  for (const auto& m : moves) first = std::min(first, m.moves.front().day);
+  if (moves.empty()) return Fail(ErrorCode::kFailedPrecondition, "no member has earned points yet: nothing to forecast");
+  const double now = DaysSinceEpoch(clock_.Now());
+  const models::ExpiryRule expiry = ProgramExpiry();
+  models::BreakageOptions forecast_options;
+  forecast_options.draws = options.breakage_draws;
+  forecast_options.seed = options.seed;
+
+  // Back-test: forecast from a year ago (or from halfway through a shorter history) and
+  // compare with what happened since, beside the run-rate rule.
+  Json backtest = nullptr;
+  Json metrics = Json::object();
+  const int months = std::clamp(static_cast<int>(std::floor(std::min(365.25, (now - first) / 2) / models::kDaysPerMonth)),
+                                0, 12);
+  if (months >= 1) {
+    progress("breakage: back-testing " + std::to_string(months) + " months");
+    const double cutoff = now - months * models::kDaysPerMonth;
+    auto past = models::FitBreakage(moves, cutoff, expiry);
+    if (!past) {
+      backtest = {{"skipped", past.error().message}};
+    } else {
+      auto options_then = forecast_options;
+      options_then.horizon_months = months;
+      LOYALTY_ASSIGN_OR_RETURN(const auto predicted, models::ForecastBreakage(past->params, moves, cutoff, options_then));
+      const auto actual = models::ObserveBreakage(moves, cutoff, now, months);
+      const auto run_rate = models::RunRateLiability(moves, cutoff, months);
+      std::vector<double> predicted_mean;
+      Json liability = Json::array();
+      int inside = 0;
+      for (size_t m = 0; m < actual.liability.size(); ++m) {
+        const auto& band = predicted.liability[m];
+        predicted_mean.push_back(band.mean);
+        inside += actual.liability[m] >= band.low && actual.liability[m] <= band.high;
+        Json row = BandWithActual(band, actual.liability[m]);
+        row["month"] = m + 1;
+        row["run_rate"] = run_rate[m];
+        liability.push_back(std::move(row));
+      }
+      const double model_error = MeanAbsolutePercentageError(predicted_mean, actual.liability);
+      const double run_rate_error = MeanAbsolutePercentageError(run_rate, actual.liability);
+      backtest = {{"cutoff", core::FormatTimestamp(FromDays(cutoff))},
+                  {"months", months},
+                  {"members", predicted.members},
+                  {"outstanding_points", predicted.outstanding},
+                  {"liability_points", liability},
+                  {"redeemed_points", BandWithActual(predicted.redeemed, actual.redeemed)},
+                  {"issued_points", BandWithActual(predicted.issued, actual.issued)},
+                  {"outstanding_redeemed_points", BandWithActual(predicted.outstanding_redeemed, actual.outstanding_redeemed)},
+                  {"liability_mape", model_error},
+                  {"run_rate_liability_mape", run_rate_error},
+                  {"months_inside_band", inside}};
+      metrics["backtest_months"] = months;
+      metrics["backtest_liability_mape"] = model_error;
+      metrics["backtest_run_rate_liability_mape"] = run_rate_error;
+      metrics["backtest_redeemed_error"] =
+          actual.redeemed > 0 ? (predicted.redeemed.mean - actual.redeemed) / actual.redeemed : 0.0;
+    }
+  }
+
+  progress("breakage: fitting survival and redemption on the whole history");
+  LOYALTY_ASSIGN_OR_RETURN(const auto fit, models::FitBreakage(moves, now, expiry));
+  progress("breakage: simulating " + std::to_string(forecast_options.draws) + " futures per member");
+  LOYALTY_ASSIGN_OR_RETURN(const auto forecast, models::ForecastBreakage(fit.params, moves, now, forecast_options));
+  metrics["breakage_share"] = forecast.breakage_share.mean;
+  metrics["outstanding_points"] = forecast.outstanding;
+  metrics["liability_points_12m"] = forecast.liability.back().mean;
+
+  models::NewModel entry;
+  entry.kind = "breakage";
+  entry.creator = options.creator;
+  entry.data_window = {{"from", core::FormatTimestamp(FromDays(first))},
+                       {"to", core::FormatTimestamp(clock_.Now())},
+                       {"members", fit.members}};
+  entry.params = models::ToJson(fit.params);
+  entry.metrics = metrics;
+  entry.artifact = core::Dump(models::ToJson(fit.params));
+  Json report = {{"fit",
+                  {{"purchases", models::ToJson(fit.purchases_report, {"r", "alpha", "a", "b"})},
+                   {"redemption", models::ToJson(fit.redemption_report, {"redeem_alpha", "redeem_beta"})}}},
+                 {"params", entry.params},
+                 {"backtest", backtest},
+                 {"forecast", models::ToJson(forecast)}};
+  return Register(entry, std::move(report));
+}
+
+Result<Json> Predictions::Breakage(int horizon_months, int draws) {
+  LOYALTY_ASSIGN_OR_RETURN(const auto version, registry_.ByAlias("breakage", "champion"));
+  LOYALTY_ASSIGN_OR_RETURN(const auto artifact, registry_.Artifact("breakage", version.version));
+  LOYALTY_ASSIGN_OR_RETURN(const auto stored, core::ParseJson(artifact));
+  LOYALTY_ASSIGN_OR_RETURN(auto params, models::BreakageParamsFromJson(stored));
+  params.expiry = ProgramExpiry();  // the program's rule today, whatever it was at training
+  LOYALTY_ASSIGN_OR_RETURN(const auto moves, PointsMoves());
+  models::BreakageOptions options;
+  options.horizon_months = horizon_months;
+  options.draws = draws;
+  LOYALTY_ASSIGN_OR_RETURN(const auto forecast,
+                           models::ForecastBreakage(params, moves, DaysSinceEpoch(clock_.Now()), options));
+  Json out = models::ToJson(forecast);
+  const auto& program = ledger_.config();
+  auto value = [&](double points) {
+    return core::Money(std::llround(points * static_cast<double>(program.point_value_minor) /
+                                    static_cast<double>(program.point_value_points)),
+                       currency_);
+  };
+  out["as_of"] = core::FormatTimestamp(clock_.Now());
+  out["model"] = version.name();
+  out["outstanding_value"] = value(forecast.outstanding);
+  out["expected_breakage_value"] = value(forecast.outstanding * forecast.breakage_share.mean);
+  out["liability_value_at_horizon"] = value(forecast.liability.back().mean);
+  return out;
+}
+
 }  // namespace loyalty::engine

@@ -131,7 +131,7 @@ Status ValidateProperties(EventType type, const Json& props) {
     case EventType::kRedemption:
       LOYALTY_TRY(core::RejectUnknownFields(props, {"reward", "points"}, "properties"));
       LOYALTY_TRY(core::OptionalString(props, "reward", "properties"));
-      return PositiveInt(props, "points", "properties", false);
+      return PositiveInt(props, "points", "properties", true);  // the points spent leave the ledger
     case EventType::kServiceTicketOpened:
     case EventType::kServiceTicketClosed:
       LOYALTY_TRY(core::RejectUnknownFields(props, {"ticket", "text", "topic"}, "properties"));

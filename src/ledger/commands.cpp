@@ -162,7 +162,7 @@ Result<EarnResult> Ledger::EarnIn(Transaction& tx, const EarnCommand& command, c
                           {"spend_minor", earn.spend_minor},
                           {"tier", tier.name}};
     LOYALTY_ASSIGN_OR_RETURN(
-        entry_id, internal::PostEntry(tx, {"earn", command.member, command.key.str(), now, details},
+        entry_id, internal::PostEntry(tx, {"earn", command.member, command.key.str(), now, details, earned_at},
                                       {{MemberAccount(command.member), earn.total},
                                        {std::string(internal::kIssuedAccount), -earn.total}}));
     const core::Timestamp available = earned_at + std::chrono::days(config_.earn.pending_days);
@@ -288,7 +288,14 @@ Result<RedeemRewardResult> Ledger::RedeemReward(const RedeemRewardCommand& comma
 
 Result<RedeemPointsResult> Ledger::RedeemPoints(const RedeemPointsCommand& command) {
   return RunIdempotent<RedeemPointsResult>(db_, clock_, "redeem_points", command,
-                                           [&](Transaction& tx, core::Timestamp now) -> Result<RedeemPointsResult> {
+                                           [&](Transaction& tx, core::Timestamp now) {
+                                             return RedeemPointsIn(tx, command, now);
+                                           });
+}
+
+Result<RedeemPointsResult> Ledger::RedeemPointsIn(Transaction& tx, const RedeemPointsCommand& command,
+                                                  core::Timestamp now) {
+  {
     LOYALTY_TRY(internal::RequireActiveMember(tx, command.member));
     const int64_t points = command.points.value();
     if (points <= 0) return Fail(ErrorCode::kInvalidArgument, "points to redeem must be at least 1");
@@ -298,12 +305,18 @@ Result<RedeemPointsResult> Ledger::RedeemPoints(const RedeemPointsCommand& comma
       return Fail(ErrorCode::kInvalidArgument, std::to_string(points) + " points are worth less than the smallest unit of " +
                                                    std::string(config_.currency.code) + "; redeem more points");
     }
+    const core::Timestamp occurred = command.occurred_at.value_or(now);
+    if (occurred > now + kClockSkewAllowance) {
+      return Fail(ErrorCode::kInvalidArgument, "occurred_at " + core::FormatTimestamp(occurred) + " is in the future");
+    }
     LOYALTY_ASSIGN_OR_RETURN(int64_t available, internal::AvailablePoints(tx, command.member, now));
     if (available < points) return InsufficientPoints(command.member, available, points, "the discount");
     const Money discount(discount_minor, config_.currency);
-    const Json details = {{"discount", discount}};
+    Json details = {{"discount", discount}};
+    if (command.occurred_at) details["occurred_at"] = core::FormatTimestamp(occurred);
     LOYALTY_ASSIGN_OR_RETURN(int64_t entry_id,
-                             internal::PostEntry(tx, {"redeem_points", command.member, command.key.str(), now, details},
+                             internal::PostEntry(tx, {"redeem_points", command.member, command.key.str(), now, details,
+                                                      std::min(occurred, now)},
                                                  {{MemberAccount(command.member), -points},
                                                   {std::string(internal::kRedeemedAccount), points}}));
     LOYALTY_ASSIGN_OR_RETURN(int64_t taken, internal::ConsumeLots(tx, command.member, entry_id, points, now,
@@ -312,7 +325,7 @@ Result<RedeemPointsResult> Ledger::RedeemPoints(const RedeemPointsCommand& comma
     LOYALTY_TRY(TouchActivity(tx, command.member, now));
     LOYALTY_ASSIGN_OR_RETURN(Points balance, MemberBalance(tx, command.member));
     return RedeemPointsResult{entry_id, command.points, discount, balance};
-  });
+  }
 }
 
 Result<ReturnResult> Ledger::Return(const ReturnCommand& command) {
@@ -429,6 +442,12 @@ Result<std::vector<Status>> Ledger::ApplyBatch(std::span<const BatchCommand> com
               auto r = RunIdempotentIn<EarnResult>(tx, now, "earn", c, [&](Transaction& t, core::Timestamp n) {
                 return EarnIn(t, c, n);
               });
+              if (!r) return std::unexpected(r.error());
+            } else if constexpr (std::is_same_v<C, RedeemPointsCommand>) {
+              auto r = RunIdempotentIn<RedeemPointsResult>(tx, now, "redeem_points", c,
+                                                           [&](Transaction& t, core::Timestamp n) {
+                                                             return RedeemPointsIn(t, c, n);
+                                                           });
               if (!r) return std::unexpected(r.error());
             } else {
               auto r = RunIdempotentIn<ReturnResult>(tx, now, "return", c, [&](Transaction& t, core::Timestamp n) {

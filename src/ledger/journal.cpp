@@ -26,10 +26,13 @@ Result<int64_t> PostEntry(store::Transaction& tx, const EntryHeader& header, con
   std::optional<std::string> member;
   if (header.member) member = header.member->str();
   const std::string details = core::Dump(header.details);
+  std::optional<int64_t> occurred;
+  if (header.occurred_at) occurred = ToUnixMillis(*header.occurred_at);
   LOYALTY_ASSIGN_OR_RETURN(
-      auto row, tx.QueryOne("INSERT INTO entries (kind, member_id, idempotency_key, created_at, details) "
-                            "VALUES (?1, ?2, ?3, ?4, ?5) RETURNING entry_id",
-                            {header.kind, member, header.idempotency_key, ToUnixMillis(header.at), details}));
+      auto row, tx.QueryOne("INSERT INTO entries (kind, member_id, idempotency_key, created_at, details, occurred_at) "
+                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING entry_id",
+                            {header.kind, member, header.idempotency_key, ToUnixMillis(header.at), details,
+                             occurred}));
   const int64_t entry_id = row->Int(0);
   for (const auto& p : postings) {
     if (p.amount == 0) continue;

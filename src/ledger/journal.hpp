@@ -36,6 +36,7 @@ struct EntryHeader {
   std::string_view idempotency_key;
   core::Timestamp at;
   core::Json details;
+  std::optional<core::Timestamp> occurred_at = std::nullopt;  // when it happened, if not `at`
 };
 
 // Appends one journal entry with its postings. REQUIRES: postings sum to zero (an internal

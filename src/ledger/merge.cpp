@@ -206,15 +206,43 @@ Result<Ledger::PointsAsOf> Ledger::GetPointsAsOf(const MemberId& member, Timesta
     const int64_t cutoff = ToUnixMillis(at);
     LOYALTY_ASSIGN_OR_RETURN(auto balance,
                              tx.QueryOne("SELECT COALESCE(SUM(p.amount), 0) FROM postings p JOIN entries e "
-                                         "ON e.entry_id = p.entry_id WHERE p.account = ?1 AND e.created_at < ?2",
+                                         "ON e.entry_id = p.entry_id WHERE p.account = ?1 "
+                                         "AND COALESCE(e.occurred_at, e.created_at) < ?2",
                                          {MemberAccount(member), cutoff}));
     LOYALTY_ASSIGN_OR_RETURN(auto redeemed,
-                             tx.QueryOne("SELECT MAX(e.created_at) FROM postings p JOIN entries e "
-                                         "ON e.entry_id = p.entry_id WHERE p.account = ?1 AND e.created_at < ?2 "
+                             tx.QueryOne("SELECT MAX(COALESCE(e.occurred_at, e.created_at)) FROM postings p JOIN entries e "
+                                         "ON e.entry_id = p.entry_id WHERE p.account = ?1 "
+                                         "AND COALESCE(e.occurred_at, e.created_at) < ?2 "
                                          "AND e.kind IN ('redeem_reward', 'redeem_points')",
                                          {MemberAccount(member), cutoff}));
     PointsAsOf out{Points(balance->Int(0)), std::nullopt};
     if (auto last = redeemed->OptionalInt(0)) out.last_redemption = FromUnixMillis(*last);
+    return out;
+  });
+}
+
+Result<std::vector<MemberPointsFlows>> Ledger::GetPointsFlows() {
+  return db_.ReadValue<std::vector<MemberPointsFlows>>([&](Transaction& tx) -> Result<std::vector<MemberPointsFlows>> {
+    LOYALTY_ASSIGN_OR_RETURN(
+        auto rows, tx.Query("SELECT p.account, e.kind, COALESCE(e.occurred_at, e.created_at) AS t, p.amount "
+                            "FROM postings p JOIN entries e ON e.entry_id = p.entry_id "
+                            "WHERE p.account >= 'member:' AND p.account < 'member;' ORDER BY p.account, t, e.entry_id"));
+    std::vector<MemberPointsFlows> out;
+    std::string account;
+    for (const auto& row : rows) {
+      if (out.empty() || row.Text(0) != account) {
+        account = row.Text(0);
+        LOYALTY_ASSIGN_OR_RETURN(auto member, MemberId::Parse(account.substr(std::string_view("member:").size())));
+        out.push_back({std::move(member), {}});
+      }
+      const std::string kind = row.Text(1);
+      FlowKind flow = FlowKind::kOther;
+      if (kind == "earn") flow = FlowKind::kEarn;
+      else if (kind == "bonus") flow = FlowKind::kBonus;
+      else if (kind == "redeem_reward" || kind == "redeem_points") flow = FlowKind::kRedeem;
+      else if (kind == "expire") flow = FlowKind::kExpire;
+      out.back().flows.push_back({FromUnixMillis(row.Int(2)), row.Int(3), flow});
+    }
     return out;
   });
 }

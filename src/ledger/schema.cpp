@@ -114,9 +114,17 @@ CREATE TABLE member_merges (
 CREATE INDEX member_merges_open_by_absorbed ON member_merges(absorbed_id) WHERE unmerged = 0;
 )sql";
 
+// When a posting's business event happened (a sale, a redemption at the till), which may be
+// earlier than when the ledger recorded it; NULL means "when recorded". Point-in-time reads and
+// the breakage model use it, so history loaded in bulk keeps its own dates.
+constexpr std::string_view kV3 = R"sql(
+ALTER TABLE entries ADD COLUMN occurred_at INTEGER;
+)sql";
+
 constexpr store::Migration kMigrations[] = {
     {1, "members, accounts, journal, lots, orders, rewards, tiers", kV1},
     {2, "member merges", kV2},
+    {3, "occurrence time of journal entries", kV3},
 };
 
 }  // namespace

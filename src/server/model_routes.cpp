@@ -13,8 +13,9 @@ namespace {
 
 Result<std::string> ModelKind(const Request& request) {
   const std::string& kind = request.path_params.at("kind");
-  if (kind != "churn" && kind != "clv" && kind != "segments" && kind != "recs") {
-    return Fail(ErrorCode::kNotFound, "no model kind '" + kind + "'; the kinds are churn, clv, segments and recs");
+  if (kind != "churn" && kind != "clv" && kind != "segments" && kind != "recs" && kind != "breakage") {
+    return Fail(ErrorCode::kNotFound,
+                "no model kind '" + kind + "'; the kinds are churn, clv, segments, recs and breakage");
   }
   return kind;
 }
@@ -26,16 +27,24 @@ Result<std::string> Actor(const Json& body) {
   return value;
 }
 
-// ?n=10 (1 to 100).
-Result<size_t> Count(const Request& request) {
-  auto it = request.query.find("n");
-  if (it == request.query.end()) return size_t{10};
-  size_t n = 0;
+// A whole-number query parameter within [low, high], `fallback` when absent.
+Result<int64_t> IntParam(const Request& request, const std::string& name, int64_t fallback, int64_t low,
+                         int64_t high) {
+  auto it = request.query.find(name);
+  if (it == request.query.end()) return fallback;
+  int64_t n = 0;
   auto [ptr, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), n);
-  if (ec != std::errc() || ptr != it->second.data() + it->second.size() || n < 1 || n > 100) {
-    return Fail(ErrorCode::kInvalidArgument, "query parameter 'n' must be a whole number from 1 to 100");
+  if (ec != std::errc() || ptr != it->second.data() + it->second.size() || n < low || n > high) {
+    return Fail(ErrorCode::kInvalidArgument, "query parameter '" + name + "' must be a whole number from " +
+                                                 std::to_string(low) + " to " + std::to_string(high));
   }
   return n;
+}
+
+// ?n=10 (1 to 100).
+Result<size_t> Count(const Request& request) {
+  LOYALTY_ASSIGN_OR_RETURN(const int64_t n, IntParam(request, "n", 10, 1, 100));
+  return static_cast<size_t>(n);
 }
 
 }  // namespace
@@ -78,6 +87,14 @@ void AddModelRoutes(Router& router, engine::Predictions& predictions, models::Mo
 
   router.Add(Method::kGet, "/v1/scores/summary", [&predictions](const Request&) {
     return Respond(200, [&]() -> Result<Json> { return predictions.Distributions(); });
+  });
+
+  router.Add(Method::kGet, "/v1/points/breakage", [&predictions](const Request& request) {
+    return Respond(200, [&]() -> Result<Json> {
+      LOYALTY_ASSIGN_OR_RETURN(const int64_t months, IntParam(request, "months", 12, 1, 120));
+      LOYALTY_ASSIGN_OR_RETURN(const int64_t draws, IntParam(request, "draws", 100, 20, 1000));
+      return predictions.Breakage(static_cast<int>(months), static_cast<int>(draws));
+    });
   });
 
   router.Add(Method::kGet, "/v1/micro-segments", [&predictions](const Request&) {

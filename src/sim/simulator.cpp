@@ -105,6 +105,9 @@ core::Status ValidateSimConfig(const SimConfig& c) {
   for (double v : {c.r, c.alpha, c.a, c.b, c.p, c.q, c.gamma}) {
     if (!(v > 0)) return Fail(ErrorCode::kInvalidArgument, "distribution parameters must be positive");
   }
+  if (c.redeem_block < 1 || !(c.redeem_a > 0) || !(c.redeem_b > 0)) {
+    return Fail(ErrorCode::kInvalidArgument, "the redemption block must be at least 1 point and its shape parameters positive");
+  }
   if (c.protected_share < 0 || c.protected_share > 1 || c.historical_bias < 0 || c.historical_bias > 1) {
     return Fail(ErrorCode::kInvalidArgument, "protected share and historical bias must be between 0 and 1");
   }
@@ -123,7 +126,8 @@ core::Result<SimCounts> Simulate(const SimConfig& config, const std::filesystem:
   }
   members_out << "member_id,email,joined_at,group\n";
   truth_out << "member_id,group,purchase_rate_per_day,dropout_probability,mean_spend,responsiveness,"
-               "consent_email,consent_sms,consent_push,purchases,alive_at_end,dropped_out_at\n";
+               "consent_email,consent_sms,consent_push,purchases,alive_at_end,dropped_out_at,"
+               "redeem_propensity,base_points_earned,points_redeemed\n";
 
   Writer writer(events_out);
   SimCounts counts;
@@ -154,6 +158,12 @@ core::Result<SimCounts> Simulate(const SimConfig& config, const std::filesystem:
     const int64_t joined_ms = start_ms + m.joined_day * kMsPerDay + static_cast<int64_t>(unit(rng) * kMsPerDay);
     members_out << m.id << ',' << m.id << "@example.com," << core::FormatTimestamp(core::FromUnixMillis(joined_ms))
                 << ',' << (m.protected_group ? 'B' : 'A') << '\n';
+
+    // Redemption draws come from a stream of their own, so adding them left every other draw
+    // (and the programs simulated before) unchanged.
+    std::mt19937_64 redeem_rng(Mix(config.seed ^ Mix(static_cast<uint64_t>(index) ^ 0x5eed5eed5eedULL)));
+    const double redeem_propensity = Beta(redeem_rng, config.redeem_a, config.redeem_b);
+    int64_t base_points = 0, points_held = 0, points_redeemed = 0;
 
     int64_t seq = 0;
     const char* home_channel = kChannels[m.channel];
@@ -191,6 +201,18 @@ core::Result<SimCounts> Simulate(const SimConfig& config, const std::filesystem:
                                {"unit_price", MoneyText(minor)}}}}});
       ++purchases;
       ++counts.purchases;
+      // Points as the default program gives them before tier multipliers (so the member holds
+      // at least this many); whole blocks are redeemed at the till a minute later.
+      base_points += minor / 100;
+      points_held += minor / 100;
+      if (points_held >= config.redeem_block && at + 60000 < end_ms &&
+          std::uniform_real_distribution<double>(0, 1)(redeem_rng) < redeem_propensity) {
+        const int64_t spend = points_held / config.redeem_block * config.redeem_block;
+        points_held -= spend;
+        points_redeemed += spend;
+        ++counts.redemptions;
+        writer.Emit(m, seq, "redemption", at + 60000, home_channel, {{"points", spend}, {"reward", "voucher"}});
+      }
       // Offers: the protected group historically saw fewer of them.
       const double shown = 0.3 * (m.protected_group ? 1.0 - config.historical_bias : 1.0);
       if (unit(rng) < shown) {
@@ -233,7 +255,8 @@ core::Result<SimCounts> Simulate(const SimConfig& config, const std::filesystem:
     truth_out << m.id << ',' << (m.protected_group ? 'B' : 'A') << ',' << m.rate << ',' << m.dropout << ','
               << m.mean_spend << ',' << m.responsiveness << ',' << m.consent_email << ',' << m.consent_sms << ','
               << m.consent_push << ',' << purchases << ',' << (dropped_at < 0 ? 1 : 0) << ','
-              << (dropped_at < 0 ? std::string() : core::FormatTimestamp(core::FromUnixMillis(dropped_at))) << '\n';
+              << (dropped_at < 0 ? std::string() : core::FormatTimestamp(core::FromUnixMillis(dropped_at))) << ','
+              << redeem_propensity << ',' << base_points << ',' << points_redeemed << '\n';
     ++counts.members;
     if (progress && (index + 1) % 10000 == 0) progress(index + 1);
   }

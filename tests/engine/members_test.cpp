@@ -230,7 +230,8 @@ TEST_F(MembersTest, FeaturesAsOfAPastTimeEqualTheLiveFeaturesThen) {
     if (day % 9 == 0) batch.push_back(Purchase("p" + n, "ann", "o" + n, std::to_string(5 + day) + ".00", at));
     if (day % 27 == 0) {
       batch.push_back(Json{{"id", "m" + n}, {"type", "email_open"}, {"at", at}, {"member", "ann"}});
-      batch.push_back(Json{{"id", "r" + n}, {"type", "redemption"}, {"at", at}, {"member", "ann"}});
+      batch.push_back(Json{{"id", "r" + n}, {"type", "redemption"}, {"at", at}, {"member", "ann"},
+                           {"properties", {{"points", 1}}}});
     }
     Ingest(batch);
     clock_.Advance(std::chrono::hours(30));

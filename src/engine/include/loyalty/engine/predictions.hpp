@@ -15,6 +15,7 @@
 #include "loyalty/core/json.hpp"
 #include "loyalty/core/money.hpp"
 #include "loyalty/engine/members.hpp"
+#include "loyalty/models/breakage.hpp"
 #include "loyalty/models/churn.hpp"
 #include "loyalty/models/clv.hpp"
 #include "loyalty/models/recommender.hpp"
@@ -30,6 +31,7 @@ struct TrainOptions {
   double test_share = 0.2;      // members kept out of churn training for the holdout report
   int segments = 12;            // micro-segments (k of k-means)
   int recs_holdout_days = 30;   // recommendations are checked on purchases in this last stretch
+  int breakage_draws = 200;     // simulated futures per member in the breakage forecast
   uint64_t seed = 1;
   models::ClvOptions clv;
   std::function<void(std::string_view stage)> progress;
@@ -51,12 +53,13 @@ class Predictions {
  public:
   // Everything passed must outlive this object.
   Predictions(Members& members, features::FeatureStore& features, events::EventLog& log,
-              const identity::IdentityGraph& identity, models::ModelRegistry& registry, const core::Currency& currency,
-              const core::Clock& clock)
+              const identity::IdentityGraph& identity, ledger::Ledger& ledger, models::ModelRegistry& registry,
+              const core::Currency& currency, const core::Clock& clock)
       : members_(members),
         features_(features),
         log_(log),
         identity_(identity),
+        ledger_(ledger),
         registry_(registry),
         currency_(currency),
         clock_(clock) {}
@@ -83,6 +86,14 @@ class Predictions {
   // the model knows none of their items.
   [[nodiscard]] core::Result<core::Json> Recommend(const core::MemberId& member, size_t n);
   [[nodiscard]] core::Result<core::Json> SimilarItems(const std::string& sku, size_t n);
+
+  // Points breakage: back-tested at a cutoff a year ago (or halfway through a shorter
+  // history) against what members then did, beside the run-rate rule; then fitted on all of
+  // the ledger's history and registered with its forecast.
+  [[nodiscard]] core::Result<TrainResult> TrainBreakage(const TrainOptions& options);
+  // The champion breakage model's forecast from the ledger as it stands: share of today's
+  // points never to be redeemed and liability per month, each with a 90% band.
+  [[nodiscard]] core::Result<core::Json> Breakage(int horizon_months, int draws);
 
   // Churn risk with its top contributions, CLV and next purchase with intervals, RFM segment.
   [[nodiscard]] core::Result<core::Json> Scores(const core::MemberId& member);
@@ -139,6 +150,9 @@ class Predictions {
   // or later (today's purchases then count too), else replayed from the log.
   [[nodiscard]] core::Result<std::map<core::MemberId, features::MemberState::PurchaseDays>> PurchaseDaysAt(
       core::Timestamp at);
+  // Every member's points movements from the ledger, in days since the epoch.
+  [[nodiscard]] core::Result<std::vector<models::MemberPoints>> PointsMoves();
+  models::ExpiryRule ProgramExpiry() const;
   models::CustomerHistory HistoryAt(const core::MemberId& member, const features::MemberState::PurchaseDays& days,
                                     core::Timestamp at) const;
 
@@ -146,6 +160,7 @@ class Predictions {
   features::FeatureStore& features_;
   events::EventLog& log_;
   const identity::IdentityGraph& identity_;
+  ledger::Ledger& ledger_;
   models::ModelRegistry& registry_;
   const core::Currency currency_;
   const core::Clock& clock_;

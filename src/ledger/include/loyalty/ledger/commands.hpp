@@ -95,11 +95,14 @@ struct RedeemRewardResult {
   std::optional<int64_t> stock_left;  // nullopt for unlimited rewards
 };
 
-// Spend points as a discount at the program's point value.
+// Spend points as a discount at the program's point value. `occurred_at` (when the member
+// redeemed, e.g. at the till) dates the entry for point-in-time reads; it defaults to now and
+// may not lie in the future. Availability is checked at the time the ledger records it.
 struct RedeemPointsCommand {
   IdempotencyKey key;
   MemberId member;
   Points points;  // > 0
+  std::optional<Timestamp> occurred_at = std::nullopt;
 };
 
 struct RedeemPointsResult {

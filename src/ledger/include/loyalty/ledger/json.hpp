@@ -17,7 +17,16 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(EarnCommand, member, order, lines, occurred_a
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BonusCommand, member, points, reason, actor)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AdjustCommand, member, delta, reason, actor)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RedeemRewardCommand, member, reward, quantity)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RedeemPointsCommand, member, points)
+// occurred_at only when given, so payloads stored before it existed still match their retries.
+inline void to_json(core::Json& j, const RedeemPointsCommand& c) {
+  j = core::Json{{"member", c.member}, {"points", c.points}};
+  if (c.occurred_at) j["occurred_at"] = *c.occurred_at;
+}
+inline void from_json(const core::Json& j, RedeemPointsCommand& c) {
+  j.at("member").get_to(c.member);
+  j.at("points").get_to(c.points);
+  if (auto it = j.find("occurred_at"); it != j.end() && !it->is_null()) c.occurred_at = it->get<Timestamp>();
+}
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ReturnLine, sku, quantity)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ReturnCommand, member, order, lines)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(EvaluateTiersCommand, member)

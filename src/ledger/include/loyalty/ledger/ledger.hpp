@@ -109,6 +109,19 @@ struct UnmergeTransfer {
   int64_t orders = 0;
 };
 
+// A change of a member's balance, dated when it happened (the sale, the redemption at the
+// till), for models of points behaviour. kOther: returns, adjustments, merge transfers.
+enum class FlowKind { kEarn, kBonus, kRedeem, kExpire, kOther };
+struct PointsFlow {
+  Timestamp at;
+  int64_t points = 0;  // signed change of the balance
+  FlowKind kind = FlowKind::kOther;
+};
+struct MemberPointsFlows {
+  MemberId member;
+  std::vector<PointsFlow> flows;  // oldest first
+};
+
 // Sums that must hold at all times; see VerifyInvariants.
 struct InvariantReport {
   bool ok = true;
@@ -143,11 +156,11 @@ class Ledger {
   [[nodiscard]] Result<ExpireResult> Expire(const ExpireCommand& command);
   [[nodiscard]] Result<EvaluateTiersResult> EvaluateTiers(const EvaluateTiersCommand& command);
 
-  // Purchases and returns in bulk (event ingestion, imports): one transaction and one commit
+  // Purchases, returns and point redemptions in bulk (event ingestion, imports): one transaction and one commit
   // for the lot, each command with the same idempotency and validation as on its own and in
   // its own savepoint, so a refused command leaves no trace and the others stand. The outer
   // error is for store failures only (then nothing was applied).
-  using BatchCommand = std::variant<EarnCommand, ReturnCommand>;
+  using BatchCommand = std::variant<EarnCommand, ReturnCommand, RedeemPointsCommand>;
   [[nodiscard]] Result<std::vector<Status>> ApplyBatch(std::span<const BatchCommand> commands);
 
   // Member merges, for identity resolution. They run inside the caller's write transaction so
@@ -165,12 +178,15 @@ class Ledger {
   [[nodiscard]] Result<TierStatus> GetTier(const MemberId& member);
   [[nodiscard]] Result<Liability> GetLiability();
   // The member's balance as it stood just before `at`, and its latest redemption before then
-  // (point-in-time features).
+  // (point-in-time features), by when postings happened (occurred_at), not when recorded.
   struct PointsAsOf {
     Points balance;
     std::optional<Timestamp> last_redemption;
   };
   [[nodiscard]] Result<PointsAsOf> GetPointsAsOf(const MemberId& member, Timestamp at);
+  // Every member's balance changes in the order they happened; members without any are left
+  // out. Reads the whole journal: for training and finance reports, not for hot paths.
+  [[nodiscard]] Result<std::vector<MemberPointsFlows>> GetPointsFlows();
 
   // Recomputes every invariant from the raw journal. Cost grows with the journal size:
   // for tests, audits and `loyalty ledger verify`, not for hot paths.
@@ -180,9 +196,11 @@ class Ledger {
   Ledger(store::Database& db, ProgramConfig config, const core::Clock& clock)
       : db_(db), config_(std::move(config)), clock_(clock) {}
 
-  // The bodies of Earn and Return, inside a transaction the caller owns.
+  // The bodies of Earn, Return and RedeemPoints, inside a transaction the caller owns.
   [[nodiscard]] Result<EarnResult> EarnIn(store::Transaction& tx, const EarnCommand& command, Timestamp now);
   [[nodiscard]] Result<ReturnResult> ReturnIn(store::Transaction& tx, const ReturnCommand& command, Timestamp now);
+  [[nodiscard]] Result<RedeemPointsResult> RedeemPointsIn(store::Transaction& tx, const RedeemPointsCommand& command,
+                                                          Timestamp now);
 
   store::Database& db_;
   const ProgramConfig config_;

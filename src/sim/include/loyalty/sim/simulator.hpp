@@ -3,7 +3,8 @@
 // what-if analysis. Members buy as in a BG/NBD world (a personal purchase rate, and after each
 // purchase a personal chance of dropping out), spend as in a Gamma-Gamma world, prefer some
 // categories and channels, give or refuse consent, respond to offers differently (so targeting
-// matters), belong to a protected group whose members historically saw fewer offers (a
+// matters), redeem points with a personal propensity (so some points are never redeemed),
+// belong to a protected group whose members historically saw fewer offers (a
 // configurable bias), and now and then open service tickets and write reviews.
 //
 // Deterministic for a seed: each member draws from its own generator seeded from (seed,
@@ -38,12 +39,19 @@ struct SimConfig {
   // offers historically (0: not at all, 0.5: half as often).
   double protected_share = 0.3;
   double historical_bias = 0.4;
+  // Redemptions: members hold about one point per whole currency unit spent (the default
+  // program) and, at a purchase that leaves them at least `redeem_block` points, redeem whole
+  // blocks with a personal propensity ~ Beta(redeem_a, redeem_b). Some never do: breakage.
+  int64_t redeem_block = 250;
+  double redeem_a = 0.6;
+  double redeem_b = 1.0;
 };
 
 struct SimCounts {
   int64_t members = 0;
   int64_t events = 0;
   int64_t purchases = 0;
+  int64_t redemptions = 0;
 };
 
 // Writes DIR/members.csv (member_id,email,joined_at,segment_hint), DIR/events.ndjson (the
