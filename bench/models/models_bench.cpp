@@ -6,6 +6,8 @@
 //   churn  gradient-boosted trees trained on 200,000 rows x 33 features against a logistic
 //          regression fitted by 100 full-batch gradient steps on the same rows; batch scoring of
 //          1,000,000 members against a dense dot product (a linear model's scoring); SHAP rows/s.
+//   breakage  fit and 12-month forecast (100 simulated futures) for 100,000 members' points
+//          movements against the run-rate rule (one pass over the same movements).
 // Run: build/release/bin/models_bench [CUSTOMERS]   (see BENCHMARKS.md)
 
 #include <sys/resource.h>
@@ -19,6 +21,7 @@
 #include <random>
 #include <string>
 
+#include "loyalty/models/breakage.hpp"
 #include "loyalty/models/churn.hpp"
 #include "loyalty/models/clv.hpp"
 #include "loyalty/models/recommender.hpp"
@@ -233,6 +236,65 @@ void AlsBench() {
 
 }  // namespace
 
+// Members who buy as in a BG/NBD world and redeem 250-point blocks with a personal propensity.
+std::vector<models::MemberPoints> SimulatePoints(int members, double days, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> unit(0, 1);
+  auto beta = [&](double a, double b) {
+    const double x = std::gamma_distribution<double>(a, 1)(rng), y = std::gamma_distribution<double>(b, 1)(rng);
+    return x / (x + y);
+  };
+  std::vector<models::MemberPoints> out;
+  for (int i = 0; i < members; ++i) {
+    models::MemberPoints m{"m" + std::to_string(i), {}};
+    const double rate = std::gamma_distribution<double>(0.8, 1 / 25.0)(rng);
+    const double dropout = beta(0.8, 4), propensity = beta(0.6, 1.0);
+    double t = unit(rng) * days / 2;
+    int64_t held = 0;
+    while (t < days) {
+      const auto earned = std::max<int64_t>(1, static_cast<int64_t>(std::gamma_distribution<double>(6, 8)(rng)));
+      m.moves.push_back({t, earned, models::PointsMoveKind::kEarn});
+      held += earned;
+      if (held >= 250 && unit(rng) < propensity) {
+        m.moves.push_back({t + 0.001, -(held / 250 * 250), models::PointsMoveKind::kRedeem});
+        held %= 250;
+      }
+      if (unit(rng) < dropout) break;
+      t += std::exponential_distribution<double>(rate)(rng);
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+void BreakageBench() {
+  constexpr int kMembers = 100000;
+  const auto members = SimulatePoints(kMembers, 730, 11);
+  const double cutoff = 730;
+  const auto b0 = Clock::now();
+  const auto run_rate = models::RunRateLiability(members, cutoff, 12);
+  const auto b1 = Clock::now();
+  auto fit = models::FitBreakage(members, cutoff, {models::PointsExpiry::kAfterEarn, 730.5});
+  const auto b2 = Clock::now();
+  if (!fit) {
+    std::printf("breakage: %s\n", fit.error().message.c_str());
+    return;
+  }
+  models::BreakageOptions options;
+  options.draws = 100;
+  auto forecast = models::ForecastBreakage(fit->params, members, cutoff, options);
+  const auto b3 = Clock::now();
+  if (!forecast) return;
+  const double baseline = Seconds(b0, b1);
+  std::printf("breakage, %d members: run-rate pass %.3f s | fit %.2f s (%.0fx) | forecast, %d futures each, %.2f s "
+              "(%.0fx; %.0f member-futures/s) | breakage %.1f%% (%.1f%% to %.1f%%), liability in 12 months %.0f "
+              "points against %.0f by the run rate\n",
+              kMembers, baseline, Seconds(b1, b2), Seconds(b1, b2) / baseline, options.draws, Seconds(b2, b3),
+              Seconds(b2, b3) / baseline, kMembers * options.draws / Seconds(b2, b3),
+              100 * forecast->breakage_share.mean, 100 * forecast->breakage_share.low,
+              100 * forecast->breakage_share.high, forecast->liability.back().mean, run_rate.back());
+}
+
 int main(int argc, char** argv) {
   const int64_t customers = argc > 1 ? std::atoll(argv[1]) : 1000000;
   const int64_t rss_start = ResidentBytes();
@@ -253,6 +315,7 @@ int main(int argc, char** argv) {
   }
   ChurnBench();
   AlsBench();
+  BreakageBench();
   std::printf("peak resident memory %.0f MiB (start %.0f MiB)\n", static_cast<double>(PeakResidentBytes()) / (1 << 20),
               static_cast<double>(rss_start) / (1 << 20));
   return 0;

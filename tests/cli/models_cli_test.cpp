@@ -103,6 +103,7 @@ TEST_F(ModelsCliTest, ChurnFitRejectsBadTables) {
 TEST_F(ModelsCliTest, TrainScoreAndManageModelsOnTheProgram) {
   ExpectOneLineError(Loyalty("--now 2026-01-01 train --model churn"), 5, "not enough history to train churn");
   ExpectOneLineError(Loyalty("models rollback --kind churn"), 3, "no churn model has been trained");
+  ExpectOneLineError(Loyalty("breakage"), 3, "loyalty train --model breakage");
   ASSERT_EQ(Loyalty("simulate --members 600 --seed 3 --start 2025-01-01 --out " + (dir_ / "sim").string()).exit_code, 0);
   ASSERT_EQ(Loyalty("import members " + (dir_ / "sim" / "members.csv").string()).exit_code, 0);
   ASSERT_EQ(Loyalty("import events " + (dir_ / "sim" / "events.ndjson").string()).exit_code, 0);
@@ -110,6 +111,12 @@ TEST_F(ModelsCliTest, TrainScoreAndManageModelsOnTheProgram) {
   EXPECT_EQ(trained["churn"]["model_version"], "churn@1");
   EXPECT_EQ(trained["clv"]["model_version"], "clv@1");
   EXPECT_GT(trained["churn"]["model"]["roc_auc"].get<double>(), 0.6);
+  EXPECT_EQ(trained["breakage"]["model_version"], "breakage@1");
+  const CliRun breakage = Loyalty("--now 2026-01-01 breakage --months 3 --draws 20");
+  ASSERT_EQ(breakage.exit_code, 0) << breakage.err;
+  EXPECT_NE(breakage.out.find("will never be redeemed"), std::string::npos) << breakage.out;
+  EXPECT_NE(breakage.out.find("\n    3  "), std::string::npos) << breakage.out;
+  ExpectOneLineError(Loyalty("--now 2026-01-01 breakage --months 0"), 2, "horizon must be 1 to 120 months");
   const CliRun text = Loyalty("--now 2026-01-01 train --model churn --seed 9 --actor analyst");
   ASSERT_EQ(text.exit_code, 0) << text.err;
   EXPECT_NE(text.out.find("churn@2"), std::string::npos) << text.out;

@@ -108,6 +108,38 @@ TEST_F(IngestorTest, AnEventIdReusedForAnotherPurchaseIsRejectedNotPosted) {
   EXPECT_EQ(Balance(), 40);
 }
 
+TEST_F(IngestorTest, RedemptionsSpendPointsOnceAndOnlyPointsTheMemberHolds) {
+  auto redemption = [](const std::string& id, Json points) {
+    Json props = Json::object();
+    if (!points.is_null()) props["points"] = points;
+    props["reward"] = "voucher";
+    return Json{{"id", id}, {"type", "redemption"}, {"at", "2026-05-01T10:00:00Z"}, {"member", "ana"},
+                {"channel", "pos"}, {"properties", props}};
+  };
+  Ingest(Json::array({Purchase("e1", "o1", "40.00")}).dump());
+  IngestReport report = Ingest(Json::array({redemption("r1", 25), redemption("r2", 100), redemption("r3", nullptr),
+                                            redemption("r1", 25)})
+                                   .dump());
+  EXPECT_EQ(report.accepted, 1);
+  EXPECT_EQ(report.duplicates, 1);  // r1 again in the same batch: one redemption
+  ASSERT_EQ(report.rejected, 2);
+  EXPECT_EQ(report.rejections[0].index, 1u);
+  EXPECT_EQ(report.rejections[0].code, "insufficient_points");  // 15 left
+  EXPECT_EQ(report.rejections[1].index, 2u);
+  EXPECT_NE(report.rejections[1].reason.find("points"), std::string::npos);
+  EXPECT_EQ(Balance(), 15);
+  // Resent later: a duplicate, not a second redemption.
+  report = Ingest(Json::array({redemption("r1", 25)}).dump());
+  EXPECT_EQ(report.duplicates, 1);
+  EXPECT_EQ(Balance(), 15);
+  // Dated at the event's time, not at the time it was ingested.
+  auto flows = ledger_->GetPointsFlows();
+  ASSERT_TRUE(flows);
+  EXPECT_EQ((*flows)[0].flows.back().at, *core::ParseTimestamp("2026-05-01T10:00:00Z"));
+  const std::vector<std::string> refused = {"r2"};
+  EXPECT_EQ(log_->Find(refused)->front(), std::nullopt);  // refused events are not logged
+}
+
 TEST_F(IngestorTest, NdjsonLinesAreJudgedOneByOne) {
   const std::string body = Purchase("e1", "o1", "3.00").dump() + "\n\n{broken\n" +
                            Json{{"id", "e2"}, {"type", "app_open"}, {"at", "2026-05-01T09:00:00Z"}, {"member", "ana"}}.dump() +

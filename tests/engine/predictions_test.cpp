@@ -122,6 +122,39 @@ TEST_F(PredictionsTest, ClvFitsTheSimulatedPurchasesAndForecastsWithIntervals) {
   EXPECT_TRUE(checked) << "no member among the first 60 had a CLV forecast";
 }
 
+TEST_F(PredictionsTest, BreakageIsBackTestedOnTheSimulatedRedemptionsAndForecastsTheLedger) {
+  EXPECT_EQ(predictions().Breakage(12, 50).error().code, core::ErrorCode::kNotFound);  // nothing trained yet
+  engine::TrainOptions options;
+  options.breakage_draws = 50;
+  auto trained = predictions().TrainBreakage(options);
+  ASSERT_TRUE(trained) << trained.error().message;
+  EXPECT_EQ(trained->version.name(), "breakage@1");
+  const Json& backtest = trained->report["backtest"];
+  ASSERT_TRUE(backtest.contains("liability_mape")) << backtest.dump();
+  EXPECT_GE(backtest["months"].get<int>(), 5);  // whole months in the second half of the history
+  // Liability month by month within a few percent, and closer than the run-rate rule.
+  EXPECT_LT(backtest["liability_mape"].get<double>(), 0.05) << backtest.dump();
+  EXPECT_LT(backtest["liability_mape"].get<double>(), backtest["run_rate_liability_mape"].get<double>());
+  const Json& redeemed = backtest["redeemed_points"];
+  EXPECT_NEAR(redeemed["mean"].get<double>() / redeemed["actual"].get<double>(), 1.0, 0.2) << redeemed.dump();
+  const Json& held = backtest["outstanding_redeemed_points"];
+  EXPECT_NEAR(held["mean"].get<double>() / held["actual"].get<double>(), 1.0, 0.2) << held.dump();
+
+  auto forecast = predictions().Breakage(12, 50);
+  ASSERT_TRUE(forecast) << forecast.error().message;
+  EXPECT_EQ((*forecast)["model"], "breakage@1");
+  ASSERT_EQ((*forecast)["liability_points"].size(), 12u);
+  // Today's outstanding points are the ledger's, to the point.
+  auto liability = platform_->ledger().GetLiability();
+  ASSERT_TRUE(liability);
+  EXPECT_DOUBLE_EQ((*forecast)["outstanding_points"].get<double>(), static_cast<double>(liability->outstanding.value()));
+  const Json& share = (*forecast)["breakage_share"];
+  EXPECT_GT(share["mean"].get<double>(), 0.0);
+  EXPECT_LT(share["mean"].get<double>(), 1.0);
+  EXPECT_LE(share["low"].get<double>(), share["high"].get<double>());
+  EXPECT_EQ(predictions().Breakage(0, 50).error().code, core::ErrorCode::kInvalidArgument);
+}
+
 TEST_F(PredictionsTest, NoEventAfterTheCutoffReachesATrainingFeature) {
   const core::Timestamp cutoff = clock_->Now() - std::chrono::days(90);
   auto before = predictions().BuildChurnTrainingSet(cutoff, 60);

@@ -90,6 +90,45 @@ TEST_F(LedgerTest, RedeemPointsGivesADiscountAtThePointValue) {
   EXPECT_NE(too_much.error().message.find("50 available"), std::string::npos);
 }
 
+TEST_F(LedgerTest, PointsInThePastAreDatedWhenTheyHappenedNotWhenRecorded) {
+  AddMember("ana");
+  const auto sale = At("2025-12-01T10:00:00Z"), till = At("2025-12-20T10:00:00Z");
+  ASSERT_TRUE(ledger_->Earn({Key("e1"), Member("ana"), Order("o1"), {{"A", "general", 1, Eur("300.00")}}, sale}));
+  const RedeemPointsCommand redeem{Key("d1"), Member("ana"), Points(120), till};
+  ASSERT_TRUE(ledger_->RedeemPoints(redeem));
+  ASSERT_TRUE(ledger_->RedeemPoints(redeem));  // a retry with the same date posts nothing more
+  RedeemPointsCommand moved = redeem;
+  moved.occurred_at = till + days(1);
+  EXPECT_EQ(ledger_->RedeemPoints(moved).error().code, ErrorCode::kConflict);
+  moved.key = Key("d2");
+  moved.occurred_at = clock_.Now() + days(1);
+  EXPECT_EQ(ledger_->RedeemPoints(moved).error().code, ErrorCode::kInvalidArgument);
+
+  // As of mid-December ana held the 300 points; since the 20th, 180.
+  EXPECT_EQ(ledger_->GetPointsAsOf(Member("ana"), At("2025-12-10T00:00:00Z"))->balance, Points(300));
+  auto after = ledger_->GetPointsAsOf(Member("ana"), At("2025-12-21T00:00:00Z"));
+  EXPECT_EQ(after->balance, Points(180));
+  EXPECT_EQ(after->last_redemption, till);
+  EXPECT_EQ(ledger_->GetPointsAsOf(Member("ana"), At("2025-11-30T00:00:00Z"))->balance, Points(0));
+
+  ASSERT_TRUE(ledger_->Bonus({Key("b1"), Member("ana"), Points(10), "welcome", "ops"}));
+  auto flows = ledger_->GetPointsFlows();
+  ASSERT_TRUE(flows) << flows.error().message;
+  ASSERT_EQ(flows->size(), 1u);
+  EXPECT_EQ((*flows)[0].member, Member("ana"));
+  const auto& f = (*flows)[0].flows;
+  ASSERT_EQ(f.size(), 3u);
+  EXPECT_EQ(f[0].kind, FlowKind::kEarn);
+  EXPECT_EQ(f[0].at, sale);
+  EXPECT_EQ(f[0].points, 300);
+  EXPECT_EQ(f[1].kind, FlowKind::kRedeem);
+  EXPECT_EQ(f[1].at, till);
+  EXPECT_EQ(f[1].points, -120);
+  EXPECT_EQ(f[2].kind, FlowKind::kBonus);  // recorded now: dated now
+  EXPECT_EQ(f[2].at, clock_.Now());
+  ExpectInvariants();
+}
+
 TEST_F(LedgerTest, RedemptionConsumesTheOldestLotsFirst) {
   AddMember("ana");
   ASSERT_TRUE(Buy("ana", "o1", "10.00"));

@@ -124,6 +124,20 @@ TEST_F(ModelApiTest, ScoresWhatIfAndTheRegistry) {
   ASSERT_EQ(summary.status, 200) << summary.body;
   EXPECT_EQ(summary.json()["churn"]["model"], "churn@1");
   EXPECT_GT(summary.json()["clv"]["customers"].get<int64_t>(), 100);
+
+  ExpectProblem(client.Send("GET", "/v1/points/breakage"), 404, "not_found", "breakage");
+  engine::TrainOptions fast;
+  fast.breakage_draws = 20;
+  ASSERT_TRUE(platform_->predictions().TrainBreakage(fast));
+  auto breakage = client.Send("GET", "/v1/points/breakage?months=6&draws=20");
+  ASSERT_EQ(breakage.status, 200) << breakage.body;
+  EXPECT_EQ(breakage.json()["model"], "breakage@1");
+  EXPECT_EQ(breakage.json()["liability_points"].size(), 6u);
+  EXPECT_EQ(breakage.json()["outstanding_value"]["currency"], "EUR");
+  ExpectProblem(client.Send("GET", "/v1/points/breakage?months=0"), 400, "invalid_argument", "'months' must be");
+  ExpectProblem(client.Send("GET", "/v1/points/breakage?draws=lots"), 400, "invalid_argument", "'draws' must be");
+  auto versions = client.Send("GET", "/v1/models/breakage");
+  ASSERT_EQ(versions.status, 200) << versions.body;
 }
 
 }  // namespace
