@@ -152,6 +152,25 @@ class Walkthrough {
     LOYALTY_ASSIGN_OR_RETURN(auto segments, predictions.TrainSegments(options));
     Say("Recommendations " + recs.version.name() + " and " + std::to_string(segments.report["segments"].size()) +
         " micro-segments (" + segments.version.name() + ") trained too; every score names the model version.");
+    options.breakage_draws = 100;
+    LOYALTY_ASSIGN_OR_RETURN(auto breakage, predictions.TrainBreakage(options));
+    {
+      const core::Json& f = breakage.report["forecast"];
+      const core::Json& b = breakage.report["backtest"];
+      std::ostringstream line;
+      line << std::fixed << std::setprecision(1) << "Breakage model " << breakage.version.name() << ": "
+           << 100 * f["breakage_share"]["mean"].get<double>() << "% of the "
+           << std::setprecision(0) << f["outstanding_points"].get<double>() << " points members hold will never be redeemed ("
+           << std::setprecision(1) << 100 * f["breakage_share"]["low"].get<double>() << "% to "
+           << 100 * f["breakage_share"]["high"].get<double>() << "%)";
+      if (b.is_object() && b.contains("liability_mape")) {
+        line << "; back-tested over " << b["months"].get<int>() << " months, liability off by "
+             << 100 * b["liability_mape"].get<double>() << "% against " << 100 * b["run_rate_liability_mape"].get<double>()
+             << "% for the run rate";
+      }
+      line << ".";
+      Say(line.str());
+    }
     // The customer with the most value at risk among the first forty members.
     std::optional<core::Json> worried;
     for (int i = 0; i < 40; ++i) {

@@ -914,21 +914,25 @@ Result<TrainResult> Predictions::TrainBreakage(const TrainOptions& options) {
   };
   progress("breakage: reading the ledger");
   LOYALTY_ASSIGN_OR_RETURN(const auto moves, PointsMoves());
-  double first = std::numeric_limits<double>::infinity();
-  for (const auto& m : moves) first = std::min(first, m.moves.front().day);
   if (moves.empty()) return Fail(ErrorCode::kFailedPrecondition, "no member has earned points yet: nothing to forecast");
+  std::vector<double> firsts;
+  for (const auto& m : moves) firsts.push_back(m.moves.front().day);
+  std::nth_element(firsts.begin(), firsts.begin() + static_cast<std::ptrdiff_t>(firsts.size() / 2), firsts.end());
+  const double median_first = firsts[firsts.size() / 2];
+  const double first = *std::min_element(firsts.begin(), firsts.end());
   const double now = DaysSinceEpoch(clock_.Now());
   const models::ExpiryRule expiry = ProgramExpiry();
   models::BreakageOptions forecast_options;
   forecast_options.draws = options.breakage_draws;
   forecast_options.seed = options.seed;
 
-  // Back-test: forecast from a year ago (or from halfway through a shorter history) and
-  // compare with what happened since, beside the run-rate rule.
+  // Back-test: forecast from a year ago and compare with what happened since, beside the
+  // run-rate rule. With less history, from halfway through the typical member's history (a
+  // few early members must not leave the fit with nobody to learn from).
   Json backtest = nullptr;
   Json metrics = Json::object();
-  const int months = std::clamp(static_cast<int>(std::floor(std::min(365.25, (now - first) / 2) / models::kDaysPerMonth)),
-                                0, 12);
+  const int months = std::clamp(
+      static_cast<int>(std::floor(std::min(365.25, (now - median_first) / 2) / models::kDaysPerMonth)), 0, 12);
   if (months >= 1) {
     progress("breakage: back-testing " + std::to_string(months) + " months");
     const double cutoff = now - months * models::kDaysPerMonth;

@@ -131,7 +131,7 @@ TEST_F(PredictionsTest, BreakageIsBackTestedOnTheSimulatedRedemptionsAndForecast
   EXPECT_EQ(trained->version.name(), "breakage@1");
   const Json& backtest = trained->report["backtest"];
   ASSERT_TRUE(backtest.contains("liability_mape")) << backtest.dump();
-  EXPECT_GE(backtest["months"].get<int>(), 5);  // whole months in the second half of the history
+  EXPECT_GE(backtest["months"].get<int>(), 3);  // the second half of the typical member's history
   // Liability month by month within a few percent, and closer than the run-rate rule.
   EXPECT_LT(backtest["liability_mape"].get<double>(), 0.05) << backtest.dump();
   EXPECT_LT(backtest["liability_mape"].get<double>(), backtest["run_rate_liability_mape"].get<double>());
