@@ -281,6 +281,15 @@ Result<Output> RunTrain(Context& context, PlatformModelArgs& args) {
     text << "\n";
     out["breakage"] = r;
   }
+  if (out.contains("churn") || out.contains("clv")) {
+    // What the models now in use predict is kept, to be checked against what happens.
+    auto kept = predictions.KeepPredictions(std::nullopt);
+    if (!kept) return core::Wrap(kept.error(), "keeping predictions");
+    text << "kept the predictions of " << (*kept)["kept"].size() << " model versions for "
+         << (*kept)["customers"].get<size_t>() << " customers; `loyalty models accuracy --kind churn` compares them "
+         << "with what happened once their horizon has passed\n";
+    out["kept"] = *kept;
+  }
   text << "New versions become the champion when none exists, the challenger otherwise: "
           "`loyalty models promote --kind K --version N`.";
   return Output{out, text.str()};
@@ -443,6 +452,58 @@ void AddModelCommands(CLI::App& app, GlobalOptions& options, std::function<int()
     run = Runner(options, [args](Context& context) -> Result<Output> {
       LOYALTY_ASSIGN_OR_RETURN(auto v, context.platform().registry().Rollback(args->kind, args->actor));
       return Output{models::ToJson(v), v.name() + " is the champion again"};
+    });
+  });
+
+  auto keep_at = std::make_shared<std::string>();
+  auto clv_horizon = std::make_shared<int>(91);
+  CLI::App* keep = models_cmd->add_subcommand(
+      "keep", "Keep what the churn and CLV champion and challenger predict for every customer (run daily)");
+  keep->add_option("--at", *keep_at, "As of this earlier time (features as they were then); default now");
+  keep->add_option("--clv-horizon-days", *clv_horizon, "CLV: purchases predicted over this many days")->capture_default_str();
+  keep->callback([&options, &run, keep_at, clv_horizon] {
+    run = Runner(options, [keep_at, clv_horizon](Context& context) -> Result<Output> {
+      std::optional<core::Timestamp> at;
+      if (!keep_at->empty()) {
+        auto parsed = core::ParseTimestamp(*keep_at);
+        if (!parsed) return core::Wrap(parsed.error(), "--at");
+        at = *parsed;
+      }
+      LOYALTY_ASSIGN_OR_RETURN(Json r, context.platform().predictions().KeepPredictions(at, *clv_horizon));
+      std::ostringstream text;
+      text << "kept as of " << r["as_of"].get<std::string>() << " for " << r["customers"].get<size_t>() << " customers:";
+      for (const auto& k : r["kept"]) {
+        text << "\n  " << k["model"].get<std::string>() << " " << k["quantity"].get<std::string>() << " over "
+             << k["horizon_days"].get<int>() << " days (checkable from " << k["matures_at"].get<std::string>() << ")";
+      }
+      return Output{r, text.str()};
+    });
+  });
+  auto accuracy_kind = std::make_shared<std::string>();
+  CLI::App* accuracy = models_cmd->add_subcommand("accuracy", "How kept predictions compared with what happened");
+  accuracy->add_option("--kind", *accuracy_kind, "churn or clv")->required()->check(CLI::IsMember({"churn", "clv"}));
+  accuracy->callback([&options, &run, accuracy_kind] {
+    run = Runner(options, [accuracy_kind](Context& context) -> Result<Output> {
+      LOYALTY_ASSIGN_OR_RETURN(Json r, context.platform().predictions().Accuracy(*accuracy_kind));
+      std::ostringstream text;
+      text << "snapshot  model       as of       horizon  result";
+      for (const auto& s : r["snapshots"]) {
+        text << "\n" << std::left << std::setw(10) << s["snapshot"].get<int64_t>() << std::setw(12)
+             << s["model"].get<std::string>() << std::setw(12) << s["at"].get<std::string>().substr(0, 10) << std::right
+             << std::setw(4) << s["horizon_days"].get<int>() << " d  ";
+        if (!s["matured"].get<bool>()) {
+          text << "checkable from " << s["matures_at"].get<std::string>().substr(0, 10);
+        } else if (s.contains("metrics")) {
+          text << "ROC AUC " << Fixed(s["metrics"]["roc_auc"].get<double>(), 3) << ", churn predicted "
+               << Percent(s["predicted_churn_rate"].get<double>()) << ", observed "
+               << Percent(s["observed_churn_rate"].get<double>());
+        } else {
+          text << Fixed(s["predicted_purchases"].get<double>(), 0) << " purchases predicted, "
+               << Fixed(s["actual_purchases"].get<double>(), 0) << " made";
+        }
+      }
+      if (r["snapshots"].empty()) text << "\nno predictions kept yet: `loyalty models keep` (also run by `loyalty train`)";
+      return Output{r, text.str()};
     });
   });
 

@@ -959,6 +959,7 @@ Result<TrainResult> Predictions::TrainBreakage(const TrainOptions& options) {
       }
       const double model_error = MeanAbsolutePercentageError(predicted_mean, actual.liability);
       const double run_rate_error = MeanAbsolutePercentageError(run_rate, actual.liability);
+      // With no points held in any month there is no relative error to give: left out.
       backtest = {{"cutoff", core::FormatTimestamp(FromDays(cutoff))},
                   {"months", months},
                   {"members", predicted.members},
@@ -967,12 +968,14 @@ Result<TrainResult> Predictions::TrainBreakage(const TrainOptions& options) {
                   {"redeemed_points", BandWithActual(predicted.redeemed, actual.redeemed)},
                   {"issued_points", BandWithActual(predicted.issued, actual.issued)},
                   {"outstanding_redeemed_points", BandWithActual(predicted.outstanding_redeemed, actual.outstanding_redeemed)},
-                  {"liability_mape", model_error},
-                  {"run_rate_liability_mape", run_rate_error},
                   {"months_inside_band", inside}};
       metrics["backtest_months"] = months;
-      metrics["backtest_liability_mape"] = model_error;
-      metrics["backtest_run_rate_liability_mape"] = run_rate_error;
+      if (std::isfinite(model_error) && std::isfinite(run_rate_error)) {
+        backtest["liability_mape"] = model_error;
+        backtest["run_rate_liability_mape"] = run_rate_error;
+        metrics["backtest_liability_mape"] = model_error;
+        metrics["backtest_run_rate_liability_mape"] = run_rate_error;
+      }
       metrics["backtest_redeemed_error"] =
           actual.redeemed > 0 ? (predicted.redeemed.mean - actual.redeemed) / actual.redeemed : 0.0;
     }
@@ -1029,6 +1032,180 @@ Result<Json> Predictions::Breakage(int horizon_months, int draws) {
   out["expected_breakage_value"] = value(forecast.outstanding * forecast.breakage_share.mean);
   out["liability_value_at_horizon"] = value(forecast.liability.back().mean);
   return out;
+}
+
+Result<Json> Predictions::KeepPredictions(std::optional<Timestamp> at_given, int clv_horizon_days) {
+  const Timestamp now = clock_.Now();
+  const Timestamp at = at_given.value_or(now);
+  if (at > now) return Fail(ErrorCode::kInvalidArgument, "predictions can be kept as of now or an earlier time, not later");
+  if (clv_horizon_days < 7 || clv_horizon_days > 730) {
+    return Fail(ErrorCode::kInvalidArgument, "the CLV horizon must be 7 to 730 days");
+  }
+  // Every customer's features and purchase days as of `at`.
+  std::vector<MemberId> members;
+  std::vector<features::MemberState::PurchaseDays> days;
+  models::Dataset data;
+  if (at_given && *at_given < Midnight(now)) {
+    std::vector<features::FeatureVector> rows;
+    LOYALTY_TRY(members_.Snapshot(at, [&](const Members::SnapshotRow& row) -> core::Status {
+      if (!row.purchase_days) return {};
+      members.push_back(row.member);
+      rows.push_back(row.features);
+      days.push_back(*row.purchase_days);
+      return {};
+    }));
+    std::vector<const features::FeatureVector*> pointers;
+    for (const auto& r : rows) pointers.push_back(&r);
+    data = FeatureRows(pointers);
+  } else {
+    LOYALTY_ASSIGN_OR_RETURN(CustomerRows customers, CustomerFeatures());
+    members = std::move(customers.members);
+    data = std::move(customers.data);
+    for (const auto& m : members) {
+      const auto state = features_.Get(m);
+      days.push_back(state && state->purchase_days() ? *state->purchase_days() : features::MemberState::PurchaseDays{});
+    }
+  }
+
+  Json kept = Json::array();
+  auto keep = [&](const std::string& kind, int version, int horizon, const char* quantity,
+                  const std::vector<double>& values) -> core::Status {
+    std::vector<models::StoredPrediction> stored;
+    stored.reserve(members.size());
+    for (size_t i = 0; i < members.size(); ++i) {
+      if (std::isfinite(values[i])) stored.push_back({members[i].str(), values[i]});
+    }
+    LOYALTY_ASSIGN_OR_RETURN(auto snapshot,
+                             registry_.KeepPredictions({0, kind, version, at, horizon, quantity, 0}, stored));
+    kept.push_back({{"snapshot", snapshot.id},
+                    {"model", kind + "@" + std::to_string(version)},
+                    {"quantity", quantity},
+                    {"horizon_days", horizon},
+                    {"members", snapshot.members},
+                    {"matures_at", core::FormatTimestamp(at + horizon * kDay)}});
+    return {};
+  };
+  for (const char* alias : {"champion", "challenger"}) {
+    auto churn = Churn(alias);
+    if (!churn && churn.error().code != ErrorCode::kNotFound) return std::unexpected(churn.error());
+    if (churn) {
+      LOYALTY_ASSIGN_OR_RETURN(const auto version, registry_.ByAlias("churn", alias));
+      LOYALTY_ASSIGN_OR_RETURN(const auto p, churn.value()->model.Predict(data));
+      const int horizon = version.data_window.value("horizon_days", 60);
+      LOYALTY_TRY(keep("churn", version.version, horizon, "churn_probability", p));
+    }
+    auto clv = Clv(alias);
+    if (!clv && clv.error().code != ErrorCode::kNotFound) return std::unexpected(clv.error());
+    if (clv) {
+      LOYALTY_ASSIGN_OR_RETURN(const auto version, registry_.ByAlias("clv", alias));
+      const auto& params = clv.value()->model.purchases().params;
+      std::vector<double> expected;
+      for (size_t i = 0; i < members.size(); ++i) {
+        const auto h = HistoryAt(members[i], days[i], at);
+        expected.push_back(models::ConditionalExpectedPurchases(params, clv_horizon_days / kDaysPerWeek,
+                                                                static_cast<double>(h.frequency), h.recency, h.age));
+      }
+      LOYALTY_TRY(keep("clv", version.version, clv_horizon_days, "expected_purchases", expected));
+    }
+  }
+  if (kept.empty()) {
+    return Fail(ErrorCode::kNotFound, "no churn or CLV model to keep predictions of; train them with `loyalty train`");
+  }
+  return Json{{"as_of", core::FormatTimestamp(at)}, {"customers", members.size()}, {"kept", kept}};
+}
+
+Result<Json> Predictions::Accuracy(const std::string& kind) {
+  if (kind != "churn" && kind != "clv") {
+    return Fail(ErrorCode::kInvalidArgument, "accuracy is kept for churn and clv models, not '" + kind + "'");
+  }
+  LOYALTY_ASSIGN_OR_RETURN(const auto snapshots, registry_.PredictionSnapshots(kind));
+  const Timestamp now = clock_.Now();
+  Json out = Json::array();
+  std::map<int, std::vector<Json>> by_version;
+  for (const auto& snapshot : snapshots) {
+    const Timestamp start = Midnight(snapshot.at);
+    const Timestamp end = start + snapshot.horizon_days * kDay;
+    Json item = {{"snapshot", snapshot.id},
+                 {"model", kind + "@" + std::to_string(snapshot.version)},
+                 {"at", core::FormatTimestamp(snapshot.at)},
+                 {"horizon_days", snapshot.horizon_days},
+                 {"members", snapshot.members},
+                 {"matures_at", core::FormatTimestamp(end)},
+                 {"matured", end <= now}};
+    if (end > now) {
+      out.push_back(std::move(item));
+      continue;
+    }
+    LOYALTY_ASSIGN_OR_RETURN(const auto predictions, registry_.KeptPredictions(snapshot.id));
+    LOYALTY_ASSIGN_OR_RETURN(const auto at_end, PurchaseDaysAt(end));
+    const int32_t start_day = DayNumber(start);
+    if (kind == "churn") {
+      std::vector<double> p;
+      std::vector<int> labels;
+      for (const auto& prediction : predictions) {
+        const auto member = MemberId::Parse(prediction.member);
+        if (!member) continue;
+        const auto it = at_end.find(*member);
+        p.push_back(prediction.value);
+        labels.push_back(it != at_end.end() && it->second.last_day >= start_day ? 0 : 1);
+      }
+      const auto metrics = models::Evaluate(p, labels);
+      double predicted = 0, observed = 0;
+      for (size_t i = 0; i < p.size(); ++i) {
+        predicted += p[i];
+        observed += labels[i];
+      }
+      const double n = std::max<double>(1, static_cast<double>(p.size()));
+      item["metrics"] = models::ToJson(metrics);
+      item["predicted_churn_rate"] = predicted / n;
+      item["observed_churn_rate"] = observed / n;
+    } else {
+      LOYALTY_ASSIGN_OR_RETURN(const auto at_start, PurchaseDaysAt(start));
+      double predicted = 0, actual = 0, absolute = 0;
+      for (const auto& prediction : predictions) {
+        const auto member = MemberId::Parse(prediction.member);
+        if (!member) continue;
+        const auto s = at_start.find(*member);
+        const auto e = at_end.find(*member);
+        const int before = s == at_start.end() ? 0 : s->second.days;
+        const int after = e == at_end.end() ? before : e->second.days;
+        const double made = std::max(0, after - before);
+        predicted += prediction.value;
+        actual += made;
+        absolute += std::abs(prediction.value - made);
+      }
+      const double n = std::max<double>(1, static_cast<double>(predictions.size()));
+      item["predicted_purchases"] = predicted;
+      item["actual_purchases"] = actual;
+      item["mean_absolute_error"] = absolute / n;
+    }
+    by_version[snapshot.version].push_back(item);
+    out.push_back(std::move(item));
+  }
+  // Per version: the matured snapshots' figures averaged.
+  Json versions = Json::array();
+  for (const auto& [version, items] : by_version) {
+    Json summary = {{"model", kind + "@" + std::to_string(version)}, {"matured_snapshots", items.size()}};
+    double a = 0, b = 0;
+    for (const auto& item : items) {
+      if (kind == "churn") {
+        a += item["metrics"].value("roc_auc", 0.0);
+        b += item["metrics"].value("brier", 0.0);
+      } else {
+        a += item["predicted_purchases"].get<double>();
+        b += item["actual_purchases"].get<double>();
+      }
+    }
+    const double n = static_cast<double>(items.size());
+    if (kind == "churn") {
+      summary["mean_roc_auc"] = a / n;
+      summary["mean_brier"] = b / n;
+    } else {
+      summary["predicted_to_actual"] = b > 0 ? a / b : 0.0;
+    }
+    versions.push_back(std::move(summary));
+  }
+  return Json{{"kind", kind}, {"as_of", core::FormatTimestamp(now)}, {"snapshots", out}, {"versions", versions}};
 }
 
 }  // namespace loyalty::engine

@@ -322,7 +322,7 @@ Result<RedeemPointsResult> Ledger::RedeemPointsIn(Transaction& tx, const RedeemP
     LOYALTY_ASSIGN_OR_RETURN(int64_t taken, internal::ConsumeLots(tx, command.member, entry_id, points, now,
                                                                   internal::LotScope::kAvailableOnly));
     if (taken != points) return Fail(ErrorCode::kInternal, "available lots do not cover the redemption");
-    LOYALTY_TRY(TouchActivity(tx, command.member, now));
+    LOYALTY_TRY(TouchActivity(tx, command.member, std::min(occurred, now)));
     LOYALTY_ASSIGN_OR_RETURN(Points balance, MemberBalance(tx, command.member));
     return RedeemPointsResult{entry_id, command.points, discount, balance};
   }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "journal.hpp"
 #include "loyalty/ledger/ledger.hpp"
@@ -227,14 +228,24 @@ Result<std::vector<MemberPointsFlows>> Ledger::GetPointsFlows() {
         auto rows, tx.Query("SELECT p.account, e.kind, COALESCE(e.occurred_at, e.created_at) AS t, p.amount "
                             "FROM postings p JOIN entries e ON e.entry_id = p.entry_id "
                             "WHERE p.account >= 'member:' AND p.account < 'member;' ORDER BY p.account, t, e.entry_id"));
+    // A member merged into another holds nothing and earns nothing more: its points moved to
+    // the survivor (as a transfer there), so it is left out.
+    LOYALTY_ASSIGN_OR_RETURN(auto merged, tx.Query("SELECT DISTINCT absorbed_id FROM member_merges WHERE unmerged = 0"));
+    std::set<std::string> absorbed;
+    for (const auto& row : merged) absorbed.insert(MemberAccount(*MemberId::Parse(row.Text(0))));
     std::vector<MemberPointsFlows> out;
     std::string account;
+    bool skip = false;
     for (const auto& row : rows) {
-      if (out.empty() || row.Text(0) != account) {
+      if (row.Text(0) != account) {  // the first row of the next member
         account = row.Text(0);
-        LOYALTY_ASSIGN_OR_RETURN(auto member, MemberId::Parse(account.substr(std::string_view("member:").size())));
-        out.push_back({std::move(member), {}});
+        skip = absorbed.contains(account);
+        if (!skip) {
+          LOYALTY_ASSIGN_OR_RETURN(auto member, MemberId::Parse(account.substr(std::string_view("member:").size())));
+          out.push_back({std::move(member), {}});
+        }
       }
+      if (skip) continue;
       const std::string kind = row.Text(1);
       FlowKind flow = FlowKind::kOther;
       if (kind == "earn") flow = FlowKind::kEarn;

@@ -119,6 +119,9 @@ CREATE INDEX member_merges_open_by_absorbed ON member_merges(absorbed_id) WHERE 
 // the breakage model use it, so history loaded in bulk keeps its own dates.
 constexpr std::string_view kV3 = R"sql(
 ALTER TABLE entries ADD COLUMN occurred_at INTEGER;
+UPDATE entries SET occurred_at = (SELECT MIN(o.occurred_at, entries.created_at) FROM orders o
+                                  WHERE o.entry_id = entries.entry_id)
+ WHERE kind = 'earn';
 )sql";
 
 constexpr store::Migration kMigrations[] = {

@@ -23,6 +23,7 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kPointsPriorWeight = 2;  // purchases' worth of the population mean in a member's mean
+constexpr int kMaxEventsAfterHorizon = 20000;  // per member and future, after the forecast horizon
 
 struct Lot {
   double day;
@@ -54,6 +55,13 @@ class Lots {
     total_ = std::max(0.0, total_ - taken);
     if (head_ == lots_.size()) Clear();
     return taken;
+  }
+  // Removes every open lot; returns their points.
+  double TakeAll() {
+    double points = 0;
+    for (size_t i = head_; i < lots_.size(); ++i) points += lots_[i].points;
+    Clear();
+    return points;
   }
   // Removes and returns the oldest lot's points.
   double TakeOldest() {
@@ -93,6 +101,7 @@ struct MemberAtCutoff {
 
 // Applies one move; `min_redemption` decides which purchases were chances to redeem.
 void ApplyMove(MemberAtCutoff& m, const PointsMove& move, double min_redemption, double* last_purchase_day) {
+  if (!m.present) m.last_activity = move.day;  // a transfer or correction opens the history too
   m.present = true;
   m.first_move = std::min(m.first_move, move.day);
   const double points = static_cast<double>(move.points);
@@ -265,6 +274,7 @@ void SimulateMember(const BreakageParams& params, const MemberAtCutoff& m, doubl
     double next_purchase = alive ? gap(rng) : kInf;
     int month = 1;
     double next_month_end = kDaysPerMonth;
+    int events_after = 0;
 
     auto consume_old = [&](double taken) {
       const double old = std::min(old_left, taken);
@@ -280,8 +290,12 @@ void SimulateMember(const BreakageParams& params, const MemberAtCutoff& m, doubl
       const double boundary = month <= months ? next_month_end : kInf;
       const double t = std::min({next_purchase, next_expiry, boundary});
       if (t > end || t == kInf) break;
-      // Nothing left that could still be redeemed, and the horizon is over.
-      if (month > months && (!alive || old_left <= 0)) break;
+      // Past the horizon only the fate of today's points is still open: stop once none is
+      // left, or nobody will redeem them, or (a bound on very frequent buyers) after
+      // kMaxEventsAfterHorizon more events, counting what is left as never redeemed.
+      if (month > months && (!alive || old_left <= 0 || redeem_chance <= 0 || ++events_after >= kMaxEventsAfterHorizon)) {
+        break;
+      }
       if (t == boundary) {
         totals.liability[draw * static_cast<size_t>(months) + static_cast<size_t>(month - 1)] += lots.total();
         ++month;
@@ -289,7 +303,7 @@ void SimulateMember(const BreakageParams& params, const MemberAtCutoff& m, doubl
         continue;
       }
       if (t == next_expiry) {
-        const double gone = expiry.mode == PointsExpiry::kAfterEarn ? lots.TakeOldest() : lots.Take(lots.total());
+        const double gone = expiry.mode == PointsExpiry::kAfterEarn ? lots.TakeOldest() : lots.TakeAll();
         consume_old(gone);
         if (t <= horizon) totals.expired[draw] += gone;
         continue;
@@ -490,7 +504,7 @@ BreakageOutcome ObserveBreakage(std::span<const MemberPoints> members, double cu
           out.outstanding_redeemed += old;
         }
         if (move.kind == PointsMoveKind::kExpire) out.expired -= points;
-      } else if (move.kind == PointsMoveKind::kEarn || move.kind == PointsMoveKind::kBonus) {
+      } else if (move.kind == PointsMoveKind::kEarn) {
         out.issued += points;
       }
       balance = std::max(0.0, balance + points);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 
 namespace loyalty::models {
 
@@ -46,7 +47,29 @@ CREATE TABLE model_alias_moves (
 CREATE INDEX model_alias_moves_by_kind ON model_alias_moves(kind, alias, move_id);
 )sql";
 
-constexpr store::Migration kMigrations[] = {{1, "model registry", kSchemaV1}};
+// What models predicted, kept so it can be compared with what then happened.
+constexpr std::string_view kSchemaV2 = R"sql(
+CREATE TABLE prediction_snapshots (
+  snapshot_id  INTEGER PRIMARY KEY,
+  kind         TEXT NOT NULL,
+  version      INTEGER NOT NULL,
+  at           INTEGER NOT NULL,
+  horizon_days INTEGER NOT NULL,
+  quantity     TEXT NOT NULL,
+  members      INTEGER NOT NULL,
+  recorded_at  INTEGER NOT NULL,
+  FOREIGN KEY (kind, version) REFERENCES model_versions(kind, version)
+);
+CREATE INDEX prediction_snapshots_by_kind ON prediction_snapshots(kind, at);
+CREATE TABLE stored_predictions (
+  snapshot_id INTEGER NOT NULL REFERENCES prediction_snapshots(snapshot_id),
+  member_id   TEXT NOT NULL,
+  value       REAL NOT NULL,
+  PRIMARY KEY (snapshot_id, member_id)
+) WITHOUT ROWID;
+)sql";
+
+constexpr store::Migration kMigrations[] = {{1, "model registry", kSchemaV1}, {2, "kept predictions", kSchemaV2}};
 
 constexpr std::string_view kColumns =
     "SELECT kind, version, created_at, creator, data_window, features, params, metrics FROM model_versions";
@@ -253,6 +276,73 @@ Json ToJson(const ModelVersion& v) {
               {"params", v.params},
               {"metrics", v.metrics},
               {"aliases", v.aliases}};
+}
+
+namespace {
+
+constexpr std::string_view kSnapshotColumns =
+    "SELECT snapshot_id, kind, version, at, horizon_days, quantity, members FROM prediction_snapshots";
+
+PredictionSnapshot ReadSnapshot(const store::Row& row) {
+  return {row.Int(0),     row.Text(1), static_cast<int>(row.Int(2)), core::FromUnixMillis(row.Int(3)),
+          static_cast<int>(row.Int(4)), row.Text(5), row.Int(6)};
+}
+
+}  // namespace
+
+Result<PredictionSnapshot> ModelRegistry::KeepPredictions(const PredictionSnapshot& snapshot,
+                                                          std::span<const StoredPrediction> predictions) {
+  if (snapshot.horizon_days < 1 || snapshot.horizon_days > 3650) {
+    return Fail(ErrorCode::kInvalidArgument, "a prediction horizon must be 1 to 3650 days");
+  }
+  if (snapshot.quantity.empty()) return Fail(ErrorCode::kInvalidArgument, "say what was predicted");
+  for (const auto& p : predictions) {
+    if (!std::isfinite(p.value)) {
+      return Fail(ErrorCode::kInvalidArgument, "the prediction for " + p.member + " is not a finite number");
+    }
+  }
+  return db_.WriteValue<PredictionSnapshot>([&](Transaction& tx) -> Result<PredictionSnapshot> {
+    LOYALTY_ASSIGN_OR_RETURN(const ModelVersion version, GetIn(tx, snapshot.kind, snapshot.version));
+    (void)version;  // the version must exist
+    PredictionSnapshot out = snapshot;
+    out.members = static_cast<int64_t>(predictions.size());
+    LOYALTY_ASSIGN_OR_RETURN(
+        auto row, tx.QueryOne("INSERT INTO prediction_snapshots (kind, version, at, horizon_days, quantity, members, "
+                              "recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING snapshot_id",
+                              {out.kind, out.version, core::ToUnixMillis(out.at), out.horizon_days, out.quantity,
+                               out.members, core::ToUnixMillis(clock_.Now())}));
+    out.id = row->Int(0);
+    for (const auto& p : predictions) {
+      LOYALTY_TRY(tx.Execute("INSERT INTO stored_predictions (snapshot_id, member_id, value) VALUES (?1, ?2, ?3)",
+                             {out.id, p.member, p.value}));
+    }
+    return out;
+  });
+}
+
+Result<std::vector<PredictionSnapshot>> ModelRegistry::PredictionSnapshots(const std::string& kind) {
+  return db_.ReadValue<std::vector<PredictionSnapshot>>([&](Transaction& tx) -> Result<std::vector<PredictionSnapshot>> {
+    LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query(std::string(kSnapshotColumns) + " WHERE kind = ?1 ORDER BY at, snapshot_id",
+                                                 {kind}));
+    std::vector<PredictionSnapshot> out;
+    for (const auto& row : rows) out.push_back(ReadSnapshot(row));
+    return out;
+  });
+}
+
+Result<std::vector<StoredPrediction>> ModelRegistry::KeptPredictions(int64_t snapshot_id) {
+  return db_.ReadValue<std::vector<StoredPrediction>>([&](Transaction& tx) -> Result<std::vector<StoredPrediction>> {
+    LOYALTY_ASSIGN_OR_RETURN(auto exists, tx.QueryOne(std::string(kSnapshotColumns) + " WHERE snapshot_id = ?1",
+                                                      {snapshot_id}));
+    if (!exists) return Fail(ErrorCode::kNotFound, "no prediction snapshot " + std::to_string(snapshot_id));
+    LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT member_id, value FROM stored_predictions WHERE snapshot_id = ?1 "
+                                                 "ORDER BY member_id",
+                                                 {snapshot_id}));
+    std::vector<StoredPrediction> out;
+    out.reserve(rows.size());
+    for (const auto& row : rows) out.push_back({row.Text(0), row.Real(1)});
+    return out;
+  });
 }
 
 }  // namespace loyalty::models

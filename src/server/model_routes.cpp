@@ -116,6 +116,29 @@ void AddModelRoutes(Router& router, engine::Predictions& predictions, models::Mo
     });
   });
 
+  router.Add(Method::kPost, "/v1/models/predictions", [&predictions](const Request& request) {
+    return Respond(201, [&]() -> Result<Json> {
+      LOYALTY_ASSIGN_OR_RETURN(Json body, ParseBody(request));
+      LOYALTY_TRY(core::RejectUnknownFields(body, {"at", "clv_horizon_days"}));
+      LOYALTY_ASSIGN_OR_RETURN(auto at_text, core::OptionalString(body, "at"));
+      std::optional<core::Timestamp> at;
+      if (at_text) {
+        auto parsed = core::ParseTimestamp(*at_text);
+        if (!parsed) return core::Wrap(parsed.error(), "field 'at'");
+        at = *parsed;
+      }
+      LOYALTY_ASSIGN_OR_RETURN(auto horizon, core::OptionalInt(body, "clv_horizon_days"));
+      return predictions.KeepPredictions(at, static_cast<int>(horizon.value_or(91)));
+    });
+  });
+
+  router.Add(Method::kGet, "/v1/models/{kind}/accuracy", [&predictions](const Request& request) {
+    return Respond(200, [&]() -> Result<Json> {
+      LOYALTY_ASSIGN_OR_RETURN(auto kind, ModelKind(request));
+      return predictions.Accuracy(kind);
+    });
+  });
+
   router.Add(Method::kGet, "/v1/models/{kind}", [&registry](const Request& request) {
     return Respond(200, [&]() -> Result<Json> {
       LOYALTY_ASSIGN_OR_RETURN(auto kind, ModelKind(request));

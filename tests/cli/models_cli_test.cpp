@@ -112,6 +112,14 @@ TEST_F(ModelsCliTest, TrainScoreAndManageModelsOnTheProgram) {
   EXPECT_EQ(trained["clv"]["model_version"], "clv@1");
   EXPECT_GT(trained["churn"]["model"]["roc_auc"].get<double>(), 0.6);
   EXPECT_EQ(trained["breakage"]["model_version"], "breakage@1");
+  EXPECT_EQ(trained["kept"]["kept"].size(), 2u);  // churn and clv predictions kept for later checking
+  const CliRun accuracy = Loyalty("--now 2026-01-01 models accuracy --kind churn");
+  ASSERT_EQ(accuracy.exit_code, 0) << accuracy.err;
+  EXPECT_NE(accuracy.out.find("checkable from 2026-03-02"), std::string::npos) << accuracy.out;
+  const CliRun back = Loyalty("--now 2026-01-01 models keep --at 2025-10-01");
+  ASSERT_EQ(back.exit_code, 0) << back.err;
+  EXPECT_NE(LoyaltyJson("--now 2026-01-01 models accuracy --kind churn")["snapshots"][0]["matured"], false);
+  ExpectOneLineError(Loyalty("--now 2026-01-01 models keep --at 2027-01-01"), 2, "not later");
   const CliRun breakage = Loyalty("--now 2026-01-01 breakage --months 3 --draws 20");
   ASSERT_EQ(breakage.exit_code, 0) << breakage.err;
   EXPECT_NE(breakage.out.find("will never be redeemed"), std::string::npos) << breakage.out;

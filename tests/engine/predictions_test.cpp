@@ -155,6 +155,47 @@ TEST_F(PredictionsTest, BreakageIsBackTestedOnTheSimulatedRedemptionsAndForecast
   EXPECT_EQ(predictions().Breakage(0, 50).error().code, core::ErrorCode::kInvalidArgument);
 }
 
+TEST_F(PredictionsTest, KeptPredictionsAreComparedWithWhatHappened) {
+  if (!platform_->registry().ByAlias("churn", "champion")) {
+    ASSERT_TRUE(predictions().TrainChurn({}));
+  }
+  if (!platform_->registry().ByAlias("clv", "champion")) {
+    ASSERT_TRUE(predictions().TrainClv({}));
+  }
+  // Kept as of 91 days ago, from the features as they were then, the predictions have matured
+  // by now; kept today, they have not.
+  const auto past = clock_->Now() - std::chrono::days(91);
+  auto kept_then = predictions().KeepPredictions(past);
+  ASSERT_TRUE(kept_then) << kept_then.error().message;
+  ASSERT_EQ((*kept_then)["kept"].size(), 2u);  // churn and clv champions
+  auto kept_now = predictions().KeepPredictions(std::nullopt);
+  ASSERT_TRUE(kept_now) << kept_now.error().message;
+  EXPECT_GT((*kept_now)["customers"].get<int64_t>(), (*kept_then)["customers"].get<int64_t>());
+
+  auto churn = predictions().Accuracy("churn");
+  ASSERT_TRUE(churn) << churn.error().message;
+  const Json& snapshots = (*churn)["snapshots"];
+  ASSERT_EQ(snapshots.size(), 2u);
+  const Json& matured = snapshots[0];
+  ASSERT_TRUE(matured["matured"].get<bool>()) << matured.dump();
+  EXPECT_GT(matured["metrics"]["roc_auc"].get<double>(), 0.75) << matured.dump();
+  EXPECT_NEAR(matured["predicted_churn_rate"].get<double>(), matured["observed_churn_rate"].get<double>(), 0.15);
+  EXPECT_FALSE(snapshots[1]["matured"].get<bool>());
+  EXPECT_FALSE(snapshots[1].contains("metrics"));
+  ASSERT_EQ((*churn)["versions"].size(), 1u);
+  EXPECT_EQ((*churn)["versions"][0]["matured_snapshots"], 1);
+
+  auto clv = predictions().Accuracy("clv");
+  ASSERT_TRUE(clv) << clv.error().message;
+  const Json& c = (*clv)["snapshots"][0];
+  ASSERT_TRUE(c["matured"].get<bool>());
+  EXPECT_NEAR(c["predicted_purchases"].get<double>() / c["actual_purchases"].get<double>(), 1.0, 0.3) << c.dump();
+
+  EXPECT_EQ(predictions().Accuracy("recs").error().code, core::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(predictions().KeepPredictions(clock_->Now() + std::chrono::hours(1)).error().code,
+            core::ErrorCode::kInvalidArgument);
+}
+
 TEST_F(PredictionsTest, NoEventAfterTheCutoffReachesATrainingFeature) {
   const core::Timestamp cutoff = clock_->Now() - std::chrono::days(90);
   auto before = predictions().BuildChurnTrainingSet(cutoff, 60);

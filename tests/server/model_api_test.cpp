@@ -138,6 +138,15 @@ TEST_F(ModelApiTest, ScoresWhatIfAndTheRegistry) {
   ExpectProblem(client.Send("GET", "/v1/points/breakage?draws=lots"), 400, "invalid_argument", "'draws' must be");
   auto versions = client.Send("GET", "/v1/models/breakage");
   ASSERT_EQ(versions.status, 200) << versions.body;
+
+  auto kept = Post(client, "/v1/models/predictions", Json::object());
+  ASSERT_EQ(kept.status, 201) << kept.body;
+  EXPECT_GE(kept.json()["kept"].size(), 2u);
+  ExpectProblem(Post(client, "/v1/models/predictions", {{"at", "soon"}}), 400, "invalid_argument", "'at'");
+  auto accuracy = client.Send("GET", "/v1/models/churn/accuracy");
+  ASSERT_EQ(accuracy.status, 200) << accuracy.body;
+  EXPECT_FALSE(accuracy.json()["snapshots"][0]["matured"].get<bool>());
+  ExpectProblem(client.Send("GET", "/v1/models/segments/accuracy"), 400, "invalid_argument", "churn and clv");
 }
 
 }  // namespace

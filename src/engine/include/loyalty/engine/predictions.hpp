@@ -95,6 +95,15 @@ class Predictions {
   // points never to be redeemed and liability per month, each with a 90% band.
   [[nodiscard]] core::Result<core::Json> Breakage(int horizon_months, int draws);
 
+  // Predictions held to account. Keeps what the champion and challenger churn and CLV models
+  // predict for every customer as of `at` (now when not given; an earlier time uses the
+  // features as they were then): churn probability over the model's horizon, purchases
+  // expected in the next `clv_horizon_days`.
+  [[nodiscard]] core::Result<core::Json> KeepPredictions(std::optional<core::Timestamp> at, int clv_horizon_days = 91);
+  // How each kept snapshot of a kind ("churn" or "clv") compared with what happened, for the
+  // snapshots whose horizon has passed, and per model version.
+  [[nodiscard]] core::Result<core::Json> Accuracy(const std::string& kind);
+
   // Churn risk with its top contributions, CLV and next purchase with intervals, RFM segment.
   [[nodiscard]] core::Result<core::Json> Scores(const core::MemberId& member);
   // The churn prediction again with some features overridden ({"recency_days": 5, ...}).

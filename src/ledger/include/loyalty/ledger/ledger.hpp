@@ -184,8 +184,8 @@ class Ledger {
     std::optional<Timestamp> last_redemption;
   };
   [[nodiscard]] Result<PointsAsOf> GetPointsAsOf(const MemberId& member, Timestamp at);
-  // Every member's balance changes in the order they happened; members without any are left
-  // out. Reads the whole journal: for training and finance reports, not for hot paths.
+  // Every member's balance changes in the order they happened; members without any, and
+  // members merged into another (their points moved there), are left out. Reads the whole journal: for training and finance reports, not for hot paths.
   [[nodiscard]] Result<std::vector<MemberPointsFlows>> GetPointsFlows();
 
   // Recomputes every invariant from the raw journal. Cost grows with the journal size:

@@ -88,7 +88,7 @@ struct BreakageForecast {
   int64_t members = 0;
   double outstanding = 0;       // points held at the cutoff
   std::vector<Band> liability;  // points these members hold at the end of month 1..horizon
-  Band issued;                  // over the horizon
+  Band issued;                  // earned on purchases over the horizon (bonuses are not forecast)
   Band redeemed;
   Band expired;
   Band outstanding_redeemed;    // of the points held at the cutoff: redeemed within the horizon
@@ -106,7 +106,7 @@ struct BreakageOutcome {
   int64_t members = 0;
   double outstanding = 0;
   std::vector<double> liability;  // per complete month
-  double issued = 0;              // within the complete months
+  double issued = 0;              // earned on purchases within the complete months
   double redeemed = 0;
   double expired = 0;
   double outstanding_redeemed = 0;

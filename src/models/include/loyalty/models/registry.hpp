@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,24 @@ struct AliasMove {
   core::Timestamp at;
 };
 
+// What a model version predicted for every member at one time, over a horizon (churn: the
+// probability of no purchase within it; CLV: the purchases expected within it), kept so the
+// predictions can be compared with what then happened.
+struct PredictionSnapshot {
+  int64_t id = 0;
+  std::string kind;
+  int version = 0;
+  core::Timestamp at;
+  int horizon_days = 0;
+  std::string quantity;  // what the values are, e.g. "churn_probability"
+  int64_t members = 0;
+};
+
+struct StoredPrediction {
+  std::string member;
+  double value = 0;
+};
+
 class ModelRegistry {
  public:
   [[nodiscard]] static core::Result<std::unique_ptr<ModelRegistry>> Open(store::Database& db, const core::Clock& clock);
@@ -73,6 +92,13 @@ class ModelRegistry {
   [[nodiscard]] core::Result<ModelVersion> SetAlias(const std::string& kind, const std::string& alias, int version,
                                                     const std::string& actor);
   [[nodiscard]] core::Result<std::vector<AliasMove>> AliasHistory(const std::string& kind);
+
+  // Keeps a version's predictions (the snapshot's id and member count are filled in).
+  [[nodiscard]] core::Result<PredictionSnapshot> KeepPredictions(const PredictionSnapshot& snapshot,
+                                                                 std::span<const StoredPrediction> predictions);
+  // The kind's snapshots, oldest first; and one snapshot's predictions, by member.
+  [[nodiscard]] core::Result<std::vector<PredictionSnapshot>> PredictionSnapshots(const std::string& kind);
+  [[nodiscard]] core::Result<std::vector<StoredPrediction>> KeptPredictions(int64_t snapshot_id);
 
  private:
   ModelRegistry(store::Database& db, const core::Clock& clock) : db_(db), clock_(clock) {}
