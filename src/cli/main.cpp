@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "access_cli.hpp"
 #include "context.hpp"
 #include "demo.hpp"
 #include "import_cli.hpp"
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
   loyalty::cli::AddMembersCommands(app, options, run);
   loyalty::cli::AddSimulateCommand(app, options, run);
   loyalty::cli::AddModelCommands(app, options, run);
+  loyalty::cli::AddAccessCommands(app, options, run);
 
   try {
     app.parse(argc, argv);

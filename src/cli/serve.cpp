@@ -48,6 +48,13 @@ int RunServe(const GlobalOptions& options, const ServeOptions& serve) {
   server::AddEventRoutes(router, (*context)->ingestor(), (*context)->event_log(), identity, metrics);
   server::AddModelRoutes(router, (*context)->platform().predictions(), (*context)->platform().registry(), metrics);
 
+  if (server_options->require_keys) {
+    if (auto guarded = server::GuardRoutes(router, (*context)->platform().access()); !guarded) {
+      return PrintError(guarded.error());
+    }
+  } else {
+    core::Log(core::LogLevel::kWarn, "server.auth_off", {{"hint", "every caller acts as admin; set [server] auth = \"api_keys\""}});
+  }
   auto http = server::HttpServer::Start(*server_options, router, metrics);
   if (!http) return PrintError(http.error());
   std::cout << "loyalty serving on http://" << server_options->address << ":" << (*http)->port() << std::endl;

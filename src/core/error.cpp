@@ -11,6 +11,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kInsufficientPoints: return "insufficient_points";
     case ErrorCode::kOutOfStock: return "out_of_stock";
     case ErrorCode::kFailedPrecondition: return "failed_precondition";
+    case ErrorCode::kUnauthenticated: return "unauthenticated";
+    case ErrorCode::kPermissionDenied: return "permission_denied";
     case ErrorCode::kUnavailable: return "unavailable";
     case ErrorCode::kInternal: return "internal";
   }
@@ -26,6 +28,8 @@ int HttpStatus(ErrorCode code) {
     case ErrorCode::kInsufficientPoints:
     case ErrorCode::kOutOfStock:
     case ErrorCode::kFailedPrecondition: return 422;
+    case ErrorCode::kUnauthenticated: return 401;
+    case ErrorCode::kPermissionDenied: return 403;
     case ErrorCode::kUnavailable: return 503;
     case ErrorCode::kInternal: return 500;
   }
@@ -42,6 +46,8 @@ int ExitCode(ErrorCode code) {
     case ErrorCode::kOutOfStock:
     case ErrorCode::kFailedPrecondition: return 5;
     case ErrorCode::kUnavailable: return 6;
+    case ErrorCode::kUnauthenticated: return 7;
+    case ErrorCode::kPermissionDenied: return 8;
     case ErrorCode::kInternal: return 1;
   }
   return 1;

@@ -332,10 +332,17 @@ core::Result<ServerOptions> ParseServerOptions(const core::Json& section) {
       {"address", "port", "io_threads", "worker_threads", "max_body_bytes", "max_small_body_bytes", "max_header_bytes",
        "header_timeout_ms",
        "body_timeout_ms", "idle_timeout_ms", "drain_timeout_ms", "max_connections", "max_queued_requests",
-       "reader_threads"},
+       "reader_threads", "auth"},
       "server"));
   LOYALTY_ASSIGN_OR_RETURN(auto address, core::OptionalString(section, "address", "server"));
   if (address) options.address = *address;
+  LOYALTY_ASSIGN_OR_RETURN(auto auth, core::OptionalString(section, "auth", "server"));
+  if (auth) {
+    if (*auth != "api_keys" && *auth != "off") {
+      return core::Fail(core::ErrorCode::kInvalidArgument, "'server.auth' must be \"api_keys\" or \"off\"");
+    }
+    options.require_keys = *auth == "api_keys";
+  }
   auto read_int = [&](std::string_view key, int64_t min, int64_t max) -> core::Result<std::optional<int64_t>> {
     LOYALTY_ASSIGN_OR_RETURN(auto value, core::OptionalInt(section, key, "server"));
     if (value && (*value < min || *value > max)) {

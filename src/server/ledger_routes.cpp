@@ -167,7 +167,7 @@ void AddLedgerRoutes(Router& router, ledger::Ledger& ledger, Metrics& metrics, M
                    LOYALTY_ASSIGN_OR_RETURN(auto member, PathMember(request, resolve));
                    LOYALTY_ASSIGN_OR_RETURN(auto points, BodyPoints(body, "points"));
                    LOYALTY_ASSIGN_OR_RETURN(std::string reason, core::RequireString(body, "reason"));
-                   LOYALTY_ASSIGN_OR_RETURN(std::string actor, core::RequireString(body, "actor"));
+                   LOYALTY_ASSIGN_OR_RETURN(std::string actor, ActingUser(request, body, ""));
                    auto result = is_bonus ? ledger.Bonus({key, member, points, reason, actor})
                                           : ledger.Adjust({key, member, points, reason, actor});
                    if (result) posted(result->entry_id);

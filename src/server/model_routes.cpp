@@ -20,12 +20,6 @@ Result<std::string> ModelKind(const Request& request) {
   return kind;
 }
 
-Result<std::string> Actor(const Json& body) {
-  LOYALTY_ASSIGN_OR_RETURN(auto actor, core::OptionalString(body, "actor"));
-  const std::string value = actor.value_or("api");
-  if (value.empty() || value.size() > 200) return Fail(ErrorCode::kInvalidArgument, "field 'actor' needs 1 to 200 characters");
-  return value;
-}
 
 // A whole-number query parameter within [low, high], `fallback` when absent.
 Result<int64_t> IntParam(const Request& request, const std::string& name, int64_t fallback, int64_t low,
@@ -168,7 +162,7 @@ void AddModelRoutes(Router& router, engine::Predictions& predictions, models::Mo
           body["version"].get<int64_t>() > 1000000000) {
         return Fail(ErrorCode::kInvalidArgument, "field 'version' must be a version number, like {\"version\": 2}");
       }
-      LOYALTY_ASSIGN_OR_RETURN(auto actor, Actor(body));
+      LOYALTY_ASSIGN_OR_RETURN(auto actor, ActingUser(request, body, "api"));
       LOYALTY_ASSIGN_OR_RETURN(auto version, registry.Promote(kind, static_cast<int>(body["version"].get<int64_t>()), actor));
       metrics.AddCounter("loyalty_model_promotions_total", "Model versions promoted to champion.", 1);
       return models::ToJson(version);
@@ -183,7 +177,7 @@ void AddModelRoutes(Router& router, engine::Predictions& predictions, models::Mo
         LOYALTY_ASSIGN_OR_RETURN(body, ParseBody(request));
       }
       LOYALTY_TRY(core::RejectUnknownFields(body, {"actor"}));
-      LOYALTY_ASSIGN_OR_RETURN(auto actor, Actor(body));
+      LOYALTY_ASSIGN_OR_RETURN(auto actor, ActingUser(request, body, "api"));
       LOYALTY_ASSIGN_OR_RETURN(auto version, registry.Rollback(kind, actor));
       metrics.AddCounter("loyalty_model_rollbacks_total", "Champion models rolled back.", 1);
       return models::ToJson(version);

@@ -27,6 +27,17 @@ inline Result<Json> ParseBody(const Request& request) {
   return body;
 }
 
+// Who acts: the signed-in user when API keys are on (a body's "actor" cannot override it),
+// else the body's "actor" (1 to 200 characters), else `fallback` (empty: required).
+inline Result<std::string> ActingUser(const Request& request, const Json& body, const std::string& fallback) {
+  if (!request.actor.empty()) return request.actor;
+  LOYALTY_ASSIGN_OR_RETURN(auto actor, core::OptionalString(body, "actor"));
+  if (!actor && fallback.empty()) return Fail(ErrorCode::kInvalidArgument, "field 'actor' is required");
+  const std::string value = actor.value_or(fallback);
+  if (value.empty() || value.size() > 200) return Fail(ErrorCode::kInvalidArgument, "field 'actor' needs 1 to 200 characters");
+  return value;
+}
+
 inline Result<core::IdempotencyKey> RequireKey(const Request& request) {
   auto key = request.Header("idempotency-key");
   if (!key) {

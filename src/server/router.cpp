@@ -62,4 +62,8 @@ std::variant<RouteMatch, Response> Router::Match(Method method, std::string_view
   return ProblemResponse(404, "not_found", "no route for " + std::string(path) + " (see docs/openapi.yaml)");
 }
 
+void Router::WrapHandlers(const std::function<Handler(const Route&)>& wrap) {
+  for (auto& route : routes_) route.handler = wrap(route);
+}
+
 }  // namespace loyalty::server

@@ -107,6 +107,8 @@ TEST_F(CliTest, StructuredLogsGoToStderrAsJsonLines) {
 }
 
 TEST_F(CliTest, ServeAnswersOverHttpAndStopsCleanlyOnSigterm) {
+  ASSERT_EQ(Loyalty("access user create --name ops --role admin").exit_code, 0);
+  const std::string key = LoyaltyJson("access key issue --user ops --label tests")["key"];
   int out[2];
   ASSERT_EQ(pipe(out), 0);
   const std::string data_dir = (dir_ / "data").string();
@@ -128,6 +130,8 @@ TEST_F(CliTest, ServeAnswersOverHttpAndStopsCleanlyOnSigterm) {
   {
     server::testing::HttpClient client(static_cast<uint16_t>(port));
     EXPECT_EQ(client.Send("GET", "/healthz").status, 200);
+    EXPECT_EQ(client.Send("POST", "/v1/members", R"({"id":"ana"})").status, 401);  // keys are on by default
+    client.SetDefaultHeader("Authorization", "Bearer " + key);
     EXPECT_EQ(client.Send("POST", "/v1/members", R"({"id":"ana"})").status, 201);
     EXPECT_EQ(client.Send("GET", "/v1/members/ana/balance").json()["total"], 0);
   }
@@ -139,6 +143,26 @@ TEST_F(CliTest, ServeAnswersOverHttpAndStopsCleanlyOnSigterm) {
   ASSERT_NE(fgets(line, sizeof line, child_out), nullptr);
   EXPECT_EQ(std::string(line), "loyalty stopped\n");
   fclose(child_out);
+}
+
+TEST_F(CliTest, AccessUsersAndKeysAreManagedFromTheCommandLine) {
+  ExpectOneLineError(Loyalty("access user create --name sam --role root"), 2, "no role 'root'");
+  ASSERT_EQ(Loyalty("access user create --name sam --role analyst").exit_code, 0);
+  ExpectOneLineError(Loyalty("access user create --name sam --role admin"), 4, "exists already");
+  const CliRun issued = Loyalty("access key issue --user sam --label notebook");
+  ASSERT_EQ(issued.exit_code, 0) << issued.err;
+  const std::string key = issued.out.substr(0, issued.out.find('\n'));
+  EXPECT_TRUE(key.starts_with("lk_")) << issued.out;
+  EXPECT_NE(issued.out.find("shown this once"), std::string::npos);
+  const CliRun listed = Loyalty("access key list --user sam");
+  EXPECT_NE(listed.out.find("notebook"), std::string::npos) << listed.out;
+  EXPECT_EQ(listed.out.find(key), std::string::npos) << "the key is never shown again";
+  EXPECT_EQ(LoyaltyJson("access user list")[0]["role"], "analyst");
+  const int64_t id = LoyaltyJson("access key list")[0]["id"];
+  EXPECT_NE(LoyaltyJson("access key revoke --id " + std::to_string(id))["revoked_at"], nullptr);
+  ExpectOneLineError(Loyalty("access key issue --user nobody"), 3, "no user 'nobody'");
+  ExpectOneLineError(Loyalty("access key revoke --id 77"), 3, "no API key 77");
+  EXPECT_EQ(LoyaltyJson("access user disable --name sam")["disabled"], true);
 }
 
 TEST_F(CliTest, ImportEventsKeepsTheValidOnesAndReportsTheRest) {

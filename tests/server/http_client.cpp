@@ -14,6 +14,7 @@ struct HttpClient::Impl {
   boost::asio::io_context ioc;
   boost::asio::ip::tcp::socket socket{ioc};
   boost::beast::flat_buffer buffer;
+  std::map<std::string, std::string> default_headers;
 };
 
 HttpClient::HttpClient(uint16_t port) : impl_(std::make_unique<Impl>()) {
@@ -29,6 +30,7 @@ HttpReply HttpClient::Send(const std::string& method, const std::string& target,
   http::request<http::string_body> request(http::string_to_verb(method), target, 11);
   request.set(http::field::host, "127.0.0.1");
   if (!body.empty()) request.set(http::field::content_type, "application/json");
+  for (const auto& [name, value] : impl_->default_headers) request.set(name, value);
   for (const auto& [name, value] : headers) request.set(name, value);
   request.body() = body;
   request.prepare_payload();
@@ -48,6 +50,10 @@ HttpReply HttpClient::Read(bool head) {
   reply.content_type = reply.headers["Content-Type"];
   reply.body = response.body();
   return reply;
+}
+
+void HttpClient::SetDefaultHeader(const std::string& name, const std::string& value) {
+  impl_->default_headers[name] = value;
 }
 
 void HttpClient::WriteRaw(const std::string& bytes) { boost::asio::write(impl_->socket, boost::asio::buffer(bytes)); }

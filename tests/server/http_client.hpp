@@ -33,6 +33,8 @@ class HttpClient {
   HttpReply Send(const std::string& method, const std::string& target, const std::string& body = "",
                  const std::map<std::string, std::string>& headers = {});
   HttpReply Read(bool head = false);
+  // A header sent with every request from now on (a request's own headers win).
+  void SetDefaultHeader(const std::string& name, const std::string& value);
   // Writes bytes as they are (malformed requests, partial headers).
   void WriteRaw(const std::string& bytes);
 

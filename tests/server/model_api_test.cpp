@@ -95,7 +95,7 @@ TEST_F(ModelApiTest, ScoresWhatIfAndTheRegistry) {
   auto history = client.Send("GET", "/v1/models/churn");
   ASSERT_EQ(history.status, 200);
   EXPECT_EQ(history.json()["alias_history"].back()["action"], "rollback");
-  EXPECT_EQ(history.json()["alias_history"].back()["actor"], "api");
+  EXPECT_EQ(history.json()["alias_history"].back()["actor"], "admin-1");  // the signed-in user
 
   ExpectProblem(client.Send("GET", "/v1/micro-segments"), 404, "not_found", "loyalty train --model segments");
   ASSERT_TRUE(platform_->predictions().TrainSegments({}));

@@ -38,7 +38,12 @@ class ServerFixture : public ::testing::Test {
     options_.worker_threads = 4;
   }
 
+  // Serves with API keys required (as `loyalty serve` does); Client() signs in as an admin.
   void StartServer() {
+    if (options_.require_keys) {
+      ASSERT_TRUE(GuardRoutes(router_, platform_->access()));
+      admin_key_ = IssueKey(engine::Role::kAdmin);
+    }
     auto server = HttpServer::Start(options_, router_, metrics_);
     ASSERT_TRUE(server) << server.error().message;
     server_ = std::move(*server);
@@ -46,7 +51,21 @@ class ServerFixture : public ::testing::Test {
 
   void TearDown() override { server_.reset(); }
 
-  HttpClient Client() { return HttpClient(server_->port()); }
+  // A key for a new user with this role.
+  std::string IssueKey(engine::Role role) {
+    const std::string name = std::string(engine::RoleName(role)) + "-" + std::to_string(++users_);
+    EXPECT_TRUE(platform_->access().CreateUser(name, role));
+    auto key = platform_->access().IssueKey(name, "test");
+    EXPECT_TRUE(key) << key.error().message;
+    return key ? key->secret : "";
+  }
+
+  HttpClient Client() {
+    HttpClient client = Anonymous();
+    if (!admin_key_.empty()) client.SetDefaultHeader("Authorization", "Bearer " + admin_key_);
+    return client;
+  }
+  HttpClient Anonymous() { return HttpClient(server_->port()); }
 
   static HttpReply Post(HttpClient& client, const std::string& target, const core::Json& body,
                         const std::string& key = "") {
@@ -84,6 +103,8 @@ class ServerFixture : public ::testing::Test {
   Router router_;
   ServerOptions options_;
   std::unique_ptr<HttpServer> server_;
+  std::string admin_key_;
+  int users_ = 0;
 };
 
 }  // namespace loyalty::server::testing

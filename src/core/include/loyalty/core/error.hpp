@@ -22,6 +22,8 @@ enum class ErrorCode {
   kInsufficientPoints,  // not enough available points for the command
   kOutOfStock,          // reward has no stock left
   kFailedPrecondition,  // state does not allow the command (e.g. nothing left to return)
+  kUnauthenticated,     // no valid credentials (a missing, unknown or revoked API key)
+  kPermissionDenied,    // known caller whose role does not allow the command
   kUnavailable,         // storage busy or shutting down; the caller may retry
   kInternal,            // a bug or a corrupted store; never the caller's fault
 };
@@ -49,7 +51,7 @@ using Status = Result<void>;
 // Stable snake_case name used in JSON problem documents and logs ("insufficient_points").
 std::string_view ErrorCodeName(ErrorCode code);
 
-// The HTTP status a surface returns for this code (400, 404, 409, 422, 503, 500).
+// The HTTP status a surface returns for this code (400, 401, 403, 404, 409, 422, 503, 500).
 int HttpStatus(ErrorCode code);
 
 // The process exit code a CLI returns for this code (documented in the README).

@@ -10,6 +10,7 @@
 
 #include "loyalty/core/clock.hpp"
 #include "loyalty/core/json.hpp"
+#include "loyalty/engine/access.hpp"
 #include "loyalty/engine/ingestor.hpp"
 #include "loyalty/engine/members.hpp"
 #include "loyalty/engine/predictions.hpp"
@@ -45,6 +46,7 @@ class Platform {
   Ingestor& ingestor() { return *ingestor_; }
   models::ModelRegistry& registry() { return *registry_; }
   Predictions& predictions() { return *predictions_; }
+  Access& access() { return *access_; }
 
  private:
   explicit Platform(store::Database& db) : db_(db) {}
@@ -58,6 +60,7 @@ class Platform {
   std::unique_ptr<Ingestor> ingestor_;
   std::unique_ptr<models::ModelRegistry> registry_;
   std::unique_ptr<Predictions> predictions_;
+  std::unique_ptr<Access> access_;
 };
 
 // Loads a program written by `loyalty simulate` (DIR/members.csv, DIR/events.ndjson):

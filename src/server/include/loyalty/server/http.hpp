@@ -26,6 +26,10 @@ struct Request {
   std::map<std::string, std::string> path_params;  // {name} segments of the matched route
   std::map<std::string, std::string> headers;      // names lower-cased
   std::string body;
+  // Who is calling, once the access guard has checked the API key (empty when the route is
+  // public or keys are off). Mutable: the guard fills them in on the way to the handler.
+  mutable std::string actor;
+  mutable std::string role;
 
   // The header's value, or nullopt. `name` must be lower case.
   std::optional<std::string> Header(const std::string& name) const;

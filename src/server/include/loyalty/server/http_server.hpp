@@ -37,6 +37,9 @@ struct ServerOptions {
   std::chrono::milliseconds drain_timeout{10'000};   // shutdown's wait for requests in flight
   int max_connections = 4096;
   int max_queued_requests = 4096;  // requests waiting for a worker
+  // API keys required on every route but /healthz, /readyz and /metrics ([server] auth =
+  // "api_keys", the default); "off" serves everyone as if signed in (local trials only).
+  bool require_keys = true;
 };
 
 // Reads the [server] section of a configuration; missing keys keep their defaults.

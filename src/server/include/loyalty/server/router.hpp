@@ -49,6 +49,8 @@ class Router {
   [[nodiscard]] std::variant<RouteMatch, Response> Match(Method method, std::string_view path) const;
 
   const std::vector<Route>& routes() const { return routes_; }
+  // Replaces every route's handler with wrap(route) (the access guard); before serving only.
+  void WrapHandlers(const std::function<Handler(const Route&)>& wrap);
 
  private:
   std::vector<Route> routes_;

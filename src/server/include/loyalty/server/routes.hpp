@@ -4,6 +4,7 @@
 
 #include <functional>
 
+#include "loyalty/engine/access.hpp"
 #include "loyalty/engine/ingestor.hpp"
 #include "loyalty/engine/members.hpp"
 #include "loyalty/engine/predictions.hpp"
@@ -38,5 +39,14 @@ void AddModelRoutes(Router& router, engine::Predictions& predictions, models::Mo
 // /healthz (the process answers), /readyz (`ready` succeeds: the store can be read) and
 // /metrics (Prometheus text).
 void AddSystemRoutes(Router& router, Metrics& metrics, std::function<core::Status()> ready);
+
+// The permission each route needs: the one table (docs/openapi.yaml lists it per route).
+// nullopt for a route missing from it, which GuardRoutes refuses to serve.
+[[nodiscard]] std::optional<engine::Permission> RoutePermission(Method method, std::string_view pattern);
+
+// Puts every route behind an API key ("Authorization: Bearer lk_..."): 401 without a valid
+// key, 403 when the key's role lacks the route's permission; public routes stay open. Fails
+// (before serving) when a route has no permission in the table. `access` must outlive the router.
+[[nodiscard]] core::Status GuardRoutes(Router& router, engine::Access& access);
 
 }  // namespace loyalty::server

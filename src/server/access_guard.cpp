@@ -1,0 +1,115 @@
+// Access control for every route: which permission each needs, and the guard that checks the
+// caller's API key and role before the handler runs.
+
+#include <array>
+
+#include "loyalty/server/routes.hpp"
+
+namespace loyalty::server {
+
+namespace {
+
+using engine::Permission;
+
+struct RouteRule {
+  Method method;
+  std::string_view pattern;
+  Permission permission;
+};
+
+constexpr std::array kRules = {
+    RouteRule{Method::kGet, "/healthz", Permission::kPublic},
+    RouteRule{Method::kGet, "/readyz", Permission::kPublic},
+    RouteRule{Method::kGet, "/metrics", Permission::kPublic},
+    // Ledger
+    RouteRule{Method::kGet, "/v1/members/{id}/balance", Permission::kReadMember},
+    RouteRule{Method::kGet, "/v1/members/{id}/statement", Permission::kReadMember},
+    RouteRule{Method::kGet, "/v1/members/{id}/lots", Permission::kReadMember},
+    RouteRule{Method::kGet, "/v1/members/{id}/tier", Permission::kReadMember},
+    RouteRule{Method::kPost, "/v1/purchases", Permission::kTransact},
+    RouteRule{Method::kPost, "/v1/returns", Permission::kTransact},
+    RouteRule{Method::kPost, "/v1/members/{id}/redemptions", Permission::kTransact},
+    RouteRule{Method::kPost, "/v1/members/{id}/discounts", Permission::kTransact},
+    RouteRule{Method::kPost, "/v1/members/{id}/bonus", Permission::kGrant},
+    RouteRule{Method::kPost, "/v1/members/{id}/adjustments", Permission::kGrant},
+    RouteRule{Method::kGet, "/v1/rewards", Permission::kReadAggregates},
+    RouteRule{Method::kPut, "/v1/rewards/{id}", Permission::kGrant},
+    RouteRule{Method::kGet, "/v1/liability", Permission::kReadAggregates},
+    RouteRule{Method::kPost, "/v1/jobs/expire", Permission::kGrant},
+    RouteRule{Method::kPost, "/v1/jobs/tier-evaluation", Permission::kGrant},
+    // Members and events
+    RouteRule{Method::kPost, "/v1/members", Permission::kManageMembers},
+    RouteRule{Method::kGet, "/v1/members", Permission::kReadPii},  // lookup by e-mail, phone, card
+    RouteRule{Method::kGet, "/v1/members/{id}", Permission::kReadPii},
+    RouteRule{Method::kPost, "/v1/members/{id}/identifiers", Permission::kManageMembers},
+    RouteRule{Method::kPost, "/v1/members/{id}/merge", Permission::kManageMembers},
+    RouteRule{Method::kPost, "/v1/members/{id}/unmerge", Permission::kManageMembers},
+    RouteRule{Method::kGet, "/v1/members/{id}/merges", Permission::kReadMember},
+    RouteRule{Method::kGet, "/v1/members/{id}/features", Permission::kReadMember},
+    RouteRule{Method::kGet, "/v1/segments", Permission::kReadAggregates},
+    RouteRule{Method::kPost, "/v1/events", Permission::kIngest},
+    RouteRule{Method::kGet, "/v1/members/{id}/events", Permission::kReadPii},  // free text of tickets and reviews
+    // Models
+    RouteRule{Method::kGet, "/v1/members/{id}/scores", Permission::kReadMember},
+    RouteRule{Method::kPost, "/v1/members/{id}/what-if", Permission::kReadMember},
+    RouteRule{Method::kGet, "/v1/members/{id}/recommendations", Permission::kReadMember},
+    RouteRule{Method::kGet, "/v1/items/{sku}/similar", Permission::kReadAggregates},
+    RouteRule{Method::kGet, "/v1/scores/summary", Permission::kReadAggregates},
+    RouteRule{Method::kGet, "/v1/points/breakage", Permission::kReadAggregates},
+    RouteRule{Method::kGet, "/v1/micro-segments", Permission::kReadAggregates},
+    RouteRule{Method::kGet, "/v1/models/churn/drift", Permission::kReadAggregates},
+    RouteRule{Method::kGet, "/v1/models", Permission::kReadAggregates},
+    RouteRule{Method::kPost, "/v1/models/predictions", Permission::kManageModels},
+    RouteRule{Method::kGet, "/v1/models/{kind}/accuracy", Permission::kReadAggregates},
+    RouteRule{Method::kGet, "/v1/models/{kind}", Permission::kReadAggregates},
+    RouteRule{Method::kPost, "/v1/models/{kind}/promote", Permission::kManageModels},
+    RouteRule{Method::kPost, "/v1/models/{kind}/rollback", Permission::kManageModels},
+};
+
+std::string BearerToken(const Request& request) {
+  const auto header = request.Header("authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!header || header->size() <= kBearer.size() || !header->starts_with(kBearer)) return "";
+  return header->substr(kBearer.size());
+}
+
+Response Refuse(const core::Error& error) {
+  Response response = ProblemResponse(error);
+  if (error.code == core::ErrorCode::kUnauthenticated) response.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return response;
+}
+
+}  // namespace
+
+std::optional<Permission> RoutePermission(Method method, std::string_view pattern) {
+  for (const auto& rule : kRules) {
+    if (rule.method == method && rule.pattern == pattern) return rule.permission;
+  }
+  // HEAD is GET without the body.
+  if (method == Method::kHead) return RoutePermission(Method::kGet, pattern);
+  return std::nullopt;
+}
+
+core::Status GuardRoutes(Router& router, engine::Access& access) {
+  for (const auto& route : router.routes()) {
+    if (!RoutePermission(route.method, route.pattern)) {
+      return core::Fail(core::ErrorCode::kInternal, "route " + std::string(MethodName(route.method)) + " " + route.pattern +
+                                                        " has no permission in the access table");
+    }
+  }
+  router.WrapHandlers([&access](const Route& route) -> Handler {
+    const Permission permission = *RoutePermission(route.method, route.pattern);
+    if (permission == Permission::kPublic) return route.handler;
+    return [&access, permission, inner = route.handler](const Request& request) -> Response {
+      auto principal = access.Authenticate(BearerToken(request));
+      if (!principal) return Refuse(principal.error());
+      if (auto allowed = engine::Access::Authorize(*principal, permission); !allowed) return Refuse(allowed.error());
+      request.actor = principal->user;
+      request.role = std::string(engine::RoleName(principal->role));
+      return inner(request);
+    };
+  });
+  return {};
+}
+
+}  // namespace loyalty::server

@@ -1,0 +1,130 @@
+// Access control over real HTTP: every route against every role, and keys that stop working.
+
+#include <gtest/gtest.h>
+
+#include "server_fixture.hpp"
+
+namespace loyalty::server::testing {
+namespace {
+
+using core::Json;
+using engine::Permission;
+using engine::Role;
+
+class AccessTest : public ServerFixture {};
+
+// A concrete path for a pattern: every {name} becomes "nobody".
+std::string Target(const std::string& pattern) {
+  std::string out;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '{') {
+      out += "nobody";
+      i = pattern.find('}', i);
+    } else {
+      out += pattern[i];
+    }
+  }
+  return out;
+}
+
+TEST_F(AccessTest, EveryRouteAnswersEachRoleAsTheTableSays) {
+  StartServer();
+  std::map<Role, std::string> keys;
+  for (Role role : engine::kRoles) keys[role] = IssueKey(role);
+  int checked = 0;
+  for (const Route& route : router_.routes()) {
+    const auto permission = RoutePermission(route.method, route.pattern);
+    ASSERT_TRUE(permission) << route.pattern;
+    const std::string method(MethodName(route.method));
+    const std::string target = Target(route.pattern);
+    const std::string body = route.method == Method::kGet ? "" : "{}";
+    const std::string where = method + " " + route.pattern;
+
+    HttpClient anonymous = Anonymous();
+    const HttpReply unsigned_reply = anonymous.Send(method, target, body);
+    if (*permission == Permission::kPublic) {
+      EXPECT_NE(unsigned_reply.status, 401) << where;
+    } else {
+      EXPECT_EQ(unsigned_reply.status, 401) << where << ": " << unsigned_reply.body;
+      EXPECT_EQ(unsigned_reply.headers.count("WWW-Authenticate"), 1u) << where;
+    }
+    for (Role role : engine::kRoles) {
+      HttpClient client = Anonymous();
+      const HttpReply reply = client.Send(method, target, body, {{"Authorization", "Bearer " + keys[role]}});
+      const std::string who = where + " as " + std::string(engine::RoleName(role));
+      if (engine::Allowed(role, *permission)) {
+        EXPECT_NE(reply.status, 401) << who << ": " << reply.body;
+        EXPECT_NE(reply.status, 403) << who << ": " << reply.body;
+      } else {
+        ExpectProblem(reply, 403, "permission_denied", std::string(engine::RoleName(role)));
+      }
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 40 * 5);
+}
+
+TEST_F(AccessTest, AnalystsSeeScoresAndAggregatesButNoPersonalData) {
+  StartServer();
+  HttpClient admin = Client();
+  ASSERT_EQ(Post(admin, "/v1/members", {{"id", "ann"}, {"identifiers", {{{"kind", "email"}, {"value", "ann@example.com"}}}}}).status, 201);
+  HttpClient analyst = Anonymous();
+  analyst.SetDefaultHeader("Authorization", "Bearer " + IssueKey(Role::kAnalyst));
+  EXPECT_EQ(analyst.Send("GET", "/v1/members/ann/balance").status, 200);
+  EXPECT_EQ(analyst.Send("GET", "/v1/members/ann/features").status, 200);
+  EXPECT_EQ(analyst.Send("GET", "/v1/segments").status, 200);
+  const HttpReply profile = analyst.Send("GET", "/v1/members/ann");
+  ExpectProblem(profile, 403, "permission_denied", "may not read personal data");
+  EXPECT_EQ(profile.body.find("ann@example.com"), std::string::npos);
+  ExpectProblem(analyst.Send("GET", "/v1/members?identifier=email:ann@example.com"), 403, "permission_denied",
+                "personal data");
+  ExpectProblem(analyst.Send("GET", "/v1/members/ann/events"), 403, "permission_denied", "personal data");
+}
+
+TEST_F(AccessTest, TheSignedInUserIsTheActorAndKeysStopWorkingWhenRevoked) {
+  StartServer();
+  ASSERT_TRUE(platform_->access().CreateUser("maria", Role::kManager));
+  auto key = platform_->access().IssueKey("maria", "laptop");
+  ASSERT_TRUE(key);
+  HttpClient maria = Anonymous();
+  maria.SetDefaultHeader("Authorization", "Bearer " + key->secret);
+  ASSERT_EQ(Post(maria, "/v1/members", {{"id", "ann"}}).status, 201);
+  // The body names someone else; the ledger records who signed in.
+  const HttpReply bonus = Post(maria, "/v1/members/ann/bonus", {{"points", 50}, {"reason", "goodwill"}, {"actor", "bob"}}, "b1");
+  ASSERT_EQ(bonus.status, 201) << bonus.body;
+  const Json statement = maria.Send("GET", "/v1/members/ann/statement").json();
+  EXPECT_EQ(statement["lines"][0]["details"]["actor"], "maria") << statement.dump();
+
+  // A bad header, an unknown key, a revoked key and a disabled user are all just "unauthenticated".
+  for (const std::string& header : {std::string("Basic abc"), std::string("Bearer lk_nope"),
+                                    "Bearer lk_" + std::string(64, '0')}) {
+    HttpClient client = Anonymous();
+    ExpectProblem(client.Send("GET", "/v1/rewards", "", {{"Authorization", header}}), 401, "unauthenticated",
+                  "Authorization: Bearer");
+  }
+  ASSERT_TRUE(platform_->access().RevokeKey(key->info.id));
+  ExpectProblem(maria.Send("GET", "/v1/rewards"), 401, "unauthenticated", "API key");
+  auto second = platform_->access().IssueKey("maria", "phone");
+  ASSERT_TRUE(second);
+  maria.SetDefaultHeader("Authorization", "Bearer " + second->secret);
+  EXPECT_EQ(maria.Send("GET", "/v1/rewards").status, 200);
+  ASSERT_TRUE(platform_->access().SetUserDisabled("maria", true));
+  ExpectProblem(maria.Send("GET", "/v1/rewards"), 401, "unauthenticated", "API key");
+}
+
+TEST_F(AccessTest, ConfigurationTurnsKeysOffOnlyWhenAskedTo) {
+  EXPECT_TRUE(ParseServerOptions(Json::object())->require_keys);
+  EXPECT_TRUE(ParseServerOptions(Json{{"auth", "api_keys"}})->require_keys);
+  EXPECT_FALSE(ParseServerOptions(Json{{"auth", "off"}})->require_keys);
+  auto bad = ParseServerOptions(Json{{"auth", "maybe"}});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("server.auth"), std::string::npos);
+  // A route the table does not know is refused before serving.
+  router_.Add(Method::kGet, "/v1/secret", [](const Request&) { return JsonResponse(200, Json::object()); });
+  auto guarded = GuardRoutes(router_, platform_->access());
+  ASSERT_FALSE(guarded);
+  EXPECT_NE(guarded.error().message.find("/v1/secret"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace loyalty::server::testing
