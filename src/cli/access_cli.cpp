@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "loyalty/engine/access.hpp"
+#include "loyalty/oversight/audit_log.hpp"
 
 namespace loyalty::cli {
 
@@ -107,6 +108,50 @@ void AddAccessCommands(CLI::App& app, GlobalOptions& options, std::function<int(
     run = Runner(options, [args](Context& context) -> core::Result<std::pair<core::Json, std::string>> {
       LOYALTY_ASSIGN_OR_RETURN(auto k, context.platform().access().RevokeKey(args->key_id));
       return std::pair{engine::ToJson(k), "revoked key " + std::to_string(k.id) + " of " + k.user};
+    });
+  });
+}
+
+void AddAuditCommands(CLI::App& app, GlobalOptions& options, std::function<int()>& run) {
+  struct AuditArgs {
+    std::string member;
+    std::string actor;
+    int limit = 50;
+  };
+  auto args = std::make_shared<AuditArgs>();
+  CLI::App* audit = app.add_subcommand("audit", "The audit trail: who changed what, and who read personal data");
+  audit->require_subcommand(1);
+  CLI::App* list = audit->add_subcommand("list", "Entries, newest first");
+  list->add_option("--member", args->member, "Only entries about this member");
+  list->add_option("--actor", args->actor, "Only entries by this user");
+  list->add_option("--limit", args->limit, "How many (1 to 1000)")->capture_default_str();
+  list->callback([&options, &run, args] {
+    run = Runner(options, [args](Context& context) -> core::Result<std::pair<core::Json, std::string>> {
+      oversight::AuditQuery query;
+      if (!args->member.empty()) query.member = args->member;
+      if (!args->actor.empty()) query.actor = args->actor;
+      query.limit = args->limit;
+      LOYALTY_ASSIGN_OR_RETURN(auto entries, context.platform().audit().Query(query));
+      core::Json out = core::Json::array();
+      std::ostringstream text;
+      for (const auto& e : entries) {
+        out.push_back(oversight::ToJson(e));
+        text << std::left << std::setw(6) << e.seq << std::setw(22) << core::FormatTimestamp(e.at) << std::setw(16)
+             << e.actor + " (" + e.role + ")" << " " << e.action << " -> " << e.status;
+        if (!e.member.empty()) text << "  member " << e.member;
+        if (!e.reason.empty()) text << "  \"" << e.reason << "\"";
+        text << "\n";
+      }
+      if (entries.empty()) text << "no audit entries";
+      return std::pair{out, text.str()};
+    });
+  });
+  CLI::App* verify = audit->add_subcommand("verify", "Recompute the hash chain; exit 1 when an entry was altered or removed");
+  verify->callback([&options, &run] {
+    run = Runner(options, [](Context& context) -> core::Result<std::pair<core::Json, std::string>> {
+      LOYALTY_ASSIGN_OR_RETURN(auto v, context.platform().audit().Verify());
+      if (!v.ok) return core::Fail(core::ErrorCode::kInternal, "the audit trail is broken: " + v.problem);
+      return std::pair{oversight::ToJson(v), "the audit trail is intact: " + std::to_string(v.entries) + " entries"};
     });
   });
 }

@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
   loyalty::cli::AddSimulateCommand(app, options, run);
   loyalty::cli::AddModelCommands(app, options, run);
   loyalty::cli::AddAccessCommands(app, options, run);
+  loyalty::cli::AddAuditCommands(app, options, run);
 
   try {
     app.parse(argc, argv);

@@ -47,9 +47,11 @@ int RunServe(const GlobalOptions& options, const ServeOptions& serve) {
   server::AddMemberRoutes(router, (*context)->members(), metrics);
   server::AddEventRoutes(router, (*context)->ingestor(), (*context)->event_log(), identity, metrics);
   server::AddModelRoutes(router, (*context)->platform().predictions(), (*context)->platform().registry(), metrics);
+  server::AddAuditRoutes(router, (*context)->platform().audit());
 
   if (server_options->require_keys) {
-    if (auto guarded = server::GuardRoutes(router, (*context)->platform().access()); !guarded) {
+    if (auto guarded = server::GuardRoutes(router, (*context)->platform().access(), (*context)->platform().audit());
+        !guarded) {
       return PrintError(guarded.error());
     }
   } else {

@@ -30,6 +30,7 @@ core::Result<std::unique_ptr<Platform>> Platform::Open(store::Database& db, Plat
   p->predictions_ = std::make_unique<Predictions>(*p->members_, *p->features_, *p->event_log_, *p->identity_,
                                                  *p->ledger_, *p->registry_, currency, clock);
   LOYALTY_ASSIGN_OR_RETURN(p->access_, Access::Open(db, clock));
+  LOYALTY_ASSIGN_OR_RETURN(p->audit_, oversight::AuditLog::Open(db, clock));
   return p;
 }
 

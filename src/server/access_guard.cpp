@@ -3,6 +3,7 @@
 
 #include <array>
 
+#include "loyalty/core/logging.hpp"
 #include "loyalty/server/routes.hpp"
 
 namespace loyalty::server {
@@ -64,6 +65,9 @@ constexpr std::array kRules = {
     RouteRule{Method::kGet, "/v1/models/{kind}", Permission::kReadAggregates},
     RouteRule{Method::kPost, "/v1/models/{kind}/promote", Permission::kManageModels},
     RouteRule{Method::kPost, "/v1/models/{kind}/rollback", Permission::kManageModels},
+    // Oversight
+    RouteRule{Method::kGet, "/v1/audit", Permission::kReadAudit},
+    RouteRule{Method::kGet, "/v1/audit/verify", Permission::kReadAudit},
 };
 
 std::string BearerToken(const Request& request) {
@@ -90,23 +94,73 @@ std::optional<Permission> RoutePermission(Method method, std::string_view patter
   return std::nullopt;
 }
 
-core::Status GuardRoutes(Router& router, engine::Access& access) {
+namespace {
+
+// The audit entry for a request a signed-in caller made.
+oversight::AuditEntry EntryFor(Method method, const std::string& pattern, const Request& request,
+                               const engine::Principal& who, const Response& response) {
+  oversight::AuditEntry entry;
+  entry.actor = who.user;
+  entry.role = std::string(engine::RoleName(who.role));
+  entry.action = std::string(MethodName(method)) + " " + pattern;
+  entry.target = request.path;
+  if (auto id = request.path_params.find("id"); id != request.path_params.end() && pattern.starts_with("/v1/members/")) {
+    entry.member = id->second;
+  }
+  if (!request.body.empty()) {
+    entry.request_digest = oversight::Digest(request.body);
+    if (auto body = core::ParseJson(request.body); body && body->is_object()) {
+      // Purchases and returns name the member in "member"; a new member's id is "id".
+      const char* field = pattern == "/v1/members" ? "id" : "member";
+      if (entry.member.empty() && body->contains(field) && (*body)[field].is_string()) {
+        entry.member = (*body)[field].get<std::string>();
+      }
+      if (body->contains("reason") && (*body)["reason"].is_string()) entry.reason = (*body)["reason"].get<std::string>();
+    }
+  }
+  entry.status = response.status;
+  entry.result_digest = oversight::Digest(response.body);
+  return entry;
+}
+
+}  // namespace
+
+core::Status GuardRoutes(Router& router, engine::Access& access, oversight::AuditLog& audit) {
   for (const auto& route : router.routes()) {
     if (!RoutePermission(route.method, route.pattern)) {
       return core::Fail(core::ErrorCode::kInternal, "route " + std::string(MethodName(route.method)) + " " + route.pattern +
                                                         " has no permission in the access table");
     }
   }
-  router.WrapHandlers([&access](const Route& route) -> Handler {
+  router.WrapHandlers([&access, &audit](const Route& route) -> Handler {
     const Permission permission = *RoutePermission(route.method, route.pattern);
     if (permission == Permission::kPublic) return route.handler;
-    return [&access, permission, inner = route.handler](const Request& request) -> Response {
+    const bool changes = route.method != Method::kGet && route.method != Method::kHead;
+    return [&access, &audit, permission, changes, method = route.method, pattern = route.pattern,
+            inner = route.handler](const Request& request) -> Response {
       auto principal = access.Authenticate(BearerToken(request));
       if (!principal) return Refuse(principal.error());
-      if (auto allowed = engine::Access::Authorize(*principal, permission); !allowed) return Refuse(allowed.error());
-      request.actor = principal->user;
-      request.role = std::string(engine::RoleName(principal->role));
-      return inner(request);
+      const bool personal = permission == Permission::kReadPii;
+      Response response;
+      if (auto allowed = engine::Access::Authorize(*principal, permission); !allowed) {
+        response = Refuse(allowed.error());
+      } else {
+        request.actor = principal->user;
+        request.role = std::string(engine::RoleName(principal->role));
+        response = inner(request);
+      }
+      if (changes || personal) {
+        auto recorded = audit.Append(EntryFor(method, pattern, request, *principal, response));
+        if (!recorded) {
+          core::Log(core::LogLevel::kError, "audit.append_failed",
+                    core::Json{{"action", pattern}, {"actor", principal->user}, {"error", recorded.error().message}});
+          // Personal data leaves only with a record of who read it.
+          if (personal && response.status < 400) {
+            return ProblemResponse({core::ErrorCode::kUnavailable, "the audit trail could not record this read; retry"});
+          }
+        }
+      }
+      return response;
     };
   });
   return {};

@@ -143,6 +143,13 @@ TEST_F(CliTest, ServeAnswersOverHttpAndStopsCleanlyOnSigterm) {
   ASSERT_NE(fgets(line, sizeof line, child_out), nullptr);
   EXPECT_EQ(std::string(line), "loyalty stopped\n");
   fclose(child_out);
+  // What the key did over HTTP is in the audit trail, and the chain is intact.
+  const CliRun trail = Loyalty("audit list");
+  EXPECT_NE(trail.out.find("ops (admin)"), std::string::npos) << trail.out;
+  EXPECT_NE(trail.out.find("POST /v1/members -> 201"), std::string::npos) << trail.out;
+  const CliRun verified = Loyalty("audit verify");
+  EXPECT_EQ(verified.exit_code, 0) << verified.err;
+  EXPECT_NE(verified.out.find("intact"), std::string::npos) << verified.out;
 }
 
 TEST_F(CliTest, AccessUsersAndKeysAreManagedFromTheCommandLine) {

@@ -79,6 +79,16 @@ TEST_F(AccessTest, AnalystsSeeScoresAndAggregatesButNoPersonalData) {
   ExpectProblem(analyst.Send("GET", "/v1/members?identifier=email:ann@example.com"), 403, "permission_denied",
                 "personal data");
   ExpectProblem(analyst.Send("GET", "/v1/members/ann/events"), 403, "permission_denied", "personal data");
+  // Reads of personal data are audited, refused ones too.
+  EXPECT_EQ(admin.Send("GET", "/v1/members/ann").status, 200);
+  auto reads = platform_->audit().Query({.member = "ann"});
+  ASSERT_TRUE(reads);
+  ASSERT_GE(reads->size(), 3u);
+  EXPECT_EQ((*reads)[0].action, "GET /v1/members/{id}");
+  EXPECT_EQ((*reads)[0].status, 200);
+  EXPECT_EQ((*reads)[0].role, "admin");
+  EXPECT_EQ((*reads)[1].role, "analyst");
+  EXPECT_EQ((*reads)[1].status, 403);
 }
 
 TEST_F(AccessTest, TheSignedInUserIsTheActorAndKeysStopWorkingWhenRevoked) {
@@ -94,6 +104,21 @@ TEST_F(AccessTest, TheSignedInUserIsTheActorAndKeysStopWorkingWhenRevoked) {
   ASSERT_EQ(bonus.status, 201) << bonus.body;
   const Json statement = maria.Send("GET", "/v1/members/ann/statement").json();
   EXPECT_EQ(statement["lines"][0]["details"]["actor"], "maria") << statement.dump();
+
+  // The audit trail has it, with the reason, and an auditor reads it (a manager may not).
+  HttpClient auditor = Anonymous();
+  auditor.SetDefaultHeader("Authorization", "Bearer " + IssueKey(Role::kAuditor));
+  const Json trail = auditor.Send("GET", "/v1/audit?member=ann").json();
+  ASSERT_GE(trail["entries"].size(), 2u) << trail.dump();
+  EXPECT_EQ(trail["entries"][0]["action"], "POST /v1/members/{id}/bonus");
+  EXPECT_EQ(trail["entries"][0]["actor"], "maria");
+  EXPECT_EQ(trail["entries"][0]["role"], "manager");
+  EXPECT_EQ(trail["entries"][0]["reason"], "goodwill");
+  EXPECT_EQ(trail["entries"][0]["status"], 201);
+  ExpectProblem(maria.Send("GET", "/v1/audit"), 403, "permission_denied", "audit trail");
+  const Json verified = auditor.Send("GET", "/v1/audit/verify").json();
+  EXPECT_EQ(verified["ok"], true) << verified.dump();
+  EXPECT_EQ(verified["entries"].get<int64_t>(), 2);  // the member and the bonus: plain reads are not audited
 
   // A bad header, an unknown key, a revoked key and a disabled user are all just "unauthenticated".
   for (const std::string& header : {std::string("Basic abc"), std::string("Bearer lk_nope"),
@@ -121,7 +146,7 @@ TEST_F(AccessTest, ConfigurationTurnsKeysOffOnlyWhenAskedTo) {
   EXPECT_NE(bad.error().message.find("server.auth"), std::string::npos);
   // A route the table does not know is refused before serving.
   router_.Add(Method::kGet, "/v1/secret", [](const Request&) { return JsonResponse(200, Json::object()); });
-  auto guarded = GuardRoutes(router_, platform_->access());
+  auto guarded = GuardRoutes(router_, platform_->access(), platform_->audit());
   ASSERT_FALSE(guarded);
   EXPECT_NE(guarded.error().message.find("/v1/secret"), std::string::npos);
 }

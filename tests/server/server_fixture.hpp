@@ -34,6 +34,7 @@ class ServerFixture : public ::testing::Test {
     AddEventRoutes(router_, *ingestor_, *event_log_, platform_->identity(), metrics_);
     AddMemberRoutes(router_, platform_->members(), metrics_);
     AddModelRoutes(router_, platform_->predictions(), platform_->registry(), metrics_);
+    AddAuditRoutes(router_, platform_->audit());
     options_.port = 0;
     options_.worker_threads = 4;
   }
@@ -41,7 +42,7 @@ class ServerFixture : public ::testing::Test {
   // Serves with API keys required (as `loyalty serve` does); Client() signs in as an admin.
   void StartServer() {
     if (options_.require_keys) {
-      ASSERT_TRUE(GuardRoutes(router_, platform_->access()));
+      ASSERT_TRUE(GuardRoutes(router_, platform_->access(), platform_->audit()));
       admin_key_ = IssueKey(engine::Role::kAdmin);
     }
     auto server = HttpServer::Start(options_, router_, metrics_);

@@ -11,6 +11,7 @@
 #include "loyalty/core/clock.hpp"
 #include "loyalty/core/json.hpp"
 #include "loyalty/engine/access.hpp"
+#include "loyalty/oversight/audit_log.hpp"
 #include "loyalty/engine/ingestor.hpp"
 #include "loyalty/engine/members.hpp"
 #include "loyalty/engine/predictions.hpp"
@@ -47,6 +48,7 @@ class Platform {
   models::ModelRegistry& registry() { return *registry_; }
   Predictions& predictions() { return *predictions_; }
   Access& access() { return *access_; }
+  oversight::AuditLog& audit() { return *audit_; }
 
  private:
   explicit Platform(store::Database& db) : db_(db) {}
@@ -61,6 +63,7 @@ class Platform {
   std::unique_ptr<models::ModelRegistry> registry_;
   std::unique_ptr<Predictions> predictions_;
   std::unique_ptr<Access> access_;
+  std::unique_ptr<oversight::AuditLog> audit_;
 };
 
 // Loads a program written by `loyalty simulate` (DIR/members.csv, DIR/events.ndjson):

@@ -10,6 +10,7 @@
 #include "loyalty/engine/predictions.hpp"
 #include "loyalty/events/event_log.hpp"
 #include "loyalty/ledger/ledger.hpp"
+#include "loyalty/oversight/audit_log.hpp"
 #include "loyalty/server/metrics.hpp"
 #include "loyalty/server/router.hpp"
 
@@ -45,8 +46,14 @@ void AddSystemRoutes(Router& router, Metrics& metrics, std::function<core::Statu
 [[nodiscard]] std::optional<engine::Permission> RoutePermission(Method method, std::string_view pattern);
 
 // Puts every route behind an API key ("Authorization: Bearer lk_..."): 401 without a valid
-// key, 403 when the key's role lacks the route's permission; public routes stay open. Fails
-// (before serving) when a route has no permission in the table. `access` must outlive the router.
-[[nodiscard]] core::Status GuardRoutes(Router& router, engine::Access& access);
+// key, 403 when the key's role lacks the route's permission; public routes stay open. Every
+// change a signed-in caller asks for (allowed or refused) and every read of personal data is
+// appended to the audit trail; a read of personal data that cannot be recorded is not served
+// (503). Fails (before serving) when a route has no permission in the table. `access` and
+// `audit` must outlive the router.
+[[nodiscard]] core::Status GuardRoutes(Router& router, engine::Access& access, oversight::AuditLog& audit);
+
+// The audit trail: GET /v1/audit (by member, actor, time) and GET /v1/audit/verify.
+void AddAuditRoutes(Router& router, oversight::AuditLog& audit);
 
 }  // namespace loyalty::server
