@@ -10,6 +10,7 @@
 #include <thread>
 #include <utility>
 
+#include "loyalty/core/random.hpp"
 #include "maximise.hpp"
 
 namespace loyalty::models {
@@ -225,18 +226,8 @@ struct DrawTotals {
   std::vector<double> issued, redeemed, expired, outstanding_redeemed, ultimately_redeemed;
 };
 
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-double BetaDraw(std::mt19937_64& rng, double a, double b) {
-  const double x = std::gamma_distribution<double>(a, 1.0)(rng);
-  const double y = std::gamma_distribution<double>(b, 1.0)(rng);
-  return x + y > 0 ? x / (x + y) : 0.0;
-}
+using core::BetaDraw;
+using core::MixSeed;
 
 void SimulateMember(const BreakageParams& params, const MemberAtCutoff& m, double cutoff_day, uint64_t seed,
                     const BreakageOptions& options, DrawTotals& totals) {
@@ -442,7 +433,7 @@ Result<BreakageForecast> ForecastBreakage(const BreakageParams& params, std::spa
   std::vector<DrawTotals> partial(static_cast<size_t>(threads), DrawTotals(options.draws, options.horizon_months));
   auto work = [&](int part) {
     for (size_t i = static_cast<size_t>(part); i < state.size(); i += static_cast<size_t>(threads)) {
-      SimulateMember(params, state[i], cutoff_day, Mix(options.seed ^ Mix(i)), options,
+      SimulateMember(params, state[i], cutoff_day, MixSeed(options.seed ^ MixSeed(i)), options,
                      partial[static_cast<size_t>(part)]);
     }
   };

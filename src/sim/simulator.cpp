@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "loyalty/core/json.hpp"
+#include "loyalty/core/random.hpp"
 
 namespace loyalty::sim {
 
@@ -29,19 +30,8 @@ constexpr std::array<const char*, 4> kPraise = {"great quality, will buy again",
                                                 "exactly as described", "love the rewards program"};
 constexpr int64_t kMsPerDay = 24LL * 60 * 60 * 1000;
 
-// splitmix64: decorrelates per-member seeds drawn from consecutive indexes.
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-double Beta(std::mt19937_64& rng, double a, double b) {
-  const double x = std::gamma_distribution<double>(a, 1.0)(rng);
-  const double y = std::gamma_distribution<double>(b, 1.0)(rng);
-  return x / (x + y);
-}
+using core::BetaDraw;
+using core::MixSeed;
 
 std::string MoneyText(int64_t minor) {
   char buf[32];
@@ -136,17 +126,17 @@ core::Result<SimCounts> Simulate(const SimConfig& config, const std::filesystem:
   char id_buf[32];
 
   for (int64_t index = 0; index < config.members; ++index) {
-    std::mt19937_64 rng(Mix(config.seed ^ Mix(static_cast<uint64_t>(index))));
+    std::mt19937_64 rng(MixSeed(config.seed ^ MixSeed(static_cast<uint64_t>(index))));
     std::uniform_real_distribution<double> unit(0.0, 1.0);
     Member m;
     std::snprintf(id_buf, sizeof id_buf, "m%07lld", static_cast<long long>(index));
     m.id = id_buf;
     m.rate = std::gamma_distribution<double>(config.r, 1.0 / config.alpha)(rng);
-    m.dropout = Beta(rng, config.a, config.b);
+    m.dropout = BetaDraw(rng, config.a, config.b);
     m.mean_spend = std::gamma_distribution<double>(config.q, config.gamma)(rng);
     m.engagement = std::gamma_distribution<double>(2.0, 1.5)(rng);
-    m.responsiveness = Beta(rng, 1.5, 6.0);
-    m.incident_rate = Beta(rng, 1.0, 15.0);
+    m.responsiveness = BetaDraw(rng, 1.5, 6.0);
+    m.incident_rate = BetaDraw(rng, 1.0, 15.0);
     m.protected_group = unit(rng) < config.protected_share;
     m.consent_email = unit(rng) < 0.7;
     m.consent_sms = unit(rng) < 0.35;
@@ -161,8 +151,8 @@ core::Result<SimCounts> Simulate(const SimConfig& config, const std::filesystem:
 
     // Redemption draws come from a stream of their own, so adding them left every other draw
     // (and the programs simulated before) unchanged.
-    std::mt19937_64 redeem_rng(Mix(config.seed ^ Mix(static_cast<uint64_t>(index) ^ 0x5eed5eed5eedULL)));
-    const double redeem_propensity = Beta(redeem_rng, config.redeem_a, config.redeem_b);
+    std::mt19937_64 redeem_rng(MixSeed(config.seed ^ MixSeed(static_cast<uint64_t>(index) ^ 0x5eed5eed5eedULL)));
+    const double redeem_propensity = BetaDraw(redeem_rng, config.redeem_a, config.redeem_b);
     int64_t base_points = 0, points_held = 0, points_redeemed = 0;
 
     int64_t seq = 0;
