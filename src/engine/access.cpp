@@ -78,8 +78,15 @@ core::Status CheckName(const std::string& name) {
   return {};
 }
 
+// A role the store holds but this build does not know is damage, not the caller's mistake.
+Result<Role> StoredRole(const std::string& name) {
+  auto role = ParseRole(name);
+  if (!role) return Fail(ErrorCode::kInternal, "the store holds an unknown role '" + name + "'");
+  return role;
+}
+
 Result<User> ReadUser(const store::Row& row) {
-  LOYALTY_ASSIGN_OR_RETURN(Role role, ParseRole(row.Text(1)));
+  LOYALTY_ASSIGN_OR_RETURN(Role role, StoredRole(row.Text(1)));
   return User{row.Text(0), role, core::FromUnixMillis(row.Int(2)), row.Int(3) != 0};
 }
 
@@ -254,7 +261,7 @@ Result<Principal> Access::Authenticate(std::string_view key) {
                                                    "AND u.disabled = 0",
                                                    {hash}));
     if (!row) return refused();
-    LOYALTY_ASSIGN_OR_RETURN(Role role, ParseRole(row->Text(2)));
+    LOYALTY_ASSIGN_OR_RETURN(Role role, StoredRole(row->Text(2)));
     return Principal{row->Text(1), role, row->Int(0)};
   });
 }

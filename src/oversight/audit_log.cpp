@@ -60,8 +60,10 @@ AuditEntry ReadEntry(const store::Row& row) {
   return e;
 }
 
-// The hash of an entry: every field but the hash itself, in a fixed order, each
-// length-prefixed (so no two different entries serialise alike), after the previous hash.
+}  // namespace
+
+// Every field but the hash itself, in a fixed order, each length-prefixed (so no two
+// different entries serialise alike), after the previous hash.
 std::string ChainHash(const std::string& previous, const AuditEntry& e) {
   std::string bytes = previous;
   auto add = [&bytes](std::string_view field) {
@@ -84,8 +86,6 @@ std::string ChainHash(const std::string& previous, const AuditEntry& e) {
   return Digest(bytes);
 }
 
-}  // namespace
-
 std::string Digest(std::string_view bytes) {
   std::array<unsigned char, crypto_generichash_BYTES> hash{};
   crypto_generichash(hash.data(), hash.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
@@ -106,9 +106,10 @@ Result<AuditEntry> AuditLog::Append(AuditEntry entry) {
   if (entry.actor.empty() || entry.action.empty()) {
     return Fail(ErrorCode::kInvalidArgument, "an audit entry needs an actor and an action");
   }
-  entry.at = clock_.Now();
-  // The store's single writer orders appends, so each one reads the true previous hash.
+  // The store's single writer orders appends, so each one reads the true previous hash; the
+  // time is read there too, so times never run backwards along the chain.
   return db_.WriteValue<AuditEntry>([&](Transaction& tx) -> Result<AuditEntry> {
+    entry.at = clock_.Now();
     LOYALTY_ASSIGN_OR_RETURN(auto last, tx.QueryOne("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"));
     entry.seq = last ? last->Int(0) + 1 : 1;
     entry.hash = ChainHash(last ? last->Text(1) : std::string(), entry);

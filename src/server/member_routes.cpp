@@ -81,7 +81,7 @@ void AddMemberRoutes(Router& router, engine::Members& members, Metrics& metrics)
       LOYALTY_ASSIGN_OR_RETURN(Json body, ParseBody(request));
       LOYALTY_TRY(core::RejectUnknownFields(body, {"identifiers", "actor"}));
       LOYALTY_ASSIGN_OR_RETURN(auto identifiers, BodyIdentifiers(body, members.normalizer(), true));
-      LOYALTY_ASSIGN_OR_RETURN(std::string actor, BodyText(body, "actor", "api"));
+      LOYALTY_ASSIGN_OR_RETURN(std::string actor, ActingUser(request, body, "api"));
       LOYALTY_ASSIGN_OR_RETURN(auto result, members.AddIdentifiers(id, identifiers, actor));
       Json added = Json::array();
       for (const auto& a : result.added) added.push_back({{"kind", identity::IdentifierKindName(a.kind)}, {"value", a.value}});
@@ -98,7 +98,7 @@ void AddMemberRoutes(Router& router, engine::Members& members, Metrics& metrics)
       LOYALTY_TRY(core::RejectUnknownFields(body, {"member", "reason", "actor"}));
       LOYALTY_ASSIGN_OR_RETURN(auto absorbed, BodyId<core::MemberId>(body, "member"));
       LOYALTY_ASSIGN_OR_RETURN(std::string reason, BodyText(body, "reason", ""));
-      LOYALTY_ASSIGN_OR_RETURN(std::string actor, BodyText(body, "actor", "api"));
+      LOYALTY_ASSIGN_OR_RETURN(std::string actor, ActingUser(request, body, "api"));
       LOYALTY_ASSIGN_OR_RETURN(auto result, members.Merge(survivor, absorbed, reason, actor));
       metrics.AddCounter("loyalty_member_merges_total", "Member profiles merged.", 1);
       return engine::ToJson(result);
@@ -111,7 +111,7 @@ void AddMemberRoutes(Router& router, engine::Members& members, Metrics& metrics)
       LOYALTY_ASSIGN_OR_RETURN(Json body, ParseBody(request));
       LOYALTY_TRY(core::RejectUnknownFields(body, {"reason", "actor"}));
       LOYALTY_ASSIGN_OR_RETURN(std::string reason, BodyText(body, "reason", ""));
-      LOYALTY_ASSIGN_OR_RETURN(std::string actor, BodyText(body, "actor", "api"));
+      LOYALTY_ASSIGN_OR_RETURN(std::string actor, ActingUser(request, body, "api"));
       LOYALTY_ASSIGN_OR_RETURN(auto result, members.Unmerge(absorbed, reason, actor));
       metrics.AddCounter("loyalty_member_unmerges_total", "Member merges undone.", 1);
       return engine::ToJson(result);

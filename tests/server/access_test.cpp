@@ -105,20 +105,31 @@ TEST_F(AccessTest, TheSignedInUserIsTheActorAndKeysStopWorkingWhenRevoked) {
   const Json statement = maria.Send("GET", "/v1/members/ann/statement").json();
   EXPECT_EQ(statement["lines"][0]["details"]["actor"], "maria") << statement.dump();
 
+  // So does a merge: a body cannot name another actor on any route.
+  ASSERT_EQ(Post(maria, "/v1/members", {{"id", "ann2"}}).status, 201);
+  const HttpReply merged = Post(maria, "/v1/members/ann/merge", {{"member", "ann2"}, {"reason", "same person"}, {"actor", "bob"}});
+  ASSERT_EQ(merged.status, 200) << merged.body;
+  const Json merges = maria.Send("GET", "/v1/members/ann/merges").json();
+  ASSERT_FALSE(merges.empty()) << merges.dump();
+  EXPECT_NE(merges.dump().find("\"actor\":\"maria\""), std::string::npos) << merges.dump();
+  EXPECT_EQ(merges.dump().find("\"bob\""), std::string::npos) << merges.dump();
+
   // The audit trail has it, with the reason, and an auditor reads it (a manager may not).
   HttpClient auditor = Anonymous();
   auditor.SetDefaultHeader("Authorization", "Bearer " + IssueKey(Role::kAuditor));
   const Json trail = auditor.Send("GET", "/v1/audit?member=ann").json();
-  ASSERT_GE(trail["entries"].size(), 2u) << trail.dump();
-  EXPECT_EQ(trail["entries"][0]["action"], "POST /v1/members/{id}/bonus");
-  EXPECT_EQ(trail["entries"][0]["actor"], "maria");
-  EXPECT_EQ(trail["entries"][0]["role"], "manager");
-  EXPECT_EQ(trail["entries"][0]["reason"], "goodwill");
-  EXPECT_EQ(trail["entries"][0]["status"], 201);
+  ASSERT_GE(trail["entries"].size(), 3u) << trail.dump();
+  EXPECT_EQ(trail["entries"][0]["action"], "POST /v1/members/{id}/merge");
+  EXPECT_EQ(trail["entries"][0]["reason"], "same person");
+  EXPECT_EQ(trail["entries"][1]["action"], "POST /v1/members/{id}/bonus");
+  EXPECT_EQ(trail["entries"][1]["actor"], "maria");
+  EXPECT_EQ(trail["entries"][1]["role"], "manager");
+  EXPECT_EQ(trail["entries"][1]["reason"], "goodwill");
+  EXPECT_EQ(trail["entries"][1]["status"], 201);
   ExpectProblem(maria.Send("GET", "/v1/audit"), 403, "permission_denied", "audit trail");
   const Json verified = auditor.Send("GET", "/v1/audit/verify").json();
   EXPECT_EQ(verified["ok"], true) << verified.dump();
-  EXPECT_EQ(verified["entries"].get<int64_t>(), 2);  // the member and the bonus: plain reads are not audited
+  EXPECT_EQ(verified["entries"].get<int64_t>(), 4);  // two members, the bonus, the merge: plain reads are not audited
 
   // A bad header, an unknown key, a revoked key and a disabled user are all just "unauthenticated".
   for (const std::string& header : {std::string("Basic abc"), std::string("Bearer lk_nope"),

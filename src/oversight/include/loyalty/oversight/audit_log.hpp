@@ -50,6 +50,8 @@ struct AuditVerification {
 
 // BLAKE2b-256 of bytes, in hex.
 std::string Digest(std::string_view bytes);
+// An entry's hash given the previous entry's ("" for the first): what Verify recomputes.
+std::string ChainHash(const std::string& previous, const AuditEntry& entry);
 
 class AuditLog {
  public:
