@@ -1,0 +1,337 @@
+#include "loyalty/decision/decider.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "contact_ledger.hpp"
+#include "loyalty/core/random.hpp"
+
+namespace loyalty::decision {
+
+using core::Json;
+using core::Timestamp;
+
+namespace {
+
+constexpr int64_t kHourMs = 3600LL * 1000;
+constexpr int64_t kDayMs = 24 * kHourMs;
+constexpr int kPropensityRounds = 32;
+
+// Candidates that passed eligibility and suppression, with what scoring needs.
+struct Candidate {
+  const Offer* offer = nullptr;
+  std::vector<Channel> channels;  // allowed for this member now
+  BetaPosterior posterior;
+  double value_minor = 0;          // what a response is worth
+  double response_cost_minor = 0;  // what a response costs
+  double expected_value = 0;       // at the posterior mean, before the lever
+  double score = 0;
+  std::string arm;
+};
+
+bool ValidAt(const Offer& offer, Timestamp at) {
+  if (offer.valid_from && at < *offer.valid_from) return false;
+  if (offer.valid_until && at >= *offer.valid_until) return false;
+  return true;
+}
+
+bool HasConsent(const MemberView& member, Channel channel) {
+  return std::binary_search(member.consents.begin(), member.consents.end(), ConsentPurpose(channel));
+}
+
+// The first moment at or after `at` outside the policy's quiet hours, in the member's time.
+Timestamp OutsideQuietHours(Timestamp at, const ContactPolicy& policy, int offset_minutes) {
+  if (policy.quiet_start_hour == policy.quiet_end_hour) return at;
+  const int64_t local = core::ToUnixMillis(at) + offset_minutes * 60LL * 1000;
+  const int64_t day_start = local - ((local % kDayMs) + kDayMs) % kDayMs;
+  const int hour = static_cast<int>((local - day_start) / kHourMs);
+  const int start = policy.quiet_start_hour, end = policy.quiet_end_hour;
+  const bool quiet = start < end ? (hour >= start && hour < end) : (hour >= start || hour < end);
+  if (!quiet) return at;
+  // The quiet window ends at `end` o'clock: today if we are before it, else tomorrow.
+  int64_t resume = day_start + end * kHourMs;
+  if (resume <= local) resume += kDayMs;
+  return core::FromUnixMillis(resume - offset_minutes * 60LL * 1000);
+}
+
+double ResponseCost(const Offer& offer, const MemberView& member, const ContactPolicy& policy) {
+  const double point_cost = static_cast<double>(policy.point_cost_minor_per_1000) / 1000.0;
+  // A multiplier's extra points: (m - 1) x the points the basket earns at one point per
+  // currency unit (100 minor units).
+  const double extra_points = (offer.multiplier - 1.0) * member.basket_minor / 100.0;
+  return (static_cast<double>(offer.points) + extra_points) * point_cost + static_cast<double>(offer.discount_minor);
+}
+
+}  // namespace
+
+Decider::Decider(uint64_t seed) : contacts_(std::make_unique<ContactLedger>()), seed_(seed) {
+  config_.offers = std::make_shared<const std::vector<Offer>>();
+  config_.policy = std::make_shared<const ContactPolicy>();
+}
+
+Decider::~Decider() = default;
+
+void Decider::Configure(std::vector<Offer> offers, ContactPolicy policy) {
+  Snapshot next{std::make_shared<const std::vector<Offer>>(std::move(offers)),
+                std::make_shared<const ContactPolicy>(std::move(policy))};
+  std::lock_guard lock(config_mutex_);
+  config_ = std::move(next);
+}
+
+Decider::Snapshot Decider::Current() const {
+  std::lock_guard lock(config_mutex_);
+  return config_;
+}
+
+std::shared_ptr<const std::vector<Offer>> Decider::offers() const { return Current().offers; }
+std::shared_ptr<const ContactPolicy> Decider::policy() const { return Current().policy; }
+
+Decision Decider::Decide(const MemberView& member, const DecisionContext& context, Strategy strategy) {
+  const Snapshot config = Current();
+  const ContactPolicy& policy = *config.policy;
+  Decision decision;
+  decision.member = member.member;
+  decision.at = context.at;
+  decision.holdout = policy.holdout_percent > 0 && InShare(policy.holdout_salt, member.member, policy.holdout_percent);
+  decision.strategy = strategy;
+  // A per-decision stream: reproducible for a seed and a sequence of decisions on one thread.
+  std::mt19937_64 rng(core::MixSeed(seed_ + draws_.fetch_add(1, std::memory_order_relaxed)));
+
+  Json candidates_json = Json::array();
+  std::vector<Candidate> candidates;
+  candidates.reserve(config.offers->size());
+  for (const Offer& offer : *config.offers) {
+    auto note = [&](std::string_view outcome) {
+      candidates_json.push_back({{"offer", offer.id}, {"outcome", outcome}});
+    };
+    if (!offer.active) continue;
+    if (!ValidAt(offer, context.at)) {
+      note("not valid at this time");
+      continue;
+    }
+    if (!offer.rule.Evaluate(member.facts)) {
+      note("eligibility rule not met");
+      continue;
+    }
+    if (decision.holdout && offer.marketing) {
+      note("member is in the holdout group");
+      continue;
+    }
+    if (strategy == Strategy::kControl && offer.marketing) {
+      note("control arm: no marketing offers");
+      continue;
+    }
+    if (offer.upsell && member.open_ticket) {
+      note("suppressed: a service ticket is open");
+      continue;
+    }
+    Candidate c;
+    c.offer = &offer;
+    for (Channel channel : offer.channels) {
+      if (context.channel && channel != *context.channel) continue;
+      if (offer.marketing && !HasConsent(member, channel)) continue;
+      c.channels.push_back(channel);
+    }
+    if (c.channels.empty()) {
+      note(context.channel ? "suppressed: not offered on this channel, or no consent for it"
+                           : "suppressed: no consent on any of its channels");
+      continue;
+    }
+    c.arm = offer.id + "|" + member.segment;
+    c.posterior = arms_.Posterior(c.arm, offer.prior_response_rate);
+    c.value_minor = member.basket_minor + member.churn_probability * member.clv_minor;
+    c.response_cost_minor = ResponseCost(offer, member, policy);
+    c.expected_value = c.posterior.Mean() * (c.value_minor - c.response_cost_minor) -
+                       static_cast<double>(offer.message_cost_minor);
+    candidates.push_back(std::move(c));
+  }
+
+  // Score: what ranks the candidates under this strategy.
+  auto score_all = [&](std::mt19937_64& r) {
+    for (auto& c : candidates) {
+      switch (strategy) {
+        case Strategy::kAi: {
+          const double p = SampleBeta(c.posterior, r);
+          c.score = (p * (c.value_minor - c.response_cost_minor) - static_cast<double>(c.offer->message_cost_minor)) *
+                    c.offer->priority;
+          break;
+        }
+        case Strategy::kRules: c.score = c.offer->priority; break;
+        case Strategy::kRandom: c.score = std::uniform_real_distribution<double>(0, 1)(r); break;
+        case Strategy::kControl: c.score = c.offer->priority; break;  // service messages only
+      }
+    }
+  };
+  score_all(rng);
+  std::vector<size_t> order(candidates.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return candidates[a].score > candidates[b].score; });
+  std::vector<double> first_scores(candidates.size());
+  for (size_t i = 0; i < candidates.size(); ++i) first_scores[i] = candidates[i].score;
+
+  const int offset = context.utc_offset_minutes.value_or(policy.default_utc_offset_minutes);
+  const int k = std::clamp(context.k, 1, 10);
+  std::vector<size_t> chosen;
+  for (size_t rank = 0; rank < order.size() && static_cast<int>(chosen.size()) < k; ++rank) {
+    Candidate& c = candidates[order[rank]];
+    Json entry{{"offer", c.offer->id},
+               {"response_probability", c.posterior.Mean()},
+               {"value_minor", c.value_minor},
+               {"response_cost_minor", c.response_cost_minor},
+               {"expected_value_minor", c.expected_value},
+               {"priority", c.offer->priority},
+               {"score", c.score}};
+    // The AI strategy makes no offer whose expected value is not positive; a service message
+    // (not marketing) is made whenever it is eligible.
+    if (strategy == Strategy::kAi && c.score <= 0 && c.offer->marketing) {
+      entry["outcome"] = "expected value not positive";
+      candidates_json.push_back(std::move(entry));
+      continue;
+    }
+    // Channel: where the member is, else by response history; the first the caps allow.
+    std::vector<Channel> channels = c.channels;
+    std::stable_sort(channels.begin(), channels.end(), [&](Channel a, Channel b) {
+      return member.channel_affinity[static_cast<size_t>(a)] > member.channel_affinity[static_cast<size_t>(b)];
+    });
+    const int64_t cost = static_cast<int64_t>(std::ceil(c.response_cost_minor)) + c.offer->message_cost_minor;
+    Channel channel = channels.front();
+    if (context.reserve) {
+      std::optional<std::string> refused;
+      for (Channel option : channels) {
+        refused = contacts_->TryReserve({member.member, c.offer->id, option, context.at, cost}, *c.offer, policy);
+        if (!refused) {
+          channel = option;
+          break;
+        }
+      }
+      if (refused) {
+        entry["outcome"] = *refused;
+        candidates_json.push_back(std::move(entry));
+        continue;
+      }
+    }
+    DecidedOffer out;
+    out.offer = c.offer->id;
+    out.kind = c.offer->kind;
+    out.channel = channel;
+    out.response_probability = c.posterior.Mean();
+    out.expected_value_minor = c.expected_value;
+    out.score = c.score;
+    out.cost_minor = cost;
+    out.bandit_arm = c.arm;
+    out.routing = cost >= policy.escalate_cost_minor ? "escalate" : cost >= policy.review_cost_minor ? "review" : "auto";
+    // Send time: now where the member is; otherwise a day before the next expected purchase
+    // (within a week and the offer's validity), outside quiet hours.
+    Timestamp send = context.at;
+    if (!IsInteractive(channel)) {
+      if (member.days_to_next_purchase && *member.days_to_next_purchase > 2) {
+        const double days = std::min(*member.days_to_next_purchase - 1.0, 7.0);
+        send += std::chrono::milliseconds(static_cast<int64_t>(days * static_cast<double>(kDayMs)));
+        if (c.offer->valid_until && send >= *c.offer->valid_until) send = context.at;
+      }
+      send = OutsideQuietHours(send, policy, offset);
+    }
+    out.send_at = send;
+    entry["outcome"] = "chosen";
+    entry["channel"] = ChannelName(channel);
+    candidates_json.push_back(std::move(entry));
+    chosen.push_back(order[rank]);
+    decision.offers.push_back(std::move(out));
+  }
+
+  // Propensity of each chosen offer: how often the strategy ranks it first among the
+  // candidates, estimated by redrawing (exact for rules; 1/n for random).
+  if (!decision.offers.empty()) {
+    const size_t n = candidates.size();
+    std::vector<int> wins(n, 0);
+    if (strategy == Strategy::kAi) {
+      for (int round = 0; round < kPropensityRounds; ++round) {
+        score_all(rng);
+        size_t best = 0;
+        for (size_t i = 1; i < n; ++i) {
+          if (candidates[i].score > candidates[best].score) best = i;
+        }
+        ++wins[best];
+      }
+    }
+    for (size_t j = 0; j < decision.offers.size(); ++j) {
+      double p = 1.0;
+      if (strategy == Strategy::kAi) {
+        // At least one round's worth: a logged propensity of 0 would make the choice impossible.
+        p = std::max(1, wins[chosen[j]]) / static_cast<double>(kPropensityRounds);
+      } else if (strategy == Strategy::kRandom) {
+        p = 1.0 / static_cast<double>(n);
+      }
+      decision.offers[j].propensity = p;
+    }
+    for (size_t i = 0; i < n; ++i) candidates[i].score = first_scores[i];
+  }
+
+  Json used = Json::object();
+  for (const Offer& offer : *config.offers) {
+    for (const auto& name : offer.rule.facts()) {
+      if (used.contains(name)) continue;
+      const FactValue* v = member.facts.Find(name);
+      if (v == nullptr || std::holds_alternative<std::monostate>(*v)) {
+        used[name] = nullptr;
+      } else if (const double* d = std::get_if<double>(v)) {
+        used[name] = std::isfinite(*d) ? Json(*d) : Json(nullptr);
+      } else if (const bool* b = std::get_if<bool>(v)) {
+        used[name] = *b;
+      } else {
+        used[name] = std::get<std::string>(*v);
+      }
+    }
+  }
+  decision.explanation = {{"segment", member.segment},
+                          {"churn_probability", member.churn_probability},
+                          {"clv_minor", member.clv_minor},
+                          {"basket_minor", member.basket_minor},
+                          {"facts", used},
+                          {"candidates", candidates_json},
+                          {"models", member.model_versions}};
+  if (member.days_to_next_purchase) decision.explanation["days_to_next_purchase"] = *member.days_to_next_purchase;
+  return decision;
+}
+
+void Decider::Release(const Decision& decision) {
+  for (const auto& o : decision.offers) contacts_->Release({decision.member, o.offer, o.channel, decision.at, o.cost_minor});
+}
+
+void Decider::Restore(const std::string& member, const std::string& offer, Channel channel, Timestamp at,
+                      int64_t cost_minor, Timestamp now) {
+  if (at > now - std::chrono::days(7)) {
+    contacts_->Restore({member, offer, channel, at, cost_minor});
+  } else {
+    contacts_->RestoreSpend(offer, cost_minor);
+  }
+}
+
+core::Json Decider::BudgetReport() const { return contacts_->Budgets(); }
+
+Json ToJson(const DecidedOffer& o) {
+  return {{"offer", o.offer},
+          {"kind", OfferKindName(o.kind)},
+          {"channel", ChannelName(o.channel)},
+          {"send_at", core::FormatTimestamp(o.send_at)},
+          {"response_probability", o.response_probability},
+          {"expected_value_minor", o.expected_value_minor},
+          {"score", o.score},
+          {"cost_minor", o.cost_minor},
+          {"propensity", o.propensity},
+          {"bandit_arm", o.bandit_arm},
+          {"routing", o.routing}};
+}
+
+Json ToJson(const Decision& d) {
+  Json offers = Json::array();
+  for (const auto& o : d.offers) offers.push_back(ToJson(o));
+  return {{"member", d.member},
+          {"at", core::FormatTimestamp(d.at)},
+          {"strategy", StrategyName(d.strategy)},
+          {"holdout", d.holdout},
+          {"offers", offers},
+          {"explanation", d.explanation}};
+}
+
+}  // namespace loyalty::decision

@@ -1,0 +1,596 @@
+#include "loyalty/decision/decision_log.hpp"
+
+#include <sodium.h>
+
+#include <array>
+#include <map>
+#include <set>
+
+namespace loyalty::decision {
+
+using core::ErrorCode;
+using core::Fail;
+using core::Json;
+using core::Result;
+using core::Status;
+using store::Transaction;
+
+namespace {
+
+constexpr std::string_view kSchemaV1 = R"sql(
+CREATE TABLE decision_offers (
+  id         TEXT PRIMARY KEY,
+  doc        TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  updated_by TEXT NOT NULL
+);
+CREATE TABLE decision_settings (
+  seq        INTEGER PRIMARY KEY,
+  name       TEXT NOT NULL,
+  doc        TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  updated_by TEXT NOT NULL
+);
+CREATE INDEX decision_settings_by_name ON decision_settings(name, seq);
+CREATE TABLE decision_experiments (
+  id         TEXT PRIMARY KEY,
+  doc        TEXT NOT NULL,
+  running    INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE decisions (
+  id          TEXT PRIMARY KEY,
+  member      TEXT NOT NULL,
+  at          INTEGER NOT NULL,
+  strategy    TEXT NOT NULL,
+  experiment  TEXT NOT NULL,
+  arm         TEXT NOT NULL,
+  holdout     INTEGER NOT NULL,
+  covariate   REAL NOT NULL,
+  explanation TEXT NOT NULL
+);
+CREATE INDEX decisions_by_member ON decisions(member, at);
+CREATE INDEX decisions_by_experiment ON decisions(experiment, arm) WHERE experiment <> '';
+CREATE INDEX decisions_by_time ON decisions(at);
+CREATE TABLE decision_items (
+  decision             TEXT NOT NULL,
+  rank                 INTEGER NOT NULL,
+  offer                TEXT NOT NULL,
+  channel              TEXT NOT NULL,
+  send_at              INTEGER NOT NULL,
+  propensity           REAL NOT NULL,
+  response_probability REAL NOT NULL,
+  expected_value       REAL NOT NULL,
+  cost_minor           INTEGER NOT NULL,
+  arm                  TEXT NOT NULL,
+  routing              TEXT NOT NULL,
+  PRIMARY KEY (decision, rank)
+);
+CREATE TABLE decision_outcomes (
+  id          TEXT PRIMARY KEY,
+  decision    TEXT NOT NULL,
+  offer       TEXT NOT NULL,
+  type        TEXT NOT NULL,
+  at          INTEGER NOT NULL,
+  value_minor INTEGER NOT NULL,
+  response    INTEGER NOT NULL
+);
+CREATE INDEX decision_outcomes_by_decision ON decision_outcomes(decision, offer);
+)sql";
+
+constexpr store::Migration kMigrations[] = {{1, "decisions, offers, experiments, outcomes", kSchemaV1}};
+
+constexpr std::array<std::string_view, 5> kOutcomeNames = {"impression", "click", "redemption", "purchase", "dismiss"};
+
+std::string NewDecisionId() {
+  std::array<unsigned char, 12> bytes;
+  randombytes_buf(bytes.data(), bytes.size());
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "dec_";
+  for (unsigned char b : bytes) {
+    id.push_back(kHex[b >> 4]);
+    id.push_back(kHex[b & 15]);
+  }
+  return id;
+}
+
+Status InsertDecision(Transaction& tx, const std::string& id, const Decision& d, const DecisionLog::Assignment& a,
+                      double covariate) {
+  const std::string explanation = core::Dump(d.explanation);
+  LOYALTY_TRY(tx.Execute(
+      "INSERT INTO decisions (id, member, at, strategy, experiment, arm, holdout, covariate, explanation) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+      {id, d.member, core::ToUnixMillis(d.at), StrategyName(d.strategy), a.experiment, a.arm, d.holdout ? 1 : 0,
+       covariate, explanation}));
+  for (size_t rank = 0; rank < d.offers.size(); ++rank) {
+    const auto& o = d.offers[rank];
+    LOYALTY_TRY(tx.Execute(
+        "INSERT INTO decision_items (decision, rank, offer, channel, send_at, propensity, response_probability, "
+        "expected_value, cost_minor, arm, routing) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        {id, static_cast<int64_t>(rank), o.offer, ChannelName(o.channel), core::ToUnixMillis(o.send_at), o.propensity,
+         o.response_probability, o.expected_value_minor, o.cost_minor, o.bandit_arm, o.routing}));
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string_view OutcomeTypeName(OutcomeType type) { return kOutcomeNames[static_cast<size_t>(type)]; }
+
+Result<OutcomeType> ParseOutcomeType(std::string_view name) {
+  for (size_t i = 0; i < kOutcomeNames.size(); ++i) {
+    if (kOutcomeNames[i] == name) return static_cast<OutcomeType>(i);
+  }
+  return Fail(ErrorCode::kInvalidArgument,
+              "unknown outcome type '" + std::string(name) + "'; one of impression, click, redemption, purchase, dismiss");
+}
+
+bool IsResponse(OutcomeType type) {
+  return type == OutcomeType::kClick || type == OutcomeType::kRedemption || type == OutcomeType::kPurchase;
+}
+
+Result<Outcome> ParseOutcome(const Json& object, const std::string& decision, core::Timestamp now) {
+  if (!object.is_object()) return Fail(ErrorCode::kInvalidArgument, "an outcome must be a JSON object");
+  LOYALTY_TRY(core::RejectUnknownFields(object, {"id", "offer", "type", "at", "value_minor"}));
+  Outcome o;
+  o.decision = decision;
+  LOYALTY_ASSIGN_OR_RETURN(o.offer, core::RequireString(object, "offer"));
+  LOYALTY_ASSIGN_OR_RETURN(auto type, core::RequireString(object, "type"));
+  auto parsed = ParseOutcomeType(type);
+  if (!parsed) return core::Wrap(parsed.error(), "field 'type'");
+  o.type = *parsed;
+  LOYALTY_ASSIGN_OR_RETURN(auto at, core::OptionalString(object, "at"));
+  o.at = now;
+  if (at) {
+    auto t = core::ParseTimestamp(*at);
+    if (!t) return core::Wrap(t.error(), "field 'at'");
+    o.at = *t;
+  }
+  LOYALTY_ASSIGN_OR_RETURN(auto value, core::OptionalInt(object, "value_minor"));
+  o.value_minor = value.value_or(0);
+  if (o.value_minor < 0) return Fail(ErrorCode::kInvalidArgument, "field 'value_minor' must not be negative");
+  if (o.value_minor > 0 && o.type != OutcomeType::kPurchase && o.type != OutcomeType::kRedemption) {
+    return Fail(ErrorCode::kInvalidArgument, "field 'value_minor' belongs to purchase and redemption outcomes only");
+  }
+  LOYALTY_ASSIGN_OR_RETURN(auto id, core::OptionalString(object, "id"));
+  o.id = id.value_or(decision + ":" + o.offer + ":" + std::string(OutcomeTypeName(o.type)));
+  if (o.id.empty() || o.id.size() > 200) return Fail(ErrorCode::kInvalidArgument, "field 'id' needs 1 to 200 characters");
+  return o;
+}
+
+Result<StrategyFlag> ParseStrategyFlag(const Json& object) {
+  if (!object.is_object()) return Fail(ErrorCode::kInvalidArgument, "the strategy flag must be a JSON object");
+  LOYALTY_TRY(core::RejectUnknownFields(object, {"strategy", "fallback", "share_percent", "salt"}));
+  StrategyFlag flag;
+  LOYALTY_ASSIGN_OR_RETURN(auto strategy, core::RequireString(object, "strategy"));
+  auto s = ParseStrategy(strategy);
+  if (!s) return core::Wrap(s.error(), "field 'strategy'");
+  flag.strategy = *s;
+  LOYALTY_ASSIGN_OR_RETURN(auto fallback, core::OptionalString(object, "fallback"));
+  if (fallback) {
+    auto f = ParseStrategy(*fallback);
+    if (!f) return core::Wrap(f.error(), "field 'fallback'");
+    flag.fallback = *f;
+  }
+  if (auto it = object.find("share_percent"); it != object.end()) {
+    if (!it->is_number()) return Fail(ErrorCode::kInvalidArgument, "field 'share_percent' must be a number");
+    flag.share_percent = it->get<double>();
+    if (!(flag.share_percent >= 0 && flag.share_percent <= 100)) {
+      return Fail(ErrorCode::kInvalidArgument, "field 'share_percent' must be from 0 to 100");
+    }
+  }
+  LOYALTY_ASSIGN_OR_RETURN(auto salt, core::OptionalString(object, "salt"));
+  if (salt) {
+    if (salt->empty() || salt->size() > 64) return Fail(ErrorCode::kInvalidArgument, "field 'salt' needs 1 to 64 characters");
+    flag.salt = *salt;
+  }
+  return flag;
+}
+
+Json ToJson(const StrategyFlag& flag) {
+  return {{"strategy", StrategyName(flag.strategy)},
+          {"fallback", StrategyName(flag.fallback)},
+          {"share_percent", flag.share_percent},
+          {"salt", flag.salt}};
+}
+
+Result<std::unique_ptr<DecisionLog>> DecisionLog::Open(store::Database& db, const core::Clock& clock) {
+  if (sodium_init() < 0) return Fail(ErrorCode::kInternal, "libsodium could not start");
+  LOYALTY_TRY(store::Migrate(db, "decision", kMigrations));
+  return std::unique_ptr<DecisionLog>(new DecisionLog(db, clock));
+}
+
+Result<std::vector<Offer>> DecisionLog::Offers(const std::vector<std::string>& known_facts) {
+  return db_.ReadValue<std::vector<Offer>>([&](Transaction& tx) -> Result<std::vector<Offer>> {
+    LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT id, doc FROM decision_offers ORDER BY id"));
+    std::vector<Offer> offers;
+    for (const auto& row : rows) {
+      auto doc = core::ParseJson(row.Text(1));
+      auto offer = doc ? ParseOffer(*doc, known_facts) : Result<Offer>(std::unexpected(doc.error()));
+      if (!offer) {
+        return Fail(ErrorCode::kInternal, "stored offer '" + row.Text(0) + "' no longer parses: " + offer.error().message);
+      }
+      offers.push_back(std::move(*offer));
+    }
+    return offers;
+  });
+}
+
+Result<bool> DecisionLog::PutOffer(const Offer& offer, const std::string& actor) {
+  const std::string doc = core::Dump(ToJson(offer));
+  const int64_t now = core::ToUnixMillis(clock_.Now());
+  return db_.WriteValue<bool>([&](Transaction& tx) -> Result<bool> {
+    LOYALTY_ASSIGN_OR_RETURN(auto existing, tx.QueryOne("SELECT 1 FROM decision_offers WHERE id = ?1", {offer.id}));
+    if (existing) {
+      LOYALTY_TRY(tx.Execute("UPDATE decision_offers SET doc = ?2, updated_at = ?3, updated_by = ?4 WHERE id = ?1",
+                             {offer.id, doc, now, actor}));
+      return false;
+    }
+    LOYALTY_TRY(tx.Execute("INSERT INTO decision_offers (id, doc, updated_at, updated_by) VALUES (?1, ?2, ?3, ?4)",
+                           {offer.id, doc, now, actor}));
+    return true;
+  });
+}
+
+Status DecisionLog::DeleteOffer(const std::string& id) {
+  return db_.Write([&](Transaction& tx) -> Status {
+    LOYALTY_ASSIGN_OR_RETURN(auto changed, tx.Execute("DELETE FROM decision_offers WHERE id = ?1", {id}));
+    if (changed == 0) return Fail(ErrorCode::kNotFound, "no offer '" + id + "'");
+    return {};
+  });
+}
+
+Status DecisionLog::PutSetting(std::string_view name, const Json& doc, const std::string& actor) {
+  const std::string text = core::Dump(doc);
+  const int64_t now = core::ToUnixMillis(clock_.Now());
+  return db_.Write([&](Transaction& tx) -> Status {
+    LOYALTY_TRY(tx.Execute("INSERT INTO decision_settings (name, doc, updated_at, updated_by) VALUES (?1, ?2, ?3, ?4)",
+                           {name, text, now, actor}));
+    return {};
+  });
+}
+
+Result<std::optional<Json>> DecisionLog::Setting(std::string_view name) {
+  return db_.ReadValue<std::optional<Json>>([&](Transaction& tx) -> Result<std::optional<Json>> {
+    LOYALTY_ASSIGN_OR_RETURN(
+        auto row, tx.QueryOne("SELECT doc FROM decision_settings WHERE name = ?1 ORDER BY seq DESC LIMIT 1", {name}));
+    if (!row) return std::optional<Json>();
+    LOYALTY_ASSIGN_OR_RETURN(auto doc, core::ParseJson(row->Text(0)));
+    return std::optional<Json>(std::move(doc));
+  });
+}
+
+Result<ContactPolicy> DecisionLog::Policy() {
+  LOYALTY_ASSIGN_OR_RETURN(auto doc, Setting("policy"));
+  if (!doc) return ContactPolicy{};
+  auto policy = ParseContactPolicy(*doc);
+  if (!policy) return Fail(ErrorCode::kInternal, "the stored contact policy no longer parses: " + policy.error().message);
+  return policy;
+}
+
+Status DecisionLog::PutPolicy(const ContactPolicy& policy, const std::string& actor) {
+  return PutSetting("policy", ToJson(policy), actor);
+}
+
+Result<StrategyFlag> DecisionLog::Flag() {
+  LOYALTY_ASSIGN_OR_RETURN(auto doc, Setting("strategy"));
+  if (!doc) return StrategyFlag{};
+  auto flag = ParseStrategyFlag(*doc);
+  if (!flag) return Fail(ErrorCode::kInternal, "the stored strategy flag no longer parses: " + flag.error().message);
+  return flag;
+}
+
+Status DecisionLog::PutFlag(const StrategyFlag& flag, const std::string& actor) {
+  return PutSetting("strategy", ToJson(flag), actor);
+}
+
+Result<StrategyFlag> DecisionLog::RollbackFlag(const std::string& actor) {
+  const int64_t now = core::ToUnixMillis(clock_.Now());
+  return db_.WriteValue<StrategyFlag>([&](Transaction& tx) -> Result<StrategyFlag> {
+    LOYALTY_ASSIGN_OR_RETURN(
+        auto rows, tx.Query("SELECT doc FROM decision_settings WHERE name = 'strategy' ORDER BY seq DESC LIMIT 2"));
+    // Without an earlier version the flag goes back to the built-in default.
+    Json previous = rows.size() == 2 ? Json::parse(rows[1].Text(0), nullptr, false) : ToJson(StrategyFlag{});
+    if (rows.empty()) return Fail(ErrorCode::kConflict, "the strategy flag was never changed: nothing to roll back");
+    auto flag = ParseStrategyFlag(previous);
+    if (!flag) return Fail(ErrorCode::kInternal, "the earlier strategy flag no longer parses: " + flag.error().message);
+    LOYALTY_TRY(tx.Execute("INSERT INTO decision_settings (name, doc, updated_at, updated_by) VALUES ('strategy', ?1, ?2, ?3)",
+                           {core::Dump(ToJson(*flag)), now, actor}));
+    return flag;
+  });
+}
+
+Result<std::vector<Experiment>> DecisionLog::Experiments() {
+  return db_.ReadValue<std::vector<Experiment>>([&](Transaction& tx) -> Result<std::vector<Experiment>> {
+    LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT id, doc, running FROM decision_experiments ORDER BY created_at, id"));
+    std::vector<Experiment> out;
+    for (const auto& row : rows) {
+      auto doc = core::ParseJson(row.Text(1));
+      auto e = doc ? ParseExperiment(doc->value("definition", Json::object())) : Result<Experiment>(std::unexpected(doc.error()));
+      if (!e) return Fail(ErrorCode::kInternal, "stored experiment '" + row.Text(0) + "' no longer parses: " + e.error().message);
+      e->bucket_start = (*doc)["buckets"][0].get<uint32_t>();
+      e->bucket_end = (*doc)["buckets"][1].get<uint32_t>();
+      e->running = row.Int(2) != 0;
+      out.push_back(std::move(*e));
+    }
+    return out;
+  });
+}
+
+Result<Experiment> DecisionLog::CreateExperiment(Experiment experiment) {
+  const int64_t now = core::ToUnixMillis(clock_.Now());
+  LOYALTY_ASSIGN_OR_RETURN(auto existing, Experiments());
+  for (const auto& e : existing) {
+    if (e.id == experiment.id) return Fail(ErrorCode::kConflict, "experiment '" + experiment.id + "' exists; use another id");
+  }
+  LOYALTY_ASSIGN_OR_RETURN(auto placed, PlaceExperiment(std::move(experiment), existing));
+  Json definition = ToJson(placed);
+  Json doc{{"definition",
+            {{"id", placed.id}, {"name", placed.name}, {"namespace", placed.ns}, {"traffic_percent", placed.traffic_percent},
+             {"arms", definition["arms"]}}},
+           {"buckets", {placed.bucket_start, placed.bucket_end}}};
+  LOYALTY_TRY(db_.Write([&](Transaction& tx) -> Status {
+    LOYALTY_TRY(tx.Execute("INSERT INTO decision_experiments (id, doc, running, created_at) VALUES (?1, ?2, 1, ?3)",
+                           {placed.id, core::Dump(doc), now}));
+    return {};
+  }));
+  return placed;
+}
+
+Status DecisionLog::StopExperiment(const std::string& id) {
+  return db_.Write([&](Transaction& tx) -> Status {
+    LOYALTY_ASSIGN_OR_RETURN(auto changed, tx.Execute("UPDATE decision_experiments SET running = 0 WHERE id = ?1", {id}));
+    if (changed == 0) return Fail(ErrorCode::kNotFound, "no experiment '" + id + "'");
+    return {};
+  });
+}
+
+Result<Json> DecisionLog::ExperimentResults(const std::string& id) {
+  LOYALTY_ASSIGN_OR_RETURN(auto all, Experiments());
+  const Experiment* experiment = nullptr;
+  for (const auto& e : all) {
+    if (e.id == id) experiment = &e;
+  }
+  if (experiment == nullptr) return Fail(ErrorCode::kNotFound, "no experiment '" + id + "'");
+  struct ArmData {
+    std::vector<double> responded, revenue, covariate;
+  };
+  std::map<std::string, ArmData> arms;
+  LOYALTY_TRY(db_.Read([&](Transaction& tx) -> Status {
+    LOYALTY_ASSIGN_OR_RETURN(
+        auto rows,
+        tx.Query("SELECT d.arm, d.member, MIN(d.covariate), "
+                 "MAX(CASE WHEN o.response = 1 THEN 1 ELSE 0 END), "
+                 "COALESCE(SUM(CASE WHEN o.type = 'purchase' THEN o.value_minor ELSE 0 END), 0) "
+                 "FROM decisions d LEFT JOIN decision_outcomes o ON o.decision = d.id "
+                 "WHERE d.experiment = ?1 GROUP BY d.arm, d.member",
+                 {id}));
+    for (const auto& row : rows) {
+      auto& a = arms[row.Text(0)];
+      a.covariate.push_back(row.Real(2));
+      a.responded.push_back(static_cast<double>(row.Int(3)));
+      a.revenue.push_back(static_cast<double>(row.Int(4)));
+    }
+    return {};
+  }));
+  // CUPED over all arms together: one theta, so every arm is adjusted alike.
+  std::vector<double> all_revenue, all_covariate;
+  for (const auto& arm : experiment->arms) {
+    const auto& a = arms[arm.name];
+    all_revenue.insert(all_revenue.end(), a.revenue.begin(), a.revenue.end());
+    all_covariate.insert(all_covariate.end(), a.covariate.begin(), a.covariate.end());
+  }
+  const std::vector<double> adjusted_all = CupedAdjust(all_revenue, all_covariate);
+  std::map<std::string, std::vector<double>> adjusted;
+  size_t at = 0;
+  for (const auto& arm : experiment->arms) {
+    const size_t n = arms[arm.name].revenue.size();
+    adjusted[arm.name].assign(adjusted_all.begin() + static_cast<std::ptrdiff_t>(at),
+                              adjusted_all.begin() + static_cast<std::ptrdiff_t>(at + n));
+    at += n;
+  }
+  const auto& control_name = experiment->arms.front().name;
+  const auto& control = arms[control_name];
+  auto count = [](const std::vector<double>& v) {
+    int64_t x = 0;
+    for (double d : v) x += d > 0 ? 1 : 0;
+    return x;
+  };
+  Json out_arms = Json::array();
+  for (const auto& arm : experiment->arms) {
+    const auto& a = arms[arm.name];
+    Json entry{{"arm", arm.name}, {"strategy", StrategyName(arm.strategy)}, {"members", a.revenue.size()}};
+    const int64_t responders = count(a.responded);
+    entry["responders"] = responders;
+    entry["response_rate"] = a.revenue.empty() ? 0.0 : static_cast<double>(responders) / static_cast<double>(a.revenue.size());
+    double revenue = 0;
+    for (double r : a.revenue) revenue += r;
+    entry["revenue_per_member_minor"] = a.revenue.empty() ? 0.0 : revenue / static_cast<double>(a.revenue.size());
+    if (arm.name != control_name) {
+      entry["response_rate_vs_control"] = ToJson(TwoProportionTest(count(control.responded),
+                                                                   static_cast<int64_t>(control.responded.size()),
+                                                                   responders, static_cast<int64_t>(a.responded.size())));
+      entry["revenue_vs_control"] = ToJson(WelchTest(control.revenue, a.revenue));
+      entry["revenue_vs_control_cuped"] = ToJson(WelchTest(adjusted[control_name], adjusted[arm.name]));
+    }
+    out_arms.push_back(std::move(entry));
+  }
+  Json out = ToJson(*experiment);
+  out["results"] = out_arms;
+  return out;
+}
+
+Result<std::string> DecisionLog::Record(const Decision& decision, const Assignment& assignment, double covariate) {
+  const std::string id = NewDecisionId();
+  LOYALTY_TRY(db_.Write([&](Transaction& tx) { return InsertDecision(tx, id, decision, assignment, covariate); }));
+  return id;
+}
+
+Result<std::vector<std::string>> DecisionLog::RecordBatch(const std::vector<Decision>& decisions,
+                                                          const std::vector<Assignment>& assignments,
+                                                          const std::vector<double>& covariates) {
+  std::vector<std::string> ids;
+  ids.reserve(decisions.size());
+  for (size_t i = 0; i < decisions.size(); ++i) ids.push_back(NewDecisionId());
+  LOYALTY_TRY(db_.Write([&](Transaction& tx) -> Status {
+    for (size_t i = 0; i < decisions.size(); ++i) {
+      LOYALTY_TRY(InsertDecision(tx, ids[i], decisions[i], assignments[i], covariates[i]));
+    }
+    return {};
+  }));
+  return ids;
+}
+
+Result<Json> DecisionLog::Get(const std::string& id) {
+  return db_.ReadValue<Json>([&](Transaction& tx) -> Result<Json> {
+    LOYALTY_ASSIGN_OR_RETURN(
+        auto row, tx.QueryOne("SELECT member, at, strategy, experiment, arm, holdout, explanation FROM decisions WHERE id = ?1",
+                              {id}));
+    if (!row) return Fail(ErrorCode::kNotFound, "no decision '" + id + "'");
+    Json out{{"id", id},
+             {"member", row->Text(0)},
+             {"at", core::FormatTimestamp(core::FromUnixMillis(row->Int(1)))},
+             {"strategy", row->Text(2)},
+             {"holdout", row->Int(5) != 0}};
+    out["experiment"] = row->Text(3).empty() ? Json(nullptr) : Json{{"id", row->Text(3)}, {"arm", row->Text(4)}};
+    LOYALTY_ASSIGN_OR_RETURN(
+        auto items, tx.Query("SELECT offer, channel, send_at, propensity, response_probability, expected_value, cost_minor, "
+                             "arm, routing FROM decision_items WHERE decision = ?1 ORDER BY rank",
+                             {id}));
+    Json offers = Json::array();
+    for (const auto& i : items) {
+      offers.push_back({{"offer", i.Text(0)},
+                        {"channel", i.Text(1)},
+                        {"send_at", core::FormatTimestamp(core::FromUnixMillis(i.Int(2)))},
+                        {"propensity", i.Real(3)},
+                        {"response_probability", i.Real(4)},
+                        {"expected_value_minor", i.Real(5)},
+                        {"cost_minor", i.Int(6)},
+                        {"bandit_arm", i.Text(7)},
+                        {"routing", i.Text(8)}});
+    }
+    out["offers"] = offers;
+    LOYALTY_ASSIGN_OR_RETURN(auto outcomes, tx.Query("SELECT id, offer, type, at, value_minor, response FROM decision_outcomes "
+                                                     "WHERE decision = ?1 ORDER BY at, id",
+                                                     {id}));
+    Json outs = Json::array();
+    for (const auto& o : outcomes) {
+      outs.push_back({{"id", o.Text(0)},
+                      {"offer", o.Text(1)},
+                      {"type", o.Text(2)},
+                      {"at", core::FormatTimestamp(core::FromUnixMillis(o.Int(3)))},
+                      {"value_minor", o.Int(4)},
+                      {"counted_as_response", o.Int(5) != 0}});
+    }
+    out["outcomes"] = outs;
+    LOYALTY_ASSIGN_OR_RETURN(out["explanation"], core::ParseJson(row->Text(6)));
+    return out;
+  });
+}
+
+Result<OutcomeReceipt> DecisionLog::RecordOutcome(const Outcome& outcome, Decider& decider) {
+  const int attribution_days = decider.policy()->attribution_days;
+  LOYALTY_ASSIGN_OR_RETURN(
+      auto receipt, db_.WriteValue<OutcomeReceipt>([&](Transaction& tx) -> Result<OutcomeReceipt> {
+        OutcomeReceipt r;
+        LOYALTY_ASSIGN_OR_RETURN(auto decision, tx.QueryOne("SELECT at FROM decisions WHERE id = ?1", {outcome.decision}));
+        if (!decision) return Fail(ErrorCode::kNotFound, "no decision '" + outcome.decision + "'");
+        LOYALTY_ASSIGN_OR_RETURN(
+            auto item, tx.QueryOne("SELECT arm FROM decision_items WHERE decision = ?1 AND offer = ?2",
+                                   {outcome.decision, outcome.offer}));
+        if (!item) {
+          return Fail(ErrorCode::kNotFound, "decision '" + outcome.decision + "' made no offer '" + outcome.offer + "'");
+        }
+        r.bandit_arm = item->Text(0);
+        LOYALTY_ASSIGN_OR_RETURN(
+            auto seen, tx.QueryOne("SELECT decision, offer, type, at, value_minor FROM decision_outcomes WHERE id = ?1",
+                                   {outcome.id}));
+        if (seen) {
+          if (seen->Text(0) != outcome.decision || seen->Text(1) != outcome.offer ||
+              seen->Text(2) != OutcomeTypeName(outcome.type) || seen->Int(4) != outcome.value_minor) {
+            return Fail(ErrorCode::kConflict, "outcome id '" + outcome.id + "' was recorded with other contents");
+          }
+          r.duplicate = true;
+          return r;
+        }
+        const int64_t made = decision->Int(0);
+        const int64_t at = core::ToUnixMillis(outcome.at);
+        if (at < made || at > made + attribution_days * 24LL * 3600 * 1000) {
+          return Fail(ErrorCode::kFailedPrecondition,
+                      "the outcome falls outside the decision's attribution window (" + std::to_string(attribution_days) +
+                          " days after it)");
+        }
+        if (IsResponse(outcome.type)) {
+          LOYALTY_ASSIGN_OR_RETURN(
+              auto earlier, tx.QueryOne("SELECT 1 FROM decision_outcomes WHERE decision = ?1 AND offer = ?2 AND response = 1",
+                                        {outcome.decision, outcome.offer}));
+          r.counted_as_response = !earlier;
+        }
+        LOYALTY_TRY(tx.Execute(
+            "INSERT INTO decision_outcomes (id, decision, offer, type, at, value_minor, response) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            {outcome.id, outcome.decision, outcome.offer, OutcomeTypeName(outcome.type), at, outcome.value_minor,
+             r.counted_as_response ? 1 : 0}));
+        return r;
+      }));
+  if (!receipt.duplicate) {
+    if (outcome.type == OutcomeType::kImpression) decider.arms().Record(receipt.bandit_arm, 1, 0);
+    if (receipt.counted_as_response) decider.arms().Record(receipt.bandit_arm, 0, 1);
+  }
+  return receipt;
+}
+
+Status DecisionLog::Restore(Decider& decider) {
+  const core::Timestamp now = clock_.Now();
+  return db_.Read([&](Transaction& tx) -> Status {
+    LOYALTY_ASSIGN_OR_RETURN(auto items, tx.Query("SELECT d.member, i.offer, i.channel, d.at, i.cost_minor "
+                                                  "FROM decision_items i JOIN decisions d ON d.id = i.decision"));
+    for (const auto& row : items) {
+      auto channel = ParseChannel(row.Text(2));
+      if (!channel) return Fail(ErrorCode::kInternal, "a stored decision names an unknown channel '" + row.Text(2) + "'");
+      decider.Restore(row.Text(0), row.Text(1), *channel, core::FromUnixMillis(row.Int(3)), row.Int(4), now);
+    }
+    LOYALTY_ASSIGN_OR_RETURN(
+        auto counts, tx.Query("SELECT i.arm, SUM(CASE WHEN o.type = 'impression' THEN 1 ELSE 0 END), SUM(o.response) "
+                              "FROM decision_outcomes o JOIN decision_items i ON i.decision = o.decision AND i.offer = o.offer "
+                              "GROUP BY i.arm"));
+    std::map<std::string, BetaArms::Counts> restored;
+    for (const auto& row : counts) {
+      auto& c = restored[row.Text(0)];
+      c.successes = row.Int(2);
+      c.trials = std::max(row.Int(1), c.successes);
+    }
+    decider.arms().Restore(std::move(restored));
+    return {};
+  });
+}
+
+Result<std::vector<DecisionLog::LoggedOffer>> DecisionLog::Logged(std::optional<core::Timestamp> since) {
+  const int64_t from = since ? core::ToUnixMillis(*since) : INT64_MIN;
+  return db_.ReadValue<std::vector<LoggedOffer>>([&](Transaction& tx) -> Result<std::vector<LoggedOffer>> {
+    LOYALTY_ASSIGN_OR_RETURN(
+        auto rows, tx.Query("SELECT d.member, i.offer, i.arm, i.propensity, i.response_probability, d.strategy, "
+                            "EXISTS (SELECT 1 FROM decision_outcomes o WHERE o.decision = i.decision AND o.offer = i.offer "
+                            "AND o.response = 1) "
+                            "FROM decision_items i JOIN decisions d ON d.id = i.decision WHERE d.at >= ?1 AND i.rank = 0 "
+                            "ORDER BY d.at",
+                            {from}));
+    std::vector<LoggedOffer> out;
+    out.reserve(rows.size());
+    for (const auto& row : rows) {
+      LoggedOffer l;
+      l.member = row.Text(0);
+      l.offer = row.Text(1);
+      l.arm = row.Text(2);
+      l.propensity = row.Real(3);
+      l.response_probability = row.Real(4);
+      auto strategy = ParseStrategy(row.Text(5));
+      l.strategy = strategy ? *strategy : Strategy::kAi;
+      l.responded = row.Int(6) != 0;
+      out.push_back(std::move(l));
+    }
+    return out;
+  });
+}
+
+}  // namespace loyalty::decision

@@ -1,0 +1,131 @@
+#pragma once
+// The decision pipeline: for one member and one context, which offers (if any) to make now,
+// on which channel, when — and why.
+//
+//   eligible offers (active, valid now, eligibility rule)
+//   -> suppression (no upsell while a ticket is open; no marketing on a channel without consent)
+//   -> score: expected value = P(response) x (value - cost of a response) - message cost,
+//             times the offer's priority lever; P(response) from the bandit posterior of the
+//             offer in the member's segment (a Thompson draw for the AI strategy)
+//   -> contact policy and budgets (caps per member, offer and channel; offer and program
+//      budgets), reserved atomically so concurrent decisions never exceed them
+//   -> the top k, each with channel, send time (outside quiet hours; ahead of the member's next
+//      expected purchase), propensity, and a routing for human oversight (auto, review,
+//      escalate by worst-case cost).
+//
+// Thread-safe: Decide may run on many threads at once; the catalogue and policy are swapped
+// atomically by Configure.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "loyalty/core/clock.hpp"
+#include "loyalty/core/json.hpp"
+#include "loyalty/decision/bandit.hpp"
+#include "loyalty/decision/experiments.hpp"
+#include "loyalty/decision/offers.hpp"
+#include "loyalty/decision/rules.hpp"
+
+namespace loyalty::decision {
+
+// What the decision knows about the member (assembled by the engine from features, scores,
+// tier and consents).
+struct MemberView {
+  std::string member;
+  Facts facts;                 // what eligibility rules read (also: context facts)
+  std::string segment;         // the bandit segment (RFM segment; "new" before a purchase)
+  double churn_probability = 0;
+  double clv_minor = 0;        // expected value of future purchases over the CLV horizon
+  double basket_minor = 0;     // expected value of the purchase a response brings
+  std::optional<double> days_to_next_purchase;
+  std::vector<std::string> consents;  // granted purposes, sorted
+  bool open_ticket = false;
+  std::array<double, kChannelCount> channel_affinity{};  // response history per channel, 0..1
+  double pre_period_spend_minor = 0;  // the last 90 days' spend: the experiments' covariate
+  core::Json model_versions = core::Json::object();
+};
+
+struct DecisionContext {
+  core::Timestamp at;
+  std::optional<Channel> channel = std::nullopt;  // where the member is now, or the only channel to use
+  std::optional<int> utc_offset_minutes = std::nullopt;
+  int k = 1;                       // offers wanted, 1 to 10
+  bool reserve = true;             // false: explain only (nothing counts against caps or budgets)
+};
+
+struct DecidedOffer {
+  std::string offer;
+  OfferKind kind = OfferKind::kBonusPoints;
+  Channel channel = Channel::kEmail;
+  core::Timestamp send_at;
+  double response_probability = 0;  // posterior mean
+  double expected_value_minor = 0;  // before the lever
+  double score = 0;                 // what ranked it
+  int64_t cost_minor = 0;           // worst case: message plus a response's cost (reserved)
+  double propensity = 1;            // the chance this strategy picks this offer first here
+  std::string bandit_arm;           // "offer|segment"
+  std::string routing = "auto";     // auto | review | escalate
+};
+
+struct Decision {
+  std::string member;
+  core::Timestamp at;
+  Strategy strategy = Strategy::kAi;
+  bool holdout = false;
+  std::vector<DecidedOffer> offers;
+  core::Json explanation = core::Json::object();
+};
+
+class ContactLedger;
+
+class Decider {
+ public:
+  explicit Decider(uint64_t seed = 1);
+  ~Decider();
+
+  // Replaces the catalogue and the policy (new decisions see both at once).
+  void Configure(std::vector<Offer> offers, ContactPolicy policy);
+  std::shared_ptr<const std::vector<Offer>> offers() const;
+  std::shared_ptr<const ContactPolicy> policy() const;
+
+  // The decision for one member under `strategy`. Members of the policy's holdout get no
+  // marketing offer (service messages only) whatever the strategy.
+  Decision Decide(const MemberView& member, const DecisionContext& context, Strategy strategy);
+
+  // Gives back what a decision reserved (its record could not be stored).
+  void Release(const Decision& decision);
+  // Counts a past decision's offer against the budgets, and against the member's caps when it
+  // is less than a week before `now` (reloading the decision log at start).
+  void Restore(const std::string& member, const std::string& offer, Channel channel, core::Timestamp at,
+               int64_t cost_minor, core::Timestamp now);
+
+  BetaArms& arms() { return arms_; }
+  // Budget committed so far: per offer and for the whole program.
+  core::Json BudgetReport() const;
+
+ private:
+  struct Snapshot {
+    std::shared_ptr<const std::vector<Offer>> offers;
+    std::shared_ptr<const ContactPolicy> policy;
+  };
+  Snapshot Current() const;
+
+  mutable std::mutex config_mutex_;
+  Snapshot config_;
+  BetaArms arms_;
+  std::unique_ptr<ContactLedger> contacts_;
+  const uint64_t seed_;
+  std::atomic<uint64_t> draws_{0};
+};
+
+core::Json ToJson(const Decision& decision);
+core::Json ToJson(const DecidedOffer& offer);
+
+}  // namespace loyalty::decision

@@ -1,0 +1,137 @@
+#pragma once
+// Where decisions live: the offer catalogue, the contact policy and strategy settings (with
+// their history, for rollback), experiments, every decision made (with its explanation and
+// each offer's propensity) and the outcomes reported for them. The bandits' evidence and the
+// caps and budgets committed are rebuilt from this log when the program opens.
+//
+// Thread-safe (the store serialises writes).
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loyalty/core/clock.hpp"
+#include "loyalty/core/error.hpp"
+#include "loyalty/core/json.hpp"
+#include "loyalty/decision/decider.hpp"
+#include "loyalty/decision/experiments.hpp"
+#include "loyalty/decision/offers.hpp"
+#include "loyalty/decision/ope.hpp"
+#include "loyalty/store/database.hpp"
+
+namespace loyalty::decision {
+
+enum class OutcomeType { kImpression, kClick, kRedemption, kPurchase, kDismiss };
+std::string_view OutcomeTypeName(OutcomeType type);
+[[nodiscard]] core::Result<OutcomeType> ParseOutcomeType(std::string_view name);
+// A response is what the bandits learn from: a click, a redemption or a purchase.
+bool IsResponse(OutcomeType type);
+
+struct Outcome {
+  std::string id;  // the reporter's id; a resent outcome with the same id is ignored
+  std::string decision;
+  std::string offer;
+  OutcomeType type = OutcomeType::kImpression;
+  core::Timestamp at;
+  int64_t value_minor = 0;  // purchases: the sale's value
+};
+
+// Parses {"id", "offer", "type", "at", "value_minor"} for decision `decision`; `now` is the
+// default time.
+[[nodiscard]] core::Result<Outcome> ParseOutcome(const core::Json& object, const std::string& decision,
+                                                 core::Timestamp now);
+
+struct OutcomeReceipt {
+  bool duplicate = false;       // the same outcome was recorded before
+  bool counted_as_response = false;  // the first response to this offer of this decision
+  std::string bandit_arm;
+};
+
+// The strategy switch: `share_percent` of members (by salted hash) get `strategy`, the others
+// `fallback`. Experiments override it for their members.
+struct StrategyFlag {
+  Strategy strategy = Strategy::kAi;
+  Strategy fallback = Strategy::kRules;
+  double share_percent = 100;
+  std::string salt = "strategy";
+};
+[[nodiscard]] core::Result<StrategyFlag> ParseStrategyFlag(const core::Json& object);
+core::Json ToJson(const StrategyFlag& flag);
+
+class DecisionLog {
+ public:
+  // Migrates the schema. `db` and `clock` must outlive this object.
+  [[nodiscard]] static core::Result<std::unique_ptr<DecisionLog>> Open(store::Database& db, const core::Clock& clock);
+
+  // --- Catalogue and settings -------------------------------------------------------------
+  // Every offer, parsed again (rules against `known_facts`; an offer that no longer parses
+  // is an internal error naming it).
+  [[nodiscard]] core::Result<std::vector<Offer>> Offers(const std::vector<std::string>& known_facts);
+  // Creates or replaces; returns true when it was created.
+  [[nodiscard]] core::Result<bool> PutOffer(const Offer& offer, const std::string& actor);
+  [[nodiscard]] core::Status DeleteOffer(const std::string& id);
+
+  // The policy (defaults when never set).
+  [[nodiscard]] core::Result<ContactPolicy> Policy();
+  [[nodiscard]] core::Status PutPolicy(const ContactPolicy& policy, const std::string& actor);
+  [[nodiscard]] core::Result<StrategyFlag> Flag();
+  [[nodiscard]] core::Status PutFlag(const StrategyFlag& flag, const std::string& actor);
+  // Puts back the strategy flag as it was before its latest change; fails (409) when it
+  // never changed.
+  [[nodiscard]] core::Result<StrategyFlag> RollbackFlag(const std::string& actor);
+
+  // --- Experiments ------------------------------------------------------------------------
+  [[nodiscard]] core::Result<std::vector<Experiment>> Experiments();
+  // Places the experiment beside the running ones of its namespace and stores it; 409 when
+  // the id is taken or the namespace has no room.
+  [[nodiscard]] core::Result<Experiment> CreateExperiment(Experiment experiment);
+  [[nodiscard]] core::Status StopExperiment(const std::string& id);
+  // Per arm: members, response rate and revenue per member against the control arm, with
+  // CUPED-adjusted revenue (pre-period spend as the covariate).
+  [[nodiscard]] core::Result<core::Json> ExperimentResults(const std::string& id);
+
+  // --- Decisions and outcomes -------------------------------------------------------------
+  struct Assignment {
+    std::string experiment;  // empty: not in an experiment
+    std::string arm;
+  };
+  // Stores a decision; returns its id ("dec_" and 24 hex digits).
+  [[nodiscard]] core::Result<std::string> Record(const Decision& decision, const Assignment& assignment,
+                                                 double covariate);
+  // Stores many decisions in one transaction; returns their ids in order.
+  [[nodiscard]] core::Result<std::vector<std::string>> RecordBatch(const std::vector<Decision>& decisions,
+                                                                   const std::vector<Assignment>& assignments,
+                                                                   const std::vector<double>& covariates);
+  // The decision as made, with its outcomes. 404 when unknown.
+  [[nodiscard]] core::Result<core::Json> Get(const std::string& id);
+  // Records an outcome and tells the bandits (through `decider`). 404 for an unknown
+  // decision or an offer it did not make; 422 outside the attribution window.
+  [[nodiscard]] core::Result<OutcomeReceipt> RecordOutcome(const Outcome& outcome, Decider& decider);
+
+  // Rebuilds the decider's memory from the log: bandit evidence, caps and budgets.
+  [[nodiscard]] core::Status Restore(Decider& decider);
+
+  // The logged offers of the AI strategy with their propensities and whether they drew a
+  // response: the data off-policy evaluation needs (`since`: decisions at or after).
+  struct LoggedOffer {
+    std::string member;
+    std::string offer;
+    std::string arm;
+    double propensity = 1;
+    double response_probability = 0;
+    bool responded = false;
+    Strategy strategy = Strategy::kAi;
+  };
+  [[nodiscard]] core::Result<std::vector<LoggedOffer>> Logged(std::optional<core::Timestamp> since);
+
+ private:
+  DecisionLog(store::Database& db, const core::Clock& clock) : db_(db), clock_(clock) {}
+  [[nodiscard]] core::Status PutSetting(std::string_view name, const core::Json& doc, const std::string& actor);
+  [[nodiscard]] core::Result<std::optional<core::Json>> Setting(std::string_view name);
+
+  store::Database& db_;
+  const core::Clock& clock_;
+};
+
+}  // namespace loyalty::decision
