@@ -7,9 +7,11 @@
 //   DR:    mean of [sum_a target(a|x) q(x,a)] + w * (r - q(x,a)), with q a reward model
 //          (unbiased when either the propensities or the reward model are right)
 //
-// Each comes with a 95% normal-approximation interval from the per-round terms (the delta
-// method for SNIPS).
+// Each comes with a 95% interval: by default a normal approximation from the per-round terms
+// (the delta method for SNIPS); with `bootstrap_resamples` > 0 the percentile bootstrap, which
+// follows the right skew of rare rewards with large weights (the usual case with clicks).
 
+#include <cstdint>
 #include <span>
 
 #include "loyalty/core/json.hpp"
@@ -32,10 +34,15 @@ struct Estimate {
   double effective_sample_size = 0;  // (sum w)^2 / sum w^2
 };
 
+struct IntervalOptions {
+  int bootstrap_resamples = 0;  // 0: normal approximation
+  uint64_t seed = 1;
+};
+
 // REQUIRES: every propensity > 0. Empty input gives a zero estimate.
-Estimate InversePropensity(std::span<const LoggedRound> rounds);
-Estimate SelfNormalisedInversePropensity(std::span<const LoggedRound> rounds);
-Estimate DoublyRobust(std::span<const LoggedRound> rounds);
+Estimate InversePropensity(std::span<const LoggedRound> rounds, const IntervalOptions& options = {});
+Estimate SelfNormalisedInversePropensity(std::span<const LoggedRound> rounds, const IntervalOptions& options = {});
+Estimate DoublyRobust(std::span<const LoggedRound> rounds, const IntervalOptions& options = {});
 
 core::Json ToJson(const Estimate& estimate);
 
