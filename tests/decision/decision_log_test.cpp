@@ -1,0 +1,188 @@
+// The decision log on a real SQLite file: offers and settings with rollback, decisions and
+// outcomes (idempotent, attributed, teaching the bandits), restoring caps, budgets and bandit
+// evidence after a restart, and experiment results.
+
+#include "loyalty/decision/decision_log.hpp"
+
+#include <gtest/gtest.h>
+
+#include "loyalty/store/sqlite.hpp"
+#include "support/temp_dir.hpp"
+
+namespace loyalty::decision {
+namespace {
+
+using core::Json;
+
+const core::Timestamp kStart = *core::ParseTimestamp("2026-03-02T12:00:00Z");
+
+class DecisionLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+  void Reopen() {
+    log_.reset();
+    db_.reset();
+    db_ = *store::OpenSqlite({.path = dir_ / "program.db", .durability = store::Durability::kNormal});
+    auto log = DecisionLog::Open(*db_, clock_);
+    ASSERT_TRUE(log) << log.error().message;
+    log_ = std::move(*log);
+  }
+  Offer MakeOffer(Json doc) {
+    auto offer = ParseOffer(doc, {});
+    EXPECT_TRUE(offer) << (offer ? "" : offer.error().message);
+    return offer.value_or(Offer{});
+  }
+  MemberView Member(const std::string& id) {
+    MemberView m;
+    m.member = id;
+    m.segment = "loyal";
+    m.basket_minor = 4000;
+    m.consents = {"marketing_email"};
+    return m;
+  }
+  // A decider configured from the log, as the engine does at start.
+  std::unique_ptr<Decider> Load() {
+    auto decider = std::make_unique<Decider>(3);
+    auto offers = log_->Offers({});
+    auto policy = log_->Policy();
+    EXPECT_TRUE(offers && policy);
+    decider->Configure(*offers, *policy);
+    EXPECT_TRUE(log_->Restore(*decider));
+    return decider;
+  }
+
+  testing::TempDir dir_;
+  core::ManualClock clock_{kStart};
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<DecisionLog> log_;
+};
+
+TEST_F(DecisionLogTest, OffersArePutReplacedListedAndDeleted) {
+  auto created = log_->PutOffer(MakeOffer({{"id", "a"}, {"kind", "discount"}, {"channels", {"email"}}}), "ann");
+  ASSERT_TRUE(created);
+  EXPECT_TRUE(*created);
+  auto replaced = log_->PutOffer(MakeOffer({{"id", "a"}, {"kind", "discount"}, {"channels", {"sms"}}}), "ann");
+  ASSERT_TRUE(replaced);
+  EXPECT_FALSE(*replaced);
+  auto offers = log_->Offers({});
+  ASSERT_TRUE(offers);
+  ASSERT_EQ(offers->size(), 1u);
+  EXPECT_EQ(offers->front().channels, std::vector<Channel>{Channel::kSms});
+  EXPECT_TRUE(log_->DeleteOffer("a"));
+  EXPECT_EQ(log_->DeleteOffer("a").error().code, core::ErrorCode::kNotFound);
+}
+
+TEST_F(DecisionLogTest, TheStrategyFlagRollsBackInOneStep) {
+  EXPECT_EQ(log_->RollbackFlag("ann").error().code, core::ErrorCode::kConflict);
+  ASSERT_TRUE(log_->PutFlag({.strategy = Strategy::kAi, .fallback = Strategy::kRules, .share_percent = 10}, "ann"));
+  ASSERT_TRUE(log_->PutFlag({.strategy = Strategy::kAi, .fallback = Strategy::kRules, .share_percent = 50}, "ann"));
+  auto back = log_->RollbackFlag("bob");
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->share_percent, 10);
+  EXPECT_EQ(log_->Flag()->share_percent, 10);
+}
+
+TEST_F(DecisionLogTest, OutcomesAreIdempotentAttributedAndTeachTheBandit) {
+  ASSERT_TRUE(log_->PutOffer(MakeOffer({{"id", "a"}, {"kind", "bonus_points"}, {"channels", {"email"}}, {"points", 100}}), "ann"));
+  ContactPolicy policy;
+  policy.holdout_percent = 0;
+  ASSERT_TRUE(log_->PutPolicy(policy, "ann"));
+  auto decider = Load();
+  const Decision d = decider->Decide(Member("m1"), {.at = kStart}, Strategy::kRules);
+  ASSERT_EQ(d.offers.size(), 1u);
+  auto id = log_->Record(d, {}, 1234.0);
+  ASSERT_TRUE(id);
+
+  auto record = [&](Json body) { return log_->RecordOutcome(*ParseOutcome(body, *id, kStart), *decider); };
+  ASSERT_TRUE(record({{"offer", "a"}, {"type", "impression"}, {"at", "2026-03-02T13:00:00Z"}}));
+  auto click = record({{"offer", "a"}, {"type", "click"}, {"at", "2026-03-02T14:00:00Z"}});
+  ASSERT_TRUE(click);
+  EXPECT_TRUE(click->counted_as_response);
+  auto again = record({{"offer", "a"}, {"type", "click"}, {"at", "2026-03-02T14:00:00Z"}});
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->duplicate);
+  auto purchase = record({{"offer", "a"}, {"type", "purchase"}, {"at", "2026-03-03T10:00:00Z"}, {"value_minor", 5000}});
+  ASSERT_TRUE(purchase);
+  EXPECT_FALSE(purchase->counted_as_response);  // one response per offer made
+  EXPECT_EQ(record({{"id", "late"}, {"offer", "a"}, {"type", "purchase"}, {"at", "2026-03-20T10:00:00Z"}}).error().code,
+            core::ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(record({{"offer", "zzz"}, {"type", "click"}}).error().code, core::ErrorCode::kNotFound);
+  EXPECT_EQ(record({{"id", *id + ":a:click"}, {"offer", "a"}, {"type", "impression"}}).error().code,
+            core::ErrorCode::kConflict);
+
+  // Prior 0.05 x 20 = (1, 19); one trial, one success.
+  EXPECT_DOUBLE_EQ(decider->arms().Posterior("a|loyal", 0.05).alpha, 2);
+  EXPECT_DOUBLE_EQ(decider->arms().Posterior("a|loyal", 0.05).beta, 19);
+
+  auto stored = log_->Get(*id);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ((*stored)["outcomes"].size(), 3u);
+  EXPECT_EQ((*stored)["offers"][0]["offer"], "a");
+  EXPECT_TRUE((*stored)["explanation"].contains("candidates"));
+}
+
+TEST_F(DecisionLogTest, CapsBudgetsAndBanditEvidenceSurviveARestart) {
+  ASSERT_TRUE(log_->PutOffer(MakeOffer({{"id", "a"}, {"kind", "discount"}, {"channels", {"email"}}, {"discount_minor", 300},
+                                        {"budget_minor", 600}, {"max_per_member_per_week", 1}}),
+                             "ann"));
+  ContactPolicy policy;
+  policy.holdout_percent = 0;
+  ASSERT_TRUE(log_->PutPolicy(policy, "ann"));
+  {
+    auto decider = Load();
+    const Decision d = decider->Decide(Member("m1"), {.at = kStart}, Strategy::kRules);
+    ASSERT_EQ(d.offers.size(), 1u);
+    auto id = log_->Record(d, {}, 0);
+    ASSERT_TRUE(id);
+    ASSERT_TRUE(log_->RecordOutcome(*ParseOutcome({{"offer", "a"}, {"type", "impression"}}, *id, kStart), *decider));
+  }
+  Reopen();
+  auto decider = Load();
+  // The member had the offer this week; the budget has room for one more member only.
+  EXPECT_TRUE(decider->Decide(Member("m1"), {.at = kStart + std::chrono::hours(1)}, Strategy::kRules).offers.empty());
+  EXPECT_EQ(decider->Decide(Member("m2"), {.at = kStart}, Strategy::kRules).offers.size(), 1u);
+  EXPECT_TRUE(decider->Decide(Member("m3"), {.at = kStart}, Strategy::kRules).offers.empty());
+  EXPECT_DOUBLE_EQ(decider->arms().Posterior("a|loyal", 0.05).beta, 20);
+}
+
+TEST_F(DecisionLogTest, ExperimentResultsCompareArmsWithTheControl) {
+  auto e = ParseExperiment({{"id", "exp1"},
+                            {"arms", {{{"name", "control"}, {"strategy", "control"}}, {{"name", "ai"}, {"strategy", "ai"}}}}});
+  ASSERT_TRUE(e);
+  auto created = log_->CreateExperiment(*e);
+  ASSERT_TRUE(created);
+  EXPECT_EQ(log_->CreateExperiment(*e).error().code, core::ErrorCode::kConflict);
+  ASSERT_TRUE(log_->PutOffer(MakeOffer({{"id", "a"}, {"kind", "bonus_points"}, {"channels", {"email"}}, {"max_per_member_per_week", 5}}), "ann"));
+  ContactPolicy policy;
+  policy.holdout_percent = 0;
+  policy.max_per_day = 10;
+  policy.max_per_channel_per_day = 10;
+  ASSERT_TRUE(log_->PutPolicy(policy, "ann"));
+  auto decider = Load();
+  for (int i = 0; i < 200; ++i) {
+    const std::string member = "m" + std::to_string(i);
+    const size_t arm = *AssignArm(*created, member);
+    const Decision d = decider->Decide(Member(member), {.at = kStart}, created->arms[arm].strategy);
+    auto id = log_->Record(d, {"exp1", created->arms[arm].name}, 100.0 + i);
+    ASSERT_TRUE(id);
+    if (arm == 1 && i % 2 == 0) {
+      ASSERT_FALSE(d.offers.empty());
+      ASSERT_TRUE(log_->RecordOutcome(
+          *ParseOutcome({{"offer", "a"}, {"type", "purchase"}, {"value_minor", 1000 + i}}, *id, kStart), *decider));
+    }
+  }
+  auto results = log_->ExperimentResults("exp1");
+  ASSERT_TRUE(results) << results.error().message;
+  const Json& arms = (*results)["results"];
+  ASSERT_EQ(arms.size(), 2u);
+  EXPECT_EQ(arms[0]["responders"], 0);
+  EXPECT_GT(arms[1]["response_rate"].get<double>(), 0.4);
+  EXPECT_LT(arms[1]["response_rate_vs_control"]["p_value"].get<double>(), 0.001);
+  EXPECT_GT(arms[1]["revenue_vs_control"]["ci_low"].get<double>(), 0);
+  EXPECT_TRUE(arms[1].contains("revenue_vs_control_cuped"));
+  ASSERT_TRUE(log_->StopExperiment("exp1"));
+  EXPECT_EQ((*log_->Experiments())[0].running, false);
+}
+
+}  // namespace
+}  // namespace loyalty::decision
