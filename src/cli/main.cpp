@@ -9,6 +9,7 @@
 
 #include "access_cli.hpp"
 #include "context.hpp"
+#include "decision_cli.hpp"
 #include "demo.hpp"
 #include "import_cli.hpp"
 #include "ledger_cli.hpp"
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
   loyalty::cli::AddModelCommands(app, options, run);
   loyalty::cli::AddAccessCommands(app, options, run);
   loyalty::cli::AddAuditCommands(app, options, run);
+  loyalty::cli::AddDecisionCommands(app, options, run);
 
   try {
     app.parse(argc, argv);

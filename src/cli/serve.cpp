@@ -47,6 +47,7 @@ int RunServe(const GlobalOptions& options, const ServeOptions& serve) {
   server::AddMemberRoutes(router, (*context)->members(), metrics);
   server::AddEventRoutes(router, (*context)->ingestor(), (*context)->event_log(), identity, metrics);
   server::AddModelRoutes(router, (*context)->platform().predictions(), (*context)->platform().registry(), metrics);
+  server::AddDecisionRoutes(router, (*context)->platform().decisions());
   server::AddAuditRoutes(router, (*context)->platform().audit());
 
   if (server_options->require_keys) {

@@ -56,9 +56,8 @@ Timestamp OutsideQuietHours(Timestamp at, const ContactPolicy& policy, int offse
 
 double ResponseCost(const Offer& offer, const MemberView& member, const ContactPolicy& policy) {
   const double point_cost = static_cast<double>(policy.point_cost_minor_per_1000) / 1000.0;
-  // A multiplier's extra points: (m - 1) x the points the basket earns at one point per
-  // currency unit (100 minor units).
-  const double extra_points = (offer.multiplier - 1.0) * member.basket_minor / 100.0;
+  // A multiplier's extra points: (m - 1) x the base points the expected basket earns.
+  const double extra_points = (offer.multiplier - 1.0) * member.basket_points;
   return (static_cast<double>(offer.points) + extra_points) * point_cost + static_cast<double>(offer.discount_minor);
 }
 

@@ -52,6 +52,8 @@ constexpr std::array<std::array<bool, 5>, kPermissionCount> kAllowed = {{
     /* kManageModels   */ {true, true, false, false, false},
     /* kReadAudit      */ {true, false, false, false, true},
     /* kManageAccess   */ {true, false, false, false, false},
+    /* kDecide         */ {true, true, false, true, false},
+    /* kManageOffers   */ {true, true, false, false, false},
 }};
 
 std::string Hex(const unsigned char* bytes, size_t n) {
@@ -139,6 +141,8 @@ std::string_view PermissionName(Permission permission) {
     case Permission::kManageModels: return "manage models";
     case Permission::kReadAudit: return "read the audit trail";
     case Permission::kManageAccess: return "manage users and keys";
+    case Permission::kDecide: return "ask for decisions and report their outcomes";
+    case Permission::kManageOffers: return "manage offers, contact policy, strategy, experiments and campaigns";
   }
   return "unknown";
 }
@@ -156,6 +160,8 @@ std::string_view PermissionCode(Permission permission) {
     case Permission::kManageModels: return "manage_models";
     case Permission::kReadAudit: return "read_audit";
     case Permission::kManageAccess: return "manage_access";
+    case Permission::kDecide: return "decide";
+    case Permission::kManageOffers: return "manage_offers";
   }
   return "unknown";
 }

@@ -363,3 +363,16 @@ Json ToJson(const FeatureReport& report) {
 }
 
 }  // namespace loyalty::engine
+
+namespace loyalty::engine {
+
+Result<std::vector<MemberId>> Members::LiveMembers() {
+  LOYALTY_TRY(EnsureLiveFeatures());
+  std::vector<MemberId> out;
+  out.reserve(features_.members());
+  features_.ForEach([&](const MemberId& m, const features::MemberState&) { out.push_back(m); });
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace loyalty::engine

@@ -31,6 +31,8 @@ core::Result<std::unique_ptr<Platform>> Platform::Open(store::Database& db, Plat
                                                  *p->ledger_, *p->registry_, currency, clock);
   LOYALTY_ASSIGN_OR_RETURN(p->access_, Access::Open(db, clock));
   LOYALTY_ASSIGN_OR_RETURN(p->audit_, oversight::AuditLog::Open(db, clock));
+  LOYALTY_ASSIGN_OR_RETURN(p->decisions_,
+                           Decisions::Open(db, *p->members_, *p->predictions_, *p->ledger_, clock, options.decision_seed));
   return p;
 }
 

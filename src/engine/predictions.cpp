@@ -686,6 +686,36 @@ void AddClvScores(Json& out, const std::string& name, const models::ClvModel& mo
 
 }  // namespace
 
+Result<Predictions::DecisionScores> Predictions::ScoresForDecision(const FeatureReport& report) {
+  DecisionScores out;
+  const auto state = features_.Get(report.member);
+  const auto days = state ? state->purchase_days() : std::nullopt;
+  if (!days) return out;
+  auto churn = Churn("champion");
+  if (!churn && churn.error().code != ErrorCode::kNotFound) return std::unexpected(churn.error());
+  if (churn) {
+    const features::FeatureVector* row = &report.features;
+    LOYALTY_ASSIGN_OR_RETURN(const auto p, (*churn)->model.Predict(FeatureRows(std::span<const features::FeatureVector* const>(&row, 1))));
+    out.churn_probability = p[0];
+    out.models["churn"] = (*churn)->name;
+  }
+  auto clv = Clv("champion");
+  if (!clv && clv.error().code != ErrorCode::kNotFound) return std::unexpected(clv.error());
+  if (clv) {
+    const auto& model = (*clv)->model;
+    const auto history = HistoryAt(report.member, *days, report.as_of);
+    const auto f = model.Forecast(history);
+    if (std::isfinite(f.clv.estimate) && std::isfinite(f.expected_purchases.estimate)) {
+      out.clv_minor = f.clv.estimate * std::pow(10.0, currency_.minor_digits);
+      out.expected_purchases = f.expected_purchases.estimate;
+      const auto next = models::ForecastNextPurchase(model.purchases().params, history, kDaysPerWeek);
+      if (std::isfinite(next.median_days)) out.days_to_next_purchase = next.median_days;
+      out.models["clv"] = (*clv)->name;
+    }
+  }
+  return out;
+}
+
 Result<core::Json> Predictions::Scores(const MemberId& requested) {
   LOYALTY_ASSIGN_OR_RETURN(const auto report, members_.Features(requested, std::nullopt));
   const MemberId& member = report.member;

@@ -66,6 +66,28 @@ constexpr std::array kRules = {
     RouteRule{Method::kPost, "/v1/models/{kind}/promote", Permission::kManageModels},
     RouteRule{Method::kPost, "/v1/models/{kind}/rollback", Permission::kManageModels},
     // Oversight
+    // Decisions
+    RouteRule{Method::kGet, "/v1/decisions/facts", Permission::kReadAggregates},
+    RouteRule{Method::kPost, "/v1/decisions", Permission::kDecide},
+    RouteRule{Method::kPost, "/v1/decisions/batch", Permission::kManageOffers},
+    RouteRule{Method::kGet, "/v1/decisions/evaluation", Permission::kReadAggregates},
+    RouteRule{Method::kGet, "/v1/decisions/budgets", Permission::kReadAggregates},
+    RouteRule{Method::kGet, "/v1/decisions/policy", Permission::kReadAggregates},
+    RouteRule{Method::kPut, "/v1/decisions/policy", Permission::kManageOffers},
+    RouteRule{Method::kGet, "/v1/decisions/strategy", Permission::kReadAggregates},
+    RouteRule{Method::kPut, "/v1/decisions/strategy", Permission::kManageOffers},
+    RouteRule{Method::kPost, "/v1/decisions/strategy/rollback", Permission::kManageOffers},
+    RouteRule{Method::kGet, "/v1/decisions/{id}", Permission::kReadMember},
+    RouteRule{Method::kPost, "/v1/decisions/{id}/outcomes", Permission::kDecide},
+    RouteRule{Method::kGet, "/v1/offers", Permission::kReadAggregates},
+    RouteRule{Method::kGet, "/v1/offers/{id}", Permission::kReadAggregates},
+    RouteRule{Method::kPut, "/v1/offers/{id}", Permission::kManageOffers},
+    RouteRule{Method::kDelete, "/v1/offers/{id}", Permission::kManageOffers},
+    RouteRule{Method::kGet, "/v1/experiments", Permission::kReadAggregates},
+    RouteRule{Method::kPost, "/v1/experiments", Permission::kManageOffers},
+    RouteRule{Method::kPost, "/v1/experiments/{id}/stop", Permission::kManageOffers},
+    RouteRule{Method::kGet, "/v1/experiments/{id}/results", Permission::kReadAggregates},
+    // Audit
     RouteRule{Method::kGet, "/v1/audit", Permission::kReadAudit},
     RouteRule{Method::kGet, "/v1/audit/verify", Permission::kReadAudit},
 };

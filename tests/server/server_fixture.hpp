@@ -34,6 +34,7 @@ class ServerFixture : public ::testing::Test {
     AddEventRoutes(router_, *ingestor_, *event_log_, platform_->identity(), metrics_);
     AddMemberRoutes(router_, platform_->members(), metrics_);
     AddModelRoutes(router_, platform_->predictions(), platform_->registry(), metrics_);
+    AddDecisionRoutes(router_, platform_->decisions());
     AddAuditRoutes(router_, platform_->audit());
     options_.port = 0;
     options_.worker_threads = 4;

@@ -44,6 +44,7 @@ struct MemberView {
   double churn_probability = 0;
   double clv_minor = 0;        // expected value of future purchases over the CLV horizon
   double basket_minor = 0;     // expected value of the purchase a response brings
+  double basket_points = 0;    // the base points that purchase earns (what a multiplier multiplies)
   std::optional<double> days_to_next_purchase;
   std::vector<std::string> consents;  // granted purposes, sorted
   bool open_ticket = false;

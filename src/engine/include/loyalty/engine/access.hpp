@@ -39,8 +39,10 @@ enum class Permission {
   kManageModels,    // promote, roll back, keep predictions
   kReadAudit,       // the audit trail
   kManageAccess,    // users and API keys
+  kDecide,          // ask for next best actions and report their outcomes (apps, tills, sends)
+  kManageOffers,    // offers, contact policy, strategy, experiments and campaigns
 };
-inline constexpr int kPermissionCount = 11;
+inline constexpr int kPermissionCount = 13;
 
 std::string_view PermissionName(Permission permission);  // words: "read personal data"
 std::string_view PermissionCode(Permission permission);  // the API's name: "read_pii"

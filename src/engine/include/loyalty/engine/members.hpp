@@ -109,6 +109,9 @@ class Members {
   };
   [[nodiscard]] core::Status Snapshot(Timestamp cutoff, const std::function<core::Status(const SnapshotRow&)>& row);
 
+  // Every member with live features (an event seen), in id order. Builds them on first use.
+  [[nodiscard]] Result<std::vector<MemberId>> LiveMembers();
+
   // Live RFM: the quintile breakpoints and how many members each segment holds.
   [[nodiscard]] Result<core::Json> Segments();
 

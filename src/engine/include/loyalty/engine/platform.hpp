@@ -1,7 +1,7 @@
 #pragma once
 // The services of one program over one store, wired once: ledger, event log, identity graph,
-// live features, members, ingestion, the model registry and predictions. Opening migrates
-// every schema; members build the live features from the event log on first use
+// live features, members, ingestion, the model registry, predictions, decisions, access and
+// audit. Opening migrates every schema; members build the live features from the event log on first use
 // (Members::EnsureLiveFeatures). Used by the CLI, the server and the tests alike.
 
 #include <filesystem>
@@ -11,6 +11,7 @@
 #include "loyalty/core/clock.hpp"
 #include "loyalty/core/json.hpp"
 #include "loyalty/engine/access.hpp"
+#include "loyalty/engine/decisions.hpp"
 #include "loyalty/oversight/audit_log.hpp"
 #include "loyalty/engine/ingestor.hpp"
 #include "loyalty/engine/members.hpp"
@@ -27,6 +28,7 @@ namespace loyalty::engine {
 struct PlatformOptions {
   ledger::ProgramConfig program = ledger::DefaultProgramConfig();
   std::string default_region = "US";  // phone numbers without +country belong here
+  uint64_t decision_seed = 1;         // the bandits' draws
 };
 
 // Reads [program] and [identity] of a configuration document.
@@ -49,6 +51,7 @@ class Platform {
   Predictions& predictions() { return *predictions_; }
   Access& access() { return *access_; }
   oversight::AuditLog& audit() { return *audit_; }
+  Decisions& decisions() { return *decisions_; }
 
  private:
   explicit Platform(store::Database& db) : db_(db) {}
@@ -64,6 +67,7 @@ class Platform {
   std::unique_ptr<Predictions> predictions_;
   std::unique_ptr<Access> access_;
   std::unique_ptr<oversight::AuditLog> audit_;
+  std::unique_ptr<Decisions> decisions_;
 };
 
 // Loads a program written by `loyalty simulate` (DIR/members.csv, DIR/events.ndjson):

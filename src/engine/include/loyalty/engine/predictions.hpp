@@ -104,6 +104,18 @@ class Predictions {
   // snapshots whose horizon has passed, and per model version.
   [[nodiscard]] core::Result<core::Json> Accuracy(const std::string& kind);
 
+  // What decisions weigh, without explanations (fast): the champions' churn probability, CLV
+  // (in minor units), expected purchases and median days to the next purchase. Each is
+  // nullopt when no champion is trained or the member has not bought yet.
+  struct DecisionScores {
+    std::optional<double> churn_probability;
+    std::optional<double> clv_minor;
+    std::optional<double> expected_purchases;
+    std::optional<double> days_to_next_purchase;
+    core::Json models = core::Json::object();  // {"churn": "churn@3", "clv": "clv@2"}
+  };
+  [[nodiscard]] core::Result<DecisionScores> ScoresForDecision(const FeatureReport& report);
+
   // Churn risk with its top contributions, CLV and next purchase with intervals, RFM segment.
   [[nodiscard]] core::Result<core::Json> Scores(const core::MemberId& member);
   // The churn prediction again with some features overridden ({"recency_days": 5, ...}).

@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "loyalty/engine/access.hpp"
+#include "loyalty/engine/decisions.hpp"
 #include "loyalty/engine/ingestor.hpp"
 #include "loyalty/engine/members.hpp"
 #include "loyalty/engine/predictions.hpp"
@@ -52,6 +53,11 @@ void AddSystemRoutes(Router& router, Metrics& metrics, std::function<core::Statu
 // (503). Fails (before serving) when a route has no permission in the table. `access` and
 // `audit` must outlive the router.
 [[nodiscard]] core::Status GuardRoutes(Router& router, engine::Access& access, oversight::AuditLog& audit);
+
+// Next best action: POST /v1/decisions (one member, now), /v1/decisions/batch (a campaign),
+// outcomes, evaluation, budgets, contact policy, strategy flag (with rollback), the offer
+// catalogue (/v1/offers) and experiments (/v1/experiments). `decisions` must outlive the router.
+void AddDecisionRoutes(Router& router, engine::Decisions& decisions);
 
 // The audit trail: GET /v1/audit (by member, actor, time) and GET /v1/audit/verify.
 void AddAuditRoutes(Router& router, oversight::AuditLog& audit);

@@ -1,0 +1,105 @@
+#pragma once
+// Next best action for the program: assembles what a decision knows about a member (live
+// features, the champions' scores, RFM segment, tier, consents, open tickets, the context),
+// picks the strategy (a running experiment's arm, else the strategy flag), asks the decider,
+// and logs every decision with its explanation. Offers, policy, flag and experiments are
+// edited here; the decider sees each change at once.
+//
+// Thread-safe: decisions run concurrently; catalogue edits are serialised.
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loyalty/core/clock.hpp"
+#include "loyalty/core/json.hpp"
+#include "loyalty/decision/decider.hpp"
+#include "loyalty/decision/decision_log.hpp"
+#include "loyalty/engine/members.hpp"
+#include "loyalty/engine/predictions.hpp"
+#include "loyalty/ledger/ledger.hpp"
+
+namespace loyalty::engine {
+
+class Decisions {
+ public:
+  // Everything passed must outlive this object. `seed` fixes the bandits' draws.
+  [[nodiscard]] static core::Result<std::unique_ptr<Decisions>> Open(store::Database& db, Members& members,
+                                                                     Predictions& predictions, ledger::Ledger& ledger,
+                                                                     const core::Clock& clock, uint64_t seed = 1);
+
+  // The facts eligibility rules may read, with what each means.
+  core::Json Facts() const;
+
+  // --- Catalogue, policy, strategy, experiments (JSON in, JSON out; errors say what to fix)
+  [[nodiscard]] core::Result<core::Json> ListOffers();
+  [[nodiscard]] core::Result<core::Json> GetOffer(const std::string& id);
+  // Creates or replaces the offer `id` (the body's id, when given, must match).
+  [[nodiscard]] core::Result<core::Json> PutOffer(const std::string& id, const core::Json& body, const std::string& actor);
+  [[nodiscard]] core::Status DeleteOffer(const std::string& id);
+  [[nodiscard]] core::Result<core::Json> Policy();
+  [[nodiscard]] core::Result<core::Json> PutPolicy(const core::Json& body, const std::string& actor);
+  [[nodiscard]] core::Result<core::Json> Strategy();
+  [[nodiscard]] core::Result<core::Json> PutStrategy(const core::Json& body, const std::string& actor);
+  [[nodiscard]] core::Result<core::Json> RollbackStrategy(const std::string& actor);
+  [[nodiscard]] core::Result<core::Json> ListExperiments();
+  [[nodiscard]] core::Result<core::Json> CreateExperiment(const core::Json& body);
+  [[nodiscard]] core::Status StopExperiment(const std::string& id);
+  [[nodiscard]] core::Result<core::Json> ExperimentResults(const std::string& id);
+  // Budget committed per offer and for the program, beside the budgets set.
+  [[nodiscard]] core::Result<core::Json> Budgets();
+
+  // --- Decisions
+  // One member, now: {"member", "channel", "k", "utc_offset_minutes", "cart_minor",
+  // "location", "dry_run"}. Returns the decision with its id, offers and explanation.
+  [[nodiscard]] core::Result<core::Json> Decide(const core::Json& request);
+  // A campaign: every member whose facts match "segment" (a rule; empty: everyone), or the
+  // listed "members"; {"channel", "k", "dry_run", "limit"}. Returns counts per offer, channel
+  // and routing and the first decisions.
+  [[nodiscard]] core::Result<core::Json> DecideBatch(const core::Json& request);
+  [[nodiscard]] core::Result<core::Json> Get(const std::string& id);
+  [[nodiscard]] core::Result<core::Json> RecordOutcome(const std::string& decision, const core::Json& body);
+  // Off-policy estimates, from the logged decisions, of what each strategy's offers would
+  // have drawn (response rate), beside what the logged policy drew.
+  [[nodiscard]] core::Result<core::Json> Evaluate(std::optional<core::Timestamp> since);
+
+  decision::Decider& decider() { return decider_; }
+
+ private:
+  Decisions(std::unique_ptr<decision::DecisionLog> log, Members& members, Predictions& predictions, ledger::Ledger& ledger,
+            const core::Clock& clock, uint64_t seed);
+
+  struct Request {
+    decision::DecisionContext context;
+    std::optional<int64_t> cart_minor;
+    std::string location;
+  };
+  [[nodiscard]] core::Result<Request> ParseRequest(const core::Json& body) const;
+  // What the decision knows about the member now.
+  [[nodiscard]] core::Result<decision::MemberView> View(const core::MemberId& member, const Request& request);
+  // A running experiment's arm for the member, else the strategy flag.
+  struct Choice {
+    decision::Strategy strategy = decision::Strategy::kAi;
+    decision::DecisionLog::Assignment assignment;
+  };
+  Choice ChooseStrategy(const std::string& member) const;
+  // Re-reads offers, policy, flag and experiments into the decider and the caches.
+  [[nodiscard]] core::Status Reload();
+
+  std::unique_ptr<decision::DecisionLog> log_;
+  Members& members_;
+  Predictions& predictions_;
+  ledger::Ledger& ledger_;
+  const core::Clock& clock_;
+  decision::Decider decider_;
+  std::vector<std::string> known_facts_;
+
+  std::mutex edit_mutex_;  // catalogue and settings edits, one at a time
+  mutable std::mutex state_mutex_;
+  decision::StrategyFlag flag_;
+  std::vector<decision::Experiment> running_;
+};
+
+}  // namespace loyalty::engine
