@@ -13,7 +13,8 @@ void ContactLedger::Prune(std::vector<Seen>& seen, int64_t now_ms) {
   std::erase_if(seen, [&](const Seen& s) { return s.at_ms <= now_ms - kWeekMs; });
 }
 
-std::optional<std::string> ContactLedger::TryReserve(const Contact& c, const Offer& offer, const ContactPolicy& policy) {
+std::optional<std::string> ContactLedger::TryReserve(const Contact& c, const Offer& offer, const ContactPolicy& policy,
+                                                     bool record) {
   const int64_t now = core::ToUnixMillis(c.at);
   std::lock_guard lock(mutex_);
   if (offer.budget_minor && offer_spent_[c.offer] + c.cost_minor > *offer.budget_minor) {
@@ -38,6 +39,7 @@ std::optional<std::string> ContactLedger::TryReserve(const Contact& c, const Off
   if (week >= policy.max_per_week) return "the member has had " + std::to_string(week) + " contacts this week (cap " + std::to_string(policy.max_per_week) + ")";
   if (channel_day >= policy.max_per_channel_per_day) return "the member has had " + std::to_string(channel_day) + " contacts on " + std::string(ChannelName(c.channel)) + " today (cap " + std::to_string(policy.max_per_channel_per_day) + ")";
   if (offer_week >= offer.max_per_member_per_week) return "the member has had this offer " + std::to_string(offer_week) + " times this week (cap " + std::to_string(offer.max_per_member_per_week) + ")";
+  if (!record) return std::nullopt;
   seen.push_back({now, c.offer, c.channel});
   offer_spent_[c.offer] += c.cost_minor;
   program_spent_ += c.cost_minor;

@@ -27,8 +27,10 @@ class ContactLedger {
     int64_t cost_minor = 0;
   };
 
-  // Records the contact when every cap and budget allows it; otherwise returns the reason.
-  std::optional<std::string> TryReserve(const Contact& contact, const Offer& offer, const ContactPolicy& policy);
+  // Records the contact when every cap and budget allows it (with `record` false, only
+  // checks); otherwise returns the reason.
+  std::optional<std::string> TryReserve(const Contact& contact, const Offer& offer, const ContactPolicy& policy,
+                                        bool record = true);
   // Records without checking (a decision already made, reloaded at start).
   void Restore(const Contact& contact);
   // Counts spend only (a decision too old to count against the member caps).

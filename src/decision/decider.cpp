@@ -194,20 +194,20 @@ Decision Decider::Decide(const MemberView& member, const DecisionContext& contex
     });
     const int64_t cost = static_cast<int64_t>(std::ceil(c.response_cost_minor)) + c.offer->message_cost_minor;
     Channel channel = channels.front();
-    if (context.reserve) {
-      std::optional<std::string> refused;
-      for (Channel option : channels) {
-        refused = contacts_->TryReserve({member.member, c.offer->id, option, context.at, cost}, *c.offer, policy);
-        if (!refused) {
-          channel = option;
-          break;
-        }
+    // Explain-only decisions check the caps and budgets without taking anything.
+    std::optional<std::string> refused;
+    for (Channel option : channels) {
+      refused = contacts_->TryReserve({member.member, c.offer->id, option, context.at, cost}, *c.offer, policy,
+                                      context.reserve);
+      if (!refused) {
+        channel = option;
+        break;
       }
-      if (refused) {
-        entry["outcome"] = *refused;
-        candidates_json.push_back(std::move(entry));
-        continue;
-      }
+    }
+    if (refused) {
+      entry["outcome"] = *refused;
+      candidates_json.push_back(std::move(entry));
+      continue;
     }
     DecidedOffer out;
     out.offer = c.offer->id;

@@ -58,7 +58,7 @@ struct DecisionContext {
   std::optional<Channel> channel = std::nullopt;  // where the member is now, or the only channel to use
   std::optional<int> utc_offset_minutes = std::nullopt;
   int k = 1;                       // offers wanted, 1 to 10
-  bool reserve = true;             // false: explain only (nothing counts against caps or budgets)
+  bool reserve = true;             // false: explain only (caps and budgets checked, nothing taken)
 };
 
 struct DecidedOffer {
