@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "access_cli.hpp"
+#include "bench_cli.hpp"
 #include "context.hpp"
 #include "decision_cli.hpp"
 #include "demo.hpp"
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
   loyalty::cli::AddAccessCommands(app, options, run);
   loyalty::cli::AddAuditCommands(app, options, run);
   loyalty::cli::AddDecisionCommands(app, options, run);
+  loyalty::cli::AddBenchCommands(app, options, run);
 
   try {
     app.parse(argc, argv);

@@ -36,7 +36,7 @@ void BetaArms::Restore(std::map<std::string, Counts> counts) {
   counts_ = {std::make_move_iterator(counts.begin()), std::make_move_iterator(counts.end())};
 }
 
-double SampleBeta(const BetaPosterior& p, std::mt19937_64& rng) {
+double SampleBeta(const BetaPosterior& p, core::FastRng& rng) {
   if (p.alpha > 50 && p.beta > 50) {
     const double n = p.alpha + p.beta;
     const double mean = p.alpha / n;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "contact_ledger.hpp"
 #include "loyalty/core/random.hpp"
@@ -94,14 +95,16 @@ Decision Decider::Decide(const MemberView& member, const DecisionContext& contex
   decision.holdout = policy.holdout_percent > 0 && InShare(policy.holdout_salt, member.member, policy.holdout_percent);
   decision.strategy = strategy;
   // A per-decision stream: reproducible for a seed and a sequence of decisions on one thread.
-  std::mt19937_64 rng(core::MixSeed(seed_ + draws_.fetch_add(1, std::memory_order_relaxed)));
+  core::FastRng rng(seed_ + draws_.fetch_add(1, std::memory_order_relaxed));
 
-  Json candidates_json = Json::array();
   std::vector<Candidate> candidates;
   candidates.reserve(config.offers->size());
   for (const Offer& offer : *config.offers) {
     auto note = [&](std::string_view outcome) {
-      candidates_json.push_back({{"offer", offer.id}, {"outcome", outcome}});
+      CandidateNote n;
+      n.offer = offer.id;
+      n.outcome = outcome;
+      decision.candidates.push_back(std::move(n));
     };
     if (!offer.active) continue;
     if (!ValidAt(offer, context.at)) {
@@ -146,7 +149,7 @@ Decision Decider::Decide(const MemberView& member, const DecisionContext& contex
   }
 
   // Score: what ranks the candidates under this strategy.
-  auto score_all = [&](std::mt19937_64& r) {
+  auto score_all = [&](core::FastRng& r) {
     for (auto& c : candidates) {
       switch (strategy) {
         case Strategy::kAi: {
@@ -165,26 +168,26 @@ Decision Decider::Decide(const MemberView& member, const DecisionContext& contex
   std::vector<size_t> order(candidates.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return candidates[a].score > candidates[b].score; });
-  std::vector<double> first_scores(candidates.size());
-  for (size_t i = 0; i < candidates.size(); ++i) first_scores[i] = candidates[i].score;
 
   const int offset = context.utc_offset_minutes.value_or(policy.default_utc_offset_minutes);
   const int k = std::clamp(context.k, 1, 10);
   std::vector<size_t> chosen;
   for (size_t rank = 0; rank < order.size() && static_cast<int>(chosen.size()) < k; ++rank) {
     Candidate& c = candidates[order[rank]];
-    Json entry{{"offer", c.offer->id},
-               {"response_probability", c.posterior.Mean()},
-               {"value_minor", c.value_minor},
-               {"response_cost_minor", c.response_cost_minor},
-               {"expected_value_minor", c.expected_value},
-               {"priority", c.offer->priority},
-               {"score", c.score}};
+    CandidateNote entry;
+    entry.offer = c.offer->id;
+    entry.scored = true;
+    entry.response_probability = c.posterior.Mean();
+    entry.value_minor = c.value_minor;
+    entry.response_cost_minor = c.response_cost_minor;
+    entry.expected_value_minor = c.expected_value;
+    entry.priority = c.offer->priority;
+    entry.score = c.score;
     // The AI strategy makes no offer whose expected value is not positive; a service message
     // (not marketing) is made whenever it is eligible.
     if (strategy == Strategy::kAi && c.score <= 0 && c.offer->marketing) {
-      entry["outcome"] = "expected value not positive";
-      candidates_json.push_back(std::move(entry));
+      entry.outcome = "expected value not positive";
+      decision.candidates.push_back(std::move(entry));
       continue;
     }
     // Channel: where the member is, else by response history; the first the caps allow.
@@ -205,8 +208,8 @@ Decision Decider::Decide(const MemberView& member, const DecisionContext& contex
       }
     }
     if (refused) {
-      entry["outcome"] = *refused;
-      candidates_json.push_back(std::move(entry));
+      entry.outcome = std::move(*refused);
+      decision.candidates.push_back(std::move(entry));
       continue;
     }
     DecidedOffer out;
@@ -231,24 +234,53 @@ Decision Decider::Decide(const MemberView& member, const DecisionContext& contex
       send = OutsideQuietHours(send, policy, offset);
     }
     out.send_at = send;
-    entry["outcome"] = "chosen";
-    entry["channel"] = ChannelName(channel);
-    candidates_json.push_back(std::move(entry));
+    entry.outcome = "chosen";
+    decision.candidates.push_back(std::move(entry));
     chosen.push_back(order[rank]);
     decision.offers.push_back(std::move(out));
   }
 
   // Propensity of each chosen offer: how often the strategy ranks it first among the
-  // candidates, estimated by redrawing (exact for rules; 1/n for random).
+  // candidates, estimated by redrawing (exact for rules; 1/n for random). Candidates that
+  // cannot come first (even 4 standard deviations up they stay below another's 4 down) are
+  // left out of the redraws: they would never win one.
   if (!decision.offers.empty()) {
     const size_t n = candidates.size();
     std::vector<int> wins(n, 0);
     if (strategy == Strategy::kAi) {
+      std::vector<std::pair<double, double>> range(n);
+      double best_low = -std::numeric_limits<double>::infinity();
+      for (size_t i = 0; i < n; ++i) {
+        const Candidate& c = candidates[i];
+        const double total = c.posterior.alpha + c.posterior.beta;
+        const double mean = c.posterior.Mean();
+        const double sd = std::sqrt(mean * (1 - mean) / (total + 1));
+        auto score_at = [&](double p) {
+          return (p * (c.value_minor - c.response_cost_minor) - static_cast<double>(c.offer->message_cost_minor)) *
+                 c.offer->priority;
+        };
+        const double a = score_at(std::clamp(mean - 4 * sd, 0.0, 1.0));
+        const double b = score_at(std::clamp(mean + 4 * sd, 0.0, 1.0));
+        range[i] = {std::min(a, b), std::max(a, b)};
+        best_low = std::max(best_low, range[i].first);
+      }
+      std::vector<size_t> contenders;
+      for (size_t i = 0; i < n; ++i) {
+        if (range[i].second >= best_low) contenders.push_back(i);
+      }
       for (int round = 0; round < kPropensityRounds; ++round) {
-        score_all(rng);
-        size_t best = 0;
-        for (size_t i = 1; i < n; ++i) {
-          if (candidates[i].score > candidates[best].score) best = i;
+        size_t best = contenders.front();
+        double best_score = -std::numeric_limits<double>::infinity();
+        for (size_t i : contenders) {
+          const Candidate& c = candidates[i];
+          const double p = SampleBeta(c.posterior, rng);
+          const double score =
+              (p * (c.value_minor - c.response_cost_minor) - static_cast<double>(c.offer->message_cost_minor)) *
+              c.offer->priority;
+          if (score > best_score) {
+            best_score = score;
+            best = i;
+          }
         }
         ++wins[best];
       }
@@ -263,33 +295,24 @@ Decision Decider::Decide(const MemberView& member, const DecisionContext& contex
       }
       decision.offers[j].propensity = p;
     }
-    for (size_t i = 0; i < n; ++i) candidates[i].score = first_scores[i];
   }
 
-  Json used = Json::object();
+  // The facts the catalogue's rules read, as the member had them.
   for (const Offer& offer : *config.offers) {
     for (const auto& name : offer.rule.facts()) {
-      if (used.contains(name)) continue;
+      const bool seen = std::any_of(decision.facts_used.begin(), decision.facts_used.end(),
+                                    [&](const auto& f) { return f.first == name; });
+      if (seen) continue;
       const FactValue* v = member.facts.Find(name);
-      if (v == nullptr || std::holds_alternative<std::monostate>(*v)) {
-        used[name] = nullptr;
-      } else if (const double* d = std::get_if<double>(v)) {
-        used[name] = std::isfinite(*d) ? Json(*d) : Json(nullptr);
-      } else if (const bool* b = std::get_if<bool>(v)) {
-        used[name] = *b;
-      } else {
-        used[name] = std::get<std::string>(*v);
-      }
+      decision.facts_used.emplace_back(name, v ? *v : FactValue());
     }
   }
-  decision.explanation = {{"segment", member.segment},
-                          {"churn_probability", member.churn_probability},
-                          {"clv_minor", member.clv_minor},
-                          {"basket_minor", member.basket_minor},
-                          {"facts", used},
-                          {"candidates", candidates_json},
-                          {"models", member.model_versions}};
-  if (member.days_to_next_purchase) decision.explanation["days_to_next_purchase"] = *member.days_to_next_purchase;
+  decision.segment = member.segment;
+  decision.churn_probability = member.churn_probability;
+  decision.clv_minor = member.clv_minor;
+  decision.basket_minor = member.basket_minor;
+  decision.days_to_next_purchase = member.days_to_next_purchase;
+  decision.models = member.model_versions;
   return decision;
 }
 
@@ -322,6 +345,43 @@ Json ToJson(const DecidedOffer& o) {
           {"routing", o.routing}};
 }
 
+Json ExplanationJson(const Decision& d) {
+  Json facts = Json::object();
+  for (const auto& [name, value] : d.facts_used) {
+    if (const double* x = std::get_if<double>(&value)) {
+      facts[name] = std::isfinite(*x) ? Json(*x) : Json(nullptr);
+    } else if (const bool* b = std::get_if<bool>(&value)) {
+      facts[name] = *b;
+    } else if (const std::string* text = std::get_if<std::string>(&value)) {
+      facts[name] = *text;
+    } else {
+      facts[name] = nullptr;
+    }
+  }
+  Json candidates = Json::array();
+  for (const auto& c : d.candidates) {
+    Json entry{{"offer", c.offer}, {"outcome", c.outcome}};
+    if (c.scored) {
+      entry["response_probability"] = c.response_probability;
+      entry["value_minor"] = c.value_minor;
+      entry["response_cost_minor"] = c.response_cost_minor;
+      entry["expected_value_minor"] = c.expected_value_minor;
+      entry["priority"] = c.priority;
+      entry["score"] = c.score;
+    }
+    candidates.push_back(std::move(entry));
+  }
+  Json out{{"segment", d.segment},
+           {"churn_probability", d.churn_probability},
+           {"clv_minor", d.clv_minor},
+           {"basket_minor", d.basket_minor},
+           {"facts", facts},
+           {"candidates", candidates},
+           {"models", d.models}};
+  out["days_to_next_purchase"] = d.days_to_next_purchase ? Json(*d.days_to_next_purchase) : Json(nullptr);
+  return out;
+}
+
 Json ToJson(const Decision& d) {
   Json offers = Json::array();
   for (const auto& o : d.offers) offers.push_back(ToJson(o));
@@ -330,7 +390,7 @@ Json ToJson(const Decision& d) {
           {"strategy", StrategyName(d.strategy)},
           {"holdout", d.holdout},
           {"offers", offers},
-          {"explanation", d.explanation}};
+          {"explanation", ExplanationJson(d)}};
 }
 
 }  // namespace loyalty::decision

@@ -82,7 +82,7 @@ constexpr store::Migration kMigrations[] = {{1, "decisions, offers, experiments,
 
 constexpr std::array<std::string_view, 5> kOutcomeNames = {"impression", "click", "redemption", "purchase", "dismiss"};
 
-std::string NewDecisionId() {
+std::string RandomDecisionId() {
   std::array<unsigned char, 12> bytes;
   randombytes_buf(bytes.data(), bytes.size());
   static constexpr char kHex[] = "0123456789abcdef";
@@ -96,7 +96,7 @@ std::string NewDecisionId() {
 
 Status InsertDecision(Transaction& tx, const std::string& id, const Decision& d, const DecisionLog::Assignment& a,
                       double covariate) {
-  const std::string explanation = core::Dump(d.explanation);
+  const std::string explanation = core::Dump(ExplanationJson(d));
   LOYALTY_TRY(tx.Execute(
       "INSERT INTO decisions (id, member, at, strategy, experiment, arm, holdout, covariate, explanation) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -420,25 +420,20 @@ Result<Json> DecisionLog::ExperimentResults(const std::string& id) {
   return out;
 }
 
+std::string DecisionLog::NewId() { return RandomDecisionId(); }
+
 Result<std::string> DecisionLog::Record(const Decision& decision, const Assignment& assignment, double covariate) {
-  const std::string id = NewDecisionId();
+  const std::string id = NewId();
   LOYALTY_TRY(db_.Write([&](Transaction& tx) { return InsertDecision(tx, id, decision, assignment, covariate); }));
   return id;
 }
 
-Result<std::vector<std::string>> DecisionLog::RecordBatch(const std::vector<Decision>& decisions,
-                                                          const std::vector<Assignment>& assignments,
-                                                          const std::vector<double>& covariates) {
-  std::vector<std::string> ids;
-  ids.reserve(decisions.size());
-  for (size_t i = 0; i < decisions.size(); ++i) ids.push_back(NewDecisionId());
-  LOYALTY_TRY(db_.Write([&](Transaction& tx) -> Status {
-    for (size_t i = 0; i < decisions.size(); ++i) {
-      LOYALTY_TRY(InsertDecision(tx, ids[i], decisions[i], assignments[i], covariates[i]));
-    }
+Status DecisionLog::RecordBatch(const std::vector<Entry>& entries) {
+  if (entries.empty()) return {};
+  return db_.Write([&](Transaction& tx) -> Status {
+    for (const auto& e : entries) LOYALTY_TRY(InsertDecision(tx, e.id, e.decision, e.assignment, e.covariate));
     return {};
-  }));
-  return ids;
+  });
 }
 
 Result<Json> DecisionLog::Get(const std::string& id) {

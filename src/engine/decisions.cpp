@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
 #include <map>
+#include <thread>
+
+#include "loyalty/core/logging.hpp"
 
 #include "loyalty/features/member_state.hpp"
 
@@ -30,7 +34,7 @@ const std::vector<std::pair<std::string, std::string>>& ExtraFacts() {
       {"clv", "expected value of future purchases over the CLV horizon, in currency units"},
       {"expected_purchases", "purchases expected over the CLV horizon"},
       {"days_to_next_purchase", "median days until the next purchase"},
-      {"segment", "RFM segment (champions, loyal, at_risk, ...); 'new' before a first purchase"},
+      {"segment", "RFM segment: Champions, Loyal, Potential, New, At Risk, Lost or Hibernating; Prospect before a first purchase"},
       {"tier", "the member's tier name"},
       {"open_ticket", "true while a service ticket is open"},
       {"top_category", "the category the member spent most on in the last year"},
@@ -46,6 +50,68 @@ const std::vector<std::pair<std::string, std::string>>& ExtraFacts() {
 double Or0(double v) { return std::isfinite(v) ? v : 0.0; }
 
 }  // namespace
+
+// Stores buffered decisions in batches on its own thread: one transaction per batch, so the
+// answer never waits for a commit.
+class Decisions::Writer {
+ public:
+  Writer(decision::DecisionLog& log, decision::Decider& decider) : log_(log), decider_(decider), thread_([this] { Run(); }) {}
+  ~Writer() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+  void Add(decision::DecisionLog::Entry entry) {
+    {
+      std::lock_guard lock(mutex_);
+      queue_.push_back(std::move(entry));
+      ++added_;
+    }
+    wake_.notify_one();
+  }
+
+  void Flush() {
+    std::unique_lock lock(mutex_);
+    const uint64_t target = added_;
+    done_.wait(lock, [&] { return stored_ >= target; });
+  }
+
+ private:
+  void Run() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty() && stop_) return;
+      std::vector<decision::DecisionLog::Entry> batch;
+      batch.swap(queue_);
+      lock.unlock();
+      if (auto stored = log_.RecordBatch(batch); !stored) {
+        // The decisions were answered but cannot be kept: give back what they reserved.
+        core::Log(core::LogLevel::kError, "decisions.log_failed",
+                  Json{{"decisions", batch.size()}, {"error", stored.error().message}});
+        for (const auto& e : batch) decider_.Release(e.decision);
+      }
+      lock.lock();
+      stored_ += batch.size();
+      done_.notify_all();
+    }
+  }
+
+  decision::DecisionLog& log_;
+  decision::Decider& decider_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  std::vector<decision::DecisionLog::Entry> queue_;
+  uint64_t added_ = 0;
+  uint64_t stored_ = 0;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once the rest is built
+};
 
 Decisions::Decisions(std::unique_ptr<decision::DecisionLog> log, Members& members, Predictions& predictions,
                      ledger::Ledger& ledger, const core::Clock& clock, uint64_t seed)
@@ -64,12 +130,20 @@ Decisions::Decisions(std::unique_ptr<decision::DecisionLog> log, Members& member
 }
 
 Result<std::unique_ptr<Decisions>> Decisions::Open(store::Database& db, Members& members, Predictions& predictions,
-                                                   ledger::Ledger& ledger, const core::Clock& clock, uint64_t seed) {
+                                                   ledger::Ledger& ledger, const core::Clock& clock, uint64_t seed,
+                                                   bool buffered_log) {
   LOYALTY_ASSIGN_OR_RETURN(auto log, decision::DecisionLog::Open(db, clock));
   std::unique_ptr<Decisions> d(new Decisions(std::move(log), members, predictions, ledger, clock, seed));
   LOYALTY_TRY(d->Reload());
   LOYALTY_TRY(d->log_->Restore(d->decider_));
+  if (buffered_log) d->writer_ = std::make_unique<Writer>(*d->log_, d->decider_);
   return d;
+}
+
+Decisions::~Decisions() { writer_.reset(); }
+
+void Decisions::Flush() {
+  if (writer_) writer_->Flush();
 }
 
 Status Decisions::Reload() {
@@ -191,7 +265,10 @@ Status Decisions::StopExperiment(const std::string& id) {
   return Reload();
 }
 
-Result<Json> Decisions::ExperimentResults(const std::string& id) { return log_->ExperimentResults(id); }
+Result<Json> Decisions::ExperimentResults(const std::string& id) {
+  Flush();
+  return log_->ExperimentResults(id);
+}
 
 Result<Json> Decisions::Budgets() {
   Json out = decider_.BudgetReport();
@@ -244,7 +321,7 @@ Result<decision::MemberView> Decisions::View(const MemberId& requested, const Re
 
   decision::MemberView view;
   view.member = report.member.str();
-  view.segment = report.rfm ? report.rfm->segment : "new";
+  view.segment = report.rfm ? report.rfm->segment : "Prospect";
   for (size_t i = 0; i < features::kFeatureCount; ++i) {
     const double v = f.values[i];
     view.facts.Set(std::string(features::FeatureName(static_cast<features::Feature>(i))),
@@ -330,6 +407,12 @@ Result<Json> Decisions::Decide(const Json& body) {
     out["dry_run"] = true;
     return out;
   }
+  if (writer_) {
+    std::string id = decision::DecisionLog::NewId();
+    out["id"] = id;
+    writer_->Add({std::move(id), std::move(d), choice.assignment, view.pre_period_spend_minor});
+    return out;
+  }
   auto id = log_->Record(d, choice.assignment, view.pre_period_spend_minor);
   if (!id) {
     decider_.Release(d);
@@ -368,19 +451,14 @@ Result<Json> Decisions::DecideBatch(const Json& body) {
   std::map<std::string, int64_t> by_offer, by_channel, by_routing, by_strategy;
   int64_t considered = 0, matched = 0, with_offers = 0, held_out = 0, committed = 0;
   Json sample = Json::array();
-  std::vector<decision::Decision> pending;
-  std::vector<decision::DecisionLog::Assignment> assignments;
-  std::vector<double> covariates;
+  std::vector<decision::DecisionLog::Entry> pending;
   auto flush = [&]() -> Status {
     if (pending.empty() || !request.context.reserve) return {};
-    auto ids = log_->RecordBatch(pending, assignments, covariates);
-    if (!ids) {
-      for (const auto& d : pending) decider_.Release(d);
-      return std::unexpected(ids.error());
+    if (auto stored = log_->RecordBatch(pending); !stored) {
+      for (const auto& e : pending) decider_.Release(e.decision);
+      return stored;
     }
     pending.clear();
-    assignments.clear();
-    covariates.clear();
     return {};
   };
   for (const auto& member : targets) {
@@ -409,9 +487,9 @@ Result<Json> Decisions::DecideBatch(const Json& body) {
       entry.erase("explanation");
       sample.push_back(std::move(entry));
     }
-    pending.push_back(std::move(d));
-    assignments.push_back(choice.assignment);
-    covariates.push_back(view->pre_period_spend_minor);
+    if (request.context.reserve) {
+      pending.push_back({decision::DecisionLog::NewId(), std::move(d), choice.assignment, view->pre_period_spend_minor});
+    }
     if (pending.size() >= 1000) LOYALTY_TRY(flush());
   }
   LOYALTY_TRY(flush());
@@ -428,10 +506,14 @@ Result<Json> Decisions::DecideBatch(const Json& body) {
               {"decisions", sample}};
 }
 
-Result<Json> Decisions::Get(const std::string& id) { return log_->Get(id); }
+Result<Json> Decisions::Get(const std::string& id) {
+  Flush();
+  return log_->Get(id);
+}
 
 Result<Json> Decisions::RecordOutcome(const std::string& id, const Json& body) {
   LOYALTY_ASSIGN_OR_RETURN(auto outcome, decision::ParseOutcome(body, id, clock_.Now()));
+  Flush();
   LOYALTY_ASSIGN_OR_RETURN(auto receipt, log_->RecordOutcome(outcome, decider_));
   return Json{{"decision", id},
               {"id", outcome.id},
@@ -441,6 +523,7 @@ Result<Json> Decisions::RecordOutcome(const std::string& id, const Json& body) {
 }
 
 Result<Json> Decisions::Evaluate(std::optional<core::Timestamp> since) {
+  Flush();
   LOYALTY_ASSIGN_OR_RETURN(auto logged, log_->Logged(since));
   // Target policies evaluated on the logged first offers: "greedy" (the offer the bandit now
   // rates best for the member's segment) against what was logged. The logged policy's own

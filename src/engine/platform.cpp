@@ -12,6 +12,14 @@ core::Result<PlatformOptions> ParsePlatformOptions(const core::Json& config) {
   LOYALTY_TRY(core::RejectUnknownFields(identity, {"default_region"}, "identity"));
   LOYALTY_ASSIGN_OR_RETURN(auto region, core::OptionalString(identity, "default_region", "identity"));
   if (region) options.default_region = *region;
+  const core::Json decisions = config.value("decisions", core::Json::object());
+  if (!decisions.is_object()) return core::Fail(core::ErrorCode::kInvalidArgument, "[decisions] must be a table");
+  LOYALTY_TRY(core::RejectUnknownFields(decisions, {"log"}, "decisions"));
+  LOYALTY_ASSIGN_OR_RETURN(auto log, core::OptionalString(decisions, "log", "decisions"));
+  if (log && *log != "buffered" && *log != "durable") {
+    return core::Fail(core::ErrorCode::kInvalidArgument, "decisions.log must be \"buffered\" or \"durable\", not \"" + *log + "\"");
+  }
+  if (log) options.buffered_decision_log = *log == "buffered";
   return options;
 }
 
@@ -32,7 +40,8 @@ core::Result<std::unique_ptr<Platform>> Platform::Open(store::Database& db, Plat
   LOYALTY_ASSIGN_OR_RETURN(p->access_, Access::Open(db, clock));
   LOYALTY_ASSIGN_OR_RETURN(p->audit_, oversight::AuditLog::Open(db, clock));
   LOYALTY_ASSIGN_OR_RETURN(p->decisions_,
-                           Decisions::Open(db, *p->members_, *p->predictions_, *p->ledger_, clock, options.decision_seed));
+                           Decisions::Open(db, *p->members_, *p->predictions_, *p->ledger_, clock, options.decision_seed,
+                                           options.buffered_decision_log));
   return p;
 }
 

@@ -171,7 +171,10 @@ core::Status GuardRoutes(Router& router, engine::Access& access, oversight::Audi
         request.role = std::string(engine::RoleName(principal->role));
         response = inner(request);
       }
-      if (changes || personal) {
+      // Decisions and their outcomes have their own log (explanation, propensity, model
+      // versions, what followed); a refused attempt is still audited here.
+      const bool in_decision_log = permission == Permission::kDecide && response.status < 400;
+      if ((changes && !in_decision_log) || personal) {
         auto recorded = audit.Append(EntryFor(method, pattern, request, *principal, response));
         if (!recorded) {
           core::Log(core::LogLevel::kError, "audit.append_failed",

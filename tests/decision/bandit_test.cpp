@@ -20,7 +20,7 @@ namespace {
 TEST(BetaArms, ThompsonSamplingConvergesToTheBestArm) {
   const std::vector<double> truth = {0.04, 0.06, 0.10, 0.05};
   BetaArms arms(10);
-  std::mt19937_64 rng(3);
+  core::FastRng rng(3);
   std::vector<int> pulls(truth.size(), 0);
   const int rounds = 6000;
   for (int t = 0; t < rounds; ++t) {
@@ -52,7 +52,7 @@ TEST(BetaArms, SnapshotAndRestoreKeepTheEvidence) {
 }
 
 TEST(SampleBeta, MatchesTheBetaMeanAndVarianceOnBothPaths) {
-  std::mt19937_64 rng(11);
+  core::FastRng rng(11);
   for (BetaPosterior p : {BetaPosterior{2, 8}, BetaPosterior{300, 700}}) {
     double sum = 0, sum_sq = 0;
     const int n = 20000;
@@ -189,7 +189,7 @@ TEST(OffPolicy, RecoversTheThompsonPolicysClickRateFromUniformRandomLogs) {
   // item's Beta, the top three draws fill the slots in order (Monte Carlo).
   const size_t items = alpha.size();
   std::vector<std::array<double, 3>> target(items, {0, 0, 0});
-  std::mt19937_64 rng(2019);
+  core::FastRng rng(2019);
   const int sims = 100000;
   std::vector<std::pair<double, size_t>> draws(items);
   for (int s = 0; s < sims; ++s) {

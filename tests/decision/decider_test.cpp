@@ -58,14 +58,15 @@ TEST(Decider, PicksTheOfferWithTheHighestExpectedValueAndExplainsIt) {
   EXPECT_GT(d.offers[0].propensity, 0.5);
   EXPECT_EQ(d.offers[0].bandit_arm, "winback|at_risk");
   bool saw_rule = false;
-  for (const auto& c : d.explanation["candidates"]) {
+  const Json explanation = ExplanationJson(d);
+  for (const auto& c : explanation["candidates"]) {
     if (c["offer"] == "loyal-only") {
       EXPECT_EQ(c["outcome"], "eligibility rule not met");
       saw_rule = true;
     }
   }
   EXPECT_TRUE(saw_rule);
-  EXPECT_EQ(d.explanation["facts"]["churn_risk"], 0.7);
+  EXPECT_EQ(explanation["facts"]["churn_risk"], 0.7);
 }
 
 TEST(Decider, SuppressesUpsellDuringATicketAndMarketingWithoutConsent) {
@@ -82,7 +83,8 @@ TEST(Decider, SuppressesUpsellDuringATicketAndMarketingWithoutConsent) {
   EXPECT_EQ(d.offers[0].offer, "sorry");
   EXPECT_EQ(d.offers[0].channel, Channel::kSms);
   std::map<std::string, std::string> outcomes;
-  for (const auto& c : d.explanation["candidates"]) outcomes[c["offer"]] = c["outcome"];
+  const Json explanation = ExplanationJson(d);
+  for (const auto& c : explanation["candidates"]) outcomes[c["offer"]] = c["outcome"];
   EXPECT_EQ(outcomes["upsell"], "suppressed: a service ticket is open");
   EXPECT_EQ(outcomes["sms-only"], "suppressed: no consent on any of its channels");
 }

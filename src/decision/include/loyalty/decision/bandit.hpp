@@ -21,6 +21,8 @@
 
 #include <Eigen/Dense>
 
+#include "loyalty/core/random.hpp"
+
 namespace loyalty::decision {
 
 struct BetaPosterior {
@@ -57,7 +59,7 @@ class BetaArms {
 // A Beta draw: the exact Gamma ratio for small posteriors, a normal with the Beta's mean and
 // variance once alpha and beta both pass 50 (the difference is then far below sampling noise,
 // and it is ten times faster — this runs for every candidate of every decision).
-double SampleBeta(const BetaPosterior& posterior, std::mt19937_64& rng);
+double SampleBeta(const BetaPosterior& posterior, core::FastRng& rng);
 
 class LinearThompson {
  public:

@@ -75,13 +75,35 @@ struct DecidedOffer {
   std::string routing = "auto";     // auto | review | escalate
 };
 
+// What happened to one offer in a decision, for the explanation.
+struct CandidateNote {
+  std::string offer;
+  std::string outcome;        // "chosen", "eligibility rule not met", a cap's reason, ...
+  bool scored = false;        // the fields below are set
+  double response_probability = 0;
+  double value_minor = 0;
+  double response_cost_minor = 0;
+  double expected_value_minor = 0;
+  double priority = 1;
+  double score = 0;
+};
+
 struct Decision {
   std::string member;
   core::Timestamp at;
   Strategy strategy = Strategy::kAi;
   bool holdout = false;
   std::vector<DecidedOffer> offers;
-  core::Json explanation = core::Json::object();
+  // The explanation, kept as data (ExplanationJson renders it): every candidate's fate, the
+  // facts the rules read, the scores that drove the choice and the model versions.
+  std::vector<CandidateNote> candidates;
+  std::vector<std::pair<std::string, FactValue>> facts_used;
+  std::string segment;
+  double churn_probability = 0;
+  double clv_minor = 0;
+  double basket_minor = 0;
+  std::optional<double> days_to_next_purchase;
+  core::Json models = core::Json::object();
 };
 
 class ContactLedger;
@@ -126,6 +148,10 @@ class Decider {
   std::atomic<uint64_t> draws_{0};
 };
 
+// {"segment", "churn_probability", "clv_minor", "basket_minor", "days_to_next_purchase",
+//  "facts": {name: value}, "candidates": [{"offer", "outcome", scores...}], "models"}
+core::Json ExplanationJson(const Decision& decision);
+// The decision with its explanation.
 core::Json ToJson(const Decision& decision);
 core::Json ToJson(const DecidedOffer& offer);
 

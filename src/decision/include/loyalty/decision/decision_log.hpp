@@ -96,13 +96,19 @@ class DecisionLog {
     std::string experiment;  // empty: not in an experiment
     std::string arm;
   };
-  // Stores a decision; returns its id ("dec_" and 24 hex digits).
+  // A new decision id: "dec_" and 24 random hex digits.
+  static std::string NewId();
+  // Stores a decision; returns its id.
   [[nodiscard]] core::Result<std::string> Record(const Decision& decision, const Assignment& assignment,
                                                  double covariate);
-  // Stores many decisions in one transaction; returns their ids in order.
-  [[nodiscard]] core::Result<std::vector<std::string>> RecordBatch(const std::vector<Decision>& decisions,
-                                                                   const std::vector<Assignment>& assignments,
-                                                                   const std::vector<double>& covariates);
+  struct Entry {
+    std::string id;  // from NewId()
+    Decision decision;
+    Assignment assignment;
+    double covariate = 0;
+  };
+  // Stores many decisions in one transaction (all or none).
+  [[nodiscard]] core::Status RecordBatch(const std::vector<Entry>& entries);
   // The decision as made, with its outcomes. 404 when unknown.
   [[nodiscard]] core::Result<core::Json> Get(const std::string& id);
   // Records an outcome and tells the bandits (through `decider`). 404 for an unknown

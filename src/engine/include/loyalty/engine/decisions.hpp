@@ -5,6 +5,12 @@
 // and logs every decision with its explanation. Offers, policy, flag and experiments are
 // edited here; the decider sees each change at once.
 //
+// Logging: with a buffered log (the default) a decision is answered as soon as its caps and
+// budget are reserved, and a background writer stores decisions in batches a few milliseconds
+// later (a crash can lose those milliseconds of decision records, never ledger postings). Reads
+// of the log (a decision, outcomes, results, evaluation) wait for what is buffered. A durable
+// log stores each decision before answering.
+//
 // Thread-safe: decisions run concurrently; catalogue edits are serialised.
 
 #include <memory>
@@ -28,7 +34,9 @@ class Decisions {
   // Everything passed must outlive this object. `seed` fixes the bandits' draws.
   [[nodiscard]] static core::Result<std::unique_ptr<Decisions>> Open(store::Database& db, Members& members,
                                                                      Predictions& predictions, ledger::Ledger& ledger,
-                                                                     const core::Clock& clock, uint64_t seed = 1);
+                                                                     const core::Clock& clock, uint64_t seed = 1,
+                                                                     bool buffered_log = true);
+  ~Decisions();
 
   // The facts eligibility rules may read, with what each means.
   core::Json Facts() const;
@@ -70,6 +78,9 @@ class Decisions {
  private:
   Decisions(std::unique_ptr<decision::DecisionLog> log, Members& members, Predictions& predictions, ledger::Ledger& ledger,
             const core::Clock& clock, uint64_t seed);
+  class Writer;
+  // Waits until every buffered decision is stored.
+  void Flush();
 
   struct Request {
     decision::DecisionContext context;
@@ -100,6 +111,7 @@ class Decisions {
   mutable std::mutex state_mutex_;
   decision::StrategyFlag flag_;
   std::vector<decision::Experiment> running_;
+  std::unique_ptr<Writer> writer_;  // null: every decision is stored before it is answered
 };
 
 }  // namespace loyalty::engine

@@ -29,9 +29,10 @@ struct PlatformOptions {
   ledger::ProgramConfig program = ledger::DefaultProgramConfig();
   std::string default_region = "US";  // phone numbers without +country belong here
   uint64_t decision_seed = 1;         // the bandits' draws
+  bool buffered_decision_log = true;  // [decisions] log = "buffered" (default) or "durable"
 };
 
-// Reads [program] and [identity] of a configuration document.
+// Reads [program], [identity] and [decisions] of a configuration document.
 [[nodiscard]] core::Result<PlatformOptions> ParsePlatformOptions(const core::Json& config);
 
 class Platform {
