@@ -202,6 +202,54 @@ class Walkthrough {
     std::string items;
     for (const auto& item : recommended["items"]) items += (items.empty() ? "" : ", ") + item["sku"].get<std::string>();
     Say("Recommended for them: " + items + ".");
+    worried_member_ = w["member"].get<std::string>();
+    return {};
+  }
+
+  // Next best action: a small catalogue, one member's decision with its reasons, a campaign
+  // planned over the members at risk.
+  Status RunDecisions() {
+    std::cout << "\nNext best action: offers, rules, arbitration, caps\n";
+    auto& decisions = platform_.decisions();
+    const std::vector<core::Json> offers = {
+        {{"id", "winback-10"}, {"name", "10 EUR off your next visit"}, {"kind", "discount"}, {"channels", {"email", "push"}},
+         {"discount_minor", 1000}, {"eligibility", "churn_risk > 0.5 and not open_ticket"}, {"prior_response_rate", 0.12}},
+        {{"id", "double-points"}, {"name", "Double points this week"}, {"kind", "points_multiplier"},
+         {"channels", {"push", "in_app"}}, {"multiplier", 2.0}, {"eligibility", "frequency >= 3"}},
+        {{"id", "bonus-200"}, {"name", "200 bonus points"}, {"kind", "bonus_points"}, {"channels", {"email"}},
+         {"points", 200}, {"eligibility", "segment in ('Champions', 'Loyal')"}},
+        {{"id", "sorry-300"}, {"name", "Sorry for the trouble"}, {"kind", "service_recovery"}, {"channels", {"email", "sms"}},
+         {"points", 300}, {"eligibility", "open_ticket"}},
+    };
+    for (const auto& offer : offers) {
+      LOYALTY_TRY(decisions.PutOffer(offer["id"].get<std::string>(), offer, "demo"));
+    }
+    Say("The manager sets up " + std::to_string(offers.size()) +
+        " offers with eligibility rules (e.g. winback-10: churn_risk > 0.5 and not open_ticket); the contact policy "
+        "caps each member at 2 contacts a day and 5 a week, with quiet hours 21:00-08:00 and a 5% holdout.");
+    if (!worried_member_.empty()) {
+      LOYALTY_ASSIGN_OR_RETURN(auto d, decisions.Decide({{"member", worried_member_}, {"k", 2}}));
+      std::ostringstream text;
+      text << std::fixed << std::setprecision(2) << "Decision for " << worried_member_ << " (" << d["strategy"].get<std::string>()
+           << " strategy" << (d["holdout"].get<bool>() ? ", holdout group: no marketing" : "") << "): ";
+      if (d["offers"].empty()) text << "no offer now";
+      for (size_t i = 0; i < d["offers"].size(); ++i) {
+        const auto& o = d["offers"][i];
+        text << (i ? "; " : "") << o["offer"].get<std::string>() << " by " << o["channel"].get<std::string>() << " at "
+             << o["send_at"].get<std::string>().substr(0, 16) << " (response chance " << o["response_probability"].get<double>()
+             << ", expected value " << o["expected_value_minor"].get<double>() / 100 << " EUR, " << o["routing"].get<std::string>()
+             << ")";
+      }
+      for (const auto& c : d["explanation"]["candidates"]) {
+        if (c["outcome"] != "chosen") text << "; " << c["offer"].get<std::string>() << ": " << c["outcome"].get<std::string>();
+      }
+      Say(text.str() + ".");
+    }
+    LOYALTY_ASSIGN_OR_RETURN(auto plan, decisions.DecideBatch({{"segment", "churn_risk > 0.3"}, {"dry_run", true}, {"limit", 0}}));
+    Say("Campaign plan (dry run) for members with churn risk above 30%: " + plan["matched"].dump() + " members, " +
+        plan["with_offers"].dump() + " get an offer (" + plan["by_offer"].dump() + "), " + plan["held_out"].dump() +
+        " held out to measure the lift. `loyalty simulate --evaluate-policies` shows what the AI policy earns "
+        "against an RFM campaign and random targeting at the same budget.");
     return {};
   }
 
@@ -236,6 +284,7 @@ class Walkthrough {
   ledger::Ledger& ledger_;
   core::ManualClock& clock_;
   std::filesystem::path dir_;
+  std::string worried_member_;  // the customer with the most value at risk
 };
 
 }  // namespace
@@ -265,12 +314,16 @@ int RunDemo(const std::filesystem::path& dir) {
   if (auto status = walkthrough.Run(); !status) return PrintError(status.error());
   if (auto status = walkthrough.RunCustomerData(); !status) return PrintError(status.error());
   if (auto status = walkthrough.RunPredictions(); !status) return PrintError(status.error());
+  if (auto status = walkthrough.RunDecisions(); !status) return PrintError(status.error());
   std::cout << "\nTry: loyalty --data-dir " << dir.string() << " ledger statement --member ana\n"
             << "     loyalty --data-dir " << dir.string() << " members features --member ana\n"
             << "     loyalty --data-dir " << dir.string() << " members segments\n"
             << "     loyalty --data-dir " << dir.string() << " models list\n"
             << "     loyalty --data-dir " << dir.string() << " --now " << core::FormatTimestamp(clock.Now()).substr(0, 10)
-            << " scores --member m0000001\n";
+            << " scores --member m0000001\n"
+            << "     loyalty --data-dir " << dir.string() << " --now " << core::FormatTimestamp(clock.Now()).substr(0, 10)
+            << " decide --member m0000001 --dry-run\n"
+            << "     loyalty simulate --evaluate-policies\n";
   return 0;
 }
 

@@ -223,10 +223,11 @@ Decision Decider::Decide(const MemberView& member, const DecisionContext& contex
     out.bandit_arm = c.arm;
     out.routing = cost >= policy.escalate_cost_minor ? "escalate" : cost >= policy.review_cost_minor ? "review" : "auto";
     // Send time: now where the member is; otherwise a day before the next expected purchase
-    // (within a week and the offer's validity), outside quiet hours.
+    // (within a week and the offer's validity) for marketing, at once for service messages;
+    // always outside quiet hours.
     Timestamp send = context.at;
     if (!IsInteractive(channel)) {
-      if (member.days_to_next_purchase && *member.days_to_next_purchase > 2) {
+      if (c.offer->marketing && member.days_to_next_purchase && *member.days_to_next_purchase > 2) {
         const double days = std::min(*member.days_to_next_purchase - 1.0, 7.0);
         send += std::chrono::milliseconds(static_cast<int64_t>(days * static_cast<double>(kDayMs)));
         if (c.offer->valid_until && send >= *c.offer->valid_until) send = context.at;
