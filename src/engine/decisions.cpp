@@ -34,7 +34,7 @@ const std::vector<std::pair<std::string, std::string>>& ExtraFacts() {
       {"clv", "expected value of future purchases over the CLV horizon, in currency units"},
       {"expected_purchases", "purchases expected over the CLV horizon"},
       {"days_to_next_purchase", "median days until the next purchase"},
-      {"segment", "RFM segment: Champions, Loyal, Potential, New, At Risk, Lost or Hibernating; Prospect before a first purchase"},
+      {"segment", "RFM segment: Champions, Loyal, Potential, New, At Risk, Can't Lose, Hibernating or Lost; Prospect before a first purchase"},
       {"tier", "the member's tier name"},
       {"open_ticket", "true while a service ticket is open"},
       {"top_category", "the category the member spent most on in the last year"},
