@@ -23,10 +23,6 @@ using decision::FactValue;
 
 namespace {
 
-constexpr std::array<std::string_view, 8> kPurposes = {"marketing_email", "marketing_sms",  "marketing_push",
-                                                       "marketing_in_app", "personalization", "profiling",
-                                                       "analytics",        "third_party_sharing"};
-
 // Facts beyond the feature vector, with their meaning (GET /v1/decisions/facts).
 const std::vector<std::pair<std::string, std::string>>& ExtraFacts() {
   static const std::vector<std::pair<std::string, std::string>> facts = {
@@ -125,7 +121,7 @@ Decisions::Decisions(std::unique_ptr<decision::DecisionLog> log, Members& member
     known_facts_.emplace_back(features::FeatureName(static_cast<features::Feature>(i)));
   }
   for (const auto& [name, meaning] : ExtraFacts()) known_facts_.push_back(name);
-  for (auto purpose : kPurposes) known_facts_.push_back("consent." + std::string(purpose));
+  for (auto purpose : features::ConsentPurposes()) known_facts_.push_back("consent." + std::string(purpose));
   std::sort(known_facts_.begin(), known_facts_.end());
 }
 
@@ -170,7 +166,7 @@ Json Decisions::Facts() const {
     const bool text = name == "segment" || name == "tier" || name == "top_category" || name == "channel" || name == "location";
     out.push_back({{"name", name}, {"type", text ? "text" : name == "open_ticket" ? "flag" : "number"}, {"meaning", meaning}});
   }
-  for (auto purpose : kPurposes) {
+  for (auto purpose : features::ConsentPurposes()) {
     out.push_back({{"name", "consent." + std::string(purpose)},
                    {"type", "flag"},
                    {"meaning", "true while the member grants " + std::string(purpose)}});
@@ -341,7 +337,7 @@ Result<decision::MemberView> Decisions::View(const MemberId& requested, const Re
   view.facts.Set("top_category", f.top_category.empty() ? FactValue() : FactValue(f.top_category));
   view.consents = f.consents;
   std::sort(view.consents.begin(), view.consents.end());
-  for (auto purpose : kPurposes) {
+  for (auto purpose : features::ConsentPurposes()) {
     view.facts.Set("consent." + std::string(purpose),
                    std::binary_search(view.consents.begin(), view.consents.end(), std::string(purpose)));
   }

@@ -20,7 +20,6 @@ constexpr int64_t kDayMs = 24LL * 60 * 60 * 1000;
 constexpr int32_t kRetainedDays = 365;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// Consent purposes the features report; other purposes are kept by the event log only.
 constexpr std::array<std::string_view, 8> kPurposes = {
     "marketing_email", "marketing_sms", "marketing_push", "marketing_in_app",
     "personalization", "profiling",     "analytics",      "third_party_sharing"};
@@ -57,6 +56,8 @@ int64_t IntOr(const core::Json& object, std::string_view key, int64_t fallback) 
 double Ratio(double numerator, double denominator) { return denominator == 0 ? kNaN : numerator / denominator; }
 
 }  // namespace
+
+std::span<const std::string_view> ConsentPurposes() { return kPurposes; }
 
 std::string_view FeatureName(Feature feature) {
   static constexpr std::array<std::string_view, kFeatureCount> kNames = {

@@ -189,9 +189,8 @@ core::Result<PolicyEvaluation> EvaluatePolicies(const PolicyEvaluationConfig& co
   std::shuffle(order.begin(), order.end(), rng);
   for (size_t i = 0; i < members.size(); ++i) {
     SimMember& m = members[i];
-    char id[16];
-    std::snprintf(id, sizeof id, "s%07zu", i);
-    m.id = id;
+    std::string digits = std::to_string(i);
+    m.id = "s" + std::string(digits.size() < 7 ? 7 - digits.size() : 0, '0') + digits;
     m.group = static_cast<Group>(order[i] % kGroups);
     const double u = std::uniform_real_distribution<double>(0, 1)(rng);
     m.persona = u < 0.30 ? kDealSeeker : u < 0.60 ? kCollector : u < 0.75 ? kServiceSensitive : kIndifferent;

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,6 +80,10 @@ std::optional<Feature> FeatureByName(std::string_view name);
 // A feature's value in words a manager reads: recency_days 41 -> "no purchase in 41 days",
 // visits_trend -0.4 -> "visits falling". Unknown names fall back to "name = value".
 std::string FeatureInWords(std::string_view name, double value);
+
+// The consent purposes features report (FeatureVector::consents holds those granted);
+// other purposes are kept by the event log only.
+std::span<const std::string_view> ConsentPurposes();
 
 struct FeatureVector {
   std::array<double, kFeatureCount> values{};

@@ -1,0 +1,73 @@
+// Next best action from the command line: offers and policy from files, a decision with its
+// reasons, an outcome, a campaign plan, the strategy flag and its rollback, and one-line errors.
+
+#include <fstream>
+
+#include "cli_fixture.hpp"
+
+namespace loyalty::cli {
+namespace {
+
+class DecisionCliTest : public CliTest {
+ protected:
+  std::string File(const std::string& name, const std::string& text) {
+    const auto path = dir_ / name;
+    std::ofstream(path) << text;
+    return path.string();
+  }
+};
+
+TEST_F(DecisionCliTest, OffersDecisionsOutcomesAndCampaigns) {
+  ASSERT_EQ(Loyalty("ledger member add ann").exit_code, 0);
+  ASSERT_EQ(Loyalty("ledger member add bob").exit_code, 0);
+  const CliRun events = Loyalty(
+      "import events " +
+      File("events.ndjson",
+           "{\"id\": \"e1\", \"type\": \"app_open\", \"at\": \"2026-01-05T10:00:00Z\", \"member\": \"ann\", \"channel\": \"app\"}\n"
+           "{\"id\": \"e2\", \"type\": \"app_open\", \"at\": \"2026-01-05T10:00:00Z\", \"member\": \"bob\", \"channel\": \"app\"}\n"
+           "{\"id\": \"e3\", \"type\": \"consent_changed\", \"at\": \"2026-01-05T10:00:00Z\", \"member\": \"ann\", \"channel\": \"app\", "
+           "\"properties\": {\"purpose\": \"personalization\", \"granted\": true}}\n"
+           "{\"id\": \"e4\", \"type\": \"consent_changed\", \"at\": \"2026-01-05T10:00:00Z\", \"member\": \"bob\", \"channel\": \"app\", "
+           "\"properties\": {\"purpose\": \"personalization\", \"granted\": true}}\n"));
+  ASSERT_EQ(events.exit_code, 0) << events.err;
+  const CliRun put = Loyalty("offers put --file " +
+                             File("offer.json", R"({"id": "welcome", "kind": "bonus_points", "channels": ["pos", "email"],
+                                                   "points": 100, "eligibility": "segment == 'Prospect'"})"));
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  EXPECT_NE(put.out.find("created welcome"), std::string::npos);
+  ASSERT_EQ(Loyalty("policy set --file " + File("policy.json", R"({"holdout_percent": 0})")).exit_code, 0);
+
+  // A prospect's value is the cart at the till: without one the AI sees nothing to gain.
+  const core::Json d = LoyaltyJson("decide --member ann --channel pos --cart-minor 5000");
+  ASSERT_EQ(d["offers"].size(), 1u) << d.dump();
+  EXPECT_EQ(d["offers"][0]["offer"], "welcome");
+  EXPECT_EQ(d["explanation"]["facts"]["segment"], "Prospect");
+  const std::string id = d["id"];
+  const CliRun outcome = Loyalty("outcome --decision " + id + " --offer welcome --type redemption");
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
+  EXPECT_NE(outcome.out.find("a response for welcome|Prospect"), std::string::npos) << outcome.out;
+
+  // The static campaign makes its offer to every eligible member; ann had it this week.
+  ASSERT_EQ(Loyalty("strategy set --strategy rules").exit_code, 0);
+  const core::Json plan = LoyaltyJson("campaign --dry-run");
+  EXPECT_EQ(plan["considered"], 2);
+  EXPECT_EQ(plan["by_offer"]["welcome"], 1) << plan.dump();
+  EXPECT_EQ(plan["by_strategy"]["rules"], 2);
+
+  ASSERT_EQ(Loyalty("strategy set --strategy random --share 50").exit_code, 0);
+  EXPECT_EQ(LoyaltyJson("strategy rollback")["strategy"], "rules");
+}
+
+TEST_F(DecisionCliTest, BadInputIsAOneLineError) {
+  ExpectOneLineError(Loyalty("offers put --file " +
+                             File("bad.json", R"({"id": "x", "kind": "discount", "channels": ["email"], "eligibility": "recency_days >"})")),
+                     2, "eligibility at 15: expected a value after '>'");
+  ExpectOneLineError(Loyalty("offers put --file " + File("nofile.json", "{nope")), 2, "nofile.json");
+  ExpectOneLineError(Loyalty("decide --member nobody"), 3, "nobody");
+  ExpectOneLineError(Loyalty("strategy rollback"), 4, "never changed");
+  ExpectOneLineError(Loyalty("outcome --decision dec_x --offer a --type like"), 2, "unknown outcome type");
+  ExpectOneLineError(Loyalty("simulate --evaluate-policies --members 10"), 2, "--members must be");
+}
+
+}  // namespace
+}  // namespace loyalty::cli
