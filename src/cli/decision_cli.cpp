@@ -64,6 +64,11 @@ std::string DecisionText(const Json& d) {
     if (c.value("outcome", "") == "chosen") continue;
     text << "  - " << c["offer"].get<std::string>() << ": " << c.value("outcome", "") << "\n";
   }
+  for (const auto& [reason, offers] : d["explanation"]["excluded"].items()) {
+    std::string names;
+    for (const auto& o : offers) names += (names.empty() ? "" : ", ") + o.get<std::string>();
+    text << "  - " << reason << ": " << names << "\n";
+  }
   return text.str();
 }
 

@@ -243,6 +243,9 @@ class Walkthrough {
       for (const auto& c : d["explanation"]["candidates"]) {
         if (c["outcome"] != "chosen") text << "; " << c["offer"].get<std::string>() << ": " << c["outcome"].get<std::string>();
       }
+      for (const auto& [reason, excluded] : d["explanation"]["excluded"].items()) {
+        for (const auto& offer : excluded) text << "; " << offer.get<std::string>() << ": " << reason;
+      }
       Say(text.str() + ".");
     }
     LOYALTY_ASSIGN_OR_RETURN(auto plan, decisions.DecideBatch({{"segment", "churn_risk > 0.3"}, {"dry_run", true}, {"limit", 0}}));

@@ -30,6 +30,19 @@ struct Candidate {
   std::string arm;
 };
 
+CandidateNote ScoredNote(const Candidate& c) {
+  CandidateNote entry;
+  entry.offer = c.offer->id;
+  entry.scored = true;
+  entry.response_probability = c.posterior.Mean();
+  entry.value_minor = c.value_minor;
+  entry.response_cost_minor = c.response_cost_minor;
+  entry.expected_value_minor = c.expected_value;
+  entry.priority = c.offer->priority;
+  entry.score = c.score;
+  return entry;
+}
+
 bool ValidAt(const Offer& offer, Timestamp at) {
   if (offer.valid_from && at < *offer.valid_from) return false;
   if (offer.valid_until && at >= *offer.valid_until) return false;
@@ -172,17 +185,10 @@ Decision Decider::Decide(const MemberView& member, const DecisionContext& contex
   const int offset = context.utc_offset_minutes.value_or(policy.default_utc_offset_minutes);
   const int k = std::clamp(context.k, 1, 10);
   std::vector<size_t> chosen;
-  for (size_t rank = 0; rank < order.size() && static_cast<int>(chosen.size()) < k; ++rank) {
+  size_t rank = 0;
+  for (; rank < order.size() && static_cast<int>(chosen.size()) < k; ++rank) {
     Candidate& c = candidates[order[rank]];
-    CandidateNote entry;
-    entry.offer = c.offer->id;
-    entry.scored = true;
-    entry.response_probability = c.posterior.Mean();
-    entry.value_minor = c.value_minor;
-    entry.response_cost_minor = c.response_cost_minor;
-    entry.expected_value_minor = c.expected_value;
-    entry.priority = c.offer->priority;
-    entry.score = c.score;
+    CandidateNote entry = ScoredNote(c);
     // The AI strategy makes no offer whose expected value is not positive; a service message
     // (not marketing) is made whenever it is eligible.
     if (strategy == Strategy::kAi && c.score <= 0 && c.offer->marketing) {
@@ -221,6 +227,7 @@ Decision Decider::Decide(const MemberView& member, const DecisionContext& contex
     out.score = c.score;
     out.cost_minor = cost;
     out.bandit_arm = c.arm;
+    out.sku = c.offer->sku;
     out.routing = cost >= policy.escalate_cost_minor ? "escalate" : cost >= policy.review_cost_minor ? "review" : "auto";
     // Send time: now where the member is; otherwise a day before the next expected purchase
     // (within a week and the offer's validity) for marketing, at once for service messages;
@@ -239,6 +246,14 @@ Decision Decider::Decide(const MemberView& member, const DecisionContext& contex
     decision.candidates.push_back(std::move(entry));
     chosen.push_back(order[rank]);
     decision.offers.push_back(std::move(out));
+  }
+
+  // The candidates the top k left behind, with their numbers.
+  for (; rank < order.size(); ++rank) {
+    const Candidate& c = candidates[order[rank]];
+    CandidateNote entry = ScoredNote(c);
+    entry.outcome = "ranked lower";
+    decision.candidates.push_back(std::move(entry));
   }
 
   // Propensity of each chosen offer: how often the strategy ranks it first among the
@@ -321,19 +336,16 @@ void Decider::Release(const Decision& decision) {
   for (const auto& o : decision.offers) contacts_->Release({decision.member, o.offer, o.channel, decision.at, o.cost_minor});
 }
 
-void Decider::Restore(const std::string& member, const std::string& offer, Channel channel, Timestamp at,
-                      int64_t cost_minor, Timestamp now) {
-  if (at > now - std::chrono::days(7)) {
-    contacts_->Restore({member, offer, channel, at, cost_minor});
-  } else {
-    contacts_->RestoreSpend(offer, cost_minor);
-  }
+void Decider::RestoreContact(const std::string& member, const std::string& offer, Channel channel, Timestamp at) {
+  contacts_->Restore({member, offer, channel, at, 0});
 }
+
+void Decider::RestoreSpend(const std::string& offer, int64_t cost_minor) { contacts_->RestoreSpend(offer, cost_minor); }
 
 core::Json Decider::BudgetReport() const { return contacts_->Budgets(); }
 
 Json ToJson(const DecidedOffer& o) {
-  return {{"offer", o.offer},
+  Json out{{"offer", o.offer},
           {"kind", OfferKindName(o.kind)},
           {"channel", ChannelName(o.channel)},
           {"send_at", core::FormatTimestamp(o.send_at)},
@@ -344,6 +356,8 @@ Json ToJson(const DecidedOffer& o) {
           {"propensity", o.propensity},
           {"bandit_arm", o.bandit_arm},
           {"routing", o.routing}};
+  if (!o.sku.empty()) out["sku"] = o.sku;
+  return out;
 }
 
 Json ExplanationJson(const Decision& d) {
@@ -359,18 +373,23 @@ Json ExplanationJson(const Decision& d) {
       facts[name] = nullptr;
     }
   }
+  // Scored candidates one by one; the others grouped by why they were left out (a catalogue
+  // of fifty offers mostly fails its rules, and one line per reason reads better).
   Json candidates = Json::array();
+  Json excluded = Json::object();
   for (const auto& c : d.candidates) {
-    Json entry{{"offer", c.offer}, {"outcome", c.outcome}};
-    if (c.scored) {
-      entry["response_probability"] = c.response_probability;
-      entry["value_minor"] = c.value_minor;
-      entry["response_cost_minor"] = c.response_cost_minor;
-      entry["expected_value_minor"] = c.expected_value_minor;
-      entry["priority"] = c.priority;
-      entry["score"] = c.score;
+    if (!c.scored) {
+      excluded[c.outcome].push_back(c.offer);
+      continue;
     }
-    candidates.push_back(std::move(entry));
+    candidates.push_back({{"offer", c.offer},
+                          {"outcome", c.outcome},
+                          {"response_probability", c.response_probability},
+                          {"value_minor", c.value_minor},
+                          {"response_cost_minor", c.response_cost_minor},
+                          {"expected_value_minor", c.expected_value_minor},
+                          {"priority", c.priority},
+                          {"score", c.score}});
   }
   Json out{{"segment", d.segment},
            {"churn_probability", d.churn_probability},
@@ -378,6 +397,7 @@ Json ExplanationJson(const Decision& d) {
            {"basket_minor", d.basket_minor},
            {"facts", facts},
            {"candidates", candidates},
+           {"excluded", excluded},
            {"models", d.models}};
   out["days_to_next_purchase"] = d.days_to_next_purchase ? Json(*d.days_to_next_purchase) : Json(nullptr);
   return out;

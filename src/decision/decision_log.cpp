@@ -78,7 +78,11 @@ CREATE TABLE decision_outcomes (
 CREATE INDEX decision_outcomes_by_decision ON decision_outcomes(decision, offer);
 )sql";
 
-constexpr store::Migration kMigrations[] = {{1, "decisions, offers, experiments, outcomes", kSchemaV1}};
+// The product a recommendation offer named.
+constexpr std::string_view kSchemaV2 = "ALTER TABLE decision_items ADD COLUMN sku TEXT NOT NULL DEFAULT ''";
+
+constexpr store::Migration kMigrations[] = {{1, "decisions, offers, experiments, outcomes", kSchemaV1},
+                                            {2, "recommended product per offer made", kSchemaV2}};
 
 constexpr std::array<std::string_view, 5> kOutcomeNames = {"impression", "click", "redemption", "purchase", "dismiss"};
 
@@ -106,9 +110,9 @@ Status InsertDecision(Transaction& tx, const std::string& id, const Decision& d,
     const auto& o = d.offers[rank];
     LOYALTY_TRY(tx.Execute(
         "INSERT INTO decision_items (decision, rank, offer, channel, send_at, propensity, response_probability, "
-        "expected_value, cost_minor, arm, routing) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "expected_value, cost_minor, arm, routing, sku) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         {id, static_cast<int64_t>(rank), o.offer, ChannelName(o.channel), core::ToUnixMillis(o.send_at), o.propensity,
-         o.response_probability, o.expected_value_minor, o.cost_minor, o.bandit_arm, o.routing}));
+         o.response_probability, o.expected_value_minor, o.cost_minor, o.bandit_arm, o.routing, o.sku}));
   }
   return {};
 }
@@ -450,11 +454,11 @@ Result<Json> DecisionLog::Get(const std::string& id) {
     out["experiment"] = row->Text(3).empty() ? Json(nullptr) : Json{{"id", row->Text(3)}, {"arm", row->Text(4)}};
     LOYALTY_ASSIGN_OR_RETURN(
         auto items, tx.Query("SELECT offer, channel, send_at, propensity, response_probability, expected_value, cost_minor, "
-                             "arm, routing FROM decision_items WHERE decision = ?1 ORDER BY rank",
+                             "arm, routing, sku FROM decision_items WHERE decision = ?1 ORDER BY rank",
                              {id}));
     Json offers = Json::array();
     for (const auto& i : items) {
-      offers.push_back({{"offer", i.Text(0)},
+      Json offer{{"offer", i.Text(0)},
                         {"channel", i.Text(1)},
                         {"send_at", core::FormatTimestamp(core::FromUnixMillis(i.Int(2)))},
                         {"propensity", i.Real(3)},
@@ -462,7 +466,9 @@ Result<Json> DecisionLog::Get(const std::string& id) {
                         {"expected_value_minor", i.Real(5)},
                         {"cost_minor", i.Int(6)},
                         {"bandit_arm", i.Text(7)},
-                        {"routing", i.Text(8)}});
+                        {"routing", i.Text(8)}};
+      if (!i.Text(9).empty()) offer["sku"] = i.Text(9);
+      offers.push_back(std::move(offer));
     }
     out["offers"] = offers;
     LOYALTY_ASSIGN_OR_RETURN(auto outcomes, tx.Query("SELECT id, offer, type, at, value_minor, response FROM decision_outcomes "
@@ -538,12 +544,17 @@ Result<OutcomeReceipt> DecisionLog::RecordOutcome(const Outcome& outcome, Decide
 Status DecisionLog::Restore(Decider& decider) {
   const core::Timestamp now = clock_.Now();
   return db_.Read([&](Transaction& tx) -> Status {
-    LOYALTY_ASSIGN_OR_RETURN(auto items, tx.Query("SELECT d.member, i.offer, i.channel, d.at, i.cost_minor "
-                                                  "FROM decision_items i JOIN decisions d ON d.id = i.decision"));
-    for (const auto& row : items) {
+    // Budgets: what every decision ever committed, per offer (summed by the store).
+    LOYALTY_ASSIGN_OR_RETURN(auto spent, tx.Query("SELECT offer, SUM(cost_minor) FROM decision_items GROUP BY offer"));
+    for (const auto& row : spent) decider.RestoreSpend(row.Text(0), row.Int(1));
+    // Caps look back a week at most: only those contacts are read back.
+    LOYALTY_ASSIGN_OR_RETURN(auto recent, tx.Query("SELECT d.member, i.offer, i.channel, d.at FROM decisions d "
+                                                   "JOIN decision_items i ON i.decision = d.id WHERE d.at > ?1",
+                                                   {core::ToUnixMillis(now - std::chrono::days(7))}));
+    for (const auto& row : recent) {
       auto channel = ParseChannel(row.Text(2));
       if (!channel) return Fail(ErrorCode::kInternal, "a stored decision names an unknown channel '" + row.Text(2) + "'");
-      decider.Restore(row.Text(0), row.Text(1), *channel, core::FromUnixMillis(row.Int(3)), row.Int(4), now);
+      decider.RestoreContact(row.Text(0), row.Text(1), *channel, core::FromUnixMillis(row.Int(3)));
     }
     LOYALTY_ASSIGN_OR_RETURN(
         auto counts, tx.Query("SELECT i.arm, SUM(CASE WHEN o.type = 'impression' THEN 1 ELSE 0 END), SUM(o.response) "

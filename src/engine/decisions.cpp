@@ -374,6 +374,22 @@ Result<decision::MemberView> Decisions::View(const MemberId& requested, const Re
   return view;
 }
 
+Status Decisions::RecommendProducts(decision::Decision& d) {
+  for (auto& offer : d.offers) {
+    if (offer.kind != decision::OfferKind::kProductRecommendation || !offer.sku.empty()) continue;
+    auto member = MemberId::Parse(d.member);
+    if (!member) return std::unexpected(member.error());
+    auto picks = predictions_.Recommend(*member, 1);
+    if (!picks) {
+      // Without a trained recommender the offer stays a recommendation without a product.
+      if (picks.error().code == ErrorCode::kNotFound) continue;
+      return std::unexpected(picks.error());
+    }
+    if (!(*picks)["items"].empty()) offer.sku = (*picks)["items"][0]["sku"].get<std::string>();
+  }
+  return {};
+}
+
 Decisions::Choice Decisions::ChooseStrategy(const std::string& member) const {
   std::lock_guard lock(state_mutex_);
   for (const auto& e : running_) {
@@ -394,6 +410,7 @@ Result<Json> Decisions::Decide(const Json& body) {
   LOYALTY_ASSIGN_OR_RETURN(const auto view, View(*member, request));
   const Choice choice = ChooseStrategy(view.member);
   decision::Decision d = decider_.Decide(view, request.context, choice.strategy);
+  LOYALTY_TRY(RecommendProducts(d));
   Json out = decision::ToJson(d);
   out["experiment"] = choice.assignment.experiment.empty()
                           ? Json(nullptr)
@@ -469,6 +486,7 @@ Result<Json> Decisions::DecideBatch(const Json& body) {
     ++matched;
     const Choice choice = ChooseStrategy(view->member);
     decision::Decision d = decider_.Decide(*view, request.context, choice.strategy);
+    LOYALTY_TRY(RecommendProducts(d));
     ++by_strategy[std::string(decision::StrategyName(d.strategy))];
     if (d.holdout) ++held_out;
     if (!d.offers.empty()) ++with_offers;

@@ -57,15 +57,10 @@ TEST(Decider, PicksTheOfferWithTheHighestExpectedValueAndExplainsIt) {
   EXPECT_EQ(d.offers[0].cost_minor, 500);
   EXPECT_GT(d.offers[0].propensity, 0.5);
   EXPECT_EQ(d.offers[0].bandit_arm, "winback|at_risk");
-  bool saw_rule = false;
   const Json explanation = ExplanationJson(d);
-  for (const auto& c : explanation["candidates"]) {
-    if (c["offer"] == "loyal-only") {
-      EXPECT_EQ(c["outcome"], "eligibility rule not met");
-      saw_rule = true;
-    }
-  }
-  EXPECT_TRUE(saw_rule);
+  EXPECT_EQ(explanation["excluded"]["eligibility rule not met"], Json::array({"loyal-only"}));
+  EXPECT_EQ(explanation["candidates"].size(), 2u);  // the two scored, the winner first
+  EXPECT_EQ(explanation["candidates"][0]["outcome"], "chosen");
   EXPECT_EQ(explanation["facts"]["churn_risk"], 0.7);
 }
 
@@ -84,7 +79,9 @@ TEST(Decider, SuppressesUpsellDuringATicketAndMarketingWithoutConsent) {
   EXPECT_EQ(d.offers[0].channel, Channel::kSms);
   std::map<std::string, std::string> outcomes;
   const Json explanation = ExplanationJson(d);
-  for (const auto& c : explanation["candidates"]) outcomes[c["offer"]] = c["outcome"];
+  for (const auto& [reason, offers] : explanation["excluded"].items()) {
+    for (const auto& offer : offers) outcomes[offer.get<std::string>()] = reason;
+  }
   EXPECT_EQ(outcomes["upsell"], "suppressed: a service ticket is open");
   EXPECT_EQ(outcomes["sms-only"], "suppressed: no consent on any of its channels");
 }

@@ -145,6 +145,30 @@ TEST_F(DecisionLogTest, CapsBudgetsAndBanditEvidenceSurviveARestart) {
   EXPECT_DOUBLE_EQ(decider->arms().Posterior("a|loyal", 0.05).beta, 20);
 }
 
+TEST_F(DecisionLogTest, AWeekLaterCapsAreFreeButBudgetsRemember) {
+  ASSERT_TRUE(log_->PutOffer(MakeOffer({{"id", "tee"}, {"kind", "product_recommendation"}, {"channels", {"email"}},
+                                        {"discount_minor", 300}, {"budget_minor", 600}, {"sku", "TEE-1"}}),
+                             "ann"));
+  ContactPolicy policy;
+  policy.holdout_percent = 0;
+  ASSERT_TRUE(log_->PutPolicy(policy, "ann"));
+  {
+    auto decider = Load();
+    const Decision d = decider->Decide(Member("m1"), {.at = kStart}, Strategy::kRules);
+    ASSERT_EQ(d.offers.size(), 1u);
+    EXPECT_EQ(d.offers[0].sku, "TEE-1");
+    auto id = log_->Record(d, {}, 0);
+    ASSERT_TRUE(id);
+    EXPECT_EQ((*log_->Get(*id))["offers"][0]["sku"], "TEE-1");
+  }
+  clock_.Set(kStart + std::chrono::days(8));
+  Reopen();
+  auto decider = Load();
+  EXPECT_EQ(decider->Decide(Member("m1"), {.at = clock_.Now()}, Strategy::kRules).offers.size(), 1u);
+  EXPECT_TRUE(decider->Decide(Member("m2"), {.at = clock_.Now()}, Strategy::kRules).offers.empty());
+  EXPECT_EQ(decider->BudgetReport()["offers_committed_minor"]["tee"], 600);
+}
+
 TEST_F(DecisionLogTest, ExperimentResultsCompareArmsWithTheControl) {
   auto e = ParseExperiment({{"id", "exp1"},
                             {"arms", {{{"name", "control"}, {"strategy", "control"}}, {{"name", "ai"}, {"strategy", "ai"}}}}});

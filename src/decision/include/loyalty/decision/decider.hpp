@@ -73,6 +73,7 @@ struct DecidedOffer {
   double propensity = 1;            // the chance this strategy picks this offer first here
   std::string bandit_arm;           // "offer|segment"
   std::string routing = "auto";     // auto | review | escalate
+  std::string sku;                  // product recommendations: the product (the offer's, or the member's top pick)
 };
 
 // What happened to one offer in a decision, for the explanation.
@@ -124,10 +125,10 @@ class Decider {
 
   // Gives back what a decision reserved (its record could not be stored).
   void Release(const Decision& decision);
-  // Counts a past decision's offer against the budgets, and against the member's caps when it
-  // is less than a week before `now` (reloading the decision log at start).
-  void Restore(const std::string& member, const std::string& offer, Channel channel, core::Timestamp at,
-               int64_t cost_minor, core::Timestamp now);
+  // Reloading the decision log at start: a past contact counts against the member's caps;
+  // past commitments count against the budgets.
+  void RestoreContact(const std::string& member, const std::string& offer, Channel channel, core::Timestamp at);
+  void RestoreSpend(const std::string& offer, int64_t cost_minor);
 
   BetaArms& arms() { return arms_; }
   // Budget committed so far: per offer and for the whole program.
@@ -149,7 +150,8 @@ class Decider {
 };
 
 // {"segment", "churn_probability", "clv_minor", "basket_minor", "days_to_next_purchase",
-//  "facts": {name: value}, "candidates": [{"offer", "outcome", scores...}], "models"}
+//  "facts": {name: value}, "candidates": [{"offer", "outcome", scores...}] (those scored),
+//  "excluded": {reason: [offer, ...]} (the others), "models"}
 core::Json ExplanationJson(const Decision& decision);
 // The decision with its explanation.
 core::Json ToJson(const Decision& decision);

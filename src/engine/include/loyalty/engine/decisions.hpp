@@ -96,6 +96,9 @@ class Decisions {
     decision::DecisionLog::Assignment assignment;
   };
   Choice ChooseStrategy(const std::string& member) const;
+  // Names the product of each recommendation offer without one: the member's top pick from the
+  // champion recommender (left empty when none is trained).
+  [[nodiscard]] core::Status RecommendProducts(decision::Decision& decision);
   // Re-reads offers, policy, flag and experiments into the decider and the caches.
   [[nodiscard]] core::Status Reload();
 
