@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <array>
+#include <chrono>
 #include <map>
 #include <set>
 
@@ -86,12 +87,19 @@ constexpr store::Migration kMigrations[] = {{1, "decisions, offers, experiments,
 
 constexpr std::array<std::string_view, 5> kOutcomeNames = {"impression", "click", "redemption", "purchase", "dismiss"};
 
-std::string RandomDecisionId() {
-  std::array<unsigned char, 12> bytes;
-  randombytes_buf(bytes.data(), bytes.size());
+// "dec_", the wall-clock time in milliseconds (12 hex digits), then 48 random bits (12 hex
+// digits): ids sort by time, so the log's keys grow at the end of their B-trees instead of
+// dirtying a random page per decision.
+std::string TimeOrderedDecisionId() {
+  const auto ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  std::array<unsigned char, 6> random;
+  randombytes_buf(random.data(), random.size());
   static constexpr char kHex[] = "0123456789abcdef";
   std::string id = "dec_";
-  for (unsigned char b : bytes) {
+  id.reserve(28);
+  for (int shift = 44; shift >= 0; shift -= 4) id.push_back(kHex[(ms >> shift) & 15]);
+  for (unsigned char b : random) {
     id.push_back(kHex[b >> 4]);
     id.push_back(kHex[b & 15]);
   }
@@ -99,8 +107,8 @@ std::string RandomDecisionId() {
 }
 
 Status InsertDecision(Transaction& tx, const std::string& id, const Decision& d, const DecisionLog::Assignment& a,
-                      double covariate) {
-  const std::string explanation = core::Dump(ExplanationJson(d));
+                      double covariate, const std::string& rendered = {}) {
+  const std::string explanation = rendered.empty() ? core::Dump(ExplanationJson(d)) : rendered;
   LOYALTY_TRY(tx.Execute(
       "INSERT INTO decisions (id, member, at, strategy, experiment, arm, holdout, covariate, explanation) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -424,7 +432,7 @@ Result<Json> DecisionLog::ExperimentResults(const std::string& id) {
   return out;
 }
 
-std::string DecisionLog::NewId() { return RandomDecisionId(); }
+std::string DecisionLog::NewId() { return TimeOrderedDecisionId(); }
 
 Result<std::string> DecisionLog::Record(const Decision& decision, const Assignment& assignment, double covariate) {
   const std::string id = NewId();
@@ -435,7 +443,9 @@ Result<std::string> DecisionLog::Record(const Decision& decision, const Assignme
 Status DecisionLog::RecordBatch(const std::vector<Entry>& entries) {
   if (entries.empty()) return {};
   return db_.Write([&](Transaction& tx) -> Status {
-    for (const auto& e : entries) LOYALTY_TRY(InsertDecision(tx, e.id, e.decision, e.assignment, e.covariate));
+    for (const auto& e : entries) {
+      LOYALTY_TRY(InsertDecision(tx, e.id, e.decision, e.assignment, e.covariate, e.explanation));
+    }
     return {};
   });
 }

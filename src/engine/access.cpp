@@ -38,6 +38,7 @@ constexpr store::Migration kMigrations[] = {{1, "users and API keys", kSchemaV1}
 
 constexpr std::string_view kKeyPrefix = "lk_";
 constexpr size_t kKeyBytes = 32;
+constexpr size_t kMaxAuthenticated = 10000;  // keys remembered by Authenticate
 
 // Which roles hold each permission, in Permission order: admin, manager, analyst, service, auditor.
 constexpr std::array<std::array<bool, 5>, kPermissionCount> kAllowed = {{
@@ -201,12 +202,14 @@ Result<std::vector<User>> Access::ListUsers() {
 }
 
 Result<User> Access::SetUserDisabled(const std::string& name, bool disabled) {
-  return db_.WriteValue<User>([&](Transaction& tx) -> Result<User> {
+  auto changed = db_.WriteValue<User>([&](Transaction& tx) -> Result<User> {
     LOYALTY_ASSIGN_OR_RETURN(User user, GetUser(tx, name));
     LOYALTY_TRY(tx.Execute("UPDATE access_users SET disabled = ?2 WHERE name = ?1", {name, disabled ? 1 : 0}));
     user.disabled = disabled;
     return user;
   });
+  ForgetAuthenticated();
+  return changed;
 }
 
 Result<IssuedKey> Access::IssueKey(const std::string& user, const std::string& label) {
@@ -241,7 +244,7 @@ Result<std::vector<ApiKeyInfo>> Access::ListKeys(const std::string& user) {
 }
 
 Result<ApiKeyInfo> Access::RevokeKey(int64_t key_id) {
-  return db_.WriteValue<ApiKeyInfo>([&](Transaction& tx) -> Result<ApiKeyInfo> {
+  auto revoked = db_.WriteValue<ApiKeyInfo>([&](Transaction& tx) -> Result<ApiKeyInfo> {
     LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne(std::string(kKeyColumns) + " WHERE key_id = ?1", {key_id}));
     if (!row) return Fail(ErrorCode::kNotFound, "no API key " + std::to_string(key_id));
     ApiKeyInfo key = ReadKey(*row);
@@ -252,6 +255,8 @@ Result<ApiKeyInfo> Access::RevokeKey(int64_t key_id) {
     }
     return key;
   });
+  ForgetAuthenticated();
+  return revoked;
 }
 
 Result<Principal> Access::Authenticate(std::string_view key) {
@@ -260,8 +265,17 @@ Result<Principal> Access::Authenticate(std::string_view key) {
                 "send a valid API key as 'Authorization: Bearer lk_...' (issue one with `loyalty access key issue`)");
   };
   if (!key.starts_with(kKeyPrefix) || key.size() != kKeyPrefix.size() + 2 * kKeyBytes) return refused();
-  const std::string hash = HashKey(key);
-  return db_.ReadValue<Principal>([&](Transaction& tx) -> Result<Principal> {
+  std::string hash = HashKey(key);
+  const auto now = std::chrono::steady_clock::now();
+  uint64_t generation = 0;
+  {
+    std::lock_guard lock(authenticated_mutex_);
+    generation = authenticated_generation_;
+    if (auto it = authenticated_.find(hash); it != authenticated_.end() && it->second.until > now) {
+      return it->second.principal;
+    }
+  }
+  auto principal = db_.ReadValue<Principal>([&](Transaction& tx) -> Result<Principal> {
     LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT k.key_id, u.name, u.role FROM access_keys k JOIN access_users u "
                                                    "ON u.name = k.user_name WHERE k.hash = ?1 AND k.revoked_at IS NULL "
                                                    "AND u.disabled = 0",
@@ -270,6 +284,20 @@ Result<Principal> Access::Authenticate(std::string_view key) {
     LOYALTY_ASSIGN_OR_RETURN(Role role, StoredRole(row->Text(2)));
     return Principal{row->Text(1), role, row->Int(0)};
   });
+  if (principal) {
+    std::lock_guard lock(authenticated_mutex_);
+    // A revocation that committed while the store was read must not be undone by this entry.
+    if (generation != authenticated_generation_) return principal;
+    if (authenticated_.size() >= kMaxAuthenticated) authenticated_.clear();
+    authenticated_[std::move(hash)] = {*principal, now + std::chrono::seconds(1)};
+  }
+  return principal;
+}
+
+void Access::ForgetAuthenticated() {
+  std::lock_guard lock(authenticated_mutex_);
+  authenticated_.clear();
+  ++authenticated_generation_;
 }
 
 core::Status Access::Authorize(const Principal& principal, Permission permission) {

@@ -1,5 +1,6 @@
 #include "loyalty/engine/decisions.hpp"
 
+#include <chrono>
 #include <algorithm>
 #include <cmath>
 #include <condition_variable>
@@ -48,7 +49,8 @@ double Or0(double v) { return std::isfinite(v) ? v : 0.0; }
 }  // namespace
 
 // Stores buffered decisions in batches on its own thread: one transaction per batch, so the
-// answer never waits for a commit.
+// answer never waits for a commit. The writer lingers a moment for a batch to fill: under load
+// one commit per decision would cost more than the decisions themselves.
 class Decisions::Writer {
  public:
   Writer(decision::DecisionLog& log, decision::Decider& decider) : log_(log), decider_(decider), thread_([this] { Run(); }) {}
@@ -62,26 +64,36 @@ class Decisions::Writer {
   }
 
   void Add(decision::DecisionLog::Entry entry) {
+    size_t queued = 0;
     {
       std::lock_guard lock(mutex_);
       queue_.push_back(std::move(entry));
       ++added_;
+      queued = queue_.size();
     }
-    wake_.notify_one();
+    // Wake the writer when it may be idle (the first entry) or when a batch is full.
+    if (queued == 1 || queued == kBatch) wake_.notify_one();
   }
 
   void Flush() {
     std::unique_lock lock(mutex_);
     const uint64_t target = added_;
+    ++flushing_;
+    wake_.notify_one();
     done_.wait(lock, [&] { return stored_ >= target; });
+    --flushing_;
   }
 
  private:
+  static constexpr size_t kBatch = 256;
+  static constexpr std::chrono::milliseconds kLinger{2};
+
   void Run() {
     std::unique_lock lock(mutex_);
     while (true) {
       wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
       if (queue_.empty() && stop_) return;
+      wake_.wait_for(lock, kLinger, [&] { return stop_ || flushing_ > 0 || queue_.size() >= kBatch; });
       std::vector<decision::DecisionLog::Entry> batch;
       batch.swap(queue_);
       lock.unlock();
@@ -105,6 +117,7 @@ class Decisions::Writer {
   std::vector<decision::DecisionLog::Entry> queue_;
   uint64_t added_ = 0;
   uint64_t stored_ = 0;
+  int flushing_ = 0;  // callers waiting in Flush: no lingering
   bool stop_ = false;
   std::thread thread_;  // last: starts once the rest is built
 };
@@ -310,7 +323,7 @@ Result<Decisions::Request> Decisions::ParseRequest(const Json& body) const {
 Result<decision::MemberView> Decisions::View(const MemberId& requested, const Request& request) {
   LOYALTY_ASSIGN_OR_RETURN(const auto report, members_.Features(requested, std::nullopt));
   LOYALTY_ASSIGN_OR_RETURN(const auto scores, predictions_.ScoresForDecision(report));
-  LOYALTY_ASSIGN_OR_RETURN(const auto tier, ledger_.GetTier(report.member));
+  LOYALTY_ASSIGN_OR_RETURN(auto tier, ledger_.GetTierName(report.member));
   const auto& f = report.features;
   const auto& program = ledger_.config();
   const double minor_per_unit = std::pow(10.0, program.currency.minor_digits);
@@ -331,7 +344,7 @@ Result<decision::MemberView> Decisions::View(const MemberId& requested, const Re
   set_optional("expected_purchases", scores.expected_purchases);
   set_optional("days_to_next_purchase", scores.days_to_next_purchase);
   view.facts.Set("segment", view.segment);
-  view.facts.Set("tier", tier.tier);
+  view.facts.Set("tier", std::move(tier));
   view.open_ticket = f[features::Feature::open_tickets] > 0;
   view.facts.Set("open_ticket", view.open_ticket);
   view.facts.Set("top_category", f.top_category.empty() ? FactValue() : FactValue(f.top_category));
@@ -423,7 +436,13 @@ Result<Json> Decisions::Decide(const Json& body) {
   if (writer_) {
     std::string id = decision::DecisionLog::NewId();
     out["id"] = id;
-    writer_->Add({std::move(id), std::move(d), choice.assignment, view.pre_period_spend_minor});
+    // The writer stores the explanation as answered and keeps only what the log's rows need:
+    // rendering it again, and freeing its parts on another thread, cost more than the rows.
+    std::string explanation = core::Dump(out["explanation"]);
+    d.candidates = {};
+    d.facts_used = {};
+    d.models = nullptr;
+    writer_->Add({std::move(id), std::move(d), choice.assignment, view.pre_period_spend_minor, std::move(explanation)});
     return out;
   }
   auto id = log_->Record(d, choice.assignment, view.pre_period_spend_minor);
@@ -502,7 +521,7 @@ Result<Json> Decisions::DecideBatch(const Json& body) {
       sample.push_back(std::move(entry));
     }
     if (request.context.reserve) {
-      pending.push_back({decision::DecisionLog::NewId(), std::move(d), choice.assignment, view->pre_period_spend_minor});
+      pending.push_back({decision::DecisionLog::NewId(), std::move(d), choice.assignment, view->pre_period_spend_minor, {}});
     }
     if (pending.size() >= 1000) LOYALTY_TRY(flush());
   }

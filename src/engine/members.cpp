@@ -193,7 +193,7 @@ Status Members::EnsureLiveFeatures() {
 Result<FeatureReport> Members::Features(const MemberId& member, std::optional<Timestamp> as_of) {
   FeatureReport report;
   report.member = graph_.Resolve(member);
-  LOYALTY_TRY(ledger_.GetBalance(report.member));  // kNotFound for an unknown member
+  LOYALTY_TRY(ledger_.GetTierName(report.member));  // kNotFound for an unknown member (a cheap look-up)
   const Timestamp now = clock_.Now();
   report.as_of = as_of.value_or(now);
   report.live = !as_of;

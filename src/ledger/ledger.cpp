@@ -155,6 +155,10 @@ Result<TierStatus> Ledger::GetTier(const MemberId& member) {
   });
 }
 
+Result<std::string> Ledger::GetTierName(const MemberId& member) {
+  return db_.ReadValue<std::string>([&](Transaction& tx) { return internal::RequireMember(tx, member); });
+}
+
 Result<Liability> Ledger::GetLiability() {
   return db_.ReadValue<Liability>([&](Transaction& tx) -> Result<Liability> {
     LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT COALESCE(SUM(balance), 0), COUNT(*) FILTER (WHERE balance > 0) "

@@ -28,7 +28,7 @@ void AddDecisionRoutes(Router& router, engine::Decisions& decisions) {
       LOYALTY_ASSIGN_OR_RETURN(auto body, ParseBody(request));
       return d->Decide(body);
     });
-  });
+  }, d->buffered() ? Execution::kCompute : Execution::kWorker);
   router.Add(Method::kPost, "/v1/decisions/batch", [d](const Request& request) {
     return Respond(200, [&]() -> Result<Json> {
       LOYALTY_ASSIGN_OR_RETURN(auto body, ParseBody(request));

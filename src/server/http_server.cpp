@@ -210,7 +210,9 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     server_.queued++;
     // Reads are short and CPU-bound: a small pool avoids switching between dozens of threads.
-    auto& pool = (request.method == Method::kGet || request.method == Method::kHead) ? server_.readers : server_.workers;
+    const bool compute =
+        route->execution == Execution::kCompute || request.method == Method::kGet || request.method == Method::kHead;
+    auto& pool = compute ? server_.readers : server_.workers;
     asio::post(pool, [self = shared_from_this(), route, request = std::move(request)]() mutable {
       self->server_.queued--;
       Response response = Handle(*route, request);

@@ -6,6 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <set>
+#include <thread>
+
 #include "loyalty/store/sqlite.hpp"
 #include "support/temp_dir.hpp"
 
@@ -56,6 +60,19 @@ class DecisionLogTest : public ::testing::Test {
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<DecisionLog> log_;
 };
+
+TEST(DecisionIds, AreUniqueAndSortByTheTimeTheyWereMade) {
+  const std::string first = DecisionLog::NewId();
+  ASSERT_EQ(first.size(), 28u);
+  EXPECT_TRUE(first.starts_with("dec_"));
+  EXPECT_EQ(first.find_first_not_of("0123456789abcdef", 4), std::string::npos) << first;
+  std::set<std::string> made{first};
+  for (int i = 0; i < 1000; ++i) made.insert(DecisionLog::NewId());
+  EXPECT_EQ(made.size(), 1001u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const std::string later = DecisionLog::NewId();
+  EXPECT_LT(*made.rbegin(), later);  // a later millisecond sorts after every earlier id
+}
 
 TEST_F(DecisionLogTest, OffersArePutReplacedListedAndDeleted) {
   auto created = log_->PutOffer(MakeOffer({{"id", "a"}, {"kind", "discount"}, {"channels", {"email"}}}), "ann");

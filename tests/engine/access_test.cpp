@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "loyalty/store/sqlite.hpp"
 #include "support/temp_dir.hpp"
@@ -63,6 +64,24 @@ TEST_F(AccessTest, AnIssuedKeyAuthenticatesItsUserUntilRevoked) {
   ASSERT_TRUE(keys);
   ASSERT_EQ(keys->size(), 2u);
   EXPECT_EQ((*keys)[0].prefix, key->secret.substr(0, 10));
+}
+
+TEST_F(AccessTest, ARevocationByAnotherProcessTakesEffectWithinASecond) {
+  ASSERT_TRUE(access_->CreateUser("pos-berlin", Role::kService));
+  auto key = access_->IssueKey("pos-berlin", "");
+  ASSERT_TRUE(key);
+  ASSERT_TRUE(access_->Authenticate(key->secret));  // now remembered for a second
+
+  // The CLI revokes the key through its own connection while the server runs.
+  auto cli_db = store::OpenSqlite({.path = dir_ / "access.db"});
+  ASSERT_TRUE(cli_db);
+  auto cli = Access::Open(**cli_db, clock_);
+  ASSERT_TRUE(cli);
+  ASSERT_TRUE((*cli)->RevokeKey(key->info.id));
+  EXPECT_EQ((*cli)->Authenticate(key->secret).error().code, core::ErrorCode::kUnauthenticated);
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_EQ(access_->Authenticate(key->secret).error().code, core::ErrorCode::kUnauthenticated);
 }
 
 TEST_F(AccessTest, TheStoreNeverHoldsAKeyAsItIs) {

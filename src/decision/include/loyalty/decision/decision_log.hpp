@@ -96,7 +96,8 @@ class DecisionLog {
     std::string experiment;  // empty: not in an experiment
     std::string arm;
   };
-  // A new decision id: "dec_" and 24 random hex digits.
+  // A new decision id: "dec_" and 24 hex digits, the first 12 the time in milliseconds (ids
+  // sort by time), the last 12 random.
   static std::string NewId();
   // Stores a decision; returns its id.
   [[nodiscard]] core::Result<std::string> Record(const Decision& decision, const Assignment& assignment,
@@ -106,6 +107,9 @@ class DecisionLog {
     Decision decision;
     Assignment assignment;
     double covariate = 0;
+    // The explanation as JSON text when the caller has rendered it already (an answered
+    // decision); empty: rendered from `decision`.
+    std::string explanation;
   };
   // Stores many decisions in one transaction (all or none).
   [[nodiscard]] core::Status RecordBatch(const std::vector<Entry>& entries);

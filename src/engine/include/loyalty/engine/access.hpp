@@ -10,6 +10,9 @@
 
 #include <memory>
 #include <optional>
+#include <chrono>
+#include <mutex>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,7 +88,8 @@ class Access {
   // Users: names of 1 to 64 letters, digits, '.', '_', '-' or '@'.
   [[nodiscard]] core::Result<User> CreateUser(const std::string& name, Role role);
   [[nodiscard]] core::Result<std::vector<User>> ListUsers();
-  // A disabled user's keys stop working at once.
+  // A disabled user's keys stop working at once (changes made by another process, such as
+  // the CLI while the server runs, within a second: see Authenticate).
   [[nodiscard]] core::Result<User> SetUserDisabled(const std::string& name, bool disabled);
 
   [[nodiscard]] core::Result<IssuedKey> IssueKey(const std::string& user, const std::string& label);
@@ -93,15 +97,26 @@ class Access {
   [[nodiscard]] core::Result<ApiKeyInfo> RevokeKey(int64_t key_id);
 
   // The caller a key belongs to; kUnauthenticated for a missing, malformed, unknown or revoked
-  // key or a disabled user (one message for all, so probing learns nothing).
+  // key or a disabled user (one message for all, so probing learns nothing). A key found
+  // valid is trusted for a second without asking the store again (the guard asks on every
+  // request); revoking a key or disabling a user here forgets every such key at once.
   [[nodiscard]] core::Result<Principal> Authenticate(std::string_view key);
   // kPermissionDenied, naming the role and what it may not do.
   [[nodiscard]] static core::Status Authorize(const Principal& principal, Permission permission);
 
  private:
   Access(store::Database& db, const core::Clock& clock) : db_(db), clock_(clock) {}
+  void ForgetAuthenticated();
+
   store::Database& db_;
   const core::Clock& clock_;
+  struct Authenticated {
+    Principal principal;
+    std::chrono::steady_clock::time_point until;
+  };
+  std::mutex authenticated_mutex_;
+  std::unordered_map<std::string, Authenticated> authenticated_;  // by key hash
+  uint64_t authenticated_generation_ = 0;  // bumped by every forgetting
 };
 
 core::Json ToJson(const User& user);

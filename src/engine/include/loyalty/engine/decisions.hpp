@@ -74,6 +74,8 @@ class Decisions {
   [[nodiscard]] core::Result<core::Json> Evaluate(std::optional<core::Timestamp> since);
 
   decision::Decider& decider() { return decider_; }
+  // True when decisions are answered before they are stored (they never wait for a commit).
+  bool buffered() const { return writer_ != nullptr; }
 
  private:
   Decisions(std::unique_ptr<decision::DecisionLog> log, Members& members, Predictions& predictions, ledger::Ledger& ledger,

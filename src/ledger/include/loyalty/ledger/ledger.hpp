@@ -176,6 +176,8 @@ class Ledger {
                                                    int limit);
   [[nodiscard]] Result<std::vector<Lot>> GetLots(const MemberId& member, bool include_closed);
   [[nodiscard]] Result<TierStatus> GetTier(const MemberId& member);
+  // Only the member's current tier (no qualifying amount or history): for hot paths.
+  [[nodiscard]] Result<std::string> GetTierName(const MemberId& member);
   [[nodiscard]] Result<Liability> GetLiability();
   // The member's balance as it stood just before `at`, and its latest redemption before then
   // (point-in-time features), by when postings happened (occurred_at), not when recorded.

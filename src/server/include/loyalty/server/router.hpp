@@ -16,8 +16,9 @@ namespace loyalty::server {
 using Handler = std::function<Response(const Request&)>;
 
 enum class Execution {
-  kWorker,  // may block (store reads and writes): runs on the worker pool
-  kInline,  // cheap and non-blocking (health, metrics): runs on the network thread
+  kWorker,   // may block (store reads and writes): GET and HEAD on the reader pool, others on the worker pool
+  kCompute,  // CPU-bound, never waits for a commit whatever its method: runs on the reader pool
+  kInline,   // cheap and non-blocking (health, metrics): runs on the network thread
 };
 
 enum class BodySize {
