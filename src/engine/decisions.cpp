@@ -1,7 +1,10 @@
 #include "loyalty/engine/decisions.hpp"
 
-#include <chrono>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <map>
@@ -87,8 +90,12 @@ class Decisions::Writer {
  private:
   static constexpr size_t kBatch = 256;
   static constexpr std::chrono::milliseconds kLinger{2};
+  static constexpr int kWriterNice = 10;
 
   void Run() {
+    // Storing can wait; answering cannot: the writer yields the cores to request handlers
+    // (a nicer thread, on Linux), and catches up between bursts.
+    setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kWriterNice);
     std::unique_lock lock(mutex_);
     while (true) {
       wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
@@ -415,7 +422,11 @@ Decisions::Choice Decisions::ChooseStrategy(const std::string& member) const {
 
 Result<Json> Decisions::Decide(const Json& body) {
   if (!body.is_object()) return Fail(ErrorCode::kInvalidArgument, "the request body must be a JSON object");
-  LOYALTY_TRY(core::RejectUnknownFields(body, {"member", "channel", "k", "utc_offset_minutes", "cart_minor", "location", "dry_run"}));
+  LOYALTY_TRY(core::RejectUnknownFields(body, {"member", "channel", "k", "utc_offset_minutes", "cart_minor", "location", "dry_run",
+                                                "explain"}));
+  LOYALTY_ASSIGN_OR_RETURN(const auto explain, core::OptionalBool(body, "explain"));
+  // Tills need the offer, not the explanation: it is kept with the decision either way.
+  const bool answer_explained = explain.value_or(true);
   LOYALTY_ASSIGN_OR_RETURN(auto member_text, core::RequireString(body, "member"));
   auto member = MemberId::Parse(member_text);
   if (!member) return core::Wrap(member.error(), "field 'member'");
@@ -431,6 +442,7 @@ Result<Json> Decisions::Decide(const Json& body) {
   if (!request.context.reserve) {
     out["id"] = nullptr;
     out["dry_run"] = true;
+    if (!answer_explained) out.erase("explanation");
     return out;
   }
   if (writer_) {
@@ -439,6 +451,7 @@ Result<Json> Decisions::Decide(const Json& body) {
     // The writer stores the explanation as answered and keeps only what the log's rows need:
     // rendering it again, and freeing its parts on another thread, cost more than the rows.
     std::string explanation = core::Dump(out["explanation"]);
+    if (!answer_explained) out.erase("explanation");
     d.candidates = {};
     d.facts_used = {};
     d.models = nullptr;
@@ -451,6 +464,7 @@ Result<Json> Decisions::Decide(const Json& body) {
     return std::unexpected(id.error());
   }
   out["id"] = *id;
+  if (!answer_explained) out.erase("explanation");
   return out;
 }
 

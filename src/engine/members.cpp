@@ -193,19 +193,20 @@ Status Members::EnsureLiveFeatures() {
 Result<FeatureReport> Members::Features(const MemberId& member, std::optional<Timestamp> as_of) {
   FeatureReport report;
   report.member = graph_.Resolve(member);
-  LOYALTY_TRY(ledger_.GetTierName(report.member));  // kNotFound for an unknown member (a cheap look-up)
   const Timestamp now = clock_.Now();
   report.as_of = as_of.value_or(now);
   report.live = !as_of;
   std::optional<features::MemberState> state;
   if (as_of) {
     if (*as_of > now) return Fail(ErrorCode::kInvalidArgument, "as_of lies in the future; omit it for live features");
+    LOYALTY_TRY(ledger_.GetTierName(report.member));  // kNotFound for an unknown member, before replaying
     LOYALTY_ASSIGN_OR_RETURN(state, ReplayState(report.member, as_of));
   } else {
     LOYALTY_TRY(EnsureLiveFeatures());
     state = features_.Get(report.member);
   }
   report.features = features_.ComputeFor(state.value_or(features::MemberState{}), report.as_of);
+  // kNotFound for an unknown member (live reads check here, in the one ledger read they need).
   LOYALTY_TRY(FillPoints(report.member, report.as_of, report.live, report.features));
   if (report.live && state) {
     report.rfm = features::ScoreRfm(report.features, features_.Breakpoints(now, kRfmRefresh));

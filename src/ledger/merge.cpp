@@ -205,19 +205,16 @@ Result<Ledger::PointsAsOf> Ledger::GetPointsAsOf(const MemberId& member, Timesta
   return db_.ReadValue<PointsAsOf>([&](Transaction& tx) -> Result<PointsAsOf> {
     LOYALTY_TRY(internal::RequireMember(tx, member));
     const int64_t cutoff = ToUnixMillis(at);
-    LOYALTY_ASSIGN_OR_RETURN(auto balance,
-                             tx.QueryOne("SELECT COALESCE(SUM(p.amount), 0) FROM postings p JOIN entries e "
-                                         "ON e.entry_id = p.entry_id WHERE p.account = ?1 "
-                                         "AND COALESCE(e.occurred_at, e.created_at) < ?2",
-                                         {MemberAccount(member), cutoff}));
-    LOYALTY_ASSIGN_OR_RETURN(auto redeemed,
-                             tx.QueryOne("SELECT MAX(COALESCE(e.occurred_at, e.created_at)) FROM postings p JOIN entries e "
-                                         "ON e.entry_id = p.entry_id WHERE p.account = ?1 "
-                                         "AND COALESCE(e.occurred_at, e.created_at) < ?2 "
-                                         "AND e.kind IN ('redeem_reward', 'redeem_points')",
-                                         {MemberAccount(member), cutoff}));
-    PointsAsOf out{Points(balance->Int(0)), std::nullopt};
-    if (auto last = redeemed->OptionalInt(0)) out.last_redemption = FromUnixMillis(*last);
+    // One pass over the member's postings for both (this runs on every live feature read).
+    LOYALTY_ASSIGN_OR_RETURN(
+        auto row, tx.QueryOne("SELECT COALESCE(SUM(p.amount), 0), "
+                              "MAX(CASE WHEN e.kind IN ('redeem_reward', 'redeem_points') "
+                              "THEN COALESCE(e.occurred_at, e.created_at) END) "
+                              "FROM postings p JOIN entries e ON e.entry_id = p.entry_id "
+                              "WHERE p.account = ?1 AND COALESCE(e.occurred_at, e.created_at) < ?2",
+                              {MemberAccount(member), cutoff}));
+    PointsAsOf out{Points(row->Int(0)), std::nullopt};
+    if (auto last = row->OptionalInt(1)) out.last_redemption = FromUnixMillis(*last);
     return out;
   });
 }

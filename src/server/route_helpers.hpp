@@ -5,6 +5,7 @@
 #include <charconv>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "loyalty/core/error.hpp"
 #include "loyalty/core/ids.hpp"
@@ -71,7 +72,11 @@ template <typename F>
 Response Respond(int status, F&& body) {
   auto result = body();
   if (!result) return ProblemResponse(result.error());
-  return JsonResponse(status, Json(*result));
+  if constexpr (std::is_same_v<std::decay_t<decltype(*result)>, Json>) {
+    return JsonResponse(status, *result);  // no copy of a large document
+  } else {
+    return JsonResponse(status, Json(*result));
+  }
 }
 
 }  // namespace loyalty::server

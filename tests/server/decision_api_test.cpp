@@ -76,6 +76,7 @@ TEST_F(DecisionApiTest, AnOfferIsDecidedExplainedAndLearnsFromItsOutcome) {
   auto stored = client.Send("GET", "/v1/decisions/" + id);
   ASSERT_EQ(stored.status, 200);
   EXPECT_EQ(stored.json()["outcomes"].size(), 1u);
+  EXPECT_EQ(stored.json()["explanation"], d["explanation"]);  // kept as answered
 
   // The campaign: a dry run plans without committing anything.
   auto plan = Post(client, "/v1/decisions/batch", {{"segment", "frequency >= 1"}, {"dry_run", true}});
@@ -84,6 +85,14 @@ TEST_F(DecisionApiTest, AnOfferIsDecidedExplainedAndLearnsFromItsOutcome) {
   EXPECT_EQ(plan.json()["by_offer"]["winback"], 1);  // ann had it this week; tim has a ticket
   EXPECT_EQ(plan.json()["committed_minor"], 0);
   EXPECT_EQ(client.Send("GET", "/v1/decisions/budgets").json()["program_committed_minor"], 500);
+
+  // A till asks without the explanation; the decision keeps it all the same.
+  auto brief = Post(client, "/v1/decisions", {{"member", "bob"}, {"explain", false}});
+  ASSERT_EQ(brief.status, 200) << brief.body;
+  EXPECT_FALSE(brief.json().contains("explanation"));
+  auto kept = client.Send("GET", "/v1/decisions/" + brief.json()["id"].get<std::string>());
+  ASSERT_EQ(kept.status, 200);
+  EXPECT_TRUE(kept.json()["explanation"].contains("facts")) << kept.body;
 }
 
 TEST_F(DecisionApiTest, StrategyFlagExperimentsAndRollback) {
@@ -120,6 +129,7 @@ TEST_F(DecisionApiTest, BadInputIsAProblemThatSaysWhatToFix) {
   ExpectProblem(Post(client, "/v1/decisions", {{"member", "nobody"}}), 404, "not_found", "nobody");
   ExpectProblem(Post(client, "/v1/decisions", {{"member", "ann"}, {"k", 50}}), 400, "invalid_argument", "'k'");
   ExpectProblem(Post(client, "/v1/decisions", {{"member", "ann"}, {"channel", "fax"}}), 400, "invalid_argument", "channel");
+  ExpectProblem(Post(client, "/v1/decisions", {{"member", "ann"}, {"explain", "no"}}), 400, "invalid_argument", "explain");
   ExpectProblem(Post(client, "/v1/decisions/batch", {{"segment", "tier =="}}), 400, "invalid_argument", "segment at");
   ExpectProblem(Post(client, "/v1/decisions/dec_nope/outcomes", {{"offer", "x"}, {"type", "click"}}), 404, "not_found", "dec_nope");
   ExpectProblem(Post(client, "/v1/decisions/dec_nope/outcomes", {{"offer", "x"}, {"type", "like"}}), 400, "invalid_argument", "outcome type");

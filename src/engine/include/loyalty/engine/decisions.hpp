@@ -61,7 +61,8 @@ class Decisions {
 
   // --- Decisions
   // One member, now: {"member", "channel", "k", "utc_offset_minutes", "cart_minor",
-  // "location", "dry_run"}. Returns the decision with its id, offers and explanation.
+  // "location", "dry_run", "explain"}. Returns the decision with its id, offers and (unless
+  // "explain" is false) explanation; the log keeps the explanation either way.
   [[nodiscard]] core::Result<core::Json> Decide(const core::Json& request);
   // A campaign: every member whose facts match "segment" (a rule; empty: everyone), or the
   // listed "members"; {"channel", "k", "dry_run", "limit"}. Returns counts per offer, channel
