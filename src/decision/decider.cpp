@@ -28,6 +28,11 @@ struct Candidate {
   double expected_value = 0;       // at the posterior mean, before the lever
   double score = 0;
   std::string arm;
+
+  // The AI strategy's score for a response probability p: expected value times the lever.
+  double ScoreAt(double p) const {
+    return (p * (value_minor - response_cost_minor) - static_cast<double>(offer->message_cost_minor)) * offer->priority;
+  }
 };
 
 CandidateNote ScoredNote(const Candidate& c) {
@@ -166,9 +171,7 @@ Decision Decider::Decide(const MemberView& member, const DecisionContext& contex
     for (auto& c : candidates) {
       switch (strategy) {
         case Strategy::kAi: {
-          const double p = SampleBeta(c.posterior, r);
-          c.score = (p * (c.value_minor - c.response_cost_minor) - static_cast<double>(c.offer->message_cost_minor)) *
-                    c.offer->priority;
+          c.score = c.ScoreAt(SampleBeta(c.posterior, r));
           break;
         }
         case Strategy::kRules: c.score = c.offer->priority; break;
@@ -271,12 +274,8 @@ Decision Decider::Decide(const MemberView& member, const DecisionContext& contex
         const double total = c.posterior.alpha + c.posterior.beta;
         const double mean = c.posterior.Mean();
         const double sd = std::sqrt(mean * (1 - mean) / (total + 1));
-        auto score_at = [&](double p) {
-          return (p * (c.value_minor - c.response_cost_minor) - static_cast<double>(c.offer->message_cost_minor)) *
-                 c.offer->priority;
-        };
-        const double a = score_at(std::clamp(mean - 4 * sd, 0.0, 1.0));
-        const double b = score_at(std::clamp(mean + 4 * sd, 0.0, 1.0));
+        const double a = c.ScoreAt(std::clamp(mean - 4 * sd, 0.0, 1.0));
+        const double b = c.ScoreAt(std::clamp(mean + 4 * sd, 0.0, 1.0));
         range[i] = {std::min(a, b), std::max(a, b)};
         best_low = std::max(best_low, range[i].first);
       }
@@ -289,10 +288,7 @@ Decision Decider::Decide(const MemberView& member, const DecisionContext& contex
         double best_score = -std::numeric_limits<double>::infinity();
         for (size_t i : contenders) {
           const Candidate& c = candidates[i];
-          const double p = SampleBeta(c.posterior, rng);
-          const double score =
-              (p * (c.value_minor - c.response_cost_minor) - static_cast<double>(c.offer->message_cost_minor)) *
-              c.offer->priority;
+          const double score = c.ScoreAt(SampleBeta(c.posterior, rng));
           if (score > best_score) {
             best_score = score;
             best = i;

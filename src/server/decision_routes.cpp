@@ -6,18 +6,6 @@
 
 namespace loyalty::server {
 
-namespace {
-
-Result<std::optional<core::Timestamp>> SinceParam(const Request& request) {
-  auto it = request.query.find("since");
-  if (it == request.query.end()) return std::optional<core::Timestamp>();
-  auto at = core::ParseTimestamp(it->second);
-  if (!at) return core::Wrap(at.error(), "query parameter 'since'");
-  return std::optional<core::Timestamp>(*at);
-}
-
-}  // namespace
-
 void AddDecisionRoutes(Router& router, engine::Decisions& decisions) {
   engine::Decisions* d = &decisions;
   router.Add(Method::kGet, "/v1/decisions/facts", [d](const Request&) {
@@ -37,7 +25,7 @@ void AddDecisionRoutes(Router& router, engine::Decisions& decisions) {
   });
   router.Add(Method::kGet, "/v1/decisions/evaluation", [d](const Request& request) {
     return Respond(200, [&]() -> Result<Json> {
-      LOYALTY_ASSIGN_OR_RETURN(auto since, SinceParam(request));
+      LOYALTY_ASSIGN_OR_RETURN(auto since, TimeParam(request, "since"));
       return d->Evaluate(since);
     });
   });

@@ -1,8 +1,7 @@
 // Event routes: batch ingestion with per-event results, and the member timeline.
 
-#include <charconv>
-
 #include "loyalty/server/routes.hpp"
+#include "route_helpers.hpp"
 
 namespace loyalty::server {
 
@@ -26,23 +25,14 @@ void AddEventRoutes(Router& router, engine::Ingestor& ingestor, events::EventLog
   router.Add(Method::kGet, "/v1/members/{id}/events", [&log, &identity](const Request& request) {
     auto member = core::MemberId::Parse(request.path_params.at("id"));
     if (!member) return ProblemResponse(member.error());
-    std::optional<core::Timestamp> before;
-    if (auto it = request.query.find("before"); it != request.query.end()) {
-      auto at = core::ParseTimestamp(it->second);
-      if (!at) return ProblemResponse(core::Wrap(at.error(), "query parameter 'before'").error());
-      before = *at;
-    }
-    int limit = 50;
-    if (auto it = request.query.find("limit"); it != request.query.end()) {
-      auto [ptr, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), limit);
-      if (ec != std::errc() || ptr != it->second.data() + it->second.size() || limit < 1 || limit > 1000) {
-        return ProblemResponse(400, "invalid_argument", "query parameter 'limit' must be an integer from 1 to 1000");
-      }
-    }
+    auto before = TimeParam(request, "before");
+    if (!before) return ProblemResponse(before.error());
+    auto limit = IntParam(request, "limit", 50, 1, 1000);
+    if (!limit) return ProblemResponse(limit.error());
     // A member's timeline holds the events of every profile merged into it.
     std::vector<core::MemberId> profiles = identity.Absorbed(identity.Resolve(*member));
     profiles.push_back(identity.Resolve(*member));
-    auto found = log.ForMembers(profiles, before, limit);
+    auto found = log.ForMembers(profiles, *before, static_cast<int>(*limit));
     if (!found) return ProblemResponse(found.error());
     Json out = Json::array();
     for (const auto& event : *found) out.push_back(events::ToJson(event));

@@ -84,11 +84,8 @@ void AddLedgerRoutes(Router& router, ledger::Ledger& ledger, Metrics& metrics, M
     return Respond(200, [&]() -> Result<ledger::StatementPage> {
       LOYALTY_ASSIGN_OR_RETURN(auto id, PathMember(request, resolve));
       LOYALTY_ASSIGN_OR_RETURN(auto before, QueryInt(request, "before"));
-      LOYALTY_ASSIGN_OR_RETURN(auto limit, QueryInt(request, "limit"));
-      if (limit && (*limit < 1 || *limit > 500)) {
-        return Fail(ErrorCode::kInvalidArgument, "query parameter 'limit' must be 1 to 500");
-      }
-      return ledger.GetStatement(id, before, static_cast<int>(limit.value_or(20)));
+      LOYALTY_ASSIGN_OR_RETURN(const int64_t limit, IntParam(request, "limit", 20, 1, 500));
+      return ledger.GetStatement(id, before, static_cast<int>(limit));
     });
   });
 

@@ -131,12 +131,7 @@ void AddMemberRoutes(Router& router, engine::Members& members, Metrics& metrics)
   router.Add(Method::kGet, "/v1/members/{id}/features", [&members](const Request& request) {
     return Respond(200, [&]() -> Result<Json> {
       LOYALTY_ASSIGN_OR_RETURN(auto id, PathId<core::MemberId>(request, "id"));
-      std::optional<core::Timestamp> as_of;
-      if (auto it = request.query.find("as_of"); it != request.query.end()) {
-        auto at = core::ParseTimestamp(it->second);
-        if (!at) return core::Wrap(at.error(), "query parameter 'as_of'");
-        as_of = *at;
-      }
+      LOYALTY_ASSIGN_OR_RETURN(const auto as_of, TimeParam(request, "as_of"));
       LOYALTY_ASSIGN_OR_RETURN(auto report, members.Features(id, as_of));
       return engine::ToJson(report);
     });

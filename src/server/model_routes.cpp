@@ -1,8 +1,6 @@
 // Prediction routes: a member's scores and what-if, the score distributions, and the model
 // registry (versions, metrics, promote, rollback).
 
-#include <charconv>
-
 #include "loyalty/models/registry.hpp"
 #include "loyalty/server/routes.hpp"
 #include "route_helpers.hpp"
@@ -20,20 +18,6 @@ Result<std::string> ModelKind(const Request& request) {
   return kind;
 }
 
-
-// A whole-number query parameter within [low, high], `fallback` when absent.
-Result<int64_t> IntParam(const Request& request, const std::string& name, int64_t fallback, int64_t low,
-                         int64_t high) {
-  auto it = request.query.find(name);
-  if (it == request.query.end()) return fallback;
-  int64_t n = 0;
-  auto [ptr, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), n);
-  if (ec != std::errc() || ptr != it->second.data() + it->second.size() || n < low || n > high) {
-    return Fail(ErrorCode::kInvalidArgument, "query parameter '" + name + "' must be a whole number from " +
-                                                 std::to_string(low) + " to " + std::to_string(high));
-  }
-  return n;
-}
 
 // ?n=10 (1 to 100).
 Result<size_t> Count(const Request& request) {

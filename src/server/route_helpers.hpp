@@ -66,6 +66,29 @@ Result<Id> BodyId(const Json& body, std::string_view field) {
   return id;
 }
 
+// A whole-number query parameter within [low, high], `fallback` when absent.
+inline Result<int64_t> IntParam(const Request& request, const std::string& name, int64_t fallback, int64_t low,
+                                int64_t high) {
+  auto it = request.query.find(name);
+  if (it == request.query.end()) return fallback;
+  int64_t n = 0;
+  auto [ptr, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), n);
+  if (ec != std::errc() || ptr != it->second.data() + it->second.size() || n < low || n > high) {
+    return core::Fail(core::ErrorCode::kInvalidArgument, "query parameter '" + name + "' must be a whole number from " +
+                                                             std::to_string(low) + " to " + std::to_string(high));
+  }
+  return n;
+}
+
+// An ISO-8601 time query parameter; nullopt when absent.
+inline Result<std::optional<core::Timestamp>> TimeParam(const Request& request, const std::string& name) {
+  auto it = request.query.find(name);
+  if (it == request.query.end()) return std::optional<core::Timestamp>();
+  auto at = core::ParseTimestamp(it->second);
+  if (!at) return core::Wrap(at.error(), "query parameter '" + name + "'");
+  return std::optional<core::Timestamp>(*at);
+}
+
 // Runs `body` and turns its result into a response: `status` with the value's JSON, or
 // the error's problem+json.
 template <typename F>
