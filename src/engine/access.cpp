@@ -38,7 +38,6 @@ constexpr store::Migration kMigrations[] = {{1, "users and API keys", kSchemaV1}
 
 constexpr std::string_view kKeyPrefix = "lk_";
 constexpr size_t kKeyBytes = 32;
-constexpr size_t kMaxAuthenticated = 10000;  // keys remembered by Authenticate
 
 // Which roles hold each permission, in Permission order: admin, manager, analyst, service, auditor.
 constexpr std::array<std::array<bool, 5>, kPermissionCount> kAllowed = {{
@@ -208,7 +207,7 @@ Result<User> Access::SetUserDisabled(const std::string& name, bool disabled) {
     user.disabled = disabled;
     return user;
   });
-  ForgetAuthenticated();
+  authenticated_.Forget();
   return changed;
 }
 
@@ -255,7 +254,7 @@ Result<ApiKeyInfo> Access::RevokeKey(int64_t key_id) {
     }
     return key;
   });
-  ForgetAuthenticated();
+  authenticated_.Forget();
   return revoked;
 }
 
@@ -266,15 +265,8 @@ Result<Principal> Access::Authenticate(std::string_view key) {
   };
   if (!key.starts_with(kKeyPrefix) || key.size() != kKeyPrefix.size() + 2 * kKeyBytes) return refused();
   std::string hash = HashKey(key);
-  const auto now = std::chrono::steady_clock::now();
-  uint64_t generation = 0;
-  {
-    std::lock_guard lock(authenticated_mutex_);
-    generation = authenticated_generation_;
-    if (auto it = authenticated_.find(hash); it != authenticated_.end() && it->second.until > now) {
-      return it->second.principal;
-    }
-  }
+  auto recent = authenticated_.Find(hash);
+  if (recent.value) return *recent.value;
   auto principal = db_.ReadValue<Principal>([&](Transaction& tx) -> Result<Principal> {
     LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT k.key_id, u.name, u.role FROM access_keys k JOIN access_users u "
                                                    "ON u.name = k.user_name WHERE k.hash = ?1 AND k.revoked_at IS NULL "
@@ -284,20 +276,8 @@ Result<Principal> Access::Authenticate(std::string_view key) {
     LOYALTY_ASSIGN_OR_RETURN(Role role, StoredRole(row->Text(2)));
     return Principal{row->Text(1), role, row->Int(0)};
   });
-  if (principal) {
-    std::lock_guard lock(authenticated_mutex_);
-    // A revocation that committed while the store was read must not be undone by this entry.
-    if (generation != authenticated_generation_) return principal;
-    if (authenticated_.size() >= kMaxAuthenticated) authenticated_.clear();
-    authenticated_[std::move(hash)] = {*principal, now + std::chrono::seconds(1)};
-  }
+  if (principal) authenticated_.Remember(std::move(hash), *principal, recent.ticket);
   return principal;
-}
-
-void Access::ForgetAuthenticated() {
-  std::lock_guard lock(authenticated_mutex_);
-  authenticated_.clear();
-  ++authenticated_generation_;
 }
 
 core::Status Access::Authorize(const Principal& principal, Permission permission) {

@@ -139,7 +139,7 @@ Result<std::unique_ptr<ModelRegistry>> ModelRegistry::Open(store::Database& db, 
 Result<ModelVersion> ModelRegistry::Register(const NewModel& model) {
   LOYALTY_TRY(CheckName("model kind", model.kind));
   const int64_t now = core::ToUnixMillis(clock_.Now());
-  return db_.WriteValue<ModelVersion>([&](Transaction& tx) -> Result<ModelVersion> {
+  auto changed = db_.WriteValue<ModelVersion>([&](Transaction& tx) -> Result<ModelVersion> {
     LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT COALESCE(MAX(version), 0) FROM model_versions WHERE kind = ?1",
                                                    {model.kind}));
     const int version = static_cast<int>(row->Int(0)) + 1;
@@ -157,6 +157,8 @@ Result<ModelVersion> ModelRegistry::Register(const NewModel& model) {
     }
     return GetIn(tx, model.kind, version);
   });
+  aliases_.Forget();  // aliases may have moved
+  return changed;
 }
 
 Result<std::vector<ModelVersion>> ModelRegistry::List(const std::string& kind) {
@@ -179,7 +181,10 @@ Result<ModelVersion> ModelRegistry::Get(const std::string& kind, int version) {
 }
 
 Result<ModelVersion> ModelRegistry::ByAlias(const std::string& kind, const std::string& alias) {
-  return db_.ReadValue<ModelVersion>([&](Transaction& tx) -> Result<ModelVersion> {
+  std::string key = kind + '\n' + alias;
+  auto recent = aliases_.Find(key);
+  if (recent.value) return *recent.value;
+  auto found = db_.ReadValue<ModelVersion>([&](Transaction& tx) -> Result<ModelVersion> {
     LOYALTY_ASSIGN_OR_RETURN(const auto version, AliasIn(tx, kind, alias));
     if (!version) {
       return Fail(ErrorCode::kNotFound, "no " + kind + " model is the " + alias + "; train one with `loyalty train --model " +
@@ -187,6 +192,9 @@ Result<ModelVersion> ModelRegistry::ByAlias(const std::string& kind, const std::
     }
     return GetIn(tx, kind, *version);
   });
+  // "None yet" is remembered too; other failures are asked again.
+  if (found || found.error().code == ErrorCode::kNotFound) aliases_.Remember(std::move(key), found, recent.ticket);
+  return found;
 }
 
 Result<std::string> ModelRegistry::Artifact(const std::string& kind, int version) {
@@ -200,7 +208,7 @@ Result<std::string> ModelRegistry::Artifact(const std::string& kind, int version
 
 Result<ModelVersion> ModelRegistry::Promote(const std::string& kind, int version, const std::string& actor) {
   const int64_t now = core::ToUnixMillis(clock_.Now());
-  return db_.WriteValue<ModelVersion>([&](Transaction& tx) -> Result<ModelVersion> {
+  auto changed = db_.WriteValue<ModelVersion>([&](Transaction& tx) -> Result<ModelVersion> {
     LOYALTY_TRY(GetIn(tx, kind, version));
     LOYALTY_ASSIGN_OR_RETURN(const auto champion, AliasIn(tx, kind, "champion"));
     if (champion == version) {
@@ -213,11 +221,13 @@ Result<ModelVersion> ModelRegistry::Promote(const std::string& kind, int version
     }
     return GetIn(tx, kind, version);
   });
+  aliases_.Forget();  // aliases may have moved
+  return changed;
 }
 
 Result<ModelVersion> ModelRegistry::Rollback(const std::string& kind, const std::string& actor) {
   const int64_t now = core::ToUnixMillis(clock_.Now());
-  return db_.WriteValue<ModelVersion>([&](Transaction& tx) -> Result<ModelVersion> {
+  auto changed = db_.WriteValue<ModelVersion>([&](Transaction& tx) -> Result<ModelVersion> {
     LOYALTY_ASSIGN_OR_RETURN(const auto champion, AliasIn(tx, kind, "champion"));
     if (!champion) return Fail(ErrorCode::kNotFound, "no " + kind + " model has been trained");
     // The promotion that made the current champion, not yet undone.
@@ -234,6 +244,8 @@ Result<ModelVersion> ModelRegistry::Rollback(const std::string& kind, const std:
     LOYALTY_TRY(MoveAlias(tx, kind, "champion", previous, champion, "rollback", actor, now));
     return GetIn(tx, kind, previous);
   });
+  aliases_.Forget();  // aliases may have moved
+  return changed;
 }
 
 Result<ModelVersion> ModelRegistry::SetAlias(const std::string& kind, const std::string& alias, int version,
@@ -241,12 +253,14 @@ Result<ModelVersion> ModelRegistry::SetAlias(const std::string& kind, const std:
   LOYALTY_TRY(CheckName("alias", alias));
   if (alias == "champion") return Promote(kind, version, actor);
   const int64_t now = core::ToUnixMillis(clock_.Now());
-  return db_.WriteValue<ModelVersion>([&](Transaction& tx) -> Result<ModelVersion> {
+  auto changed = db_.WriteValue<ModelVersion>([&](Transaction& tx) -> Result<ModelVersion> {
     LOYALTY_TRY(GetIn(tx, kind, version));
     LOYALTY_ASSIGN_OR_RETURN(const auto previous, AliasIn(tx, kind, alias));
     LOYALTY_TRY(MoveAlias(tx, kind, alias, version, previous, "set", actor, now));
     return GetIn(tx, kind, version);
   });
+  aliases_.Forget();  // aliases may have moved
+  return changed;
 }
 
 Result<std::vector<AliasMove>> ModelRegistry::AliasHistory(const std::string& kind) {

@@ -10,9 +10,6 @@
 
 #include <memory>
 #include <optional>
-#include <chrono>
-#include <mutex>
-#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +17,7 @@
 #include "loyalty/core/clock.hpp"
 #include "loyalty/core/error.hpp"
 #include "loyalty/core/json.hpp"
+#include "loyalty/core/recent_values.hpp"
 #include "loyalty/store/database.hpp"
 
 namespace loyalty::engine {
@@ -106,17 +104,9 @@ class Access {
 
  private:
   Access(store::Database& db, const core::Clock& clock) : db_(db), clock_(clock) {}
-  void ForgetAuthenticated();
-
   store::Database& db_;
   const core::Clock& clock_;
-  struct Authenticated {
-    Principal principal;
-    std::chrono::steady_clock::time_point until;
-  };
-  std::mutex authenticated_mutex_;
-  std::unordered_map<std::string, Authenticated> authenticated_;  // by key hash
-  uint64_t authenticated_generation_ = 0;  // bumped by every forgetting
+  core::RecentValues<Principal> authenticated_{std::chrono::seconds(1)};  // by key hash
 };
 
 core::Json ToJson(const User& user);

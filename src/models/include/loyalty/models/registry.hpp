@@ -14,6 +14,7 @@
 #include "loyalty/core/clock.hpp"
 #include "loyalty/core/error.hpp"
 #include "loyalty/core/json.hpp"
+#include "loyalty/core/recent_values.hpp"
 #include "loyalty/store/database.hpp"
 
 namespace loyalty::models {
@@ -80,7 +81,8 @@ class ModelRegistry {
 
   [[nodiscard]] core::Result<std::vector<ModelVersion>> List(const std::string& kind = "");
   [[nodiscard]] core::Result<ModelVersion> Get(const std::string& kind, int version);
-  // The version an alias points at; kNotFound when none does.
+  // The version an alias points at; kNotFound when none does. Answers are remembered for a
+  // second (scoring asks on every decision); changes made through this registry show at once.
   [[nodiscard]] core::Result<ModelVersion> ByAlias(const std::string& kind, const std::string& alias);
   [[nodiscard]] core::Result<std::string> Artifact(const std::string& kind, int version);
 
@@ -104,6 +106,7 @@ class ModelRegistry {
   ModelRegistry(store::Database& db, const core::Clock& clock) : db_(db), clock_(clock) {}
   store::Database& db_;
   const core::Clock& clock_;
+  core::RecentValues<core::Result<ModelVersion>> aliases_{std::chrono::seconds(1)};  // by kind and alias
 };
 
 core::Json ToJson(const ModelVersion& version);
