@@ -120,4 +120,16 @@ Timestamp AddMonths(Timestamp t, int months) {
   return std::chrono::sys_days(ymd) + time_of_day;
 }
 
+LocalTime ToLocal(Timestamp at, int offset_minutes) {
+  constexpr int64_t kDayMs = 86'400'000, kHourMs = 3'600'000;
+  const int64_t offset_ms = offset_minutes * 60'000LL;
+  const int64_t local = ToUnixMillis(at) + offset_ms;
+  const int64_t day = local >= 0 ? local / kDayMs : -((-local + kDayMs - 1) / kDayMs);  // floor
+  LocalTime out;
+  out.day_start = FromUnixMillis(day * kDayMs - offset_ms);
+  out.hour = static_cast<int>((local - day * kDayMs) / kHourMs);
+  out.weekday = static_cast<int>(((day % 7) + 7 + 3) % 7 + 1);  // 1970-01-01 was a Thursday
+  return out;
+}
+
 }  // namespace loyalty::core

@@ -14,8 +14,7 @@ using core::Timestamp;
 
 namespace {
 
-constexpr int64_t kHourMs = 3600LL * 1000;
-constexpr int64_t kDayMs = 24 * kHourMs;
+constexpr int64_t kDayMs = 86'400'000;
 constexpr int kPropensityRounds = 32;
 
 // Candidates that passed eligibility and suppression, with what scoring needs.
@@ -61,16 +60,15 @@ bool HasConsent(const MemberView& member, Channel channel) {
 // The first moment at or after `at` outside the policy's quiet hours, in the member's time.
 Timestamp OutsideQuietHours(Timestamp at, const ContactPolicy& policy, int offset_minutes) {
   if (policy.quiet_start_hour == policy.quiet_end_hour) return at;
-  const int64_t local = core::ToUnixMillis(at) + offset_minutes * 60LL * 1000;
-  const int64_t day_start = local - ((local % kDayMs) + kDayMs) % kDayMs;
-  const int hour = static_cast<int>((local - day_start) / kHourMs);
+  const core::LocalTime local = core::ToLocal(at, offset_minutes);
+  const int hour = local.hour;
   const int start = policy.quiet_start_hour, end = policy.quiet_end_hour;
   const bool quiet = start < end ? (hour >= start && hour < end) : (hour >= start || hour < end);
   if (!quiet) return at;
   // The quiet window ends at `end` o'clock: today if we are before it, else tomorrow.
-  int64_t resume = day_start + end * kHourMs;
-  if (resume <= local) resume += kDayMs;
-  return core::FromUnixMillis(resume - offset_minutes * 60LL * 1000);
+  Timestamp resume = local.day_start + std::chrono::hours(end);
+  if (resume <= at) resume += std::chrono::days(1);
+  return resume;
 }
 
 double ResponseCost(const Offer& offer, const MemberView& member, const ContactPolicy& policy) {

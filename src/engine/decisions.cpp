@@ -364,10 +364,9 @@ Result<decision::MemberView> Decisions::View(const MemberId& requested, const Re
   // Context.
   const auto policy = decider_.policy();
   const int offset = request.context.utc_offset_minutes.value_or(policy->default_utc_offset_minutes);
-  const int64_t local_ms = core::ToUnixMillis(request.context.at) + offset * 60LL * 1000;
-  const int64_t day = local_ms >= 0 ? local_ms / 86400000 : -((-local_ms + 86399999) / 86400000);
-  view.facts.Set("local_hour", static_cast<double>((local_ms - day * 86400000) / 3600000));
-  view.facts.Set("weekday", static_cast<double>(((day % 7) + 7 + 3) % 7 + 1));  // 1970-01-01 was a Thursday
+  const core::LocalTime local = core::ToLocal(request.context.at, offset);
+  view.facts.Set("local_hour", static_cast<double>(local.hour));
+  view.facts.Set("weekday", static_cast<double>(local.weekday));
   if (request.context.channel) view.facts.Set("channel", std::string(decision::ChannelName(*request.context.channel)));
   if (request.cart_minor) view.facts.Set("cart_minor", static_cast<double>(*request.cart_minor));
   if (!request.location.empty()) view.facts.Set("location", request.location);

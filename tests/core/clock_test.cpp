@@ -51,5 +51,23 @@ TEST(Clock, ManualClockMovesOnlyWhenTold) {
   EXPECT_EQ(clock.Now(), At("2030-05-05"));
 }
 
+TEST(LocalTime, ReadsTheMembersWallClockAcrossMidnightAndTheEpoch) {
+  // Berlin in winter, half past midnight on Wednesday 25 November 2026.
+  auto berlin = ToLocal(*ParseTimestamp("2026-11-24T23:30:00Z"), 60);
+  EXPECT_EQ(berlin.hour, 0);
+  EXPECT_EQ(berlin.weekday, 3);
+  EXPECT_EQ(FormatTimestamp(berlin.day_start), "2026-11-24T23:00:00Z");
+  // New York, ten in the evening of Monday 23 November.
+  auto new_york = ToLocal(*ParseTimestamp("2026-11-24T03:00:00Z"), -300);
+  EXPECT_EQ(new_york.hour, 22);
+  EXPECT_EQ(new_york.weekday, 1);
+  EXPECT_EQ(FormatTimestamp(new_york.day_start), "2026-11-23T05:00:00Z");
+  // Before 1970 the day still starts at midnight (Wednesday 31 December 1969).
+  auto before = ToLocal(*ParseTimestamp("1969-12-31T23:00:00Z"), 0);
+  EXPECT_EQ(before.hour, 23);
+  EXPECT_EQ(before.weekday, 3);
+  EXPECT_EQ(FormatTimestamp(before.day_start), "1969-12-31T00:00:00Z");
+}
+
 }  // namespace
 }  // namespace loyalty::core

@@ -49,6 +49,14 @@ std::string FormatTimestamp(Timestamp t);
 int64_t ToUnixMillis(Timestamp t);
 Timestamp FromUnixMillis(int64_t ms);
 
+// The wall-clock reading at `at` for someone `offset_minutes` east of UTC.
+struct LocalTime {
+  Timestamp day_start;  // their local midnight, as a UTC instant
+  int hour = 0;         // 0 to 23
+  int weekday = 1;      // ISO: 1 Monday to 7 Sunday
+};
+LocalTime ToLocal(Timestamp at, int offset_minutes);
+
 // Calendar months later (or earlier, for negative n). The day is clamped to the end of the
 // target month: Jan 31 + 1 month = Feb 28 (or 29). The time of day is kept.
 Timestamp AddMonths(Timestamp t, int months);
