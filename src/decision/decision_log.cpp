@@ -93,17 +93,12 @@ constexpr std::array<std::string_view, 5> kOutcomeNames = {"impression", "click"
 std::string TimeOrderedDecisionId() {
   const auto ms = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
-  std::array<unsigned char, 6> random;
-  randombytes_buf(random.data(), random.size());
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "dec_";
-  id.reserve(28);
-  for (int shift = 44; shift >= 0; shift -= 4) id.push_back(kHex[(ms >> shift) & 15]);
-  for (unsigned char b : random) {
-    id.push_back(kHex[b >> 4]);
-    id.push_back(kHex[b & 15]);
-  }
-  return id;
+  std::array<unsigned char, 12> bytes;
+  for (int i = 0; i < 6; ++i) bytes[static_cast<size_t>(i)] = static_cast<unsigned char>(ms >> (40 - 8 * i));  // big-endian
+  randombytes_buf(bytes.data() + 6, 6);
+  std::array<char, 2 * 12 + 1> hex;
+  sodium_bin2hex(hex.data(), hex.size(), bytes.data(), bytes.size());
+  return "dec_" + std::string(hex.data(), 2 * 12);
 }
 
 Status InsertDecision(Transaction& tx, const std::string& id, const Decision& d, const DecisionLog::Assignment& a,

@@ -441,28 +441,24 @@ Result<Json> Decisions::Decide(const Json& body) {
   if (!request.context.reserve) {
     out["id"] = nullptr;
     out["dry_run"] = true;
-    if (!answer_explained) out.erase("explanation");
-    return out;
-  }
-  if (writer_) {
+  } else if (writer_) {
     std::string id = decision::DecisionLog::NewId();
     out["id"] = id;
     // The writer stores the explanation as answered and keeps only what the log's rows need:
     // rendering it again, and freeing its parts on another thread, cost more than the rows.
     std::string explanation = core::Dump(out["explanation"]);
-    if (!answer_explained) out.erase("explanation");
     d.candidates = {};
     d.facts_used = {};
     d.models = nullptr;
     writer_->Add({std::move(id), std::move(d), choice.assignment, view.pre_period_spend_minor, std::move(explanation)});
-    return out;
+  } else {
+    auto id = log_->Record(d, choice.assignment, view.pre_period_spend_minor);
+    if (!id) {
+      decider_.Release(d);
+      return std::unexpected(id.error());
+    }
+    out["id"] = *id;
   }
-  auto id = log_->Record(d, choice.assignment, view.pre_period_spend_minor);
-  if (!id) {
-    decider_.Release(d);
-    return std::unexpected(id.error());
-  }
-  out["id"] = *id;
   if (!answer_explained) out.erase("explanation");
   return out;
 }

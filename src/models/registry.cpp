@@ -136,10 +136,16 @@ Result<std::unique_ptr<ModelRegistry>> ModelRegistry::Open(store::Database& db, 
   return std::unique_ptr<ModelRegistry>(new ModelRegistry(db, clock));
 }
 
+Result<ModelVersion> ModelRegistry::ChangeAliases(const std::function<Result<ModelVersion>(Transaction&)>& change) {
+  auto changed = db_.WriteValue<ModelVersion>(change);
+  aliases_.Forget();  // what ByAlias remembered may have moved
+  return changed;
+}
+
 Result<ModelVersion> ModelRegistry::Register(const NewModel& model) {
   LOYALTY_TRY(CheckName("model kind", model.kind));
   const int64_t now = core::ToUnixMillis(clock_.Now());
-  auto changed = db_.WriteValue<ModelVersion>([&](Transaction& tx) -> Result<ModelVersion> {
+  return ChangeAliases([&](Transaction& tx) -> Result<ModelVersion> {
     LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT COALESCE(MAX(version), 0) FROM model_versions WHERE kind = ?1",
                                                    {model.kind}));
     const int version = static_cast<int>(row->Int(0)) + 1;
@@ -157,8 +163,6 @@ Result<ModelVersion> ModelRegistry::Register(const NewModel& model) {
     }
     return GetIn(tx, model.kind, version);
   });
-  aliases_.Forget();  // aliases may have moved
-  return changed;
 }
 
 Result<std::vector<ModelVersion>> ModelRegistry::List(const std::string& kind) {
@@ -208,7 +212,7 @@ Result<std::string> ModelRegistry::Artifact(const std::string& kind, int version
 
 Result<ModelVersion> ModelRegistry::Promote(const std::string& kind, int version, const std::string& actor) {
   const int64_t now = core::ToUnixMillis(clock_.Now());
-  auto changed = db_.WriteValue<ModelVersion>([&](Transaction& tx) -> Result<ModelVersion> {
+  return ChangeAliases([&](Transaction& tx) -> Result<ModelVersion> {
     LOYALTY_TRY(GetIn(tx, kind, version));
     LOYALTY_ASSIGN_OR_RETURN(const auto champion, AliasIn(tx, kind, "champion"));
     if (champion == version) {
@@ -221,13 +225,11 @@ Result<ModelVersion> ModelRegistry::Promote(const std::string& kind, int version
     }
     return GetIn(tx, kind, version);
   });
-  aliases_.Forget();  // aliases may have moved
-  return changed;
 }
 
 Result<ModelVersion> ModelRegistry::Rollback(const std::string& kind, const std::string& actor) {
   const int64_t now = core::ToUnixMillis(clock_.Now());
-  auto changed = db_.WriteValue<ModelVersion>([&](Transaction& tx) -> Result<ModelVersion> {
+  return ChangeAliases([&](Transaction& tx) -> Result<ModelVersion> {
     LOYALTY_ASSIGN_OR_RETURN(const auto champion, AliasIn(tx, kind, "champion"));
     if (!champion) return Fail(ErrorCode::kNotFound, "no " + kind + " model has been trained");
     // The promotion that made the current champion, not yet undone.
@@ -244,8 +246,6 @@ Result<ModelVersion> ModelRegistry::Rollback(const std::string& kind, const std:
     LOYALTY_TRY(MoveAlias(tx, kind, "champion", previous, champion, "rollback", actor, now));
     return GetIn(tx, kind, previous);
   });
-  aliases_.Forget();  // aliases may have moved
-  return changed;
 }
 
 Result<ModelVersion> ModelRegistry::SetAlias(const std::string& kind, const std::string& alias, int version,
@@ -253,14 +253,12 @@ Result<ModelVersion> ModelRegistry::SetAlias(const std::string& kind, const std:
   LOYALTY_TRY(CheckName("alias", alias));
   if (alias == "champion") return Promote(kind, version, actor);
   const int64_t now = core::ToUnixMillis(clock_.Now());
-  auto changed = db_.WriteValue<ModelVersion>([&](Transaction& tx) -> Result<ModelVersion> {
+  return ChangeAliases([&](Transaction& tx) -> Result<ModelVersion> {
     LOYALTY_TRY(GetIn(tx, kind, version));
     LOYALTY_ASSIGN_OR_RETURN(const auto previous, AliasIn(tx, kind, alias));
     LOYALTY_TRY(MoveAlias(tx, kind, alias, version, previous, "set", actor, now));
     return GetIn(tx, kind, version);
   });
-  aliases_.Forget();  // aliases may have moved
-  return changed;
 }
 
 Result<std::vector<AliasMove>> ModelRegistry::AliasHistory(const std::string& kind) {

@@ -44,6 +44,12 @@ class DecisionLogTest : public ::testing::Test {
     m.consents = {"marketing_email"};
     return m;
   }
+  // The default contact policy with no holdout group, so every member can get offers.
+  core::Status PutPolicyWithoutHoldout() {
+    ContactPolicy policy;
+    policy.holdout_percent = 0;
+    return log_->PutPolicy(policy, "ann");
+  }
   // A decider configured from the log, as the engine does at start.
   std::unique_ptr<Decider> Load() {
     auto decider = std::make_unique<Decider>(3);
@@ -101,9 +107,7 @@ TEST_F(DecisionLogTest, TheStrategyFlagRollsBackInOneStep) {
 
 TEST_F(DecisionLogTest, OutcomesAreIdempotentAttributedAndTeachTheBandit) {
   ASSERT_TRUE(log_->PutOffer(MakeOffer({{"id", "a"}, {"kind", "bonus_points"}, {"channels", {"email"}}, {"points", 100}}), "ann"));
-  ContactPolicy policy;
-  policy.holdout_percent = 0;
-  ASSERT_TRUE(log_->PutPolicy(policy, "ann"));
+  ASSERT_TRUE(PutPolicyWithoutHoldout());
   auto decider = Load();
   const Decision d = decider->Decide(Member("m1"), {.at = kStart}, Strategy::kRules);
   ASSERT_EQ(d.offers.size(), 1u);
@@ -142,9 +146,7 @@ TEST_F(DecisionLogTest, CapsBudgetsAndBanditEvidenceSurviveARestart) {
   ASSERT_TRUE(log_->PutOffer(MakeOffer({{"id", "a"}, {"kind", "discount"}, {"channels", {"email"}}, {"discount_minor", 300},
                                         {"budget_minor", 600}, {"max_per_member_per_week", 1}}),
                              "ann"));
-  ContactPolicy policy;
-  policy.holdout_percent = 0;
-  ASSERT_TRUE(log_->PutPolicy(policy, "ann"));
+  ASSERT_TRUE(PutPolicyWithoutHoldout());
   {
     auto decider = Load();
     const Decision d = decider->Decide(Member("m1"), {.at = kStart}, Strategy::kRules);
@@ -166,9 +168,7 @@ TEST_F(DecisionLogTest, AWeekLaterCapsAreFreeButBudgetsRemember) {
   ASSERT_TRUE(log_->PutOffer(MakeOffer({{"id", "tee"}, {"kind", "product_recommendation"}, {"channels", {"email"}},
                                         {"discount_minor", 300}, {"budget_minor", 600}, {"sku", "TEE-1"}}),
                              "ann"));
-  ContactPolicy policy;
-  policy.holdout_percent = 0;
-  ASSERT_TRUE(log_->PutPolicy(policy, "ann"));
+  ASSERT_TRUE(PutPolicyWithoutHoldout());
   {
     auto decider = Load();
     const Decision d = decider->Decide(Member("m1"), {.at = kStart}, Strategy::kRules);

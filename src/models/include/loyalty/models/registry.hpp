@@ -5,6 +5,7 @@
 // shadow-scored beside it. Promote re-points the champion; rollback returns it to the version
 // it replaced. Every alias move is kept with who made it and when.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -104,6 +105,9 @@ class ModelRegistry {
 
  private:
   ModelRegistry(store::Database& db, const core::Clock& clock) : db_(db), clock_(clock) {}
+  // Runs a write that may move aliases, then forgets the aliases ByAlias remembered.
+  [[nodiscard]] core::Result<ModelVersion> ChangeAliases(
+      const std::function<core::Result<ModelVersion>(store::Transaction&)>& change);
   store::Database& db_;
   const core::Clock& clock_;
   core::RecentValues<core::Result<ModelVersion>> aliases_{std::chrono::seconds(1)};  // by kind and alias
