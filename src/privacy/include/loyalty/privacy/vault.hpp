@@ -1,0 +1,89 @@
+#pragma once
+// The PII vault: personal data (free text of tickets, reviews and messages today) kept
+// encrypted at rest with libsodium's XChaCha20-Poly1305 AEAD. Everything else in the store
+// refers to a vault entry by its reference; only the vault, holding the key, reads the
+// plaintext. Each ciphertext is bound to its reference and member (the AEAD's associated
+// data), so a ciphertext copied onto another row does not decrypt.
+//
+// Keys: 32 random bytes, written as 64 hex digits, from the environment, a key file, or a key
+// file created beside the database on first use (see docs/operations.md). Each entry records
+// the id of the key that sealed it; Rekey re-seals every entry under a new key.
+// Threads: safe to share.
+
+#include <array>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "loyalty/core/clock.hpp"
+#include "loyalty/core/error.hpp"
+#include "loyalty/core/ids.hpp"
+#include "loyalty/store/database.hpp"
+
+namespace loyalty::privacy {
+
+class VaultKey {
+ public:
+  static constexpr size_t kBytes = 32;
+  [[nodiscard]] static VaultKey Generate();
+  // 64 hex digits (surrounding whitespace ignored).
+  [[nodiscard]] static core::Result<VaultKey> FromHex(std::string_view hex);
+  // Reads a key file; creates it with a new key (mode 0600) when `create` and it is absent.
+  [[nodiscard]] static core::Result<VaultKey> FromFile(const std::filesystem::path& path, bool create);
+
+  std::string Hex() const;
+  // A short public name for the key (hash of it): entries say which key sealed them.
+  const std::string& id() const { return id_; }
+  const std::array<unsigned char, kBytes>& bytes() const { return bytes_; }
+
+ private:
+  VaultKey() = default;
+  std::array<unsigned char, kBytes> bytes_{};
+  std::string id_;
+};
+
+struct Secret {
+  std::string ref;        // the name others store instead of the data, e.g. "evt:<event id>"
+  core::MemberId member;  // whose data it is (erasure removes a member's entries)
+  std::string kind;       // "text", ...
+  std::string plaintext;
+};
+
+class Vault {
+ public:
+  // Migrates the vault's schema. `db` and `clock` must outlive the vault.
+  [[nodiscard]] static core::Result<std::unique_ptr<Vault>> Open(store::Database& db, VaultKey key,
+                                                                 const core::Clock& clock);
+
+  // Seals and keeps the secrets in one transaction. A reference already kept keeps its first
+  // content (a retried write changes nothing).
+  [[nodiscard]] core::Status Put(std::span<const Secret> secrets);
+  // Seals inside a caller's transaction (so the secret commits with what refers to it).
+  [[nodiscard]] core::Status Put(store::Transaction& tx, std::span<const Secret> secrets) const;
+  // The plaintext under `ref`; nullopt when there is none (never kept, or erased).
+  [[nodiscard]] core::Result<std::optional<std::string>> Get(std::string_view ref);
+  // A member's entries, oldest first.
+  [[nodiscard]] core::Result<std::vector<Secret>> ForMember(const core::MemberId& member);
+  // Removes a member's entries; returns how many there were.
+  [[nodiscard]] core::Result<int64_t> EraseMember(const core::MemberId& member);
+  [[nodiscard]] core::Result<int64_t> Count();
+
+  // Re-seals every entry of the vault in `db` from `current` to `next` in one transaction;
+  // returns how many. An entry sealed by another key fails it with kFailedPrecondition and
+  // nothing changes. Run it with the server stopped; it then starts with `next`.
+  [[nodiscard]] static core::Result<int64_t> Rekey(store::Database& db, const VaultKey& current, const VaultKey& next);
+
+  const std::string& key_id() const { return key_.id(); }
+
+ private:
+  Vault(store::Database& db, VaultKey key, const core::Clock& clock) : db_(db), key_(std::move(key)), clock_(clock) {}
+  store::Database& db_;
+  VaultKey key_;
+  const core::Clock& clock_;
+};
+
+}  // namespace loyalty::privacy

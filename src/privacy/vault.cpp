@@ -1,0 +1,230 @@
+#include "loyalty/privacy/vault.hpp"
+
+#include <sodium.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace loyalty::privacy {
+namespace {
+
+using core::ErrorCode;
+using core::Fail;
+using core::Result;
+using core::Status;
+
+constexpr std::string_view kSchemaV1 = R"sql(
+CREATE TABLE vault_entries (
+  ref TEXT PRIMARY KEY,
+  member TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  sealed TEXT NOT NULL,  -- base64 of nonce || ciphertext
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX vault_entries_member ON vault_entries (member, created_at);
+)sql";
+constexpr store::Migration kMigrations[] = {{1, "PII vault", kSchemaV1}};
+
+constexpr size_t kNonce = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+constexpr size_t kTag = crypto_aead_xchacha20poly1305_ietf_ABYTES;
+
+// The associated data binds a ciphertext to its row.
+std::string AssociatedData(std::string_view ref, std::string_view member) {
+  std::string ad(ref);
+  ad += '\0';
+  ad += member;
+  return ad;
+}
+
+std::string Base64(const std::string& bytes) {
+  std::string out(sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+                    sodium_base64_VARIANT_ORIGINAL);
+  out.resize(out.size() - 1);
+  return out;
+}
+
+std::string Seal(const VaultKey& key, std::string_view ref, std::string_view member, std::string_view plaintext) {
+  std::string out(kNonce + plaintext.size() + kTag, '\0');
+  auto* bytes = reinterpret_cast<unsigned char*>(out.data());
+  randombytes_buf(bytes, kNonce);
+  const std::string ad = AssociatedData(ref, member);
+  unsigned long long written = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+      bytes + kNonce, &written, reinterpret_cast<const unsigned char*>(plaintext.data()), plaintext.size(),
+      reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nullptr, bytes, key.bytes().data());
+  out.resize(kNonce + written);
+  return Base64(out);
+}
+
+Result<std::string> Open(const VaultKey& key, std::string_view ref, std::string_view member, std::string_view sealed) {
+  std::string bytes(sealed.size(), '\0');
+  size_t length = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(bytes.data()), bytes.size(), sealed.data(), sealed.size(),
+                        nullptr, &length, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+      length < kNonce + kTag) {
+    return Fail(ErrorCode::kInternal, "vault entry '" + std::string(ref) + "' is corrupt");
+  }
+  const auto* in = reinterpret_cast<const unsigned char*>(bytes.data());
+  std::string plaintext(length - kNonce - kTag, '\0');
+  unsigned long long written = 0;
+  const std::string ad = AssociatedData(ref, member);
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(reinterpret_cast<unsigned char*>(plaintext.data()), &written,
+                                                 nullptr, in + kNonce, length - kNonce,
+                                                 reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), in,
+                                                 key.bytes().data()) != 0) {
+    return Fail(ErrorCode::kInternal, "vault entry '" + std::string(ref) +
+                                          "' does not open with this key: it was altered or sealed by another key");
+  }
+  plaintext.resize(written);
+  return plaintext;
+}
+
+Status CheckKey(const VaultKey& key, std::string_view ref, std::string_view key_id) {
+  if (key_id == key.id()) return {};
+  return Fail(ErrorCode::kFailedPrecondition, "vault entry '" + std::string(ref) + "' was sealed by key " +
+                                                  std::string(key_id) + ", not by the configured key " + key.id());
+}
+
+}  // namespace
+
+VaultKey VaultKey::Generate() {
+  if (sodium_init() < 0) std::abort();  // no randomness: nothing safe to do
+  VaultKey key;
+  crypto_aead_xchacha20poly1305_ietf_keygen(key.bytes_.data());
+  unsigned char digest[8];
+  crypto_generichash(digest, sizeof digest, key.bytes_.data(), key.bytes_.size(), nullptr, 0);
+  char hex[sizeof digest * 2 + 1];
+  key.id_ = sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return key;
+}
+
+Result<VaultKey> VaultKey::FromHex(std::string_view hex) {
+  while (!hex.empty() && std::isspace(static_cast<unsigned char>(hex.front()))) hex.remove_prefix(1);
+  while (!hex.empty() && std::isspace(static_cast<unsigned char>(hex.back()))) hex.remove_suffix(1);
+  VaultKey key = Generate();  // initialises libsodium; the bytes are replaced below
+  size_t length = 0;
+  if (hex.size() != kBytes * 2 || sodium_hex2bin(key.bytes_.data(), key.bytes_.size(), hex.data(), hex.size(),
+                                                 nullptr, &length, nullptr) != 0 ||
+      length != kBytes) {
+    return Fail(ErrorCode::kInvalidArgument, "a vault key is 64 hex digits (32 bytes)");
+  }
+  unsigned char digest[8];
+  crypto_generichash(digest, sizeof digest, key.bytes_.data(), key.bytes_.size(), nullptr, 0);
+  char text[sizeof digest * 2 + 1];
+  key.id_ = sodium_bin2hex(text, sizeof text, digest, sizeof digest);
+  return key;
+}
+
+Result<VaultKey> VaultKey::FromFile(const std::filesystem::path& path, bool create) {
+  if (!std::filesystem::exists(path)) {
+    if (!create) return Fail(ErrorCode::kNotFound, "vault key file " + path.string() + " does not exist");
+    VaultKey key = Generate();
+    const std::filesystem::path partial = path.string() + ".partial";
+    {
+      std::ofstream out(partial, std::ios::trunc);
+      out << key.Hex() << '\n';
+      out.flush();
+      if (!out) return Fail(ErrorCode::kInternal, "cannot write the vault key file " + partial.string());
+    }
+    ::chmod(partial.c_str(), 0600);
+    std::error_code error;
+    std::filesystem::rename(partial, path, error);
+    if (error) return Fail(ErrorCode::kInternal, "cannot create the vault key file " + path.string() + ": " + error.message());
+    return key;
+  }
+  std::ifstream in(path);
+  std::stringstream content;
+  content << in.rdbuf();
+  if (!in) return Fail(ErrorCode::kInvalidArgument, "cannot read the vault key file " + path.string());
+  auto key = FromHex(content.str());
+  if (!key) return Fail(ErrorCode::kInvalidArgument, path.string() + ": " + key.error().message);
+  return key;
+}
+
+std::string VaultKey::Hex() const {
+  char hex[kBytes * 2 + 1];
+  return sodium_bin2hex(hex, sizeof hex, bytes_.data(), bytes_.size());
+}
+
+Result<std::unique_ptr<Vault>> Vault::Open(store::Database& db, VaultKey key, const core::Clock& clock) {
+  if (sodium_init() < 0) return Fail(ErrorCode::kInternal, "libsodium could not be initialised");
+  LOYALTY_TRY(store::Migrate(db, "vault", kMigrations));
+  return std::unique_ptr<Vault>(new Vault(db, std::move(key), clock));
+}
+
+Status Vault::Put(std::span<const Secret> secrets) {
+  if (secrets.empty()) return {};
+  return db_.Write([&](store::Transaction& tx) { return Put(tx, secrets); });
+}
+
+Status Vault::Put(store::Transaction& tx, std::span<const Secret> secrets) const {
+  const int64_t now = core::ToUnixMillis(clock_.Now());
+  for (const Secret& secret : secrets) {
+    if (secret.ref.empty()) return Fail(ErrorCode::kInvalidArgument, "a vault entry needs a reference");
+    const std::string sealed = Seal(key_, secret.ref, secret.member.str(), secret.plaintext);
+    LOYALTY_TRY(tx.Execute(
+        "INSERT INTO vault_entries (ref, member, kind, key_id, sealed, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+        "ON CONFLICT (ref) DO NOTHING",
+        {secret.ref, secret.member.str(), secret.kind, key_.id(), sealed, now}));
+  }
+  return {};
+}
+
+Result<std::optional<std::string>> Vault::Get(std::string_view ref) {
+  return db_.ReadValue<std::optional<std::string>>([&](store::Transaction& tx) -> Result<std::optional<std::string>> {
+    LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT member, key_id, sealed FROM vault_entries WHERE ref = ?1", {ref}));
+    if (!row) return std::optional<std::string>();
+    LOYALTY_TRY(CheckKey(key_, ref, row->Text(1)));
+    LOYALTY_ASSIGN_OR_RETURN(std::string plaintext, privacy::Open(key_, ref, row->Text(0), row->Text(2)));
+    return std::optional<std::string>(std::move(plaintext));
+  });
+}
+
+Result<std::vector<Secret>> Vault::ForMember(const core::MemberId& member) {
+  return db_.ReadValue<std::vector<Secret>>([&](store::Transaction& tx) -> Result<std::vector<Secret>> {
+    LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT ref, kind, key_id, sealed FROM vault_entries WHERE member = ?1 "
+                                                 "ORDER BY created_at, ref",
+                                                 {member.str()}));
+    std::vector<Secret> out;
+    for (const store::Row& row : rows) {
+      LOYALTY_TRY(CheckKey(key_, row.Text(0), row.Text(2)));
+      LOYALTY_ASSIGN_OR_RETURN(std::string plaintext, privacy::Open(key_, row.Text(0), member.str(), row.Text(3)));
+      out.push_back({row.Text(0), member, row.Text(1), std::move(plaintext)});
+    }
+    return out;
+  });
+}
+
+Result<int64_t> Vault::EraseMember(const core::MemberId& member) {
+  return db_.WriteValue<int64_t>([&](store::Transaction& tx) {
+    return tx.Execute("DELETE FROM vault_entries WHERE member = ?1", {member.str()});
+  });
+}
+
+Result<int64_t> Vault::Count() {
+  return db_.ReadValue<int64_t>([](store::Transaction& tx) -> Result<int64_t> {
+    LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT COUNT(*) FROM vault_entries"));
+    return row->Int(0);
+  });
+}
+
+Result<int64_t> Vault::Rekey(store::Database& db, const VaultKey& current, const VaultKey& next) {
+  if (sodium_init() < 0) return Fail(ErrorCode::kInternal, "libsodium could not be initialised");
+  LOYALTY_TRY(store::Migrate(db, "vault", kMigrations));
+  return db.WriteValue<int64_t>([&](store::Transaction& tx) -> Result<int64_t> {
+    LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT ref, member, key_id, sealed FROM vault_entries"));
+    for (const store::Row& row : rows) {
+      LOYALTY_TRY(CheckKey(current, row.Text(0), row.Text(2)));
+      LOYALTY_ASSIGN_OR_RETURN(std::string plaintext, privacy::Open(current, row.Text(0), row.Text(1), row.Text(3)));
+      LOYALTY_TRY(tx.Execute("UPDATE vault_entries SET key_id = ?1, sealed = ?2 WHERE ref = ?3",
+                             {next.id(), Seal(next, row.Text(0), row.Text(1), plaintext), row.Text(0)}));
+      sodium_memzero(plaintext.data(), plaintext.size());
+    }
+    return static_cast<int64_t>(rows.size());
+  });
+}
+
+}  // namespace loyalty::privacy
