@@ -57,6 +57,7 @@ core::Result<std::unique_ptr<Context>> Context::Open(const GlobalOptions& option
     context->clock_ = std::make_unique<core::SystemClock>();
   }
   LOYALTY_ASSIGN_OR_RETURN(auto platform_options, engine::ParsePlatformOptions(config));
+  LOYALTY_ASSIGN_OR_RETURN(platform_options.vault_key, engine::ResolveVaultKey(config, options.data_dir / "vault.key"));
   LOYALTY_ASSIGN_OR_RETURN(context->platform_,
                            engine::Platform::Open(*context->db_, std::move(platform_options), *context->clock_));
   return context;

@@ -306,7 +306,9 @@ int RunDemo(const std::filesystem::path& dir) {
   program.earn.category_multiplier_permille["electronics"] = 2000;
   program.earn.order_bonuses.push_back({.min_spend_minor = 20000, .points = 50});
   program.rewards.push_back({"coffee", "Free coffee", 150, 40});
-  auto platform = engine::Platform::Open(**db, {.program = program, .default_region = "DE"}, clock);
+  auto vault_key = privacy::VaultKey::FromFile(dir / "vault.key", true);
+  if (!vault_key) return PrintError(vault_key.error());
+  auto platform = engine::Platform::Open(**db, {.program = program, .default_region = "DE", .vault_key = *vault_key}, clock);
   if (!platform) return PrintError(platform.error());
   if (auto ready = (*platform)->members().EnsureLiveFeatures(); !ready) return PrintError(ready.error());
 

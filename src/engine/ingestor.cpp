@@ -181,6 +181,7 @@ Result<IngestReport> Ingestor::Ingest(const std::vector<Result<Json>>& items) {
     valid_member.push_back(&canonical[i]);
   }
   if (!valid.empty()) {
+    LOYALTY_TRY(text_.Seal(valid));
     LOYALTY_ASSIGN_OR_RETURN(std::vector<bool> inserted, log_.Append(valid));
     const bool live = members_.live_features_ready();  // else the first read replays the log
     for (size_t v = 0; v < valid.size(); ++v) {

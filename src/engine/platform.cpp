@@ -20,7 +20,27 @@ core::Result<PlatformOptions> ParsePlatformOptions(const core::Json& config) {
     return core::Fail(core::ErrorCode::kInvalidArgument, "decisions.log must be \"buffered\" or \"durable\", not \"" + *log + "\"");
   }
   if (log) options.buffered_decision_log = *log == "buffered";
+  const core::Json privacy = config.value("privacy", core::Json::object());
+  if (!privacy.is_object()) return core::Fail(core::ErrorCode::kInvalidArgument, "[privacy] must be a table");
+  LOYALTY_TRY(core::RejectUnknownFields(privacy, {"vault_key", "vault_key_file"}, "privacy"));
   return options;
+}
+
+core::Result<privacy::VaultKey> ResolveVaultKey(const core::Json& config, const std::filesystem::path& default_file) {
+  const core::Json privacy = config.value("privacy", core::Json::object());
+  if (!privacy.is_object()) return core::Fail(core::ErrorCode::kInvalidArgument, "[privacy] must be a table");
+  LOYALTY_ASSIGN_OR_RETURN(auto hex, core::OptionalString(privacy, "vault_key", "privacy"));
+  LOYALTY_ASSIGN_OR_RETURN(auto file, core::OptionalString(privacy, "vault_key_file", "privacy"));
+  if (hex && file) {
+    return core::Fail(core::ErrorCode::kInvalidArgument, "set privacy.vault_key or privacy.vault_key_file, not both");
+  }
+  if (hex) {
+    auto key = privacy::VaultKey::FromHex(*hex);
+    if (!key) return core::Fail(core::ErrorCode::kInvalidArgument, "privacy.vault_key: " + key.error().message);
+    return key;
+  }
+  if (file) return privacy::VaultKey::FromFile(*file, false);
+  return privacy::VaultKey::FromFile(default_file, true);
 }
 
 core::Result<std::unique_ptr<Platform>> Platform::Open(store::Database& db, PlatformOptions options,
@@ -33,8 +53,13 @@ core::Result<std::unique_ptr<Platform>> Platform::Open(store::Database& db, Plat
   LOYALTY_ASSIGN_OR_RETURN(p->identity_, identity::IdentityGraph::Open(db, std::move(normalizer)));
   p->features_ = std::make_unique<features::FeatureStore>(currency);
   p->members_ = std::make_unique<Members>(db, *p->identity_, *p->ledger_, *p->event_log_, *p->features_, clock);
-  p->ingestor_ = std::make_unique<Ingestor>(*p->event_log_, *p->ledger_, *p->members_, *p->features_, clock);
   LOYALTY_ASSIGN_OR_RETURN(p->registry_, models::ModelRegistry::Open(db, clock));
+  LOYALTY_ASSIGN_OR_RETURN(p->vault_, privacy::Vault::Open(db, options.vault_key ? std::move(*options.vault_key)
+                                                                                  : privacy::VaultKey::Generate(),
+                                                           clock));
+  p->text_ = std::make_unique<TextSignals>(*p->vault_, *p->registry_, *p->event_log_, *p->members_, *p->features_, clock);
+  p->ingestor_ =
+      std::make_unique<Ingestor>(*p->event_log_, *p->ledger_, *p->members_, *p->features_, *p->text_, clock);
   p->predictions_ = std::make_unique<Predictions>(*p->members_, *p->features_, *p->event_log_, *p->identity_,
                                                  *p->ledger_, *p->registry_, currency, clock);
   LOYALTY_ASSIGN_OR_RETURN(p->access_, Access::Open(db, clock));

@@ -14,7 +14,7 @@ using core::Status;
 
 namespace {
 
-constexpr std::array<std::pair<EventType, std::string_view>, 17> kTypes = {{
+constexpr std::array<std::pair<EventType, std::string_view>, 18> kTypes = {{
     {EventType::kPurchase, "purchase"},
     {EventType::kReturn, "return"},
     {EventType::kProductView, "product_view"},
@@ -31,6 +31,7 @@ constexpr std::array<std::pair<EventType, std::string_view>, 17> kTypes = {{
     {EventType::kServiceTicketOpened, "service_ticket_opened"},
     {EventType::kServiceTicketClosed, "service_ticket_closed"},
     {EventType::kReview, "review"},
+    {EventType::kMessage, "message"},
     {EventType::kConsentChanged, "consent_changed"},
 }};
 
@@ -145,6 +146,11 @@ Status ValidateProperties(EventType type, const Json& props) {
       LOYALTY_TRY(core::OptionalString(props, "sku", "properties"));
       return OptionalText(props, "text");
     }
+    case EventType::kMessage:
+      LOYALTY_TRY(core::RejectUnknownFields(props, {"text", "thread"}, "properties"));
+      LOYALTY_TRY(core::RequireString(props, "text", "properties"));
+      LOYALTY_TRY(core::OptionalString(props, "thread", "properties"));
+      return OptionalText(props, "text");
     case EventType::kConsentChanged: {
       LOYALTY_TRY(core::RejectUnknownFields(props, {"purpose", "granted"}, "properties"));
       LOYALTY_TRY(core::RequireString(props, "purpose", "properties"));

@@ -23,7 +23,9 @@ CREATE TABLE events (
 CREATE INDEX events_by_member ON events(member_id, at);
 )sql";
 
-constexpr store::Migration kMigrations[] = {{1, "event log", kSchemaV1}};
+constexpr std::string_view kSchemaV2 = "CREATE INDEX events_by_type ON events(type, at)";
+
+constexpr store::Migration kMigrations[] = {{1, "event log", kSchemaV1}, {2, "events by type and time", kSchemaV2}};
 
 }  // namespace
 
@@ -99,6 +101,32 @@ Result<std::vector<Event>> EventLog::ForMembers(std::span<const core::MemberId> 
   });
 }
 
+
+core::Status EventLog::OfType(EventType type, core::Timestamp from, core::Timestamp to, const Visitor& visit) {
+  constexpr int64_t kPage = 5000;
+  int64_t after_at = core::ToUnixMillis(from);  // with an empty id: every event at or after `from`
+  std::string after_id;  // (at, event_id) of the last event visited: pages resume after it
+  const int64_t end = core::ToUnixMillis(to);
+  const std::string type_name(EventTypeName(type));
+  for (;;) {
+    std::vector<Event> page;
+    LOYALTY_TRY(db_.Read([&](store::Transaction& tx) -> core::Status {
+      LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT event_id, member_id, type, at, channel, properties FROM events "
+                                                   "WHERE type = ?1 AND (at > ?2 OR (at = ?2 AND event_id > ?3)) AND at < ?4 "
+                                                   "ORDER BY at, event_id LIMIT ?5",
+                                                   {type_name, after_at, after_id, end, kPage}));
+      for (const auto& row : rows) {
+        LOYALTY_ASSIGN_OR_RETURN(Event event, EventFromRow(row));
+        page.push_back(std::move(event));
+      }
+      return {};
+    }));
+    for (const Event& event : page) visit(event);
+    if (static_cast<int64_t>(page.size()) < kPage) return {};
+    after_at = core::ToUnixMillis(page.back().at);
+    after_id = page.back().id;
+  }
+}
 
 core::Status EventLog::Replay(std::span<const core::MemberId> members, std::optional<core::Timestamp> before,
                               const Visitor& visit) {

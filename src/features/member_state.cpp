@@ -18,6 +18,7 @@ namespace {
 
 constexpr int64_t kDayMs = 24LL * 60 * 60 * 1000;
 constexpr int32_t kRetainedDays = 365;
+constexpr int32_t kTextDays = 90;  // sentiment windows reach back this far
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 constexpr std::array<std::string_view, 8> kPurposes = {
@@ -107,6 +108,8 @@ std::string FeatureInWords(std::string_view name, double v) {
       case F::recency_days: return "never purchased";
       case F::days_since_redemption: return "never redeemed";
       case F::last_review_rating: return "no review written";
+      case F::sentiment_last:
+      case F::sentiment_mean_90d: return "nothing written to us lately";
       default: {
         std::string words(name);
         std::replace(words.begin(), words.end(), '_', ' ');
@@ -148,6 +151,9 @@ std::string FeatureInWords(std::string_view name, double v) {
     case F::return_rate: return "returns " + pct + " of purchases";
     case F::offer_response_rate: return "accepts " + pct + " of offers";
     case F::days_since_last_event: return "no visit in " + count("day", "days");
+    case F::sentiment_last: return std::string(v <= -0.3 ? "last message negative" : v >= 0.3 ? "last message positive" : "last message neutral") + " (" + Rounded(v, 2) + ")";
+    case F::sentiment_mean_90d: return std::string(v <= -0.3 ? "negative" : v >= 0.3 ? "positive" : "mixed") + " tone over 90 days (" + Rounded(v, 2) + ")";
+    case F::sentiment_trend: return v <= -0.1 ? "tone souring" : v >= 0.1 ? "tone improving" : "tone steady";
     case F::kCount: break;
   }
   return std::string(name) + " = " + Rounded(v, 2);
@@ -190,6 +196,8 @@ void MemberState::Trim() {
   days_.erase(days_.begin(), day_end);
   auto cat_end = std::find_if(categories_.begin(), categories_.end(), [&](const CategoryDay& d) { return d.day > oldest; });
   categories_.erase(categories_.begin(), cat_end);
+  auto text_end = std::find_if(texts_.begin(), texts_.end(), [&](const TextDay& d) { return d.day > newest_day_ - kTextDays; });
+  texts_.erase(texts_.begin(), text_end);
 }
 
 void MemberState::Apply(const events::Event& event, std::string_view currency, const CategoryInterner& intern) {
@@ -199,12 +207,16 @@ void MemberState::Apply(const events::Event& event, std::string_view currency, c
   last_event_ms_ = std::max(last_event_ms_, ms);
   if (day > newest_day_) {
     newest_day_ = day;
-    if (!days_.empty() && days_.front().day <= newest_day_ - kRetainedDays) Trim();
+    if ((!days_.empty() && days_.front().day <= newest_day_ - kRetainedDays) ||
+        (!texts_.empty() && texts_.front().day <= newest_day_ - kTextDays)) {
+      Trim();
+    }
   }
   const core::Json& props = event.properties;
   auto engaged = [&] {
     if (Day* d = DayRecord(day)) d->engaged = 1;
   };
+  if (events::CarriesText(event.type)) AddSentiment(props, ms, day);
   switch (event.type) {
     case EventType::kPurchase: {
       int64_t spend = 0;
@@ -302,6 +314,9 @@ void MemberState::Apply(const events::Event& event, std::string_view currency, c
     case EventType::kReview:
       last_rating_ = static_cast<int8_t>(std::clamp<int64_t>(IntOr(props, "rating", 0), 0, 5));
       break;
+    case EventType::kMessage:
+      engaged();
+      break;
     case EventType::kConsentChanged: {
       const std::string purpose = TextOr(props, "purpose", "");
       const auto granted_it = props.find("granted");
@@ -338,6 +353,22 @@ FeatureVector MemberState::Compute(core::Timestamp at, const CategoryNamer& name
   f[Feature::returns] = returns_;
   f[Feature::return_rate] = Ratio(returns_, purchases_);
   f[Feature::offer_response_rate] = Ratio(offer_accepts_, offer_impressions_);
+  f[Feature::sentiment_last] = last_sentiment_ms_ == INT64_MIN ? kNaN : last_sentiment_;
+  double recent_sum = 0, recent_n = 0, text_sum = 0, text_n = 0;
+  for (const TextDay& d : texts_) {
+    const int32_t age = today - d.day;
+    if (age < 0 || age >= kTextDays) continue;
+    text_sum += d.score_sum;
+    text_n += d.texts;
+    if (age < 30) {
+      recent_sum += d.score_sum;
+      recent_n += d.texts;
+    }
+  }
+  f[Feature::sentiment_mean_90d] = Ratio(text_sum, text_n);
+  f[Feature::sentiment_trend] = (recent_n > 0 && text_n > recent_n)
+                                    ? recent_sum / recent_n - (text_sum - recent_sum) / (text_n - recent_n)
+                                    : kNaN;
 
   // Windows end today (inclusive): "last 30 days" are today and the 29 days before.
   struct Window {
@@ -422,8 +453,27 @@ std::optional<MemberState::PurchaseDays> MemberState::purchase_days() const {
   return PurchaseDays{first_purchase_day_, last_purchase_day_, purchase_days_, spend_minor_, first_day_spend_minor_};
 }
 
+void MemberState::AddSentiment(const core::Json& props, int64_t ms, int32_t day) {
+  const auto sentiment = props.find("sentiment");
+  if (sentiment == props.end() || !sentiment->is_object()) return;
+  const auto score_it = sentiment->find("score");
+  if (score_it == sentiment->end() || !score_it->is_number()) return;
+  const auto score = static_cast<float>(std::clamp(score_it->get<double>(), -1.0, 1.0));
+  if (ms >= last_sentiment_ms_) {
+    last_sentiment_ms_ = ms;
+    last_sentiment_ = score;
+  }
+  if (day <= newest_day_ - kTextDays) return;
+  auto at = std::lower_bound(texts_.begin(), texts_.end(), day, [](const TextDay& d, int32_t v) { return d.day < v; });
+  if (at == texts_.end() || at->day != day) at = texts_.insert(at, TextDay{day, 0, 0});
+  if (at->texts == UINT16_MAX) return;
+  at->score_sum += score;
+  ++at->texts;
+}
+
 size_t MemberState::MemoryBytes() const {
-  return sizeof(MemberState) + days_.capacity() * sizeof(Day) + categories_.capacity() * sizeof(CategoryDay);
+  return sizeof(MemberState) + days_.capacity() * sizeof(Day) + categories_.capacity() * sizeof(CategoryDay) +
+         texts_.capacity() * sizeof(TextDay);
 }
 
 }  // namespace loyalty::features

@@ -680,7 +680,7 @@ Sentiment FastTextSentiment::Score(std::string_view text) const {
   return {std::clamp(positive - negative, -1.0, 1.0), label};
 }
 
-core::Result<CrossValidation> CrossValidateSentiment(std::span<const LabelledText> examples, int folds,
+core::Result<SentimentValidation> CrossValidateSentiment(std::span<const LabelledText> examples, int folds,
                                                      const SentimentTraining& training) {
   if (folds < 2) return Fail(ErrorCode::kInvalidArgument, "folds must be at least 2");
   if (examples.size() < static_cast<size_t>(folds) * 10) {
@@ -690,7 +690,7 @@ core::Result<CrossValidation> CrossValidateSentiment(std::span<const LabelledTex
   std::iota(order.begin(), order.end(), size_t{0});
   std::mt19937_64 rng(static_cast<uint64_t>(training.seed));
   std::shuffle(order.begin(), order.end(), rng);
-  CrossValidation result;
+  SentimentValidation result;
   result.folds = folds;
   result.examples = static_cast<int64_t>(examples.size());
   int64_t correct = 0;
@@ -730,7 +730,7 @@ core::Json ToJson(const Sentiment& sentiment) {
   return {{"score", std::round(sentiment.score * 1e4) / 1e4}, {"label", PolarityName(sentiment.label)}};
 }
 
-core::Json ToJson(const CrossValidation& validation) {
+core::Json ToJson(const SentimentValidation& validation) {
   return {{"folds", validation.folds},
           {"examples", validation.examples},
           {"accuracy", validation.accuracy},

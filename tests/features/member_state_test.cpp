@@ -43,6 +43,35 @@ class MemberStateTest : public ::testing::Test {
   FeatureStore store_{*core::Currency::FromCode("EUR")};
 };
 
+Event Text(EventType type, int day, double score, Json props = Json::object()) {
+  props["sentiment"] = {{"score", score}, {"label", score < 0 ? "negative" : "positive"}};
+  return Make(type, Day(day), std::move(props));
+}
+
+TEST_F(MemberStateTest, SentimentFeaturesFollowTheScoredTexts) {
+  const auto none = Apply({Purchase(0, "10.00")}, Day(10));
+  EXPECT_TRUE(std::isnan(none[Feature::sentiment_last]));
+  EXPECT_TRUE(std::isnan(none[Feature::sentiment_mean_90d]));
+  EXPECT_TRUE(std::isnan(none[Feature::sentiment_trend]));
+
+  // Day 100 falls out of the 90-day window seen from day 200; 130 and 150 are the 60 days
+  // before the last 30; 180 and 195 are the last 30.
+  const auto f = Apply({Text(EventType::kReview, 100, 0.9, {{"rating", 5}}),
+                        Text(EventType::kServiceTicketOpened, 130, 0.5, {{"ticket", "t1"}}),
+                        Text(EventType::kMessage, 150, 0.3),
+                        Text(EventType::kMessage, 180, -0.4),
+                        Text(EventType::kServiceTicketClosed, 195, -0.8, {{"ticket", "t1"}}),
+                        Make(EventType::kMessage, Day(196), Json{{"text_ref", "evt:x"}})},  // not scored
+                       Day(200));
+  EXPECT_FLOAT_EQ(f[Feature::sentiment_last], -0.8f);
+  EXPECT_NEAR(f[Feature::sentiment_mean_90d], (0.5 + 0.3 - 0.4 - 0.8) / 4, 1e-6);
+  EXPECT_NEAR(f[Feature::sentiment_trend], (-0.4 - 0.8) / 2 - (0.5 + 0.3) / 2, 1e-6);
+  // A text arriving late does not replace the latest one.
+  const auto late = Apply({Text(EventType::kMessage, 50, -0.5), Text(EventType::kMessage, 40, 0.7)}, Day(60));
+  EXPECT_FLOAT_EQ(late[Feature::sentiment_last], -0.5f);
+  EXPECT_TRUE(std::isnan(late[Feature::sentiment_trend]));  // nothing in the 60 days before the last 30
+}
+
 TEST_F(MemberStateTest, WindowsCountExactlyToTheDay) {
   const auto f = Apply({Purchase(0, "10.00"), Purchase(300, "20.00"), Purchase(340, "5.00", "shoes", 2),
                         Purchase(369, "1.50")},

@@ -10,6 +10,9 @@
 // batch's in one transaction — before the events are logged, so a batch retried after a crash
 // completes what the first attempt began.
 //
+// Free text (tickets, reviews, messages) is scored and moved into the PII vault before the
+// events are logged (see TextSignals): the log keeps a reference, the sentiment and topics.
+//
 // Events named by an identifier instead of a member id are resolved through the identity
 // graph (a profile is created for an identifier nobody holds). Every new event then updates
 // the live features of the member it resolves to; duplicates do not.
@@ -23,6 +26,7 @@
 #include "loyalty/core/clock.hpp"
 #include "loyalty/core/json.hpp"
 #include "loyalty/engine/members.hpp"
+#include "loyalty/engine/text_signals.hpp"
 #include "loyalty/events/event_log.hpp"
 #include "loyalty/ledger/ledger.hpp"
 
@@ -48,8 +52,8 @@ class Ingestor {
 
   // Everything passed must outlive the ingestor.
   Ingestor(events::EventLog& log, ledger::Ledger& ledger, Members& members, features::FeatureStore& features,
-           const core::Clock& clock)
-      : log_(log), ledger_(ledger), members_(members), features_(features), clock_(clock) {}
+           TextSignals& text, const core::Clock& clock)
+      : log_(log), ledger_(ledger), members_(members), features_(features), text_(text), clock_(clock) {}
 
   // Splits a body into events: a JSON array, or NDJSON (one JSON object per line; blank
   // lines skipped). A line that is not JSON becomes an item carrying its error, so the rest
@@ -72,6 +76,7 @@ class Ingestor {
   ledger::Ledger& ledger_;
   Members& members_;
   features::FeatureStore& features_;
+  TextSignals& text_;
   const core::Clock& clock_;
 };
 

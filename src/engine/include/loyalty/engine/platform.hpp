@@ -1,11 +1,12 @@
 #pragma once
 // The services of one program over one store, wired once: ledger, event log, identity graph,
 // live features, members, ingestion, the model registry, predictions, decisions, access and
-// audit. Opening migrates every schema; members build the live features from the event log on first use
+// audit, the PII vault and text signals. Opening migrates every schema; members build the live features from the event log on first use
 // (Members::EnsureLiveFeatures). Used by the CLI, the server and the tests alike.
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "loyalty/core/clock.hpp"
@@ -16,11 +17,13 @@
 #include "loyalty/engine/ingestor.hpp"
 #include "loyalty/engine/members.hpp"
 #include "loyalty/engine/predictions.hpp"
+#include "loyalty/engine/text_signals.hpp"
 #include "loyalty/events/event_log.hpp"
 #include "loyalty/features/feature_store.hpp"
 #include "loyalty/identity/identity_graph.hpp"
 #include "loyalty/ledger/ledger.hpp"
 #include "loyalty/models/registry.hpp"
+#include "loyalty/privacy/vault.hpp"
 #include "loyalty/store/database.hpp"
 
 namespace loyalty::engine {
@@ -30,9 +33,18 @@ struct PlatformOptions {
   std::string default_region = "US";  // phone numbers without +country belong here
   uint64_t decision_seed = 1;         // the bandits' draws
   bool buffered_decision_log = true;  // [decisions] log = "buffered" (default) or "durable"
+  // The PII vault's key. Unset: a new key for this process only (tests; texts kept then
+  // cannot be read after a restart). The CLI always sets one (see ResolveVaultKey).
+  std::optional<privacy::VaultKey> vault_key{};
 };
 
-// Reads [program], [identity] and [decisions] of a configuration document.
+// [privacy] vault_key (64 hex digits; LOYALTY_PRIVACY__VAULT_KEY in the environment) or
+// vault_key_file; else `default_file`, created with a new key on first use.
+[[nodiscard]] core::Result<privacy::VaultKey> ResolveVaultKey(const core::Json& config,
+                                                              const std::filesystem::path& default_file);
+
+// Reads [program], [identity], [decisions] and [privacy] (checked; the key itself comes from
+// ResolveVaultKey) of a configuration document.
 [[nodiscard]] core::Result<PlatformOptions> ParsePlatformOptions(const core::Json& config);
 
 class Platform {
@@ -53,6 +65,8 @@ class Platform {
   Access& access() { return *access_; }
   oversight::AuditLog& audit() { return *audit_; }
   Decisions& decisions() { return *decisions_; }
+  privacy::Vault& vault() { return *vault_; }
+  TextSignals& text() { return *text_; }
 
  private:
   explicit Platform(store::Database& db) : db_(db) {}
@@ -63,6 +77,8 @@ class Platform {
   std::unique_ptr<identity::IdentityGraph> identity_;
   std::unique_ptr<features::FeatureStore> features_;
   std::unique_ptr<Members> members_;
+  std::unique_ptr<privacy::Vault> vault_;
+  std::unique_ptr<TextSignals> text_;
   std::unique_ptr<Ingestor> ingestor_;
   std::unique_ptr<models::ModelRegistry> registry_;
   std::unique_ptr<Predictions> predictions_;

@@ -33,7 +33,15 @@ enum class EventType {
   kServiceTicketClosed,
   kReview,
   kConsentChanged,
+  kMessage,  // a member's message to the program (chat, e-mail reply, app feedback)
 };
+
+// Types whose properties may hold a member's free text ("text"): service tickets, reviews,
+// messages. The engine scores it, keeps it in the PII vault and leaves a reference behind.
+constexpr bool CarriesText(EventType type) {
+  return type == EventType::kServiceTicketOpened || type == EventType::kServiceTicketClosed ||
+         type == EventType::kReview || type == EventType::kMessage;
+}
 
 // "purchase", "service_ticket_opened", ...
 std::string_view EventTypeName(EventType type);

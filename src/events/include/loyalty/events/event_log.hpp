@@ -40,6 +40,8 @@ class EventLog {
   using Visitor = std::function<void(const Event&)>;
   [[nodiscard]] core::Status Replay(std::span<const core::MemberId> members, std::optional<core::Timestamp> before,
                                     const Visitor& visit);
+  // Every event of one type with `from` <= at < `to`, in time order, read a page at a time.
+  [[nodiscard]] core::Status OfType(EventType type, core::Timestamp from, core::Timestamp to, const Visitor& visit);
   // Every event in the log before `before`, member by member, each member's in time order.
   // Read a page at a time: memory stays flat whatever the size of the log.
   [[nodiscard]] core::Status ReplayAll(std::optional<core::Timestamp> before, const Visitor& visit);

@@ -63,7 +63,10 @@ namespace loyalty::features {
   X(returns)                                                                                     \
   X(return_rate)              /* returns per purchase */                                         \
   X(offer_response_rate)      /* accepted responses per impression */                            \
-  X(days_since_last_event)
+  X(days_since_last_event)                                                                       \
+  X(sentiment_last)           /* of the latest ticket, review or message, -1 .. 1 */             \
+  X(sentiment_mean_90d)                                                                          \
+  X(sentiment_trend)          /* mean of the last 30 days minus mean of the 60 before */
 
 enum class Feature {
 #define LOYALTY_FEATURE_ENUM(name) name,
@@ -152,11 +155,15 @@ class MemberState {
   Day* DayRecord(int32_t day);
   void AddCategorySpend(int32_t day, uint16_t category, uint32_t spend);
   void Trim();
+  // Records the sentiment the engine attached to a text event (properties.sentiment.score).
+  void AddSentiment(const core::Json& props, int64_t ms, int32_t day);
 
   int64_t first_event_ms_ = INT64_MAX;
   int64_t last_event_ms_ = INT64_MIN;
   int64_t last_purchase_ms_ = INT64_MIN;
   int64_t last_redemption_ms_ = INT64_MIN;
+  int64_t last_sentiment_ms_ = INT64_MIN;  // INT64_MIN: no scored text yet
+  float last_sentiment_ = 0;
   int64_t spend_minor_ = 0;
   int64_t first_day_spend_minor_ = 0;
   int32_t first_purchase_day_ = INT32_MAX;
@@ -175,6 +182,14 @@ class MemberState {
   uint8_t consents_granted_ = 0;  // bit per known purpose (see member_state.cpp)
   std::vector<Day> days_;              // ascending by day, within 365 days of newest_day_
   std::vector<CategoryDay> categories_;  // ascending by day
+  // Sentiment of scored texts per day, the last 90 days (only members who wrote have any).
+  struct TextDay {
+    int32_t day = 0;
+    float score_sum = 0;
+    uint16_t texts = 0;
+    bool operator==(const TextDay&) const = default;
+  };
+  std::vector<TextDay> texts_;  // ascending by day
 };
 
 }  // namespace loyalty::features

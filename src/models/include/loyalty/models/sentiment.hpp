@@ -91,7 +91,7 @@ class FastTextSentiment final : public SentimentModel {
   std::string name_ = "fasttext";
 };
 
-struct CrossValidation {
+struct SentimentValidation {
   int folds = 0;
   int64_t examples = 0;
   double accuracy = 0;      // over all held-out predictions
@@ -102,10 +102,10 @@ struct CrossValidation {
 
 // k-fold cross-validation of FastTextSentiment: examples shuffled with `training.seed`,
 // split into `folds` parts, each scored by a model trained on the others.
-[[nodiscard]] core::Result<CrossValidation> CrossValidateSentiment(std::span<const LabelledText> examples, int folds,
+[[nodiscard]] core::Result<SentimentValidation> CrossValidateSentiment(std::span<const LabelledText> examples, int folds,
                                                                    const SentimentTraining& training = {});
 
 core::Json ToJson(const Sentiment& sentiment);
-core::Json ToJson(const CrossValidation& validation);
+core::Json ToJson(const SentimentValidation& validation);
 
 }  // namespace loyalty::models
