@@ -1,0 +1,142 @@
+// Text signals end to end on a real store: ingested texts leave only a vault reference and
+// their signals in the event log, feed the member's features, switch to a trained model
+// once one is champion, count into topic reports, and read back for the member.
+
+#include "loyalty/engine/text_signals.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "loyalty/engine/platform.hpp"
+#include "loyalty/store/sqlite.hpp"
+#include "support/temp_dir.hpp"
+
+namespace loyalty::engine {
+namespace {
+
+using core::Json;
+
+class TextSignalsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = std::move(*store::OpenSqlite({.path = dir_ / "text.db", .durability = store::Durability::kNormal}));
+    platform_ = std::move(*Platform::Open(*db_, {}, clock_));
+    ASSERT_TRUE(platform_->ledger().CreateMember(Ana()));
+  }
+  static core::MemberId Ana() { return *core::MemberId::Parse("ana"); }
+
+  IngestReport Ingest(const Json& batch) {
+    auto items = Ingestor::SplitBatch(batch.dump());
+    EXPECT_TRUE(items) << items.error().message;
+    auto report = platform_->ingestor().Ingest(*items);
+    EXPECT_TRUE(report) << report.error().message;
+    return *report;
+  }
+  static Json Text(const std::string& id, const std::string& type, const std::string& at, Json props) {
+    return {{"id", id}, {"type", type}, {"at", at}, {"member", "ana"}, {"channel", "app"}, {"properties", props}};
+  }
+
+  ::loyalty::testing::TempDir dir_;
+  core::ManualClock clock_{*core::ParseTimestamp("2026-05-20T12:00:00Z")};
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<Platform> platform_;
+};
+
+TEST_F(TextSignalsTest, IngestedTextGoesToTheVaultAndOnlyItsSignalsToTheLog) {
+  const std::string secret = "The courier left my parcel in the rain and it arrived damaged. Terrible.";
+  const Json batch = Json::array(
+      {Text("t1", "service_ticket_opened", "2026-05-01T09:00:00Z", {{"ticket", "k1"}, {"text", secret}}),
+       Text("t2", "review", "2026-05-10T09:00:00Z", {{"rating", 5}, {"text", "Great staff, love the rewards!"}}),
+       Text("t3", "message", "2026-05-18T09:00:00Z", {{"text", "thanks, the refund arrived"}, {"thread", "c1"}}),
+       Text("t4", "message", "2026-05-18T10:00:00Z", Json::object())});  // a message needs its text
+  IngestReport report = Ingest(batch);
+  EXPECT_EQ(report.accepted, 3);
+  ASSERT_EQ(report.rejections.size(), 1u);
+  EXPECT_NE(report.rejections[0].reason.find("text"), std::string::npos);
+
+  auto logged = platform_->event_log().Find(std::vector<std::string>{"t1"});
+  ASSERT_TRUE(logged && (*logged)[0]);
+  const Json& props = (*logged)[0]->properties;
+  EXPECT_FALSE(props.contains("text"));
+  EXPECT_EQ(props["text_ref"], "evt:t1");
+  EXPECT_EQ(props["sentiment"]["label"], "negative");
+  EXPECT_EQ(props["sentiment"]["model"], "lexicon");
+  EXPECT_EQ(props["topics"], Json::array({"delivery", "product_quality"}));
+  EXPECT_EQ(platform_->vault().Get("evt:t1").value(), secret);
+
+  // Resending changes nothing, in the log or the vault.
+  EXPECT_EQ(Ingest(Json::array({batch[0]})).duplicates, 1);
+  EXPECT_EQ(*platform_->vault().Count(), 3);
+
+  auto features = platform_->members().Features(Ana(), std::nullopt);
+  ASSERT_TRUE(features) << features.error().message;
+  EXPECT_GT(features->features[features::Feature::sentiment_last], 0.0);
+  EXPECT_TRUE(std::isnan(features->features[features::Feature::sentiment_trend]));  // all within 30 days
+  EXPECT_FALSE(std::isnan(features->features[features::Feature::sentiment_mean_90d]));
+
+  auto texts = platform_->text().Texts(Ana(), 10);
+  ASSERT_TRUE(texts) << texts.error().message;
+  ASSERT_EQ(texts->size(), 3u);
+  EXPECT_EQ((*texts)[0].event_id, "t3");  // newest first
+  EXPECT_EQ((*texts)[2].text, secret);
+
+  // Nothing readable in the database files (closed: the log is checkpointed into them).
+  platform_.reset();
+  db_.reset();
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    EXPECT_EQ(bytes.str().find("courier left my parcel"), std::string::npos) << entry.path();
+    EXPECT_EQ(bytes.str().find("Great staff"), std::string::npos) << entry.path();
+  }
+}
+
+TEST_F(TextSignalsTest, ATrainedChampionScoresNewTextsAndTopicsAreCountedBySegmentAndBucket) {
+  std::vector<models::LabelledText> examples;
+  for (int r = 0; r < 6; ++r) {
+    for (const char* text : {"so happy with my order", "quick delivery, perfect", "friendly helpful staff"}) {
+      examples.push_back({text, models::Polarity::kPositive});
+    }
+    for (const char* text : {"parcel never came", "rude staff today", "charged me twice"}) {
+      examples.push_back({text, models::Polarity::kNegative});
+    }
+  }
+  auto trained = platform_->text().Train(examples, 3, "ana@example.com");
+  ASSERT_TRUE(trained) << trained.error().message;
+  EXPECT_EQ(trained->version.name(), "sentiment@1");
+  ASSERT_TRUE(trained->validation.has_value());
+  EXPECT_EQ(trained->validation->folds, 3);
+  EXPECT_EQ(platform_->text().Train(examples, 1, "x").error().code, core::ErrorCode::kInvalidArgument);
+
+  auto scored = platform_->text().Score("the parcel never came");
+  ASSERT_TRUE(scored) << scored.error().message;
+  EXPECT_EQ(scored->model, "sentiment@1");
+  EXPECT_EQ(scored->sentiment.label, models::Polarity::kNegative);
+
+  Ingest(Json::array({Text("a", "message", "2026-05-04T09:00:00Z", {{"text", "my parcel never came"}}),
+                      Text("b", "message", "2026-05-05T09:00:00Z", {{"text", "rude staff at the store"}}),
+                      Text("c", "review", "2026-05-12T09:00:00Z", {{"rating", 4}, {"text", "quick delivery"}}),
+                      Text("d", "login", "2026-05-12T10:00:00Z", Json::object())}));
+  auto report = platform_->text().Topics(*core::ParseTimestamp("2026-05-01T00:00:00Z"),
+                                         *core::ParseTimestamp("2026-05-20T00:00:00Z"), "week");
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_EQ(report->texts, 3);
+  EXPECT_EQ(report->totals.at("delivery"), 2);
+  EXPECT_EQ(report->totals.at("staff"), 1);
+  ASSERT_EQ(report->rows.size(), 2u);
+  EXPECT_EQ(report->rows[0].bucket, "2026-05-04");  // a Monday
+  EXPECT_EQ(report->rows[0].segment, "Prospect");    // no purchase yet
+  EXPECT_EQ(report->rows[0].texts, 2);
+  EXPECT_EQ(report->rows[0].negative, 2);
+  EXPECT_EQ(report->rows[1].bucket, "2026-05-11");
+  EXPECT_EQ(platform_->text().Topics(clock_.Now(), clock_.Now(), "week").error().code, core::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(platform_->text().Topics(*core::ParseTimestamp("2026-05-01T00:00:00Z"), clock_.Now(), "year").error().code,
+            core::ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace loyalty::engine
