@@ -48,6 +48,7 @@ int RunServe(const GlobalOptions& options, const ServeOptions& serve) {
   server::AddEventRoutes(router, (*context)->ingestor(), (*context)->event_log(), identity, metrics);
   server::AddModelRoutes(router, (*context)->platform().predictions(), (*context)->platform().registry(), metrics);
   server::AddDecisionRoutes(router, (*context)->platform().decisions());
+  server::AddTextRoutes(router, (*context)->platform().text());
   server::AddAuditRoutes(router, (*context)->platform().audit());
 
   if (server_options->require_keys) {

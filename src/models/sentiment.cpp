@@ -487,7 +487,9 @@ Sentiment LexiconSentiment::Score(std::string_view text) const {
       const double degree = Degree(tokens[i - 1]);
       v += v > 0 ? degree : -degree;
     }
+    // A negator up to three words back turns the word around, unless punctuation ends its reach.
     for (size_t back = 1; back <= 3 && back <= i; ++back) {
+      if (!IsWordByte(static_cast<unsigned char>(tokens[i - back][0]))) break;
       if (IsNegator(tokens[i - back])) {
         v *= kNegationFactor;
         break;

@@ -88,6 +88,9 @@ constexpr std::array kRules = {
     RouteRule{Method::kPost, "/v1/experiments/{id}/stop", Permission::kManageOffers},
     RouteRule{Method::kGet, "/v1/experiments/{id}/results", Permission::kReadAggregates},
     // Audit
+    RouteRule{Method::kPost, "/v1/text/score", Permission::kReadAggregates},
+    RouteRule{Method::kGet, "/v1/text/topics", Permission::kReadAggregates},
+    RouteRule{Method::kGet, "/v1/members/{id}/texts", Permission::kReadPii},  // their own words, from the vault
     RouteRule{Method::kGet, "/v1/audit", Permission::kReadAudit},
     RouteRule{Method::kGet, "/v1/audit/verify", Permission::kReadAudit},
 };

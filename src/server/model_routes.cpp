@@ -11,9 +11,10 @@ namespace {
 
 Result<std::string> ModelKind(const Request& request) {
   const std::string& kind = request.path_params.at("kind");
-  if (kind != "churn" && kind != "clv" && kind != "segments" && kind != "recs" && kind != "breakage") {
+  if (kind != "churn" && kind != "clv" && kind != "segments" && kind != "recs" && kind != "breakage" &&
+      kind != "sentiment") {
     return Fail(ErrorCode::kNotFound,
-                "no model kind '" + kind + "'; the kinds are churn, clv, segments, recs and breakage");
+                "no model kind '" + kind + "'; the kinds are churn, clv, segments, recs, breakage and sentiment");
   }
   return kind;
 }

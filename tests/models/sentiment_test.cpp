@@ -39,6 +39,7 @@ TEST(LexiconSentimentTest, ReadsPolarityNegationDegreeAndContrast) {
   EXPECT_DOUBLE_EQ(lexicon.Score("").score, 0.0);
   // Negation turns "good" around; degree words push further from zero; "!" adds emphasis.
   EXPECT_LT(lexicon.Score("not good").score, 0.0);
+  EXPECT_LT(lexicon.Score("the refund never arrived, terrible service").score, 0.0);  // "," ends the negation
   EXPECT_GT(lexicon.Score("very good").score, lexicon.Score("good").score);
   EXPECT_GT(lexicon.Score("good!").score, lexicon.Score("good").score);
   // After "but" is what the writer means.

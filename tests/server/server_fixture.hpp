@@ -35,6 +35,7 @@ class ServerFixture : public ::testing::Test {
     AddMemberRoutes(router_, platform_->members(), metrics_);
     AddModelRoutes(router_, platform_->predictions(), platform_->registry(), metrics_);
     AddDecisionRoutes(router_, platform_->decisions());
+    AddTextRoutes(router_, platform_->text());
     AddAuditRoutes(router_, platform_->audit());
     options_.port = 0;
     options_.worker_threads = 4;

@@ -9,6 +9,7 @@
 #include "loyalty/engine/ingestor.hpp"
 #include "loyalty/engine/members.hpp"
 #include "loyalty/engine/predictions.hpp"
+#include "loyalty/engine/text_signals.hpp"
 #include "loyalty/events/event_log.hpp"
 #include "loyalty/ledger/ledger.hpp"
 #include "loyalty/oversight/audit_log.hpp"
@@ -58,6 +59,11 @@ void AddSystemRoutes(Router& router, Metrics& metrics, std::function<core::Statu
 // outcomes, evaluation, budgets, contact policy, strategy flag (with rollback), the offer
 // catalogue (/v1/offers) and experiments (/v1/experiments). `decisions` must outlive the router.
 void AddDecisionRoutes(Router& router, engine::Decisions& decisions);
+
+// Text signals: POST /v1/text/score (sentiment and topics of texts sent), GET /v1/text/topics
+// (counts by time bucket and segment) and GET /v1/members/{id}/texts (the member's own words,
+// personal data). `text` must outlive the router.
+void AddTextRoutes(Router& router, engine::TextSignals& text);
 
 // The audit trail: GET /v1/audit (by member, actor, time) and GET /v1/audit/verify.
 void AddAuditRoutes(Router& router, oversight::AuditLog& audit);
