@@ -9,6 +9,8 @@
 
 #include "loyalty/core/random.hpp"
 #include "loyalty/decision/decider.hpp"
+#include "loyalty/models/sentiment.hpp"
+#include "loyalty/models/topics.hpp"
 
 namespace loyalty::cli {
 
@@ -113,6 +115,7 @@ struct Args {
   int decisions = 20000;
   int64_t batch_members = 1000000;
   int threads = 2;
+  int texts = 200000;
 };
 
 Json RunDecideBench(const Args& args) {
@@ -197,6 +200,66 @@ Json RunDecideBench(const Args& args) {
         {"naive_made", naive_made}}}};
 }
 
+// Short texts of the kinds members write (6 to 16 words), built from fragments.
+std::vector<std::string> BenchTexts(size_t n, uint64_t seed) {
+  const std::array<const char*, 12> openings = {
+      "my parcel arrived late and", "the staff at the store were", "love the rewards program but",
+      "the app logs me out and", "I was charged twice and", "great quality and",
+      "the refund has still not arrived and", "fast delivery,", "not happy with the service,",
+      "points from my last purchase are missing and", "exactly as described,", "the checkout queue was"};
+  const std::array<const char*, 12> endings = {
+      "the box was damaged", "really friendly and helpful", "nobody answers the phone", "I will buy again",
+      "this is the third time", "thanks for sorting it out", "very disappointed", "would recommend to friends",
+      "please fix it", "it works perfectly now", "terrible experience overall", "the voucher did not apply"};
+  std::mt19937_64 rng(seed);
+  std::vector<std::string> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(std::string(openings[rng() % openings.size()]) + " " + endings[rng() % endings.size()]);
+  }
+  return out;
+}
+
+template <typename F>
+double TextsPerSecond(const std::vector<std::string>& texts, F&& score) {
+  double sink = 0;
+  const auto start = Clock::now();
+  for (const std::string& text : texts) sink += score(text);
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (sink == 12345.678) std::printf(" ");  // keeps the work observable
+  return static_cast<double>(texts.size()) / seconds;
+}
+
+core::Result<Json> RunTextBench(size_t n) {
+  const std::vector<std::string> texts = BenchTexts(n, 7);
+  // A fastText model trained on labelled texts of the same shapes (the labels from the lexicon:
+  // the model's accuracy is not what is measured here, its speed is).
+  const models::LexiconSentiment lexicon;
+  std::vector<models::LabelledText> labelled;
+  for (const std::string& text : BenchTexts(3000, 11)) {
+    const auto polarity = lexicon.Score(text).label;
+    labelled.push_back({text, polarity == models::Polarity::kNeutral ? models::Polarity::kPositive : polarity});
+  }
+  LOYALTY_ASSIGN_OR_RETURN(auto fasttext, models::FastTextSentiment::Train(labelled));
+  const double tokens = TextsPerSecond(texts, [](const std::string& t) { return models::TextTokens(t).size(); });
+  const double by_lexicon = TextsPerSecond(texts, [&](const std::string& t) { return lexicon.Score(t).score; });
+  const double by_fasttext = TextsPerSecond(texts, [&](const std::string& t) { return fasttext->Score(t).score; });
+  const double topics = TextsPerSecond(texts, [](const std::string& t) { return models::ExtractTopics(t).size(); });
+  const double full = TextsPerSecond(texts, [&](const std::string& t) {
+    return fasttext->Score(t).score + static_cast<double>(models::ExtractTopics(t).size());
+  });
+  return Json{{"texts", n},
+              {"one_thread", true},
+              {"tokenise_per_s", tokens},
+              {"lexicon_per_s", by_lexicon},
+              {"fasttext_per_s", by_fasttext},
+              {"topics_per_s", topics},
+              {"fasttext_and_topics_per_s", full},
+              {"lexicon_ratio_to_tokenise", by_lexicon / tokens},
+              {"fasttext_ratio_to_tokenise", by_fasttext / tokens},
+              {"fasttext_and_topics_ratio_to_tokenise", full / tokens}};
+}
+
 }  // namespace
 
 void AddBenchCommands(CLI::App& app, GlobalOptions& options, std::function<int()>& run) {
@@ -225,6 +288,23 @@ void AddBenchCommands(CLI::App& app, GlobalOptions& options, std::function<int()
            << b["decisions_per_s"].get<double>() << " decisions/s (naive " << b["naive_decisions_per_s"].get<double>()
            << "/s, ratio " << std::setprecision(2) << 1.0 / b["ratio_to_naive"].get<double>() << ")";
       return PrintResult(options, r, text.str());
+    };
+  });
+  CLI::App* text = bench->add_subcommand("text", "Short texts scored per second on one core (sentiment and topics)");
+  text->add_option("--texts", args->texts, "Texts per measurement")->capture_default_str()->check(CLI::Range(1000, 10000000));
+  text->callback([&options, &run, args] {
+    run = [&options, args] {
+      auto r = RunTextBench(static_cast<size_t>(args->texts));
+      if (!r) return PrintError(r.error());
+      std::ostringstream out;
+      out << std::fixed << std::setprecision(0) << (*r)["texts"] << " short texts, one thread (texts/s):\n"
+          << "  tokenise only (baseline)      " << (*r)["tokenise_per_s"].get<double>() << "\n"
+          << "  lexicon sentiment             " << (*r)["lexicon_per_s"].get<double>() << "\n"
+          << "  fastText sentiment            " << (*r)["fasttext_per_s"].get<double>() << " (target >= 100000)\n"
+          << "  topics                        " << (*r)["topics_per_s"].get<double>() << "\n"
+          << "  fastText sentiment + topics   " << (*r)["fasttext_and_topics_per_s"].get<double>() << std::setprecision(2)
+          << " (ratio to tokenise " << (*r)["fasttext_and_topics_ratio_to_tokenise"].get<double>() << ")";
+      return PrintResult(options, *r, out.str());
     };
   });
 }

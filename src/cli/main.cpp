@@ -16,6 +16,7 @@
 #include "ledger_cli.hpp"
 #include "members_cli.hpp"
 #include "models_cli.hpp"
+#include "text_cli.hpp"
 #include "serve.hpp"
 #include "simulate_cli.hpp"
 #include "loyalty/core/logging.hpp"
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
   loyalty::cli::AddAccessCommands(app, options, run);
   loyalty::cli::AddAuditCommands(app, options, run);
   loyalty::cli::AddDecisionCommands(app, options, run);
+  loyalty::cli::AddTextCommands(app, options, run);
   loyalty::cli::AddBenchCommands(app, options, run);
 
   try {
