@@ -6,6 +6,8 @@
 #include <memory>
 #include <sstream>
 
+#include "loyalty/models/churn.hpp"
+
 namespace loyalty::cli {
 namespace {
 
@@ -24,6 +26,7 @@ struct TextArgs {
   std::string from;
   std::string to;
   std::string bucket = "week";
+  int horizon_days = 60;
 };
 
 Result<std::vector<models::LabelledText>> ReadLabelled(const std::vector<std::string>& files) {
@@ -111,6 +114,23 @@ void AddTextCommands(CLI::App& app, GlobalOptions& options, std::function<int()>
         lines += ScoreLine(one, scored) + "\n";
       }
       return std::pair{Json{{"results", results}}, lines};
+    });
+  });
+
+  CLI::App* lift = text->add_subcommand("churn-lift", "What sentiment adds to the churn model (cross-validated ROC AUC with and without)");
+  lift->add_option("--folds", args->folds, "Cross-validation folds (2 to 20)")->capture_default_str();
+  lift->add_option("--horizon-days", args->horizon_days, "Churned: no purchase within this many days")->capture_default_str();
+  lift->callback([&options, &run, args] {
+    run = Runner(options, [args](Context& context) -> Output {
+      engine::TrainOptions churn;
+      churn.churn_horizon_days = args->horizon_days;
+      LOYALTY_ASSIGN_OR_RETURN(auto ablation, context.platform().predictions().SentimentLift(churn, args->folds));
+      std::ostringstream out;
+      out << std::fixed << std::setprecision(4) << "churn ROC AUC, " << ablation.folds << "-fold, " << ablation.rows
+          << " customers:\n  with sentiment     " << ablation.with.roc_auc << "\n  without sentiment  "
+          << ablation.without.roc_auc << "\n  gain " << std::showpos << ablation.auc_gain << " (95% CI "
+          << ablation.ci_low << " to " << ablation.ci_high << ")";
+      return std::pair{models::ToJson(ablation), out.str()};
     });
   });
 

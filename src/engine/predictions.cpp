@@ -109,6 +109,25 @@ Result<TrainResult> Predictions::Register(const models::NewModel& entry, Json re
   return TrainResult{std::move(version), std::move(report)};
 }
 
+Result<models::FeatureAblation> Predictions::SentimentLift(const TrainOptions& options, int folds) {
+  if (folds < 2 || folds > 20) return Fail(ErrorCode::kInvalidArgument, "folds must be 2 to 20");
+  LOYALTY_ASSIGN_OR_RETURN(ChurnTrainingSet set, BuildChurnTrainingSet(clock_.Now() - options.churn_horizon_days * kDay,
+                                                                       options.churn_horizon_days));
+  const int64_t positives = std::count(set.data.labels.begin(), set.data.labels.end(), 1);
+  if (set.data.rows < 100 || positives < 20 || static_cast<int64_t>(set.data.rows) - positives < 20) {
+    return Fail(ErrorCode::kFailedPrecondition, "not enough history to compare churn models: it needs 100 customers, "
+                                                "20 who churned and 20 who stayed");
+  }
+  std::vector<std::string> sentiment;
+  for (const auto feature : {features::Feature::sentiment_last, features::Feature::sentiment_mean_90d,
+                             features::Feature::sentiment_trend}) {
+    sentiment.emplace_back(features::FeatureName(feature));
+  }
+  models::ChurnOptions churn_options;
+  churn_options.seed = options.seed;
+  return models::CompareWithout(set.data, sentiment, folds, churn_options);
+}
+
 Result<TrainResult> Predictions::TrainChurn(const TrainOptions& options) {
   if (!(options.test_share > 0 && options.test_share < 0.5)) {
     return Fail(ErrorCode::kInvalidArgument, "the test share must be between 0 and 0.5");

@@ -7,6 +7,8 @@
 #include <random>
 #include <sstream>
 
+#include <boost/math/distributions/students_t.hpp>
+
 namespace loyalty::models {
 
 using core::ErrorCode;
@@ -209,6 +211,57 @@ Result<CrossValidation> CrossValidate(const Dataset& data, int folds, const Chur
   std::sort(cv.top_features.begin(), cv.top_features.end(),
             [](const auto& l, const auto& r) { return l.mean_abs_effect > r.mean_abs_effect; });
   return cv;
+}
+
+Result<FeatureAblation> CompareWithout(const Dataset& data, std::span<const std::string> dropped, int folds,
+                                       const ChurnOptions& options) {
+  std::vector<size_t> kept;
+  for (size_t k = 0; k < data.cols(); ++k) {
+    if (std::find(dropped.begin(), dropped.end(), data.feature_names[k]) == dropped.end()) kept.push_back(k);
+  }
+  if (kept.size() + dropped.size() != data.cols()) {
+    return Fail(ErrorCode::kInvalidArgument, "every dropped feature must be a column of the data, once");
+  }
+  if (kept.empty()) return Fail(ErrorCode::kInvalidArgument, "dropping every feature leaves nothing to compare");
+  Dataset reduced;
+  reduced.rows = data.rows;
+  reduced.labels = data.labels;
+  reduced.ids = data.ids;
+  for (size_t k : kept) {
+    reduced.feature_names.push_back(data.feature_names[k]);
+    reduced.source_columns.push_back(data.source_columns[k]);
+  }
+  reduced.values.reserve(data.rows * kept.size());
+  for (size_t r = 0; r < data.rows; ++r) {
+    for (size_t k : kept) reduced.values.push_back(data.at(r, k));
+  }
+  LOYALTY_ASSIGN_OR_RETURN(const CrossValidation with, CrossValidate(data, folds, options));
+  LOYALTY_ASSIGN_OR_RETURN(const CrossValidation without, CrossValidate(reduced, folds, options));
+  FeatureAblation out;
+  out.dropped.assign(dropped.begin(), dropped.end());
+  out.folds = folds;
+  out.rows = static_cast<int64_t>(data.rows);
+  out.with = with.metrics;
+  out.without = without.metrics;
+  for (int f = 0; f < folds; ++f) out.fold_auc_gain.push_back(with.per_fold[f].roc_auc - without.per_fold[f].roc_auc);
+  out.auc_gain = std::accumulate(out.fold_auc_gain.begin(), out.fold_auc_gain.end(), 0.0) / folds;
+  double squares = 0;
+  for (double g : out.fold_auc_gain) squares += (g - out.auc_gain) * (g - out.auc_gain);
+  const double se = std::sqrt(squares / (folds - 1) / folds);
+  const double t = boost::math::quantile(boost::math::students_t(folds - 1), 0.975);
+  out.ci_low = out.auc_gain - t * se;
+  out.ci_high = out.auc_gain + t * se;
+  return out;
+}
+
+core::Json ToJson(const FeatureAblation& ablation) {
+  return {{"dropped", ablation.dropped},
+          {"folds", ablation.folds},
+          {"rows", ablation.rows},
+          {"with", ToJson(ablation.with)},
+          {"without", ToJson(ablation.without)},
+          {"fold_auc_gain", ablation.fold_auc_gain},
+          {"auc_gain", {{"mean", ablation.auc_gain}, {"ci_low", ablation.ci_low}, {"ci_high", ablation.ci_high}}}};
 }
 
 }  // namespace loyalty::models

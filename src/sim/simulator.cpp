@@ -28,6 +28,17 @@ constexpr std::array<const char*, 6> kComplaints = {
     "staff at the store were unhelpful about the exchange", "points from my last purchase are missing"};
 constexpr std::array<const char*, 4> kPraise = {"great quality, will buy again", "fast delivery and friendly staff",
                                                 "exactly as described", "love the rewards program"};
+// Messages in the two tones a contented and a discontented member write in.
+constexpr std::array<const char*, 8> kWarmMessages = {
+    "thanks for the quick help, really appreciated", "love the new app, so easy to use",
+    "great offer this week, happy with my order", "the staff were friendly and helpful as always",
+    "just wanted to say the delivery was fast", "my voucher worked perfectly, thank you",
+    "excellent service, will recommend you", "nice to see the rewards adding up"};
+constexpr std::array<const char*, 8> kColdMessages = {
+    "still waiting for an answer, very disappointed", "the app is useless, it keeps crashing",
+    "prices went up again, not worth it anymore", "nobody replied to my complaint, terrible",
+    "thinking of leaving, the service got worse", "the voucher did not work and support was unhelpful",
+    "disappointed with the quality lately", "why is everything so slow, annoying"};
 constexpr int64_t kMsPerDay = 24LL * 60 * 60 * 1000;
 
 using core::BetaDraw;
@@ -154,6 +165,11 @@ core::Result<SimCounts> Simulate(const SimConfig& config, const std::filesystem:
     std::mt19937_64 redeem_rng(MixSeed(config.seed ^ MixSeed(static_cast<uint64_t>(index) ^ 0x5eed5eed5eedULL)));
     const double redeem_propensity = BetaDraw(redeem_rng, config.redeem_a, config.redeem_b);
     int64_t base_points = 0, points_held = 0, points_redeemed = 0;
+    // Messages too: their tone is warm with a chance that falls as the dropout chance rises
+    // (even odds at the population's mean dropout).
+    std::mt19937_64 text_rng(MixSeed(config.seed ^ MixSeed(static_cast<uint64_t>(index) ^ 0x7e7e7e7e7e7eULL)));
+    const double mean_dropout = config.a / (config.a + config.b);
+    const double warm_chance = 1.0 / (1.0 + std::pow(m.dropout / mean_dropout, 1.5));
 
     int64_t seq = 0;
     const char* home_channel = kChannels[m.channel];
@@ -236,7 +252,18 @@ core::Result<SimCounts> Simulate(const SimConfig& config, const std::filesystem:
         }
       }
       const double leave = std::min(1.0, m.dropout * (unhappy ? 1.5 : 1.0));
-      if (unit(rng) < leave) {
+      const bool leaving = unit(rng) < leave;
+      // Who is about to leave often says so first; the rest write now and then, in their tone.
+      const double write = leaving ? config.farewell_rate : config.message_rate;
+      if (std::uniform_real_distribution<double>(0, 1)(text_rng) < write) {
+        const int64_t when = at + static_cast<int64_t>(std::uniform_real_distribution<double>(0, 10)(text_rng) * kMsPerDay);
+        const bool warm = !leaving && std::uniform_real_distribution<double>(0, 1)(text_rng) < warm_chance;
+        const auto& pool = warm ? kWarmMessages : kColdMessages;
+        if (when < end_ms) {
+          writer.Emit(m, seq, "message", when, "app", {{"text", pool[text_rng() % pool.size()]}});
+        }
+      }
+      if (leaving) {
         dropped_at = at;
         break;
       }

@@ -67,6 +67,17 @@ core::ManualClock* PredictionsTest::clock_ = nullptr;
 store::Database* PredictionsTest::db_ = nullptr;
 Platform* PredictionsTest::platform_ = nullptr;
 
+// The simulator's members say they are leaving before their purchases show it: the sentiment
+// of what they write must lift the churn model, with the paired interval above zero.
+TEST_F(PredictionsTest, SentimentFeaturesLiftTheChurnModel) {
+  auto lift = platform_->predictions().SentimentLift({}, 5);
+  ASSERT_TRUE(lift) << lift.error().message;
+  EXPECT_EQ(lift->dropped.size(), 3u);
+  EXPECT_GT(lift->with.roc_auc, lift->without.roc_auc) << models::ToJson(*lift).dump();
+  EXPECT_GT(lift->ci_low, 0.0) << models::ToJson(*lift).dump();
+  EXPECT_EQ(platform_->predictions().SentimentLift({}, 1).error().code, core::ErrorCode::kInvalidArgument);
+}
+
 TEST_F(PredictionsTest, ChurnBeatsTheRecencyRuleAndScoresExplainThemselves) {
   auto trained = predictions().TrainChurn({});
   ASSERT_TRUE(trained) << trained.error().message;

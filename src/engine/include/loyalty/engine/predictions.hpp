@@ -72,6 +72,9 @@ class Predictions {
   // Trains on the history up to now minus the horizon, reports on held-out members beside the
   // RFM recency rule, and registers the model.
   [[nodiscard]] core::Result<TrainResult> TrainChurn(const TrainOptions& options);
+  // What the sentiment features (sentiment_last, sentiment_mean_90d, sentiment_trend) add to
+  // the churn model: cross-validated ROC AUC on the churn training set with and without them.
+  [[nodiscard]] core::Result<models::FeatureAblation> SentimentLift(const TrainOptions& options, int folds);
   // Fits BG/NBD + Gamma-Gamma on every member's purchase history, reports a holdout check of
   // the last `clv_holdout_days`, and registers the model.
   [[nodiscard]] core::Result<TrainResult> TrainClv(const TrainOptions& options);

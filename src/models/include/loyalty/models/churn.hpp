@@ -6,6 +6,7 @@
 // stops improving, and a Platt scaling fitted on it turns margins into calibrated probabilities.
 
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -87,6 +88,24 @@ struct CrossValidation {
 // split), scored and explained on itself.
 [[nodiscard]] core::Result<CrossValidation> CrossValidate(const Dataset& data, int folds,
                                                           const ChurnOptions& options = {});
+
+// What some features add: the same stratified folds with every feature and without the
+// dropped ones. The gain is the mean per-fold ROC AUC difference (paired: each fold's rows
+// are scored both ways) with a 95% Student-t interval over the folds.
+struct FeatureAblation {
+  std::vector<std::string> dropped;
+  int folds = 0;
+  int64_t rows = 0;
+  BinaryMetrics with;     // out-of-fold, every feature
+  BinaryMetrics without;  // out-of-fold, without the dropped features
+  std::vector<double> fold_auc_gain;
+  double auc_gain = 0;
+  double ci_low = 0;
+  double ci_high = 0;
+};
+[[nodiscard]] core::Result<FeatureAblation> CompareWithout(const Dataset& data, std::span<const std::string> dropped,
+                                                           int folds, const ChurnOptions& options = {});
+core::Json ToJson(const FeatureAblation& ablation);
 
 // Shuffled, stratified assignment of rows to `folds` groups (deterministic for a seed).
 std::vector<int> StratifiedFolds(const std::vector<int>& labels, int folds, uint64_t seed);

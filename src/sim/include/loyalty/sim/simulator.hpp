@@ -45,6 +45,12 @@ struct SimConfig {
   int64_t redeem_block = 250;
   double redeem_a = 0.6;
   double redeem_b = 1.0;
+  // Messages (app chat, e-mail replies) after a purchase with this chance. Their tone reads a
+  // member's hidden contentment: members likelier to drop out write negatively more often, and
+  // one leaving after this purchase complains first with `farewell_rate`. So what members
+  // write tells a churn model what their purchases do not show yet.
+  double message_rate = 0.12;
+  double farewell_rate = 0.5;
 };
 
 struct SimCounts {
