@@ -230,6 +230,9 @@ Decision Decider::Decide(const MemberView& member, const DecisionContext& contex
     out.bandit_arm = c.arm;
     out.sku = c.offer->sku;
     out.routing = cost >= policy.escalate_cost_minor ? "escalate" : cost >= policy.review_cost_minor ? "review" : "auto";
+    if (out.routing == "auto" && c.offer->review_rule && c.offer->review_rule->Evaluate(member.facts)) {
+      out.routing = "review";  // the manager's rule for this offer: a person looks first
+    }
     // Send time: now where the member is; otherwise a day before the next expected purchase
     // (within a week and the offer's validity) for marketing, at once for service messages;
     // always outside quiet hours.

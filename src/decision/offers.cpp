@@ -111,7 +111,7 @@ Result<Offer> ParseOffer(const Json& object, const std::vector<std::string>& kno
   LOYALTY_TRY(core::RejectUnknownFields(
       object, {"id", "name", "kind", "channels", "valid_from", "valid_until", "eligibility", "points", "multiplier",
                "discount_minor", "message_cost_minor", "priority", "prior_response_rate", "budget_minor",
-               "max_per_member_per_week", "marketing", "upsell", "active", "sku"}));
+               "max_per_member_per_week", "marketing", "upsell", "active", "sku", "review_when"}));
   Offer offer;
   LOYALTY_ASSIGN_OR_RETURN(offer.id, core::RequireString(object, "id"));
   if (!ValidId(offer.id)) {
@@ -144,6 +144,11 @@ Result<Offer> ParseOffer(const Json& object, const std::vector<std::string>& kno
   LOYALTY_ASSIGN_OR_RETURN(auto eligibility, core::OptionalString(object, "eligibility"));
   offer.eligibility = eligibility.value_or("");
   LOYALTY_ASSIGN_OR_RETURN(offer.rule, CompileRule(offer.eligibility, known_facts));
+  LOYALTY_ASSIGN_OR_RETURN(auto review_when, core::OptionalString(object, "review_when"));
+  offer.review_when = review_when.value_or("");
+  if (!offer.review_when.empty()) {
+    LOYALTY_ASSIGN_OR_RETURN(offer.review_rule, CompileRule(offer.review_when, known_facts, "review_when"));
+  }
 
   LOYALTY_ASSIGN_OR_RETURN(auto points, core::OptionalInt(object, "points"));
   offer.points = points.value_or(0);
@@ -193,6 +198,7 @@ Json ToJson(const Offer& offer) {
            {"kind", OfferKindName(offer.kind)},
            {"channels", channels},
            {"eligibility", offer.eligibility},
+           {"review_when", offer.review_when},
            {"points", offer.points},
            {"multiplier", offer.multiplier},
            {"discount_minor", offer.discount_minor},

@@ -184,6 +184,35 @@ TEST(Decider, RoutesCostlyOffersToPeople) {
   EXPECT_EQ(routing["big"], "escalate");
 }
 
+// A text signal as a trigger: an angry member with an open ticket gets the service-recovery
+// gesture, but a person looks at it first; a calm one gets it at once.
+TEST(Decider, AnOffersReviewRuleSendsItToAPersonWhenItHolds) {
+  Decider decider;
+  decider.Configure({MakeOffer({{"id", "sorry"},
+                                {"kind", "service_recovery"},
+                                {"channels", {"email"}},
+                                {"points", 200},
+                                {"eligibility", "open_ticket"},
+                                {"review_when", "sentiment_last < -0.3"}})},
+                    NoHoldout());
+  MemberView angry = Member("ann");
+  angry.facts.Set("open_ticket", true);
+  angry.facts.Set("sentiment_last", -0.8);
+  MemberView calm = Member("bob");
+  calm.facts.Set("open_ticket", true);
+  calm.facts.Set("sentiment_last", 0.2);
+  const Decision to_review = decider.Decide(angry, {.at = kNoon, .k = 1, .reserve = false}, Strategy::kRules);
+  ASSERT_EQ(to_review.offers.size(), 1u);
+  EXPECT_EQ(to_review.offers[0].routing, "review");
+  const Decision at_once = decider.Decide(calm, {.at = kNoon, .k = 1, .reserve = false}, Strategy::kRules);
+  ASSERT_EQ(at_once.offers.size(), 1u);
+  EXPECT_EQ(at_once.offers[0].routing, "auto");
+  auto bad = ParseOffer({{"id", "x"}, {"kind", "service_recovery"}, {"channels", {"email"}}, {"review_when", "sentiment_last <"}},
+                        {"sentiment_last"});
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message.find("review_when at"), std::string::npos) << bad.error().message;
+}
+
 TEST(Decider, HoldoutMembersGetNoMarketing) {
   Decider decider;
   ContactPolicy policy;

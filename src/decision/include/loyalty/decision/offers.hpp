@@ -50,6 +50,10 @@ struct Offer {
   std::optional<core::Timestamp> valid_until;  // exclusive
   std::string eligibility;                     // rule text; empty: everyone
   Rule rule;                                   // eligibility, parsed
+  // A rule that sends the offer to a person (at least "review") when it holds for the member,
+  // whatever its cost: e.g. "sentiment_last < -0.3 and open_ticket". Empty: cost alone decides.
+  std::string review_when;
+  std::optional<Rule> review_rule;
 
   // Cost model, in minor units of the program currency. A response costs the points granted
   // (at the program's point cost) plus the discount; every contact costs the message.
