@@ -16,6 +16,7 @@
 #include "ledger_cli.hpp"
 #include "members_cli.hpp"
 #include "models_cli.hpp"
+#include "privacy_cli.hpp"
 #include "text_cli.hpp"
 #include "serve.hpp"
 #include "simulate_cli.hpp"
@@ -74,6 +75,7 @@ int main(int argc, char** argv) {
   loyalty::cli::AddAuditCommands(app, options, run);
   loyalty::cli::AddDecisionCommands(app, options, run);
   loyalty::cli::AddTextCommands(app, options, run);
+  loyalty::cli::AddVaultCommands(app, options, run);
   loyalty::cli::AddBenchCommands(app, options, run);
 
   try {

@@ -48,5 +48,23 @@ TEST_F(TextCliTest, ScoresTrainsAndReportsTopics) {
   EXPECT_EQ(topics["texts"], 0);
 }
 
+TEST_F(TextCliTest, TheVaultKeepsTextsAndIsReSealedUnderANewKey) {
+  const std::string events = WriteFile(
+      "events.ndjson",
+      R"({"id":"t1","type":"message","at":"2026-01-05T10:00:00Z","member":"ann","channel":"app","properties":{"text":"where is my parcel?"}})"
+      "\n");
+  ASSERT_EQ(Loyalty("members create --member ann").exit_code, 0);
+  ASSERT_EQ(Loyalty("import events " + events).exit_code, 0);
+  const Json before = LoyaltyJson("vault status");
+  EXPECT_EQ(before["entries"], 1);
+  const Json rekeyed = LoyaltyJson("vault rekey --new-key-file " + (dir_ / "next.key").string());
+  EXPECT_EQ(rekeyed["entries"], 1);
+  EXPECT_TRUE(rekeyed["key_file_updated"].get<bool>());
+  EXPECT_NE(rekeyed["key_id"], before["key_id"]);
+  EXPECT_EQ(LoyaltyJson("vault status")["key_id"], rekeyed["key_id"]);  // the data dir's key file was replaced
+  ExpectOneLineError(Loyalty("vault rekey --new-key-file " + (dir_ / "next.key").string()), 2, "in use");
+  ExpectOneLineError(Loyalty("vault rekey --new-key-file " + WriteFile("bad.key", "xyz")), 2, "64 hex digits");
+}
+
 }  // namespace
 }  // namespace loyalty::cli

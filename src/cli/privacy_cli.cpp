@@ -1,0 +1,70 @@
+#include "privacy_cli.hpp"
+
+#include <memory>
+
+namespace loyalty::cli {
+namespace {
+
+using core::ErrorCode;
+using core::Fail;
+using core::Json;
+using core::Result;
+using Output = Result<std::pair<Json, std::string>>;
+
+struct VaultArgs {
+  std::string new_key_file;
+};
+
+}  // namespace
+
+void AddVaultCommands(CLI::App& app, GlobalOptions& options, std::function<int()>& run) {
+  auto args = std::make_shared<VaultArgs>();
+  CLI::App* vault = app.add_subcommand("vault", "The PII vault (free text members wrote, sealed)");
+  vault->require_subcommand(1);
+
+  CLI::App* status = vault->add_subcommand("status", "Entries in the vault and the id of the key that opens them");
+  status->callback([&options, &run] {
+    run = Runner(options, [](Context& context) -> Output {
+      LOYALTY_ASSIGN_OR_RETURN(const int64_t entries, context.platform().vault().Count());
+      const std::string key = context.platform().vault().key_id();
+      return std::pair{Json{{"entries", entries}, {"key_id", key}},
+                       std::to_string(entries) + " entries; key " + key};
+    });
+  });
+
+  CLI::App* rekey = vault->add_subcommand(
+      "rekey", "Re-seal every entry under a new key (stop `serve` first); creates the key file when absent");
+  rekey->add_option("--new-key-file", args->new_key_file, "File with the new key (64 hex digits)")->required();
+  rekey->callback([&options, &run, args] {
+    run = Runner(options, [args, &options](Context& context) -> Output {
+      const auto default_file = options.data_dir / "vault.key";
+      LOYALTY_ASSIGN_OR_RETURN(const auto current, engine::ResolveVaultKey(context.config(), default_file));
+      LOYALTY_ASSIGN_OR_RETURN(const auto next, privacy::VaultKey::FromFile(args->new_key_file, true));
+      if (next.id() == current.id()) return Fail(ErrorCode::kInvalidArgument, "the new key is the key in use");
+      LOYALTY_ASSIGN_OR_RETURN(const int64_t sealed, privacy::Vault::Rekey(context.platform().db(), current, next));
+      // With the default key file, the new key takes its place; a configured key is the
+      // operator's to switch (the old one no longer opens anything).
+      const bool configured = context.config().contains("privacy") &&
+                              (context.config()["privacy"].contains("vault_key") ||
+                               context.config()["privacy"].contains("vault_key_file"));
+      std::string text = "re-sealed " + std::to_string(sealed) + " entries under key " + next.id();
+      if (!configured) {
+        std::error_code error;
+        std::filesystem::copy_file(args->new_key_file, default_file, std::filesystem::copy_options::overwrite_existing,
+                                   error);
+        if (error) {
+          return Fail(ErrorCode::kInternal, "re-sealed under the new key, but could not copy it to " +
+                                                default_file.string() + ": " + error.message() + "; copy it by hand");
+        }
+        std::filesystem::permissions(default_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                                     error);
+        text += "; " + default_file.string() + " now holds it";
+      } else {
+        text += "; point [privacy] vault_key or vault_key_file at the new key before the next start";
+      }
+      return std::pair{Json{{"entries", sealed}, {"key_id", next.id()}, {"key_file_updated", !configured}}, text};
+    });
+  });
+}
+
+}  // namespace loyalty::cli
