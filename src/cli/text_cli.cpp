@@ -27,6 +27,7 @@ struct TextArgs {
   std::string to;
   std::string bucket = "week";
   int horizon_days = 60;
+  std::string member;
 };
 
 Result<std::vector<models::LabelledText>> ReadLabelled(const std::vector<std::string>& files) {
@@ -131,6 +132,17 @@ void AddTextCommands(CLI::App& app, GlobalOptions& options, std::function<int()>
           << ablation.without.roc_auc << "\n  gain " << std::showpos << ablation.auc_gain << " (95% CI "
           << ablation.ci_low << " to " << ablation.ci_high << ")";
       return std::pair{models::ToJson(ablation), out.str()};
+    });
+  });
+
+  CLI::App* forget = text->add_subcommand("forget", "Erase a member's texts from the vault (their signals stay)");
+  forget->add_option("--member", args->member, "Member id")->required();
+  forget->callback([&options, &run, args] {
+    run = Runner(options, [args](Context& context) -> Output {
+      LOYALTY_ASSIGN_OR_RETURN(auto member, core::MemberId::Parse(args->member));
+      LOYALTY_ASSIGN_OR_RETURN(const int64_t erased, context.platform().text().Forget(member));
+      return std::pair{Json{{"member", member.str()}, {"erased", erased}},
+                       "erased " + std::to_string(erased) + " texts of " + member.str()};
     });
   });
 

@@ -57,7 +57,8 @@ core::Result<std::unique_ptr<Platform>> Platform::Open(store::Database& db, Plat
   LOYALTY_ASSIGN_OR_RETURN(p->vault_, privacy::Vault::Open(db, options.vault_key ? std::move(*options.vault_key)
                                                                                   : privacy::VaultKey::Generate(),
                                                            clock));
-  p->text_ = std::make_unique<TextSignals>(*p->vault_, *p->registry_, *p->event_log_, *p->members_, *p->features_, clock);
+  p->text_ = std::make_unique<TextSignals>(*p->vault_, *p->registry_, *p->event_log_, *p->members_, *p->identity_,
+                                           *p->features_, clock);
   p->ingestor_ =
       std::make_unique<Ingestor>(*p->event_log_, *p->ledger_, *p->members_, *p->features_, *p->text_, clock);
   p->predictions_ = std::make_unique<Predictions>(*p->members_, *p->features_, *p->event_log_, *p->identity_,

@@ -60,11 +60,24 @@ core::Result<ScoredText> TextSignals::Score(std::string_view text) {
 }
 
 core::Status TextSignals::Seal(std::span<events::Event> events) {
-  std::vector<privacy::Secret> secrets;
+  std::vector<events::Event*> with_text;
+  std::vector<std::string> ids;
   for (events::Event& event : events) {
     if (!events::CarriesText(event.type)) continue;
     const auto text = event.properties.find("text");
     if (text == event.properties.end() || !text->is_string()) continue;
+    with_text.push_back(&event);
+    ids.push_back(event.id);
+  }
+  if (with_text.empty()) return {};
+  // An event already logged is a duplicate the log will ignore: its text must not come back
+  // into the vault (it may have been erased since).
+  LOYALTY_ASSIGN_OR_RETURN(const auto logged, log_.Find(ids));
+  std::vector<privacy::Secret> secrets;
+  for (size_t i = 0; i < with_text.size(); ++i) {
+    if (logged[i]) continue;
+    events::Event& event = *with_text[i];
+    const auto text = event.properties.find("text");
     std::string plaintext = text->get<std::string>();
     LOYALTY_ASSIGN_OR_RETURN(ScoredText scored, Score(plaintext));
     Json signals = ToJson(scored);
@@ -131,7 +144,8 @@ core::Result<TopicReport> TextSignals::Topics(core::Timestamp from, core::Timest
     LOYALTY_TRY(log_.OfType(type, from, to, [&](const events::Event& event) {
       const auto sentiment = event.properties.find("sentiment");
       if (sentiment == event.properties.end() || !sentiment->is_object()) return;  // no text in it
-      const std::pair<std::string, std::string> key{BucketOf(event.at, bucket), segment(event.member)};
+      // A merged profile's texts count in the segment of the member it was merged into.
+      const std::pair<std::string, std::string> key{BucketOf(event.at, bucket), segment(identity_.Resolve(event.member))};
       TopicCounts& row = rows[key];
       row.bucket = key.first;
       row.segment = key.second;
@@ -154,10 +168,25 @@ core::Result<TopicReport> TextSignals::Topics(core::Timestamp from, core::Timest
   return report;
 }
 
-core::Result<std::vector<MemberText>> TextSignals::Texts(const MemberId& member, int limit) {
+core::Result<std::vector<MemberId>> TextSignals::Profiles(const MemberId& member) {
   LOYALTY_ASSIGN_OR_RETURN(Profile profile, members_.Get(member));
   std::vector<MemberId> profiles{profile.member};
   profiles.insert(profiles.end(), profile.merged_profiles.begin(), profile.merged_profiles.end());
+  return profiles;
+}
+
+core::Result<int64_t> TextSignals::Forget(const MemberId& member) {
+  LOYALTY_ASSIGN_OR_RETURN(const auto profiles, Profiles(member));
+  int64_t erased = 0;
+  for (const MemberId& id : profiles) {
+    LOYALTY_ASSIGN_OR_RETURN(const int64_t n, vault_.EraseMember(id));
+    erased += n;
+  }
+  return erased;
+}
+
+core::Result<std::vector<MemberText>> TextSignals::Texts(const MemberId& member, int limit) {
+  LOYALTY_ASSIGN_OR_RETURN(const auto profiles, Profiles(member));
   std::unordered_map<std::string, std::string> texts;
   for (const MemberId& id : profiles) {
     LOYALTY_ASSIGN_OR_RETURN(auto secrets, vault_.ForMember(id));

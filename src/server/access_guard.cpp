@@ -91,6 +91,7 @@ constexpr std::array kRules = {
     RouteRule{Method::kPost, "/v1/text/score", Permission::kReadAggregates},
     RouteRule{Method::kGet, "/v1/text/topics", Permission::kReadAggregates},
     RouteRule{Method::kGet, "/v1/members/{id}/texts", Permission::kReadPii},  // their own words, from the vault
+    RouteRule{Method::kDelete, "/v1/members/{id}/texts", Permission::kManageMembers},
     RouteRule{Method::kGet, "/v1/audit", Permission::kReadAudit},
     RouteRule{Method::kGet, "/v1/audit/verify", Permission::kReadAudit},
 };

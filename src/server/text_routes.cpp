@@ -69,6 +69,14 @@ void AddTextRoutes(Router& router, engine::TextSignals& text) {
       return Json{{"member", id.str()}, {"texts", std::move(out)}};
     });
   });
+
+  router.Add(Method::kDelete, "/v1/members/{id}/texts", [&text](const Request& request) {
+    return Respond(200, [&]() -> Result<Json> {
+      LOYALTY_ASSIGN_OR_RETURN(auto id, PathId<core::MemberId>(request, "id"));
+      LOYALTY_ASSIGN_OR_RETURN(const int64_t erased, text.Forget(id));
+      return Json{{"member", id.str()}, {"erased", erased}};
+    });
+  });
 }
 
 }  // namespace loyalty::server

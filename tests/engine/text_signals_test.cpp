@@ -83,6 +83,13 @@ TEST_F(TextSignalsTest, IngestedTextGoesToTheVaultAndOnlyItsSignalsToTheLog) {
   EXPECT_EQ((*texts)[0].event_id, "t3");  // newest first
   EXPECT_EQ((*texts)[2].text, secret);
 
+  // Forgotten on request; resending the events brings nothing back.
+  EXPECT_EQ(*platform_->text().Forget(Ana()), 3);
+  EXPECT_EQ(Ingest(batch).duplicates, 3);
+  EXPECT_EQ(*platform_->vault().Count(), 0);
+  EXPECT_TRUE(platform_->text().Texts(Ana(), 10)->empty());
+  EXPECT_EQ(platform_->text().Forget(*core::MemberId::Parse("nobody")).error().code, core::ErrorCode::kNotFound);
+
   // Nothing readable in the database files (closed: the log is checkpointed into them).
   platform_.reset();
   db_.reset();

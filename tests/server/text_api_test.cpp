@@ -61,9 +61,18 @@ TEST_F(TextApiTest, ScoresTextsReportsTopicsAndShowsTheMembersWordsOnlyToManager
   EXPECT_EQ(texts.json()["texts"][1]["text"], "Rude staff and a late parcel");
   ExpectProblem(client.Send("GET", "/v1/members/nobody/texts"), 404, "not_found", "nobody");
 
+  // Erased on request: the words go, the signals stay, and a resend does not bring them back.
+  auto erased = client.Send("DELETE", "/v1/members/ann/texts");
+  ASSERT_EQ(erased.status, 200) << erased.body;
+  EXPECT_EQ(erased.json()["erased"], 2);
+  ASSERT_EQ(client.Send("POST", "/v1/events", events.dump()).status, 200);
+  EXPECT_TRUE(client.Send("GET", "/v1/members/ann/texts").json()["texts"].empty());
+  EXPECT_EQ(client.Send("GET", "/v1/text/topics?from=2026-03-01T00:00:00Z&to=2026-04-01T00:00:00Z").json()["texts"], 2);
+
   HttpClient analyst = Anonymous();
   analyst.SetDefaultHeader("Authorization", "Bearer " + IssueKey(engine::Role::kAnalyst));
   EXPECT_EQ(analyst.Send("GET", "/v1/members/ann/texts").status, 403);
+  EXPECT_EQ(analyst.Send("DELETE", "/v1/members/ann/texts").status, 403);
   EXPECT_EQ(Post(analyst, "/v1/text/score", {{"text", "fine"}}).status, 200);
   auto audited = platform_->audit().Query({.member = "ann"});
   ASSERT_TRUE(audited) << audited.error().message;

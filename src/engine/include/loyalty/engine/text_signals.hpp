@@ -78,14 +78,20 @@ class TextSignals {
 
   // Everything passed must outlive this object.
   TextSignals(privacy::Vault& vault, models::ModelRegistry& registry, events::EventLog& log, Members& members,
-              features::FeatureStore& features, const core::Clock& clock)
-      : vault_(vault), registry_(registry), log_(log), members_(members), features_(features), clock_(clock) {}
+              const identity::IdentityGraph& identity, features::FeatureStore& features, const core::Clock& clock)
+      : vault_(vault),
+        registry_(registry),
+        log_(log),
+        members_(members),
+        identity_(identity),
+        features_(features),
+        clock_(clock) {}
 
   [[nodiscard]] core::Result<ScoredText> Score(std::string_view text);
 
-  // Replaces the text of each text-bearing event with its vault reference and signals, and
-  // keeps the texts in the vault (before the events are logged: a retried batch finds them
-  // kept and changes nothing).
+  // Replaces the text of each new text-bearing event with its vault reference and signals,
+  // and keeps the texts in the vault (before the events are logged: a retried batch finds them
+  // kept and changes nothing). Events already in the log are left alone: they are duplicates.
   [[nodiscard]] core::Status Seal(std::span<events::Event> events);
 
   // Trains a fastText sentiment classifier on labelled texts and registers it (the first
@@ -101,7 +107,14 @@ class TextSignals {
   // The member's texts (all its merged profiles), newest first, decrypted from the vault.
   [[nodiscard]] core::Result<std::vector<MemberText>> Texts(const MemberId& member, int limit);
 
+  // Erases the member's texts (all its merged profiles) from the vault; returns how many.
+  // The events keep their signals (scores and topics, not personal) and a reference that now
+  // leads nowhere; a resent event brings no text back (its id is a duplicate).
+  [[nodiscard]] core::Result<int64_t> Forget(const MemberId& member);
+
  private:
+  // The member's canonical profile and the profiles merged into it.
+  [[nodiscard]] core::Result<std::vector<MemberId>> Profiles(const MemberId& member);
   // The scorer in use: the champion sentiment model, else the lexicon.
   [[nodiscard]] core::Result<std::shared_ptr<const models::SentimentModel>> Model();
 
@@ -109,6 +122,7 @@ class TextSignals {
   models::ModelRegistry& registry_;
   events::EventLog& log_;
   Members& members_;
+  const identity::IdentityGraph& identity_;
   features::FeatureStore& features_;
   const core::Clock& clock_;
   std::mutex model_mutex_;

@@ -61,8 +61,8 @@ void AddSystemRoutes(Router& router, Metrics& metrics, std::function<core::Statu
 void AddDecisionRoutes(Router& router, engine::Decisions& decisions);
 
 // Text signals: POST /v1/text/score (sentiment and topics of texts sent), GET /v1/text/topics
-// (counts by time bucket and segment) and GET /v1/members/{id}/texts (the member's own words,
-// personal data). `text` must outlive the router.
+// (counts by time bucket and segment), GET /v1/members/{id}/texts (the member's own words,
+// personal data) and DELETE /v1/members/{id}/texts (erase them). `text` must outlive the router.
 void AddTextRoutes(Router& router, engine::TextSignals& text);
 
 // The audit trail: GET /v1/audit (by member, actor, time) and GET /v1/audit/verify.
