@@ -27,8 +27,7 @@ void AddVaultCommands(CLI::App& app, GlobalOptions& options, std::function<int()
     run = Runner(options, [](Context& context) -> Output {
       LOYALTY_ASSIGN_OR_RETURN(const int64_t entries, context.platform().vault().Count());
       const std::string key = context.platform().vault().key_id();
-      return std::pair{Json{{"entries", entries}, {"key_id", key}},
-                       std::to_string(entries) + " entries; key " + key};
+      return std::pair{Json{{"entries", entries}, {"key_id", key}}, std::to_string(entries) + " entries; key " + key};
     });
   });
 
@@ -44,9 +43,9 @@ void AddVaultCommands(CLI::App& app, GlobalOptions& options, std::function<int()
       LOYALTY_ASSIGN_OR_RETURN(const int64_t sealed, privacy::Vault::Rekey(context.platform().db(), current, next));
       // With the default key file, the new key takes its place; a configured key is the
       // operator's to switch (the old one no longer opens anything).
-      const bool configured = context.config().contains("privacy") &&
-                              (context.config()["privacy"].contains("vault_key") ||
-                               context.config()["privacy"].contains("vault_key_file"));
+      const bool configured =
+          context.config().contains("privacy") &&
+          (context.config()["privacy"].contains("vault_key") || context.config()["privacy"].contains("vault_key_file"));
       std::string text = "re-sealed " + std::to_string(sealed) + " entries under key " + next.id();
       if (!configured) {
         std::error_code error;
@@ -56,8 +55,8 @@ void AddVaultCommands(CLI::App& app, GlobalOptions& options, std::function<int()
           return Fail(ErrorCode::kInternal, "re-sealed under the new key, but could not copy it to " +
                                                 default_file.string() + ": " + error.message() + "; copy it by hand");
         }
-        std::filesystem::permissions(default_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
-                                     error);
+        std::filesystem::permissions(default_file,
+                                     std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, error);
         text += "; " + default_file.string() + " now holds it";
       } else {
         text += "; point [privacy] vault_key or vault_key_file at the new key before the next start";

@@ -70,7 +70,8 @@ void AddTextCommands(CLI::App& app, GlobalOptions& options, std::function<int()>
   CLI::App* train = text->add_subcommand("train", "Train a fastText sentiment model on labelled texts and register it");
   train->add_option("--labeled", args->labelled, "File(s) of \"text<TAB>label\" lines (label 0/1, -1/0/1 or names)")
       ->required();
-  train->add_option("--folds", args->folds, "Cross-validate first with this many folds (0: skip)")->capture_default_str();
+  train->add_option("--folds", args->folds, "Cross-validate first with this many folds (0: skip)")
+      ->capture_default_str();
   train->add_option("--epochs", args->epochs, "Training epochs")->capture_default_str();
   train->add_option("--actor", args->actor, "Who trains (recorded as the creator)")->capture_default_str();
   train->callback([&options, &run, args] {
@@ -78,7 +79,8 @@ void AddTextCommands(CLI::App& app, GlobalOptions& options, std::function<int()>
       LOYALTY_ASSIGN_OR_RETURN(auto examples, ReadLabelled(args->labelled));
       models::SentimentTraining training;
       training.epochs = args->epochs;
-      LOYALTY_ASSIGN_OR_RETURN(auto report, context.platform().text().Train(examples, args->folds, args->actor, training));
+      LOYALTY_ASSIGN_OR_RETURN(auto report,
+                               context.platform().text().Train(examples, args->folds, args->actor, training));
       std::ostringstream out;
       out << "Trained " << report.version.name() << " on " << report.examples << " labelled texts";
       const bool champion = std::find(report.version.aliases.begin(), report.version.aliases.end(), "champion") !=
@@ -88,8 +90,8 @@ void AddTextCommands(CLI::App& app, GlobalOptions& options, std::function<int()>
                              std::to_string(report.version.version) + "` to use it)\n");
       if (report.validation) {
         out << report.validation->folds << "-fold cross-validated accuracy " << Percent(report.validation->accuracy)
-            << " (sd " << Percent(report.validation->accuracy_std) << " across folds); the built-in lexicon: "
-            << Percent(report.validation->lexicon_accuracy) << "\n";
+            << " (sd " << Percent(report.validation->accuracy_std)
+            << " across folds); the built-in lexicon: " << Percent(report.validation->lexicon_accuracy) << "\n";
       }
       return std::pair{engine::ToJson(report), out.str()};
     });
@@ -118,9 +120,11 @@ void AddTextCommands(CLI::App& app, GlobalOptions& options, std::function<int()>
     });
   });
 
-  CLI::App* lift = text->add_subcommand("churn-lift", "What sentiment adds to the churn model (cross-validated ROC AUC with and without)");
+  CLI::App* lift = text->add_subcommand(
+      "churn-lift", "What sentiment adds to the churn model (cross-validated ROC AUC with and without)");
   lift->add_option("--folds", args->folds, "Cross-validation folds (2 to 20)")->capture_default_str();
-  lift->add_option("--horizon-days", args->horizon_days, "Churned: no purchase within this many days")->capture_default_str();
+  lift->add_option("--horizon-days", args->horizon_days, "Churned: no purchase within this many days")
+      ->capture_default_str();
   lift->callback([&options, &run, args] {
     run = Runner(options, [args](Context& context) -> Output {
       engine::TrainOptions churn;
@@ -163,12 +167,13 @@ void AddTextCommands(CLI::App& app, GlobalOptions& options, std::function<int()>
       LOYALTY_ASSIGN_OR_RETURN(auto report, context.platform().text().Topics(*from, to, args->bucket));
       std::ostringstream out;
       out << report.texts << " texts";
-      for (const auto& [topic, count] : report.totals) out << (topic == report.totals.begin()->first ? ": " : ", ") << topic << " " << count;
+      for (const auto& [topic, count] : report.totals)
+        out << (topic == report.totals.begin()->first ? ": " : ", ") << topic << " " << count;
       out << "\n";
       for (const auto& row : report.rows) {
         out << "  " << row.bucket << "  " << std::left << std::setw(12) << row.segment << std::right << std::setw(6)
-            << row.texts << " texts  mean " << std::showpos << std::fixed << std::setprecision(2)
-            << row.mean_sentiment << std::noshowpos << "  negative " << row.negative;
+            << row.texts << " texts  mean " << std::showpos << std::fixed << std::setprecision(2) << row.mean_sentiment
+            << std::noshowpos << "  negative " << row.negative;
         for (const auto& [topic, count] : row.topics) out << "  " << topic << ":" << count;
         out << "\n";
       }

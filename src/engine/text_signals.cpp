@@ -108,9 +108,9 @@ core::Result<SentimentTrainingReport> TextSignals::Train(std::span<const models:
   entry.creator = actor;
   entry.data_window = {{"examples", report.examples}, {"labels", by_label}};
   entry.features = {"text"};
-  entry.params = {{"epochs", training.epochs},        {"learning_rate", training.learning_rate},
-                  {"dimension", training.dimension},  {"word_ngrams", training.word_ngrams},
-                  {"buckets", training.buckets},      {"seed", training.seed},
+  entry.params = {{"epochs", training.epochs},       {"learning_rate", training.learning_rate},
+                  {"dimension", training.dimension}, {"word_ngrams", training.word_ngrams},
+                  {"buckets", training.buckets},     {"seed", training.seed},
                   {"labels", model->labels()}};
   entry.metrics = report.validation ? models::ToJson(*report.validation) : Json::object();
   entry.artifact = std::move(artifact);
@@ -145,7 +145,8 @@ core::Result<TopicReport> TextSignals::Topics(core::Timestamp from, core::Timest
       const auto sentiment = event.properties.find("sentiment");
       if (sentiment == event.properties.end() || !sentiment->is_object()) return;  // no text in it
       // A merged profile's texts count in the segment of the member it was merged into.
-      const std::pair<std::string, std::string> key{BucketOf(event.at, bucket), segment(identity_.Resolve(event.member))};
+      const std::pair<std::string, std::string> key{BucketOf(event.at, bucket),
+                                                    segment(identity_.Resolve(event.member))};
       TopicCounts& row = rows[key];
       row.bucket = key.first;
       row.segment = key.second;

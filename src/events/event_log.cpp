@@ -68,6 +68,16 @@ Result<Event> EventFromRow(const store::Row& row) {
 
 constexpr int64_t kReplayPage = 4096;
 
+// Appends the events of `rows` to `out`.
+core::Status AppendEvents(const std::vector<store::Row>& rows, std::vector<Event>& out) {
+  out.reserve(out.size() + rows.size());
+  for (const auto& row : rows) {
+    LOYALTY_ASSIGN_OR_RETURN(Event event, EventFromRow(row));
+    out.push_back(std::move(event));
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<std::vector<Event>> EventLog::ForMember(const core::MemberId& member, std::optional<core::Timestamp> before,
@@ -88,10 +98,7 @@ Result<std::vector<Event>> EventLog::ForMembers(std::span<const core::MemberId> 
           auto rows, tx.Query("SELECT event_id, member_id, type, at, channel, properties FROM events "
                               "WHERE member_id = ?1 AND at < ?2 ORDER BY at DESC, event_id DESC LIMIT ?3",
                               {member.str(), cutoff, int64_t{limit}}));
-      for (const auto& row : rows) {
-        LOYALTY_ASSIGN_OR_RETURN(Event event, EventFromRow(row));
-        out.push_back(std::move(event));
-      }
+      LOYALTY_TRY(AppendEvents(rows, out));
     }
     std::sort(out.begin(), out.end(), [](const Event& a, const Event& b) {
       return a.at != b.at ? a.at > b.at : a.id > b.id;
@@ -115,11 +122,7 @@ core::Status EventLog::OfType(EventType type, core::Timestamp from, core::Timest
                                                    "WHERE type = ?1 AND (at > ?2 OR (at = ?2 AND event_id > ?3)) AND at < ?4 "
                                                    "ORDER BY at, event_id LIMIT ?5",
                                                    {type_name, after_at, after_id, end, kPage}));
-      for (const auto& row : rows) {
-        LOYALTY_ASSIGN_OR_RETURN(Event event, EventFromRow(row));
-        page.push_back(std::move(event));
-      }
-      return {};
+      return AppendEvents(rows, page);
     }));
     for (const Event& event : page) visit(event);
     if (static_cast<int64_t>(page.size()) < kPage) return {};
@@ -166,12 +169,7 @@ core::Status EventLog::ReplayAll(std::optional<core::Timestamp> before, const Vi
                                                    "FROM events WHERE (member_id, at, event_id) > (?1, ?2, ?3) "
                                                    "AND at < ?4 ORDER BY member_id, at, event_id LIMIT ?5",
                                                    {last_member, last_at, last_id, cutoff, kReplayPage}));
-      page.reserve(rows.size());
-      for (const auto& row : rows) {
-        LOYALTY_ASSIGN_OR_RETURN(Event event, EventFromRow(row));
-        page.push_back(std::move(event));
-      }
-      return {};
+      return AppendEvents(rows, page);
     }));
     for (const auto& event : page) visit(event);
     if (page.size() < static_cast<size_t>(kReplayPage)) return {};

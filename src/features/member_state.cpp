@@ -151,7 +151,7 @@ std::string FeatureInWords(std::string_view name, double v) {
     case F::return_rate: return "returns " + pct + " of purchases";
     case F::offer_response_rate: return "accepts " + pct + " of offers";
     case F::days_since_last_event: return "no visit in " + count("day", "days");
-    case F::sentiment_last: return std::string(v <= -0.3 ? "last message negative" : v >= 0.3 ? "last message positive" : "last message neutral") + " (" + Rounded(v, 2) + ")";
+    case F::sentiment_last: return std::string(v <= -0.3 ? "last text negative" : v >= 0.3 ? "last text positive" : "last text neutral") + " (" + Rounded(v, 2) + ")";
     case F::sentiment_mean_90d: return std::string(v <= -0.3 ? "negative" : v >= 0.3 ? "positive" : "mixed") + " tone over 90 days (" + Rounded(v, 2) + ")";
     case F::sentiment_trend: return v <= -0.1 ? "tone souring" : v >= 0.1 ? "tone improving" : "tone steady";
     case F::kCount: break;

@@ -421,17 +421,7 @@ class TempFile {
   std::filesystem::path path_;
 };
 
-std::string_view LabelToken(Polarity polarity) {
-  switch (polarity) {
-    case Polarity::kNegative:
-      return "__label__negative";
-    case Polarity::kPositive:
-      return "__label__positive";
-    case Polarity::kNeutral:
-      break;
-  }
-  return "__label__neutral";
-}
+std::string LabelToken(Polarity polarity) { return "__label__" + std::string(PolarityName(polarity)); }
 
 }  // namespace
 
@@ -683,7 +673,7 @@ Sentiment FastTextSentiment::Score(std::string_view text) const {
 }
 
 core::Result<SentimentValidation> CrossValidateSentiment(std::span<const LabelledText> examples, int folds,
-                                                     const SentimentTraining& training) {
+                                                         const SentimentTraining& training) {
   if (folds < 2) return Fail(ErrorCode::kInvalidArgument, "folds must be at least 2");
   if (examples.size() < static_cast<size_t>(folds) * 10) {
     return Fail(ErrorCode::kInvalidArgument, "need at least 10 labelled texts per fold");

@@ -71,10 +71,9 @@ Result<std::string> Open(const VaultKey& key, std::string_view ref, std::string_
   std::string plaintext(length - kNonce - kTag, '\0');
   unsigned long long written = 0;
   const std::string ad = AssociatedData(ref, member);
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt(reinterpret_cast<unsigned char*>(plaintext.data()), &written,
-                                                 nullptr, in + kNonce, length - kNonce,
-                                                 reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), in,
-                                                 key.bytes().data()) != 0) {
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+          reinterpret_cast<unsigned char*>(plaintext.data()), &written, nullptr, in + kNonce, length - kNonce,
+          reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), in, key.bytes().data()) != 0) {
     return Fail(ErrorCode::kInternal, "vault entry '" + std::string(ref) +
                                           "' does not open with this key: it was altered or sealed by another key");
   }
@@ -106,8 +105,8 @@ Result<VaultKey> VaultKey::FromHex(std::string_view hex) {
   while (!hex.empty() && std::isspace(static_cast<unsigned char>(hex.back()))) hex.remove_suffix(1);
   VaultKey key = Generate();  // initialises libsodium; the bytes are replaced below
   size_t length = 0;
-  if (hex.size() != kBytes * 2 || sodium_hex2bin(key.bytes_.data(), key.bytes_.size(), hex.data(), hex.size(),
-                                                 nullptr, &length, nullptr) != 0 ||
+  if (hex.size() != kBytes * 2 ||
+      sodium_hex2bin(key.bytes_.data(), key.bytes_.size(), hex.data(), hex.size(), nullptr, &length, nullptr) != 0 ||
       length != kBytes) {
     return Fail(ErrorCode::kInvalidArgument, "a vault key is 64 hex digits (32 bytes)");
   }
@@ -132,7 +131,8 @@ Result<VaultKey> VaultKey::FromFile(const std::filesystem::path& path, bool crea
     ::chmod(partial.c_str(), 0600);
     std::error_code error;
     std::filesystem::rename(partial, path, error);
-    if (error) return Fail(ErrorCode::kInternal, "cannot create the vault key file " + path.string() + ": " + error.message());
+    if (error)
+      return Fail(ErrorCode::kInternal, "cannot create the vault key file " + path.string() + ": " + error.message());
     return key;
   }
   std::ifstream in(path);
@@ -175,7 +175,8 @@ Status Vault::Put(store::Transaction& tx, std::span<const Secret> secrets) const
 
 Result<std::optional<std::string>> Vault::Get(std::string_view ref) {
   return db_.ReadValue<std::optional<std::string>>([&](store::Transaction& tx) -> Result<std::optional<std::string>> {
-    LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT member, key_id, sealed FROM vault_entries WHERE ref = ?1", {ref}));
+    LOYALTY_ASSIGN_OR_RETURN(auto row,
+                             tx.QueryOne("SELECT member, key_id, sealed FROM vault_entries WHERE ref = ?1", {ref}));
     if (!row) return std::optional<std::string>();
     LOYALTY_TRY(CheckKey(key_, ref, row->Text(1)));
     LOYALTY_ASSIGN_OR_RETURN(std::string plaintext, privacy::Open(key_, ref, row->Text(0), row->Text(2)));
@@ -185,9 +186,10 @@ Result<std::optional<std::string>> Vault::Get(std::string_view ref) {
 
 Result<std::vector<Secret>> Vault::ForMember(const core::MemberId& member) {
   return db_.ReadValue<std::vector<Secret>>([&](store::Transaction& tx) -> Result<std::vector<Secret>> {
-    LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT ref, kind, key_id, sealed FROM vault_entries WHERE member = ?1 "
-                                                 "ORDER BY created_at, ref",
-                                                 {member.str()}));
+    LOYALTY_ASSIGN_OR_RETURN(auto rows,
+                             tx.Query("SELECT ref, kind, key_id, sealed FROM vault_entries WHERE member = ?1 "
+                                      "ORDER BY created_at, ref",
+                                      {member.str()}));
     std::vector<Secret> out;
     for (const store::Row& row : rows) {
       LOYALTY_TRY(CheckKey(key_, row.Text(0), row.Text(2)));

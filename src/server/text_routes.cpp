@@ -38,7 +38,8 @@ void AddTextRoutes(Router& router, engine::TextSignals& text) {
               return Fail(ErrorCode::kInvalidArgument, "texts[" + std::to_string(i) + "] must be a string");
             }
             auto scored = text.Score(texts[i].get_ref<const std::string&>());
-            if (!scored) return Fail(scored.error().code, "texts[" + std::to_string(i) + "]: " + scored.error().message);
+            if (!scored)
+              return Fail(scored.error().code, "texts[" + std::to_string(i) + "]: " + scored.error().message);
             results.push_back(engine::ToJson(*scored));
           }
           return Json{{"results", std::move(results)}};
@@ -54,7 +55,8 @@ void AddTextRoutes(Router& router, engine::TextSignals& text) {
         return Fail(ErrorCode::kInvalidArgument, "query parameters 'from' and 'to' are required (ISO 8601 times)");
       }
       const auto bucket = request.query.find("bucket");
-      LOYALTY_ASSIGN_OR_RETURN(auto report, text.Topics(*from, *to, bucket == request.query.end() ? "week" : bucket->second));
+      LOYALTY_ASSIGN_OR_RETURN(auto report,
+                               text.Topics(*from, *to, bucket == request.query.end() ? "week" : bucket->second));
       return engine::ToJson(report);
     });
   });

@@ -136,11 +136,12 @@ TEST_F(TextSignalsTest, ATrainedChampionScoresNewTextsAndTopicsAreCountedBySegme
   EXPECT_EQ(report->totals.at("staff"), 1);
   ASSERT_EQ(report->rows.size(), 2u);
   EXPECT_EQ(report->rows[0].bucket, "2026-05-04");  // a Monday
-  EXPECT_EQ(report->rows[0].segment, "Prospect");    // no purchase yet
+  EXPECT_EQ(report->rows[0].segment, "Prospect");   // no purchase yet
   EXPECT_EQ(report->rows[0].texts, 2);
   EXPECT_EQ(report->rows[0].negative, 2);
   EXPECT_EQ(report->rows[1].bucket, "2026-05-11");
-  EXPECT_EQ(platform_->text().Topics(clock_.Now(), clock_.Now(), "week").error().code, core::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(platform_->text().Topics(clock_.Now(), clock_.Now(), "week").error().code,
+            core::ErrorCode::kInvalidArgument);
   EXPECT_EQ(platform_->text().Topics(*core::ParseTimestamp("2026-05-01T00:00:00Z"), clock_.Now(), "year").error().code,
             core::ErrorCode::kInvalidArgument);
 }

@@ -45,8 +45,8 @@ class VaultTest : public ::testing::Test {
 TEST_F(VaultTest, KeepsSecretsThatOnlyTheKeyOpensAndNoPlaintextReachesTheFile) {
   const std::string text = "Ann Example, 12 Acacia Avenue: the courier lost my parcel";
   ASSERT_TRUE(vault_->Put(std::vector<Secret>{{"evt:1", Member("m1"), "text", text},
-                                               {"evt:2", Member("m1"), "text", "second"},
-                                               {"evt:3", Member("m2"), "text", "other member"}}));
+                                              {"evt:2", Member("m1"), "text", "second"},
+                                              {"evt:3", Member("m2"), "text", "other member"}}));
   EXPECT_EQ(vault_->Get("evt:1").value(), text);
   EXPECT_EQ(vault_->Get("evt:9").value(), std::nullopt);
   EXPECT_EQ(*vault_->Count(), 3);
@@ -77,10 +77,11 @@ TEST_F(VaultTest, ARetriedPutKeepsTheFirstContent) {
 
 TEST_F(VaultTest, ACiphertextMovedToAnotherRowOrAlteredDoesNotOpen) {
   ASSERT_TRUE(vault_->Put(std::vector<Secret>{{"evt:1", Member("m1"), "text", "secret one"},
-                                               {"evt:2", Member("m2"), "text", "secret two"}}));
+                                              {"evt:2", Member("m2"), "text", "secret two"}}));
   ASSERT_TRUE(db_->Write([](store::Transaction& tx) -> core::Status {
-    LOYALTY_TRY(tx.Execute("UPDATE vault_entries SET sealed = (SELECT sealed FROM vault_entries WHERE ref = 'evt:2') "
-                           "WHERE ref = 'evt:1'"));
+    LOYALTY_TRY(
+        tx.Execute("UPDATE vault_entries SET sealed = (SELECT sealed FROM vault_entries WHERE ref = 'evt:2') "
+                   "WHERE ref = 'evt:1'"));
     return {};
   }));
   auto moved = vault_->Get("evt:1");
@@ -91,8 +92,8 @@ TEST_F(VaultTest, ACiphertextMovedToAnotherRowOrAlteredDoesNotOpen) {
 
 TEST_F(VaultTest, ErasureRemovesOnlyThatMembersEntries) {
   ASSERT_TRUE(vault_->Put(std::vector<Secret>{{"evt:1", Member("m1"), "text", "a"},
-                                               {"evt:2", Member("m1"), "text", "b"},
-                                               {"evt:3", Member("m2"), "text", "c"}}));
+                                              {"evt:2", Member("m1"), "text", "b"},
+                                              {"evt:3", Member("m2"), "text", "c"}}));
   EXPECT_EQ(*vault_->EraseMember(Member("m1")), 2);
   EXPECT_EQ(vault_->Get("evt:1").value(), std::nullopt);
   EXPECT_EQ(vault_->Get("evt:3").value(), "c");
@@ -100,8 +101,8 @@ TEST_F(VaultTest, ErasureRemovesOnlyThatMembersEntries) {
 }
 
 TEST_F(VaultTest, RekeyReSealsEverythingUnderTheNewKey) {
-  ASSERT_TRUE(vault_->Put(std::vector<Secret>{{"evt:1", Member("m1"), "text", "a"},
-                                               {"evt:2", Member("m2"), "text", "b"}}));
+  ASSERT_TRUE(
+      vault_->Put(std::vector<Secret>{{"evt:1", Member("m1"), "text", "a"}, {"evt:2", Member("m2"), "text", "b"}}));
   const VaultKey next = VaultKey::Generate();
   EXPECT_EQ(*Vault::Rekey(*db_, key_, next), 2);
   auto reopened = std::move(*Vault::Open(*db_, next, clock_));

@@ -32,11 +32,18 @@ TEST_F(TextApiTest, ScoresTextsReportsTopicsAndShowsTheMembersWordsOnlyToManager
                 "longer than");
 
   Post(client, "/v1/members", {{"id", "ann"}});
-  const Json events = Json::array(
-      {{{"id", "x1"}, {"type", "service_ticket_opened"}, {"at", "2026-03-30T09:00:00Z"}, {"member", "ann"},
-        {"channel", "call_center"}, {"properties", {{"ticket", "k1"}, {"text", "Rude staff and a late parcel"}}}},
-       {{"id", "x2"}, {"type", "message"}, {"at", "2026-03-31T09:00:00Z"}, {"member", "ann"}, {"channel", "app"},
-        {"properties", {{"text", "thanks, all sorted now, great help"}}}}});
+  const Json events = Json::array({{{"id", "x1"},
+                                    {"type", "service_ticket_opened"},
+                                    {"at", "2026-03-30T09:00:00Z"},
+                                    {"member", "ann"},
+                                    {"channel", "call_center"},
+                                    {"properties", {{"ticket", "k1"}, {"text", "Rude staff and a late parcel"}}}},
+                                   {{"id", "x2"},
+                                    {"type", "message"},
+                                    {"at", "2026-03-31T09:00:00Z"},
+                                    {"member", "ann"},
+                                    {"channel", "app"},
+                                    {"properties", {{"text", "thanks, all sorted now, great help"}}}}});
   auto ingested = client.Send("POST", "/v1/events", events.dump());
   ASSERT_EQ(ingested.status, 200) << ingested.body;
 
@@ -77,7 +84,8 @@ TEST_F(TextApiTest, ScoresTextsReportsTopicsAndShowsTheMembersWordsOnlyToManager
   auto audited = platform_->audit().Query({.member = "ann"});
   ASSERT_TRUE(audited) << audited.error().message;
   bool read_recorded = false;
-  for (const auto& entry : *audited) read_recorded |= entry.action == "GET /v1/members/{id}/texts" && entry.status == 200;
+  for (const auto& entry : *audited)
+    read_recorded |= entry.action == "GET /v1/members/{id}/texts" && entry.status == 200;
   EXPECT_TRUE(read_recorded);
 }
 

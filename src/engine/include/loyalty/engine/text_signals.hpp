@@ -56,8 +56,8 @@ struct TopicCounts {
 struct TopicReport {
   core::Timestamp from;
   core::Timestamp to;
-  std::string bucket;  // "day", "week" (from Monday) or "month"
-  std::vector<TopicCounts> rows;  // by bucket, then segment
+  std::string bucket;                     // "day", "week" (from Monday) or "month"
+  std::vector<TopicCounts> rows;          // by bucket, then segment
   std::map<std::string, int64_t> totals;  // topic -> texts mentioning it
   int64_t texts = 0;
 };
