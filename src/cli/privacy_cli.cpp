@@ -48,15 +48,12 @@ void AddVaultCommands(CLI::App& app, GlobalOptions& options, std::function<int()
           (context.config()["privacy"].contains("vault_key") || context.config()["privacy"].contains("vault_key_file"));
       std::string text = "re-sealed " + std::to_string(sealed) + " entries under key " + next.id();
       if (!configured) {
-        std::error_code error;
-        std::filesystem::copy_file(args->new_key_file, default_file, std::filesystem::copy_options::overwrite_existing,
-                                   error);
-        if (error) {
-          return Fail(ErrorCode::kInternal, "re-sealed under the new key, but could not copy it to " +
-                                                default_file.string() + ": " + error.message() + "; copy it by hand");
+        auto replaced = next.WriteFile(default_file, true);
+        if (!replaced) {
+          return Fail(ErrorCode::kInternal, "re-sealed under the new key, but could not write it to " +
+                                                default_file.string() + ": " + replaced.error().message + "; copy " +
+                                                args->new_key_file + " there by hand");
         }
-        std::filesystem::permissions(default_file,
-                                     std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, error);
         text += "; " + default_file.string() + " now holds it";
       } else {
         text += "; point [privacy] vault_key or vault_key_file at the new key before the next start";

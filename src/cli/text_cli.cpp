@@ -26,6 +26,7 @@ struct TextArgs {
   std::string from;
   std::string to;
   std::string bucket = "week";
+  int lift_folds = 5;
   int horizon_days = 60;
   std::string member;
 };
@@ -122,14 +123,14 @@ void AddTextCommands(CLI::App& app, GlobalOptions& options, std::function<int()>
 
   CLI::App* lift = text->add_subcommand(
       "churn-lift", "What sentiment adds to the churn model (cross-validated ROC AUC with and without)");
-  lift->add_option("--folds", args->folds, "Cross-validation folds (2 to 20)")->capture_default_str();
+  lift->add_option("--folds", args->lift_folds, "Cross-validation folds (2 to 20)")->capture_default_str();
   lift->add_option("--horizon-days", args->horizon_days, "Churned: no purchase within this many days")
       ->capture_default_str();
   lift->callback([&options, &run, args] {
     run = Runner(options, [args](Context& context) -> Output {
       engine::TrainOptions churn;
       churn.churn_horizon_days = args->horizon_days;
-      LOYALTY_ASSIGN_OR_RETURN(auto ablation, context.platform().predictions().SentimentLift(churn, args->folds));
+      LOYALTY_ASSIGN_OR_RETURN(auto ablation, context.platform().predictions().SentimentLift(churn, args->lift_folds));
       std::ostringstream out;
       out << std::fixed << std::setprecision(4) << "churn ROC AUC, " << ablation.folds << "-fold, " << ablation.rows
           << " customers:\n  with sentiment     " << ablation.with.roc_auc << "\n  without sentiment  "

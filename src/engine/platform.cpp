@@ -2,6 +2,8 @@
 
 #include <fstream>
 
+#include "loyalty/core/logging.hpp"
+
 namespace loyalty::engine {
 
 core::Result<PlatformOptions> ParsePlatformOptions(const core::Json& config) {
@@ -54,11 +56,16 @@ core::Result<std::unique_ptr<Platform>> Platform::Open(store::Database& db, Plat
   p->features_ = std::make_unique<features::FeatureStore>(currency);
   p->members_ = std::make_unique<Members>(db, *p->identity_, *p->ledger_, *p->event_log_, *p->features_, clock);
   LOYALTY_ASSIGN_OR_RETURN(p->registry_, models::ModelRegistry::Open(db, clock));
-  LOYALTY_ASSIGN_OR_RETURN(p->vault_, privacy::Vault::Open(db, options.vault_key ? std::move(*options.vault_key)
-                                                                                  : privacy::VaultKey::Generate(),
-                                                           clock));
+  // Without a configured key (tests), a key of this process only: nothing to check it against.
+  const bool configured_key = options.vault_key.has_value();
+  LOYALTY_ASSIGN_OR_RETURN(p->vault_, privacy::Vault::Open(db,
+                                                           configured_key ? std::move(*options.vault_key)
+                                                                          : privacy::VaultKey::Generate(),
+                                                           clock, configured_key));
   p->text_ = std::make_unique<TextSignals>(*p->vault_, *p->registry_, *p->event_log_, *p->members_, *p->identity_,
                                            *p->features_, clock);
+  LOYALTY_ASSIGN_OR_RETURN(const int64_t sealed, p->text_->SealLogged(db));
+  if (sealed > 0) core::Log(core::LogLevel::kInfo, "vault.sealed_logged_texts", {{"events", sealed}});
   p->ingestor_ =
       std::make_unique<Ingestor>(*p->event_log_, *p->ledger_, *p->members_, *p->features_, *p->text_, clock);
   p->predictions_ = std::make_unique<Predictions>(*p->members_, *p->features_, *p->event_log_, *p->identity_,

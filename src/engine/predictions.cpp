@@ -342,13 +342,19 @@ Result<std::shared_ptr<const Loaded>> LoadModel(models::ModelRegistry& registry,
 }  // namespace
 
 // Models read features by position: one trained on another feature list must not score.
+// The champion cannot score: none trained yet, or trained on another feature list.
+bool NoUsableModel(const core::Error& error) {
+  return error.code == ErrorCode::kNotFound || error.code == ErrorCode::kFailedPrecondition;
+}
+
 core::Status CheckFeatures(const std::vector<std::string>& trained_on) {
   const features::FeatureVector none;
   const features::FeatureVector* row = &none;
   const auto current = FeatureRows(std::span<const features::FeatureVector* const>(&row, 1)).feature_names;
   if (trained_on != current) {
     return Fail(ErrorCode::kFailedPrecondition,
-                "the model was trained on another feature list than this version computes; retrain it");
+                "the model was trained on another feature list than this version computes; retrain it "
+                "(loyalty train)");
   }
   return {};
 }
@@ -711,7 +717,9 @@ Result<Predictions::DecisionScores> Predictions::ScoresForDecision(const Feature
   const auto days = state ? state->purchase_days() : std::nullopt;
   if (!days) return out;
   auto churn = Churn("champion");
-  if (!churn && churn.error().code != ErrorCode::kNotFound) return std::unexpected(churn.error());
+  // No champion, or one trained on another feature list (after an upgrade, until retrained):
+  // decide without a churn score rather than not at all.
+  if (!churn && !NoUsableModel(churn.error())) return std::unexpected(churn.error());
   if (churn) {
     const features::FeatureVector* row = &report.features;
     LOYALTY_ASSIGN_OR_RETURN(const auto p, (*churn)->model.Predict(FeatureRows(std::span<const features::FeatureVector* const>(&row, 1))));
@@ -749,7 +757,7 @@ Result<core::Json> Predictions::Scores(const MemberId& requested) {
   const features::FeatureVector* row = &report.features;
   const models::Dataset input = FeatureRows(std::span<const features::FeatureVector* const>(&row, 1));
   auto churn = Churn("champion");
-  if (!churn && churn.error().code != ErrorCode::kNotFound) return std::unexpected(churn.error());
+  if (!churn && !NoUsableModel(churn.error())) return std::unexpected(churn.error());
   if (!churn) {
     out["churn"] = nullptr;
     unavailable.push_back("churn: " + churn.error().message);

@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "loyalty/features/rfm.hpp"
 
@@ -33,30 +35,86 @@ std::string BucketOf(core::Timestamp at, std::string_view bucket) {
 
 core::Result<std::shared_ptr<const models::SentimentModel>> TextSignals::Model() {
   auto champion = registry_.ByAlias(std::string(kModelKind), "champion");
-  std::lock_guard lock(model_mutex_);
+  if (!champion && champion.error().code != ErrorCode::kNotFound) return std::unexpected(champion.error());
+  const int wanted = champion ? champion->version : 0;
+  {
+    std::lock_guard lock(model_mutex_);
+    if (model_ && model_version_ == wanted) return model_;
+  }
+  // Loaded outside the lock: scoring with the model in use goes on meanwhile.
+  std::shared_ptr<const models::SentimentModel> loaded;
   if (!champion) {
-    if (champion.error().code != ErrorCode::kNotFound) return std::unexpected(champion.error());
-    if (model_version_ != 0 || !model_) {
-      model_ = std::make_shared<models::LexiconSentiment>();
-      model_version_ = 0;
-    }
-    return model_;
-  }
-  if (champion->version != model_version_ || !model_) {
+    loaded = std::make_shared<models::LexiconSentiment>();
+  } else {
     LOYALTY_ASSIGN_OR_RETURN(std::string artifact, registry_.Artifact(champion->kind, champion->version));
-    LOYALTY_ASSIGN_OR_RETURN(auto loaded, models::FastTextSentiment::Load(artifact, champion->name()));
-    model_ = std::move(loaded);
-    model_version_ = champion->version;
+    auto model = models::FastTextSentiment::Load(artifact, champion->name());
+    if (!model) {
+      return Fail(ErrorCode::kInternal, "the sentiment champion " + champion->name() + " cannot be loaded (" +
+                                            model.error().message +
+                                            "); roll it back with loyalty models rollback --kind sentiment");
+    }
+    loaded = std::move(*model);
   }
+  std::lock_guard lock(model_mutex_);
+  model_ = std::move(loaded);
+  model_version_ = wanted;
   return model_;
 }
 
 core::Result<ScoredText> TextSignals::Score(std::string_view text) {
   if (text.size() > kMaxText) {
-    return Fail(ErrorCode::kInvalidArgument, "text is longer than " + std::to_string(kMaxText) + " characters");
+    return Fail(ErrorCode::kInvalidArgument, "text is longer than " + std::to_string(kMaxText) + " bytes");
   }
   LOYALTY_ASSIGN_OR_RETURN(auto model, Model());
   return ScoredText{model->Score(text), model->name(), models::ExtractTopics(text)};
+}
+
+core::Result<int64_t> TextSignals::SealLogged(store::Database& db) {
+  constexpr std::string_view kTask = "seal logged texts";
+  LOYALTY_ASSIGN_OR_RETURN(const bool done, vault_.TaskDone(kTask));
+  if (done) return 0;
+  int64_t sealed = 0;
+  core::Status failed;
+  std::vector<events::Event> page;
+  auto flush = [&]() -> core::Status {
+    std::vector<privacy::Secret> secrets;
+    for (events::Event& event : page) {
+      std::string plaintext = event.properties["text"].get<std::string>();
+      LOYALTY_ASSIGN_OR_RETURN(ScoredText scored, Score(plaintext));
+      Replace(event, scored);
+      secrets.push_back({VaultRef(event), event.member, "text", std::move(plaintext)});
+    }
+    LOYALTY_TRY(db.Write([&](store::Transaction& tx) -> core::Status {
+      LOYALTY_TRY(vault_.Put(tx, secrets));
+      return log_.ReplaceProperties(tx, page);
+    }));
+    sealed += static_cast<int64_t>(page.size());
+    page.clear();
+    return {};
+  };
+  const core::Timestamp all_from = core::FromUnixMillis(0);
+  const core::Timestamp all_to = core::FromUnixMillis(std::numeric_limits<int64_t>::max() / 2);
+  for (const auto type : {events::EventType::kServiceTicketOpened, events::EventType::kServiceTicketClosed,
+                          events::EventType::kReview, events::EventType::kMessage}) {
+    LOYALTY_TRY(log_.OfType(type, all_from, all_to, [&](const events::Event& event) {
+      const auto text = event.properties.find("text");
+      if (!failed || text == event.properties.end() || !text->is_string()) return;
+      page.push_back(event);
+      if (page.size() == 1000) failed = flush();
+    }));
+    if (failed && !page.empty()) failed = flush();
+    LOYALTY_TRY(failed);
+  }
+  LOYALTY_TRY(db.Write([&](store::Transaction& tx) { return vault_.MarkTaskDone(tx, kTask); }));
+  return sealed;
+}
+
+void TextSignals::Replace(events::Event& event, const ScoredText& scored) {
+  Json signals = ToJson(scored);
+  event.properties.erase("text");
+  event.properties["text_ref"] = VaultRef(event);
+  event.properties["sentiment"] = std::move(signals["sentiment"]);
+  event.properties["topics"] = std::move(signals["topics"]);
 }
 
 core::Status TextSignals::Seal(std::span<events::Event> events) {
@@ -80,11 +138,7 @@ core::Status TextSignals::Seal(std::span<events::Event> events) {
     const auto text = event.properties.find("text");
     std::string plaintext = text->get<std::string>();
     LOYALTY_ASSIGN_OR_RETURN(ScoredText scored, Score(plaintext));
-    Json signals = ToJson(scored);
-    event.properties.erase("text");
-    event.properties["text_ref"] = VaultRef(event);
-    event.properties["sentiment"] = std::move(signals["sentiment"]);
-    event.properties["topics"] = std::move(signals["topics"]);
+    Replace(event, scored);
     secrets.push_back({VaultRef(event), event.member, "text", std::move(plaintext)});
   }
   return vault_.Put(secrets);
@@ -195,11 +249,18 @@ core::Result<std::vector<MemberText>> TextSignals::Texts(const MemberId& member,
   }
   std::vector<MemberText> out;
   if (texts.empty()) return out;
-  // Newest first: page through the member's events until `limit` texts are found.
+  // Newest first: page through the member's events until `limit` texts are found. A page
+  // ends inside a millisecond perhaps: the next one starts with that millisecond again and
+  // skips the events already seen.
+  constexpr int kPage = 500;
   std::optional<core::Timestamp> before;
+  std::unordered_set<std::string> seen;
   while (static_cast<int>(out.size()) < limit) {
-    LOYALTY_ASSIGN_OR_RETURN(auto page, log_.ForMembers(profiles, before, 500));
+    LOYALTY_ASSIGN_OR_RETURN(auto page, log_.ForMembers(profiles, before, kPage));
+    bool fresh = false;
     for (const events::Event& event : page) {
+      if (!seen.insert(event.id).second) continue;
+      fresh = true;
       const auto ref = event.properties.find("text_ref");
       if (ref == event.properties.end() || !ref->is_string()) continue;
       auto text = texts.find(ref->get<std::string>());
@@ -209,8 +270,8 @@ core::Result<std::vector<MemberText>> TextSignals::Texts(const MemberId& member,
                           {"topics", event.properties.value("topics", Json::array())}}});
       if (static_cast<int>(out.size()) == limit) break;
     }
-    if (page.size() < 500) break;
-    before = page.back().at;
+    if (page.size() < static_cast<size_t>(kPage) || !fresh) break;
+    before = page.back().at + std::chrono::milliseconds(1);
   }
   return out;
 }

@@ -49,7 +49,7 @@ Status OptionalText(const Json& props, std::string_view key) {
   LOYALTY_ASSIGN_OR_RETURN(auto text, core::OptionalString(props, key, "properties"));
   if (text && text->size() > kMaxText) {
     return Fail(ErrorCode::kInvalidArgument,
-                "properties." + std::string(key) + " is longer than " + std::to_string(kMaxText) + " characters");
+                "properties." + std::string(key) + " is longer than " + std::to_string(kMaxText) + " bytes");
   }
   return {};
 }

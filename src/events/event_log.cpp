@@ -109,6 +109,15 @@ Result<std::vector<Event>> EventLog::ForMembers(std::span<const core::MemberId> 
 }
 
 
+core::Status EventLog::ReplaceProperties(store::Transaction& tx, std::span<const Event> events) const {
+  for (const Event& event : events) {
+    LOYALTY_ASSIGN_OR_RETURN(const int64_t changed, tx.Execute("UPDATE events SET properties = ?2 WHERE event_id = ?1",
+                                                               {event.id, core::Dump(event.properties)}));
+    if (changed != 1) return Fail(ErrorCode::kNotFound, "event '" + event.id + "' is not in the log");
+  }
+  return {};
+}
+
 core::Status EventLog::OfType(EventType type, core::Timestamp from, core::Timestamp to, const Visitor& visit) {
   constexpr int64_t kPage = 5000;
   int64_t after_at = core::ToUnixMillis(from);  // with an empty id: every event at or after `from`

@@ -434,6 +434,14 @@ std::vector<std::string> TextTokens(std::string_view text) {
   };
   for (size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
+    // The typographic apostrophe (U+2019, what phone keyboards type) is an apostrophe.
+    if (c == 0xE2 && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x80 &&
+        static_cast<unsigned char>(text[i + 2]) == 0x99 && !word.empty() && i + 3 < text.size() &&
+        std::isalpha(static_cast<unsigned char>(text[i + 3]))) {
+      word += '\'';
+      i += 2;
+      continue;
+    }
     if (IsWordByte(c)) {
       word += static_cast<char>(std::tolower(c));
     } else if ((c == '\'' || c == '`') && !word.empty() && i + 1 < text.size() &&
@@ -472,6 +480,7 @@ Sentiment LexiconSentiment::Score(std::string_view text) const {
     if (token == "!") ++exclamations;
     auto found = lexicon.find(token);
     if (found == lexicon.end()) continue;
+    if (token == "kind" && i + 1 < tokens.size() && tokens[i + 1] == "of") continue;  // "kind of slow": a hedge
     double v = found->second;
     if (i > 0) {
       const double degree = Degree(tokens[i - 1]);

@@ -1,8 +1,13 @@
 #include "loyalty/privacy/vault.hpp"
 
+#include <fcntl.h>
 #include <sodium.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -25,7 +30,13 @@ CREATE TABLE vault_entries (
 );
 CREATE INDEX vault_entries_member ON vault_entries (member, created_at);
 )sql";
-constexpr store::Migration kMigrations[] = {{1, "PII vault", kSchemaV1}};
+constexpr std::string_view kSchemaV2 = R"sql(
+CREATE TABLE vault_tasks (
+  name TEXT PRIMARY KEY,
+  done_at INTEGER NOT NULL
+);
+)sql";
+constexpr store::Migration kMigrations[] = {{1, "PII vault", kSchemaV1}, {2, "one-off vault tasks", kSchemaV2}};
 
 constexpr size_t kNonce = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
 constexpr size_t kTag = crypto_aead_xchacha20poly1305_ietf_ABYTES;
@@ -117,23 +128,37 @@ Result<VaultKey> VaultKey::FromHex(std::string_view hex) {
   return key;
 }
 
+Status VaultKey::WriteFile(const std::filesystem::path& path, bool replace) const {
+  // Written whole to a private file first (0600 from its creation, synced), then moved into
+  // place: a crash leaves the old key or the new one, never half of one, and never readable
+  // by others. Without `replace`, an existing key file wins (link fails) and stays.
+  const std::string partial = path.string() + ".partial-" + std::to_string(::getpid());
+  const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Fail(ErrorCode::kInternal, "cannot create " + partial + ": " + std::strerror(errno));
+  const std::string text = Hex() + "\n";
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  int placed = -1;
+  if (written) placed = replace ? ::rename(partial.c_str(), path.c_str()) : ::link(partial.c_str(), path.c_str());
+  const int error = errno;
+  ::unlink(partial.c_str());  // after link, or after a failure; after rename it is gone already
+  if (!written) return Fail(ErrorCode::kInternal, "cannot write the vault key file " + path.string());
+  if (placed != 0) {
+    if (!replace && error == EEXIST) return Fail(ErrorCode::kAlreadyExists, path.string() + " exists already");
+    return Fail(ErrorCode::kInternal,
+                "cannot create the vault key file " + path.string() + ": " + std::strerror(error));
+  }
+  return {};
+}
+
 Result<VaultKey> VaultKey::FromFile(const std::filesystem::path& path, bool create) {
   if (!std::filesystem::exists(path)) {
     if (!create) return Fail(ErrorCode::kNotFound, "vault key file " + path.string() + " does not exist");
     VaultKey key = Generate();
-    const std::filesystem::path partial = path.string() + ".partial";
-    {
-      std::ofstream out(partial, std::ios::trunc);
-      out << key.Hex() << '\n';
-      out.flush();
-      if (!out) return Fail(ErrorCode::kInternal, "cannot write the vault key file " + partial.string());
-    }
-    ::chmod(partial.c_str(), 0600);
-    std::error_code error;
-    std::filesystem::rename(partial, path, error);
-    if (error)
-      return Fail(ErrorCode::kInternal, "cannot create the vault key file " + path.string() + ": " + error.message());
-    return key;
+    auto written = key.WriteFile(path, false);
+    if (written) return key;
+    // Another process created it first: use the key it wrote.
+    if (written.error().code != ErrorCode::kAlreadyExists) return std::unexpected(written.error());
   }
   std::ifstream in(path);
   std::stringstream content;
@@ -149,9 +174,22 @@ std::string VaultKey::Hex() const {
   return sodium_bin2hex(hex, sizeof hex, bytes_.data(), bytes_.size());
 }
 
-Result<std::unique_ptr<Vault>> Vault::Open(store::Database& db, VaultKey key, const core::Clock& clock) {
+Result<std::unique_ptr<Vault>> Vault::Open(store::Database& db, VaultKey key, const core::Clock& clock,
+                                           bool check_key) {
   if (sodium_init() < 0) return Fail(ErrorCode::kInternal, "libsodium could not be initialised");
   LOYALTY_TRY(store::Migrate(db, "vault", kMigrations));
+  if (check_key) {
+    LOYALTY_ASSIGN_OR_RETURN(auto sealed_by, db.ReadValue<std::vector<store::Row>>([](store::Transaction& tx) {
+      return tx.Query("SELECT key_id, COUNT(*) FROM vault_entries GROUP BY key_id");
+    }));
+    if (!sealed_by.empty() && std::none_of(sealed_by.begin(), sealed_by.end(),
+                                           [&](const store::Row& row) { return row.Text(0) == key.id(); })) {
+      return Fail(ErrorCode::kFailedPrecondition,
+                  "the vault's entries were sealed by key " + sealed_by.front().Text(0) +
+                      ", not by the configured key " + key.id() +
+                      ": restore the key that sealed them (docs/operations.md, PII vault)");
+    }
+  }
   return std::unique_ptr<Vault>(new Vault(db, std::move(key), clock));
 }
 
@@ -204,6 +242,19 @@ Result<int64_t> Vault::EraseMember(const core::MemberId& member) {
   return db_.WriteValue<int64_t>([&](store::Transaction& tx) {
     return tx.Execute("DELETE FROM vault_entries WHERE member = ?1", {member.str()});
   });
+}
+
+Result<bool> Vault::TaskDone(std::string_view name) {
+  return db_.ReadValue<bool>([&](store::Transaction& tx) -> Result<bool> {
+    LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT 1 FROM vault_tasks WHERE name = ?1", {name}));
+    return row.has_value();
+  });
+}
+
+Status Vault::MarkTaskDone(store::Transaction& tx, std::string_view name) const {
+  LOYALTY_TRY(tx.Execute("INSERT INTO vault_tasks (name, done_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+                         {name, core::ToUnixMillis(clock_.Now())}));
+  return {};
 }
 
 Result<int64_t> Vault::Count() {

@@ -64,6 +64,10 @@ TEST_F(TextCliTest, TheVaultKeepsTextsAndIsReSealedUnderANewKey) {
   EXPECT_EQ(LoyaltyJson("vault status")["key_id"], rekeyed["key_id"]);  // the data dir's key file was replaced
   ExpectOneLineError(Loyalty("vault rekey --new-key-file " + (dir_ / "next.key").string()), 2, "in use");
   ExpectOneLineError(Loyalty("vault rekey --new-key-file " + WriteFile("bad.key", "xyz")), 2, "64 hex digits");
+  // A lost key is found at start, not when a text is read.
+  const std::string real_key = rekeyed["key_id"].get<std::string>();
+  std::filesystem::remove(dir_ / "data" / "vault.key");
+  ExpectOneLineError(Loyalty("vault status"), 5, real_key);
 }
 
 }  // namespace

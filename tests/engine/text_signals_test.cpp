@@ -146,5 +146,41 @@ TEST_F(TextSignalsTest, ATrainedChampionScoresNewTextsAndTopicsAreCountedBySegme
             core::ErrorCode::kInvalidArgument);
 }
 
+// A database from before the vault: its events hold the text itself. Opening the platform seals
+// it (once), and the log holds no text afterwards.
+TEST(TextSignalsUpgradeTest, TextLoggedBeforeTheVaultIsSealedWhenThePlatformOpens) {
+  ::loyalty::testing::TempDir dir;
+  core::ManualClock clock(*core::ParseTimestamp("2026-05-20T12:00:00Z"));
+  auto db = std::move(*store::OpenSqlite({.path = dir / "old.db", .durability = store::Durability::kNormal}));
+  {
+    auto log = std::move(*events::EventLog::Open(*db, clock));
+    std::vector<events::Event> old;
+    for (int i = 0; i < 1200; ++i) {  // more than one page
+      old.push_back({"old-" + std::to_string(i), events::EventType::kReview, clock.Now() - std::chrono::hours(i + 1),
+                     *core::MemberId::Parse("m" + std::to_string(i % 7)), "web",
+                     Json{{"rating", 1}, {"text", "terrible service, parcel lost #" + std::to_string(i)}}, ""});
+    }
+    old.push_back({"no-text", events::EventType::kReview, clock.Now() - std::chrono::hours(1),
+                   *core::MemberId::Parse("m1"), "web", Json{{"rating", 5}}, ""});
+    ASSERT_TRUE(log->Append(old));
+  }
+  const auto key = privacy::VaultKey::Generate();
+  auto platform = Platform::Open(*db, {.vault_key = key}, clock);
+  ASSERT_TRUE(platform) << platform.error().message;
+  EXPECT_EQ(*(*platform)->vault().Count(), 1200);
+  auto logged = (*platform)->event_log().Find(std::vector<std::string>{"old-1199", "no-text"});
+  ASSERT_TRUE(logged && (*logged)[0] && (*logged)[1]);
+  EXPECT_FALSE((*logged)[0]->properties.contains("text"));
+  EXPECT_EQ((*logged)[0]->properties["text_ref"], "evt:old-1199");
+  EXPECT_EQ((*logged)[0]->properties["sentiment"]["label"], "negative");
+  EXPECT_EQ((*logged)[1]->properties, (Json{{"rating", 5}}));
+  EXPECT_EQ((*platform)->vault().Get("evt:old-7").value(), "terrible service, parcel lost #7");
+  EXPECT_EQ(*(*platform)->text().SealLogged(*db), 0);  // once per database
+  platform->reset();
+  auto again = Platform::Open(*db, {.vault_key = key}, clock);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(*(*again)->vault().Count(), 1200);
+}
+
 }  // namespace
 }  // namespace loyalty::engine

@@ -29,6 +29,7 @@ TEST(TextTokensTest, LowerCasesAndSplitsPunctuationKeepingApostrophes) {
             (std::vector<std::string>{"don't", "like", "it", ",", "really", "!", "!"}));
   EXPECT_EQ(TextTokens("  café au lait "), (std::vector<std::string>{"café", "au", "lait"}));
   EXPECT_TRUE(TextTokens("").empty());
+  EXPECT_EQ(TextTokens("Don\u2019t go"), (std::vector<std::string>{"don't", "go"}));  // typographic apostrophe
 }
 
 TEST(LexiconSentimentTest, ReadsPolarityNegationDegreeAndContrast) {
@@ -39,6 +40,8 @@ TEST(LexiconSentimentTest, ReadsPolarityNegationDegreeAndContrast) {
   EXPECT_DOUBLE_EQ(lexicon.Score("").score, 0.0);
   // Negation turns "good" around; degree words push further from zero; "!" adds emphasis.
   EXPECT_LT(lexicon.Score("not good").score, 0.0);
+  EXPECT_LT(lexicon.Score("I don\u2019t like it").score, 0.0);
+  EXPECT_LT(lexicon.Score("the staff were kind of rude").score, 0.0);
   EXPECT_LT(lexicon.Score("the refund never arrived, terrible service").score, 0.0);  // "," ends the negation
   EXPECT_GT(lexicon.Score("very good").score, lexicon.Score("good").score);
   EXPECT_GT(lexicon.Score("good!").score, lexicon.Score("good").score);

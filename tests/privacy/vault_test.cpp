@@ -62,7 +62,13 @@ TEST_F(VaultTest, KeepsSecretsThatOnlyTheKeyOpensAndNoPlaintextReachesTheFile) {
   EXPECT_EQ(bytes.find("other member"), std::string::npos);
 
   db_ = std::move(*store::OpenSqlite({.path = dir_ / "loyalty.db"}));
-  auto other_key = std::move(*Vault::Open(*db_, VaultKey::Generate(), clock_));
+  // Another key is refused at once, naming the key that sealed the entries ...
+  auto wrong = Vault::Open(*db_, VaultKey::Generate(), clock_);
+  ASSERT_FALSE(wrong.has_value());
+  EXPECT_EQ(wrong.error().code, core::ErrorCode::kFailedPrecondition);
+  EXPECT_NE(wrong.error().message.find(key_.id()), std::string::npos) << wrong.error().message;
+  // ... and, opened unchecked, opens nothing.
+  auto other_key = std::move(*Vault::Open(*db_, VaultKey::Generate(), clock_, false));
   auto refused = other_key->Get("evt:1");
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code, core::ErrorCode::kFailedPrecondition);
@@ -107,7 +113,8 @@ TEST_F(VaultTest, RekeyReSealsEverythingUnderTheNewKey) {
   EXPECT_EQ(*Vault::Rekey(*db_, key_, next), 2);
   auto reopened = std::move(*Vault::Open(*db_, next, clock_));
   EXPECT_EQ(reopened->Get("evt:2").value(), "b");
-  EXPECT_FALSE(vault_->Get("evt:1").has_value());  // the old key no longer opens it
+  EXPECT_FALSE(vault_->Get("evt:1").has_value());             // the old key no longer opens it
+  EXPECT_FALSE(Vault::Open(*db_, key_, clock_).has_value());  // nor may it open the vault again
   // Re-keying from a key that did not seal the entries changes nothing.
   auto wrong = Vault::Rekey(*db_, key_, VaultKey::Generate());
   ASSERT_FALSE(wrong.has_value());
@@ -131,6 +138,14 @@ TEST(VaultKeyTest, ReadsHexAndCreatesAPrivateKeyFileOnce) {
   EXPECT_EQ(again->id().size(), 16u);
 
   EXPECT_EQ(VaultKey::FromHex("  " + created->Hex() + "\n")->Hex(), created->Hex());
+  // Writing over it needs `replace`; the file stays private and whole.
+  const VaultKey next = VaultKey::Generate();
+  EXPECT_EQ(next.WriteFile(path, false).error().code, core::ErrorCode::kAlreadyExists);
+  ASSERT_TRUE(next.WriteFile(path, true));
+  EXPECT_EQ(VaultKey::FromFile(path, false)->id(), next.id());
+  ASSERT_EQ(::stat(path.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), std::filesystem::directory_iterator()), 1);
   EXPECT_FALSE(VaultKey::FromHex("abc").has_value());
   EXPECT_FALSE(VaultKey::FromHex(std::string(64, 'z')).has_value());
 }

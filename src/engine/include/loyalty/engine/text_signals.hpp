@@ -94,6 +94,11 @@ class TextSignals {
   // kept and changes nothing). Events already in the log are left alone: they are duplicates.
   [[nodiscard]] core::Status Seal(std::span<events::Event> events);
 
+  // Seals the text of events logged before the vault existed (once per database; later calls
+  // return 0 at once): scored, moved into the vault and replaced by its reference, a page at
+  // a time, each page in one transaction. Returns how many were sealed.
+  [[nodiscard]] core::Result<int64_t> SealLogged(store::Database& db);
+
   // Trains a fastText sentiment classifier on labelled texts and registers it (the first
   // becomes the champion; later ones the challenger until promoted). With folds >= 2 the
   // report carries a k-fold cross-validation, also kept with the model's metrics.
@@ -113,6 +118,8 @@ class TextSignals {
   [[nodiscard]] core::Result<int64_t> Forget(const MemberId& member);
 
  private:
+  // Puts the signals in place of an event's text.
+  static void Replace(events::Event& event, const ScoredText& scored);
   // The member's canonical profile and the profiles merged into it.
   [[nodiscard]] core::Result<std::vector<MemberId>> Profiles(const MemberId& member);
   // The scorer in use: the champion sentiment model, else the lexicon.

@@ -32,6 +32,9 @@ class EventLog {
                                                             std::optional<core::Timestamp> before, int limit);
 
   [[nodiscard]] core::Result<int64_t> Count();
+  // Replaces the properties of logged events (by id) inside a caller's transaction: only for
+  // moving personal data out of the log (the engine's text sealing), never for history.
+  [[nodiscard]] core::Status ReplaceProperties(store::Transaction& tx, std::span<const Event> events) const;
   // For each id, the event the log holds under it, if any.
   [[nodiscard]] core::Result<std::vector<std::optional<Event>>> Find(std::span<const std::string> ids);
 

@@ -34,6 +34,9 @@ class VaultKey {
   [[nodiscard]] static core::Result<VaultKey> FromHex(std::string_view hex);
   // Reads a key file; creates it with a new key (mode 0600) when `create` and it is absent.
   [[nodiscard]] static core::Result<VaultKey> FromFile(const std::filesystem::path& path, bool create);
+  // Writes the key to `path` (mode 0600, synced, moved into place whole). Without `replace`
+  // an existing file is kept and the call fails with kAlreadyExists.
+  [[nodiscard]] core::Status WriteFile(const std::filesystem::path& path, bool replace) const;
 
   std::string Hex() const;
   // A short public name for the key (hash of it): entries say which key sealed them.
@@ -55,9 +58,11 @@ struct Secret {
 
 class Vault {
  public:
-  // Migrates the vault's schema. `db` and `clock` must outlive the vault.
+  // Migrates the vault's schema. With `check_key`, refuses (kFailedPrecondition, naming both
+  // key ids) a key that sealed none of the entries already kept: a lost or wrong key is found
+  // at start, not when a text is read. `db` and `clock` must outlive the vault.
   [[nodiscard]] static core::Result<std::unique_ptr<Vault>> Open(store::Database& db, VaultKey key,
-                                                                 const core::Clock& clock);
+                                                                 const core::Clock& clock, bool check_key = true);
 
   // Seals and keeps the secrets in one transaction. A reference already kept keeps its first
   // content (a retried write changes nothing).
@@ -71,6 +76,11 @@ class Vault {
   // Removes a member's entries; returns how many there were.
   [[nodiscard]] core::Result<int64_t> EraseMember(const core::MemberId& member);
   [[nodiscard]] core::Result<int64_t> Count();
+
+  // One-off tasks on the vault's data (e.g. sealing text logged before the vault existed):
+  // whether `name` ran to the end, and marking it so inside the transaction that finishes it.
+  [[nodiscard]] core::Result<bool> TaskDone(std::string_view name);
+  [[nodiscard]] core::Status MarkTaskDone(store::Transaction& tx, std::string_view name) const;
 
   // Re-seals every entry of the vault in `db` from `current` to `next` in one transaction;
   // returns how many. An entry sealed by another key fails it with kFailedPrecondition and
