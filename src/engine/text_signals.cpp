@@ -62,11 +62,15 @@ core::Result<std::shared_ptr<const models::SentimentModel>> TextSignals::Model()
 }
 
 core::Result<ScoredText> TextSignals::Score(std::string_view text) {
+  LOYALTY_ASSIGN_OR_RETURN(auto model, Model());
+  return ScoreWith(*model, text);
+}
+
+core::Result<ScoredText> TextSignals::ScoreWith(const models::SentimentModel& model, std::string_view text) {
   if (text.size() > kMaxText) {
     return Fail(ErrorCode::kInvalidArgument, "text is longer than " + std::to_string(kMaxText) + " bytes");
   }
-  LOYALTY_ASSIGN_OR_RETURN(auto model, Model());
-  return ScoredText{model->Score(text), model->name(), models::ExtractTopics(text)};
+  return ScoredText{model.Score(text), model.name(), models::ExtractTopics(text)};
 }
 
 core::Result<int64_t> TextSignals::SealLogged(store::Database& db) {
@@ -77,10 +81,11 @@ core::Result<int64_t> TextSignals::SealLogged(store::Database& db) {
   core::Status failed;
   std::vector<events::Event> page;
   auto flush = [&]() -> core::Status {
+    LOYALTY_ASSIGN_OR_RETURN(auto model, Model());
     std::vector<privacy::Secret> secrets;
     for (events::Event& event : page) {
       std::string plaintext = event.properties["text"].get<std::string>();
-      LOYALTY_ASSIGN_OR_RETURN(ScoredText scored, Score(plaintext));
+      LOYALTY_ASSIGN_OR_RETURN(ScoredText scored, ScoreWith(*model, plaintext));
       Replace(event, scored);
       secrets.push_back({VaultRef(event), event.member, "text", std::move(plaintext)});
     }
@@ -94,8 +99,7 @@ core::Result<int64_t> TextSignals::SealLogged(store::Database& db) {
   };
   const core::Timestamp all_from = core::FromUnixMillis(0);
   const core::Timestamp all_to = core::FromUnixMillis(std::numeric_limits<int64_t>::max() / 2);
-  for (const auto type : {events::EventType::kServiceTicketOpened, events::EventType::kServiceTicketClosed,
-                          events::EventType::kReview, events::EventType::kMessage}) {
+  for (const auto type : events::kTextEventTypes) {
     LOYALTY_TRY(log_.OfType(type, all_from, all_to, [&](const events::Event& event) {
       const auto text = event.properties.find("text");
       if (!failed || text == event.properties.end() || !text->is_string()) return;
@@ -131,13 +135,14 @@ core::Status TextSignals::Seal(std::span<events::Event> events) {
   // An event already logged is a duplicate the log will ignore: its text must not come back
   // into the vault (it may have been erased since).
   LOYALTY_ASSIGN_OR_RETURN(const auto logged, log_.Find(ids));
+  LOYALTY_ASSIGN_OR_RETURN(auto model, Model());  // one model for the whole batch
   std::vector<privacy::Secret> secrets;
   for (size_t i = 0; i < with_text.size(); ++i) {
     if (logged[i]) continue;
     events::Event& event = *with_text[i];
     const auto text = event.properties.find("text");
     std::string plaintext = text->get<std::string>();
-    LOYALTY_ASSIGN_OR_RETURN(ScoredText scored, Score(plaintext));
+    LOYALTY_ASSIGN_OR_RETURN(ScoredText scored, ScoreWith(*model, plaintext));
     Replace(event, scored);
     secrets.push_back({VaultRef(event), event.member, "text", std::move(plaintext)});
   }
@@ -193,8 +198,7 @@ core::Result<TopicReport> TextSignals::Topics(core::Timestamp from, core::Timest
   TopicReport report{from, to, std::string(bucket), {}, {}, 0};
   std::map<std::pair<std::string, std::string>, TopicCounts> rows;
   std::map<std::pair<std::string, std::string>, double> sentiment_sum;
-  for (const events::EventType type : {events::EventType::kServiceTicketOpened, events::EventType::kServiceTicketClosed,
-                                       events::EventType::kReview, events::EventType::kMessage}) {
+  for (const events::EventType type : events::kTextEventTypes) {
     LOYALTY_TRY(log_.OfType(type, from, to, [&](const events::Event& event) {
       const auto sentiment = event.properties.find("sentiment");
       if (sentiment == event.properties.end() || !sentiment->is_object()) return;  // no text in it

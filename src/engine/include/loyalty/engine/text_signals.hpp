@@ -118,6 +118,8 @@ class TextSignals {
   [[nodiscard]] core::Result<int64_t> Forget(const MemberId& member);
 
  private:
+  // Sentiment (by `model`) and topics of one text; refuses texts over kMaxText bytes.
+  static core::Result<ScoredText> ScoreWith(const models::SentimentModel& model, std::string_view text);
   // Puts the signals in place of an event's text.
   static void Replace(events::Event& event, const ScoredText& scored);
   // The member's canonical profile and the profiles merged into it.

@@ -4,6 +4,8 @@
 // ignored), a type, a time, the member, a channel and type-specific properties, validated here
 // once so everything downstream can trust them. Value types; safe to copy between threads.
 
+#include <algorithm>
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,9 +40,10 @@ enum class EventType {
 
 // Types whose properties may hold a member's free text ("text"): service tickets, reviews,
 // messages. The engine scores it, keeps it in the PII vault and leaves a reference behind.
+inline constexpr std::array<EventType, 4> kTextEventTypes = {
+    EventType::kServiceTicketOpened, EventType::kServiceTicketClosed, EventType::kReview, EventType::kMessage};
 constexpr bool CarriesText(EventType type) {
-  return type == EventType::kServiceTicketOpened || type == EventType::kServiceTicketClosed ||
-         type == EventType::kReview || type == EventType::kMessage;
+  return std::find(kTextEventTypes.begin(), kTextEventTypes.end(), type) != kTextEventTypes.end();
 }
 
 // "purchase", "service_ticket_opened", ...
