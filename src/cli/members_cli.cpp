@@ -1,9 +1,13 @@
 #include "members_cli.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
+
+#include "loyalty/oversight/audit_log.hpp"
+#include "loyalty/privacy/private_file.hpp"
 
 namespace loyalty::cli {
 
@@ -214,6 +218,45 @@ void AddMembersCommands(CLI::App& app, GlobalOptions& options, std::function<int
       LOYALTY_ASSIGN_OR_RETURN(auto as_of, AsOf(args->as_of));
       LOYALTY_ASSIGN_OR_RETURN(auto report, c.members().Features(member, as_of));
       return std::pair{engine::ToJson(report), FeaturesText(report)};
+    });
+  });
+
+  CLI::App* exp = members->add_subcommand(
+      "export", "Everything kept about a member as one JSON document (an access request), recorded in the audit trail");
+  exp->add_option("--member", args->member, "Member id (a merged one leads to its survivor)")->required();
+  exp->add_option("--out", args->out, "Write it to this file (readable by its owner only; an existing file stays)");
+  exp->callback([&options, &run, args] {
+    run = Runner(options, [args](Context& c) -> Result<std::pair<Json, std::string>> {
+      LOYALTY_ASSIGN_OR_RETURN(auto member, Member(args->member));
+      LOYALTY_ASSIGN_OR_RETURN(Json document, c.platform().subject_requests().Export(member));
+      const std::string text = document.dump(2);
+      // Personal data leaves only with a record of who read it: a file that cannot be
+      // recorded is taken back.
+      oversight::AuditEntry entry;
+      entry.actor = "cli";
+      entry.role = "operator";
+      entry.action = "members export";
+      entry.target = args->out.empty() ? "stdout" : args->out;
+      entry.member = document["member"].get<std::string>();
+      entry.status = 200;
+      if (args->out.empty()) {
+        LOYALTY_TRY(c.platform().audit().Append(std::move(entry)));
+        return std::pair{std::move(document), text};
+      }
+      LOYALTY_TRY(privacy::WritePrivateFile(args->out, text + "\n", false));
+      if (auto recorded = c.platform().audit().Append(std::move(entry)); !recorded) {
+        std::error_code ignored;
+        std::filesystem::remove(args->out, ignored);
+        return std::unexpected(recorded.error());
+      }
+      const Json summary{{"member", document["member"]},
+                         {"file", args->out},
+                         {"events", document["events"].size()},
+                         {"decisions", document["decisions"].size()},
+                         {"texts", document["texts"].size()}};
+      return std::pair{summary, "wrote the data of " + document["member"].get<std::string>() + " (" +
+                                    std::to_string(document["events"].size()) + " events, " +
+                                    std::to_string(document["decisions"].size()) + " decisions) to " + args->out};
     });
   });
 

@@ -49,6 +49,7 @@ int RunServe(const GlobalOptions& options, const ServeOptions& serve) {
   server::AddModelRoutes(router, (*context)->platform().predictions(), (*context)->platform().registry(), metrics);
   server::AddDecisionRoutes(router, (*context)->platform().decisions());
   server::AddTextRoutes(router, (*context)->platform().text());
+  server::AddPrivacyRoutes(router, (*context)->platform().subject_requests());
   server::AddAuditRoutes(router, (*context)->platform().audit());
 
   if (server_options->require_keys) {

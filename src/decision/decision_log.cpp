@@ -120,6 +120,54 @@ Status InsertDecision(Transaction& tx, const std::string& id, const Decision& d,
   return {};
 }
 
+// One stored decision as JSON: what was offered, the outcomes reported, the explanation.
+Result<Json> StoredDecision(Transaction& tx, const std::string& id) {
+  LOYALTY_ASSIGN_OR_RETURN(
+      auto row, tx.QueryOne("SELECT member, at, strategy, experiment, arm, holdout, explanation FROM decisions WHERE id = ?1",
+                            {id}));
+  if (!row) return Fail(ErrorCode::kNotFound, "no decision '" + id + "'");
+  Json out{{"id", id},
+           {"member", row->Text(0)},
+           {"at", core::FormatTimestamp(core::FromUnixMillis(row->Int(1)))},
+           {"strategy", row->Text(2)},
+           {"holdout", row->Int(5) != 0}};
+  out["experiment"] = row->Text(3).empty() ? Json(nullptr) : Json{{"id", row->Text(3)}, {"arm", row->Text(4)}};
+  LOYALTY_ASSIGN_OR_RETURN(
+      auto items, tx.Query("SELECT offer, channel, send_at, propensity, response_probability, expected_value, cost_minor, "
+                           "arm, routing, sku FROM decision_items WHERE decision = ?1 ORDER BY rank",
+                           {id}));
+  Json offers = Json::array();
+  for (const auto& i : items) {
+    Json offer{{"offer", i.Text(0)},
+                      {"channel", i.Text(1)},
+                      {"send_at", core::FormatTimestamp(core::FromUnixMillis(i.Int(2)))},
+                      {"propensity", i.Real(3)},
+                      {"response_probability", i.Real(4)},
+                      {"expected_value_minor", i.Real(5)},
+                      {"cost_minor", i.Int(6)},
+                      {"bandit_arm", i.Text(7)},
+                      {"routing", i.Text(8)}};
+    if (!i.Text(9).empty()) offer["sku"] = i.Text(9);
+    offers.push_back(std::move(offer));
+  }
+  out["offers"] = offers;
+  LOYALTY_ASSIGN_OR_RETURN(auto outcomes, tx.Query("SELECT id, offer, type, at, value_minor, response FROM decision_outcomes "
+                                                   "WHERE decision = ?1 ORDER BY at, id",
+                                                   {id}));
+  Json outs = Json::array();
+  for (const auto& o : outcomes) {
+    outs.push_back({{"id", o.Text(0)},
+                    {"offer", o.Text(1)},
+                    {"type", o.Text(2)},
+                    {"at", core::FormatTimestamp(core::FromUnixMillis(o.Int(3)))},
+                    {"value_minor", o.Int(4)},
+                    {"counted_as_response", o.Int(5) != 0}});
+  }
+  out["outcomes"] = outs;
+  LOYALTY_ASSIGN_OR_RETURN(out["explanation"], core::ParseJson(row->Text(6)));
+  return out;
+}
+
 }  // namespace
 
 std::string_view OutcomeTypeName(OutcomeType type) { return kOutcomeNames[static_cast<size_t>(type)]; }
@@ -446,50 +494,20 @@ Status DecisionLog::RecordBatch(const std::vector<Entry>& entries) {
 }
 
 Result<Json> DecisionLog::Get(const std::string& id) {
+  return db_.ReadValue<Json>([&](Transaction& tx) { return StoredDecision(tx, id); });
+}
+
+Result<Json> DecisionLog::ForMembers(std::span<const std::string> members) {
   return db_.ReadValue<Json>([&](Transaction& tx) -> Result<Json> {
-    LOYALTY_ASSIGN_OR_RETURN(
-        auto row, tx.QueryOne("SELECT member, at, strategy, experiment, arm, holdout, explanation FROM decisions WHERE id = ?1",
-                              {id}));
-    if (!row) return Fail(ErrorCode::kNotFound, "no decision '" + id + "'");
-    Json out{{"id", id},
-             {"member", row->Text(0)},
-             {"at", core::FormatTimestamp(core::FromUnixMillis(row->Int(1)))},
-             {"strategy", row->Text(2)},
-             {"holdout", row->Int(5) != 0}};
-    out["experiment"] = row->Text(3).empty() ? Json(nullptr) : Json{{"id", row->Text(3)}, {"arm", row->Text(4)}};
-    LOYALTY_ASSIGN_OR_RETURN(
-        auto items, tx.Query("SELECT offer, channel, send_at, propensity, response_probability, expected_value, cost_minor, "
-                             "arm, routing, sku FROM decision_items WHERE decision = ?1 ORDER BY rank",
-                             {id}));
-    Json offers = Json::array();
-    for (const auto& i : items) {
-      Json offer{{"offer", i.Text(0)},
-                        {"channel", i.Text(1)},
-                        {"send_at", core::FormatTimestamp(core::FromUnixMillis(i.Int(2)))},
-                        {"propensity", i.Real(3)},
-                        {"response_probability", i.Real(4)},
-                        {"expected_value_minor", i.Real(5)},
-                        {"cost_minor", i.Int(6)},
-                        {"bandit_arm", i.Text(7)},
-                        {"routing", i.Text(8)}};
-      if (!i.Text(9).empty()) offer["sku"] = i.Text(9);
-      offers.push_back(std::move(offer));
+    Json out = Json::array();
+    for (const auto& member : members) {
+      LOYALTY_ASSIGN_OR_RETURN(auto ids,
+                               tx.Query("SELECT id FROM decisions WHERE member = ?1 ORDER BY at, id", {member}));
+      for (const auto& row : ids) {
+        LOYALTY_ASSIGN_OR_RETURN(auto decision, StoredDecision(tx, row.Text(0)));
+        out.push_back(std::move(decision));
+      }
     }
-    out["offers"] = offers;
-    LOYALTY_ASSIGN_OR_RETURN(auto outcomes, tx.Query("SELECT id, offer, type, at, value_minor, response FROM decision_outcomes "
-                                                     "WHERE decision = ?1 ORDER BY at, id",
-                                                     {id}));
-    Json outs = Json::array();
-    for (const auto& o : outcomes) {
-      outs.push_back({{"id", o.Text(0)},
-                      {"offer", o.Text(1)},
-                      {"type", o.Text(2)},
-                      {"at", core::FormatTimestamp(core::FromUnixMillis(o.Int(3)))},
-                      {"value_minor", o.Int(4)},
-                      {"counted_as_response", o.Int(5) != 0}});
-    }
-    out["outcomes"] = outs;
-    LOYALTY_ASSIGN_OR_RETURN(out["explanation"], core::ParseJson(row->Text(6)));
     return out;
   });
 }

@@ -553,6 +553,13 @@ Result<Json> Decisions::Get(const std::string& id) {
   return log_->Get(id);
 }
 
+Result<Json> Decisions::ForMembers(std::span<const core::MemberId> members) {
+  Flush();
+  std::vector<std::string> ids;
+  for (const auto& m : members) ids.push_back(m.str());
+  return log_->ForMembers(ids);
+}
+
 Result<Json> Decisions::RecordOutcome(const std::string& id, const Json& body) {
   LOYALTY_ASSIGN_OR_RETURN(auto outcome, decision::ParseOutcome(body, id, clock_.Now()));
   Flush();

@@ -1,5 +1,7 @@
 #include "loyalty/privacy/vault.hpp"
 
+#include "loyalty/privacy/private_file.hpp"
+
 #include <fcntl.h>
 #include <sodium.h>
 #include <unistd.h>
@@ -129,25 +131,8 @@ Result<VaultKey> VaultKey::FromHex(std::string_view hex) {
 }
 
 Status VaultKey::WriteFile(const std::filesystem::path& path, bool replace) const {
-  // Written whole to a private file first (0600 from its creation, synced), then moved into
-  // place: a crash leaves the old key or the new one, never half of one, and never readable
-  // by others. Without `replace`, an existing key file wins (link fails) and stays.
-  const std::string partial = path.string() + ".partial-" + std::to_string(::getpid());
-  const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Fail(ErrorCode::kInternal, "cannot create " + partial + ": " + std::strerror(errno));
-  const std::string text = Hex() + "\n";
-  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  int placed = -1;
-  if (written) placed = replace ? ::rename(partial.c_str(), path.c_str()) : ::link(partial.c_str(), path.c_str());
-  const int error = errno;
-  ::unlink(partial.c_str());  // after link, or after a failure; after rename it is gone already
-  if (!written) return Fail(ErrorCode::kInternal, "cannot write the vault key file " + path.string());
-  if (placed != 0) {
-    if (!replace && error == EEXIST) return Fail(ErrorCode::kAlreadyExists, path.string() + " exists already");
-    return Fail(ErrorCode::kInternal,
-                "cannot create the vault key file " + path.string() + ": " + std::strerror(error));
-  }
+  auto written = WritePrivateFile(path, Hex() + "\n", replace);
+  if (!written) return core::Wrap(written.error(), "the vault key file");
   return {};
 }
 

@@ -87,11 +87,14 @@ constexpr std::array kRules = {
     RouteRule{Method::kPost, "/v1/experiments", Permission::kManageOffers},
     RouteRule{Method::kPost, "/v1/experiments/{id}/stop", Permission::kManageOffers},
     RouteRule{Method::kGet, "/v1/experiments/{id}/results", Permission::kReadAggregates},
-    // Audit
+    // Text signals
     RouteRule{Method::kPost, "/v1/text/score", Permission::kReadAggregates},
     RouteRule{Method::kGet, "/v1/text/topics", Permission::kReadAggregates},
     RouteRule{Method::kGet, "/v1/members/{id}/texts", Permission::kReadPii},  // their own words, from the vault
     RouteRule{Method::kDelete, "/v1/members/{id}/texts", Permission::kManageMembers},
+    // Data subject requests
+    RouteRule{Method::kGet, "/v1/members/{id}/export", Permission::kReadPii},  // everything kept about them
+    // Audit
     RouteRule{Method::kGet, "/v1/audit", Permission::kReadAudit},
     RouteRule{Method::kGet, "/v1/audit/verify", Permission::kReadAudit},
 };

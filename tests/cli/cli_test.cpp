@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "loyalty/core/json.hpp"
@@ -262,6 +263,32 @@ TEST_F(CliTest, MembersMergeUnmergeAndAFeatureSnapshot) {
   ExpectOneLineError(Loyalty("features snapshot --as-of nope --out x.csv"), 2, "--as-of");
   ExpectOneLineError(Loyalty("ledger bonus --member ann --points 5 --reason r --actor a --key merge:9"), 2,
                      "reserved for member merges");
+}
+
+TEST_F(CliTest, MembersExportWritesAPrivateFileOnceAndIsAudited) {
+  ASSERT_EQ(Loyalty("members create --member ann --identifier email:ann@example.com").exit_code, 0);
+  ASSERT_EQ(Loyalty("ledger earn --member ann --order o1 --line SKU:c:1:12.00 --key k1").exit_code, 0);
+  // To standard output: the document itself.
+  auto doc = LoyaltyJson("members export --member ann");
+  EXPECT_EQ(doc["member"], "ann");
+  EXPECT_EQ(doc["points"]["balance"]["total"], 12);
+
+  const std::string file = (dir_ / "ann.json").string();
+  auto wrote = LoyaltyJson("members export --member ann --out " + file);
+  EXPECT_EQ(wrote["file"], file);
+  EXPECT_EQ(std::filesystem::status(file).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::ifstream in(file);
+  auto saved = core::ParseJson(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
+  ASSERT_TRUE(saved);
+  EXPECT_EQ((*saved)["profile"]["identifiers"][0]["value"], "ann@example.com");
+  // An existing file stays as it is, and a failed export leaves no record of a read.
+  ExpectOneLineError(Loyalty("members export --member ann --out " + file), 4, "exists already");
+  ExpectOneLineError(Loyalty("members export --member nobody"), 3, "nobody");
+  auto audit = LoyaltyJson("audit list --member ann");
+  int exports = 0;
+  for (const auto& entry : audit) exports += entry["action"] == "members export" ? 1 : 0;
+  EXPECT_EQ(exports, 2);
 }
 
 TEST_F(CliTest, DemoTellsTheLedgerStoryAndVerifiesIt) {

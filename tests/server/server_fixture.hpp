@@ -36,6 +36,7 @@ class ServerFixture : public ::testing::Test {
     AddModelRoutes(router_, platform_->predictions(), platform_->registry(), metrics_);
     AddDecisionRoutes(router_, platform_->decisions());
     AddTextRoutes(router_, platform_->text());
+    AddPrivacyRoutes(router_, platform_->subject_requests());
     AddAuditRoutes(router_, platform_->audit());
     options_.port = 0;
     options_.worker_threads = 4;

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -115,6 +116,8 @@ class DecisionLog {
   [[nodiscard]] core::Status RecordBatch(const std::vector<Entry>& entries);
   // The decision as made, with its outcomes. 404 when unknown.
   [[nodiscard]] core::Result<core::Json> Get(const std::string& id);
+  // Every decision made for the given members, as Get shows them: each member's in time order.
+  [[nodiscard]] core::Result<core::Json> ForMembers(std::span<const std::string> members);
   // Records an outcome and tells the bandits (through `decider`). 404 for an unknown
   // decision or an offer it did not make; 422 outside the attribution window.
   [[nodiscard]] core::Result<OutcomeReceipt> RecordOutcome(const Outcome& outcome, Decider& decider);

@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,8 @@ class Decisions {
   // and routing and the first decisions.
   [[nodiscard]] core::Result<core::Json> DecideBatch(const core::Json& request);
   [[nodiscard]] core::Result<core::Json> Get(const std::string& id);
+  // Every decision made for these member profiles, with its explanation and outcomes.
+  [[nodiscard]] core::Result<core::Json> ForMembers(std::span<const core::MemberId> members);
   [[nodiscard]] core::Result<core::Json> RecordOutcome(const std::string& decision, const core::Json& body);
   // Off-policy estimates, from the logged decisions, of what each strategy's offers would
   // have drawn (response rate), beside what the logged policy drew.

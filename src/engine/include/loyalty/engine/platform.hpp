@@ -17,6 +17,7 @@
 #include "loyalty/engine/ingestor.hpp"
 #include "loyalty/engine/members.hpp"
 #include "loyalty/engine/predictions.hpp"
+#include "loyalty/engine/subject_requests.hpp"
 #include "loyalty/engine/text_signals.hpp"
 #include "loyalty/events/event_log.hpp"
 #include "loyalty/features/feature_store.hpp"
@@ -67,6 +68,7 @@ class Platform {
   Decisions& decisions() { return *decisions_; }
   privacy::Vault& vault() { return *vault_; }
   TextSignals& text() { return *text_; }
+  SubjectRequests& subject_requests() { return *subject_requests_; }
 
  private:
   explicit Platform(store::Database& db) : db_(db) {}
@@ -85,6 +87,7 @@ class Platform {
   std::unique_ptr<Access> access_;
   std::unique_ptr<oversight::AuditLog> audit_;
   std::unique_ptr<Decisions> decisions_;
+  std::unique_ptr<SubjectRequests> subject_requests_;
 };
 
 // Loads a program written by `loyalty simulate` (DIR/members.csv, DIR/events.ndjson):

@@ -9,6 +9,7 @@
 #include "loyalty/engine/ingestor.hpp"
 #include "loyalty/engine/members.hpp"
 #include "loyalty/engine/predictions.hpp"
+#include "loyalty/engine/subject_requests.hpp"
 #include "loyalty/engine/text_signals.hpp"
 #include "loyalty/events/event_log.hpp"
 #include "loyalty/ledger/ledger.hpp"
@@ -64,6 +65,10 @@ void AddDecisionRoutes(Router& router, engine::Decisions& decisions);
 // (counts by time bucket and segment), GET /v1/members/{id}/texts (the member's own words,
 // personal data) and DELETE /v1/members/{id}/texts (erase them). `text` must outlive the router.
 void AddTextRoutes(Router& router, engine::TextSignals& text);
+
+// Data subject requests: GET /v1/members/{id}/export (everything kept about a member, as one
+// JSON document: an access request). `requests` must outlive the router.
+void AddPrivacyRoutes(Router& router, engine::SubjectRequests& requests);
 
 // The audit trail: GET /v1/audit (by member, actor, time) and GET /v1/audit/verify.
 void AddAuditRoutes(Router& router, oversight::AuditLog& audit);

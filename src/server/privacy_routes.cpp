@@ -1,0 +1,17 @@
+// What members may ask of the program about their own data, over HTTP.
+
+#include "loyalty/server/routes.hpp"
+#include "route_helpers.hpp"
+
+namespace loyalty::server {
+
+void AddPrivacyRoutes(Router& router, engine::SubjectRequests& requests) {
+  router.Add(Method::kGet, "/v1/members/{id}/export", [&requests](const Request& request) {
+    return Respond(200, [&]() -> Result<Json> {
+      LOYALTY_ASSIGN_OR_RETURN(auto id, PathId<core::MemberId>(request, "id"));
+      return requests.Export(id);
+    });
+  });
+}
+
+}  // namespace loyalty::server

@@ -1,0 +1,117 @@
+// Access requests on a real store: the export gathers a member's profile, points, events,
+// own words and decisions across every profile merged into them, reached by any of their ids.
+
+#include "loyalty/engine/subject_requests.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "loyalty/engine/platform.hpp"
+#include "loyalty/store/sqlite.hpp"
+#include "support/temp_dir.hpp"
+
+namespace loyalty::engine {
+namespace {
+
+using core::Json;
+using identity::IdentifierKind;
+
+MemberId M(std::string_view id) { return *MemberId::Parse(id); }
+
+class SubjectRequestsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = std::move(*store::OpenSqlite({.path = dir_ / "export.db", .durability = store::Durability::kNormal}));
+    auto platform = Platform::Open(*db_, {.default_region = "GB"}, clock_);
+    ASSERT_TRUE(platform) << platform.error().message;
+    platform_ = std::move(*platform);
+    ASSERT_TRUE(platform_->members().EnsureLiveFeatures());
+  }
+  static Json Event(const std::string& id, const std::string& member, const std::string& type, const std::string& at,
+                    Json properties) {
+    return {{"id", id}, {"type", type}, {"at", at}, {"member", member}, {"channel", "pos"}, {"properties", properties}};
+  }
+  static Json Purchase(const std::string& id, const std::string& member, const std::string& at) {
+    return Event(id, member, "purchase", at,
+                 {{"order", "o-" + id},
+                  {"lines", {{{"sku", "A"}, {"category", "food"}, {"quantity", 1}, {"unit_price", "20.00"}}}}});
+  }
+  void Ingest(std::vector<Json> events) {
+    std::vector<core::Result<Json>> items(events.begin(), events.end());
+    auto report = platform_->ingestor().Ingest(items);
+    ASSERT_TRUE(report) << report.error().message;
+    ASSERT_EQ(report->accepted, static_cast<int64_t>(events.size()));
+  }
+
+  ::loyalty::testing::TempDir dir_;
+  core::ManualClock clock_{*core::ParseTimestamp("2026-05-20T12:00:00Z")};
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<Platform> platform_;
+};
+
+TEST_F(SubjectRequestsTest, ExportHoldsEverythingKeptAboutTheMemberAcrossMergedProfiles) {
+  auto& members = platform_->members();
+  const auto email = *members.normalizer().Normalize(IdentifierKind::kEmail, "ann@example.com");
+  ASSERT_TRUE(members.Create(M("ann"), std::vector{email}));
+  ASSERT_TRUE(members.Create(M("ann-card"), {}));
+  Ingest({Purchase("p1", "ann", "2026-05-01T10:00:00Z"), Purchase("p2", "ann-card", "2026-05-02T10:00:00Z"),
+          Event("r1", "ann", "review", "2026-05-03T10:00:00Z",
+                {{"rating", 2}, {"text", "The parcel came late and damaged"}})});
+  ASSERT_TRUE(members.Merge(M("ann"), M("ann-card"), "same customer, two cards", "agent-7"));
+  auto offer = platform_->decisions().PutOffer(
+      "welcome", Json{{"kind", "bonus_points"}, {"channels", {"pos"}}, {"points", 100}}, "manager");
+  ASSERT_TRUE(offer) << offer.error().message;
+  auto decided = platform_->decisions().Decide(Json{{"member", "ann"}, {"channel", "pos"}});
+  ASSERT_TRUE(decided) << decided.error().message;
+
+  // Asked by the absorbed profile's id: the person is the survivor.
+  auto exported = platform_->subject_requests().Export(M("ann-card"));
+  ASSERT_TRUE(exported) << exported.error().message;
+  const Json& doc = *exported;
+  EXPECT_EQ(doc["member"], "ann");
+  EXPECT_EQ(doc["exported_at"], "2026-05-20T12:00:00Z");
+  EXPECT_EQ(doc["profile"]["identifiers"][0]["value"], "ann@example.com");
+  EXPECT_EQ(doc["profile"]["merged_profiles"], Json::array({"ann-card"}));
+  ASSERT_EQ(doc["merges"].size(), 1u);
+  EXPECT_EQ(doc["merges"][0]["reason"], "same customer, two cards");
+
+  // Points: the balance as the ledger has it, and each profile's own journal lines.
+  EXPECT_EQ(doc["points"]["balance"]["total"], platform_->ledger().GetBalance(M("ann"))->total.value());
+  EXPECT_GT(doc["points"]["balance"]["total"].get<int64_t>(), 0);
+  ASSERT_TRUE(doc["points"]["statements"].contains("ann"));
+  ASSERT_TRUE(doc["points"]["statements"].contains("ann-card"));
+  EXPECT_FALSE(doc["points"]["statements"]["ann-card"].empty());
+  EXPECT_FALSE(doc["points"]["lots"].empty());
+  EXPECT_EQ(doc["points"]["tier"]["tier"], platform_->ledger().GetTierName(M("ann")).value());
+
+  // Events of both profiles, oldest first; the review's words come from the vault.
+  std::set<std::string> ids;
+  for (const auto& e : doc["events"]) ids.insert(e["id"].get<std::string>());
+  EXPECT_EQ(ids, (std::set<std::string>{"p1", "p2", "r1"}));
+  EXPECT_EQ(doc["events"][0]["id"], "p1");
+  ASSERT_EQ(doc["texts"].size(), 1u);
+  EXPECT_EQ(doc["texts"][0]["text"], "The parcel came late and damaged");
+
+  ASSERT_FALSE(doc["features"].is_null());
+  ASSERT_EQ(doc["decisions"].size(), 1u);
+  EXPECT_EQ(doc["decisions"][0]["id"], (*decided)["id"]);
+  EXPECT_TRUE(doc["decisions"][0].contains("explanation"));
+}
+
+TEST_F(SubjectRequestsTest, AMemberWithoutHistoryExportsEmptyListsAndAnUnknownOneIsNotFound) {
+  ASSERT_TRUE(platform_->members().Create(M("new"), {}));
+  auto exported = platform_->subject_requests().Export(M("new"));
+  ASSERT_TRUE(exported) << exported.error().message;
+  EXPECT_TRUE((*exported)["events"].empty());
+  EXPECT_TRUE((*exported)["decisions"].empty());
+  EXPECT_TRUE((*exported)["texts"].empty());
+  EXPECT_TRUE((*exported)["points"]["statements"]["new"].empty());
+
+  auto unknown = platform_->subject_requests().Export(M("nobody"));
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, core::ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace loyalty::engine

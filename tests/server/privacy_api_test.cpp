@@ -1,0 +1,60 @@
+// Data subject requests over real HTTP: a member's whole record as one document, for roles
+// allowed personal data only (not analysts), and every export recorded in the audit trail.
+
+#include <gtest/gtest.h>
+
+#include "server_fixture.hpp"
+
+namespace loyalty::server::testing {
+namespace {
+
+using core::Json;
+
+class PrivacyApiTest : public ServerFixture {};
+
+TEST_F(PrivacyApiTest, ExportsAMembersWholeRecordToManagersAndAuditsIt) {
+  StartServer();
+  HttpClient client = Client();
+  ASSERT_EQ(Post(client, "/v1/members", {{"id", "ann"}, {"identifiers", {{{"kind", "email"}, {"value", "ann@example.com"}}}}}).status, 201);
+  ASSERT_EQ(Post(client, "/v1/purchases", Purchase("ann", "o1", "30.00"), "k1").status, 201);
+  const Json events = Json::array({{{"id", "m1"},
+                                    {"type", "message"},
+                                    {"at", "2026-03-31T09:00:00Z"},
+                                    {"member", "ann"},
+                                    {"channel", "app"},
+                                    {"properties", {{"text", "where is my parcel?"}}}}});
+  ASSERT_EQ(client.Send("POST", "/v1/events", events.dump()).status, 200);
+
+  auto exported = client.Send("GET", "/v1/members/ann/export");
+  ASSERT_EQ(exported.status, 200) << exported.body;
+  const Json doc = exported.json();
+  EXPECT_EQ(doc["member"], "ann");
+  EXPECT_EQ(doc["profile"]["identifiers"][0]["value"], "ann@example.com");
+  EXPECT_EQ(doc["points"]["balance"]["total"], 30);
+  EXPECT_EQ(doc["points"]["statements"]["ann"].size(), 1u);
+  ASSERT_EQ(doc["events"].size(), 1u);
+  ASSERT_EQ(doc["texts"].size(), 1u);
+  EXPECT_EQ(doc["texts"][0]["text"], "where is my parcel?");
+
+  oversight::AuditQuery query;
+  query.member = "ann";
+  auto entries = platform_->audit().Query(query);
+  ASSERT_TRUE(entries) << entries.error().message;
+  bool recorded = false;
+  for (const auto& e : *entries) recorded = recorded || (e.action == "GET /v1/members/{id}/export" && e.status == 200);
+  EXPECT_TRUE(recorded);
+
+  ExpectProblem(client.Send("GET", "/v1/members/nobody/export"), 404, "not_found", "nobody");
+  ExpectProblem(client.Send("GET", "/v1/members/bad%20id/export"), 400, "invalid_argument", "id");
+
+  HttpClient analyst = Anonymous();
+  analyst.SetDefaultHeader("Authorization", "Bearer " + IssueKey(engine::Role::kAnalyst));
+  EXPECT_EQ(analyst.Send("GET", "/v1/members/ann/export").status, 403);
+  // A member portal answers "download my data" with a service key.
+  HttpClient service = Anonymous();
+  service.SetDefaultHeader("Authorization", "Bearer " + IssueKey(engine::Role::kService));
+  EXPECT_EQ(service.Send("GET", "/v1/members/ann/export").status, 200);
+}
+
+}  // namespace
+}  // namespace loyalty::server::testing
