@@ -50,6 +50,7 @@ int RunServe(const GlobalOptions& options, const ServeOptions& serve) {
   server::AddDecisionRoutes(router, (*context)->platform().decisions());
   server::AddTextRoutes(router, (*context)->platform().text());
   server::AddPrivacyRoutes(router, (*context)->platform().subject_requests());
+  server::AddReviewRoutes(router, (*context)->platform().reviews());
   server::AddAuditRoutes(router, (*context)->platform().audit());
 
   if (server_options->require_keys) {

@@ -82,23 +82,47 @@ CREATE INDEX decision_outcomes_by_decision ON decision_outcomes(decision, offer)
 // The product a recommendation offer named.
 constexpr std::string_view kSchemaV2 = "ALTER TABLE decision_items ADD COLUMN sku TEXT NOT NULL DEFAULT ''";
 
+// Offers routed to a person: found by a partial index (few are), and what a reviewer gave back
+// of their reservations (a rejection frees the contact and the budget; a smaller offer frees
+// part of the budget), so a restart does not count it again.
+constexpr std::string_view kSchemaV3 = R"sql(
+CREATE INDEX decision_items_routed ON decision_items(decision) WHERE routing <> 'auto';
+CREATE TABLE decision_releases (
+  decision   TEXT NOT NULL,
+  rank       INTEGER NOT NULL,
+  at         INTEGER NOT NULL,
+  reason     TEXT NOT NULL,
+  cost_minor INTEGER NOT NULL,
+  contact    INTEGER NOT NULL,
+  PRIMARY KEY (decision, rank)
+);
+)sql";
+
 constexpr store::Migration kMigrations[] = {{1, "decisions, offers, experiments, outcomes", kSchemaV1},
-                                            {2, "recommended product per offer made", kSchemaV2}};
+                                            {2, "recommended product per offer made", kSchemaV2},
+                                            {3, "routed offers and their releases", kSchemaV3}};
 
 constexpr std::array<std::string_view, 5> kOutcomeNames = {"impression", "click", "redemption", "purchase", "dismiss"};
 
 // "dec_", the wall-clock time in milliseconds (12 hex digits), then 48 random bits (12 hex
 // digits): ids sort by time, so the log's keys grow at the end of their B-trees instead of
 // dirtying a random page per decision.
-std::string TimeOrderedDecisionId() {
-  const auto ms = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
-  std::array<unsigned char, 12> bytes;
+std::string IdPrefixAt(core::Timestamp at) {
+  const auto ms = static_cast<uint64_t>(std::max<int64_t>(0, core::ToUnixMillis(at)));
+  std::array<unsigned char, 6> bytes;
   for (int i = 0; i < 6; ++i) bytes[static_cast<size_t>(i)] = static_cast<unsigned char>(ms >> (40 - 8 * i));  // big-endian
-  randombytes_buf(bytes.data() + 6, 6);
-  std::array<char, 2 * 12 + 1> hex;
+  std::array<char, 2 * 6 + 1> hex;
   sodium_bin2hex(hex.data(), hex.size(), bytes.data(), bytes.size());
-  return "dec_" + std::string(hex.data(), 2 * 12);
+  return "dec_" + std::string(hex.data(), 2 * 6);
+}
+
+std::string TimeOrderedDecisionId() {
+  std::array<unsigned char, 6> random;
+  randombytes_buf(random.data(), random.size());
+  std::array<char, 2 * 6 + 1> hex;
+  sodium_bin2hex(hex.data(), hex.size(), random.data(), random.size());
+  return IdPrefixAt(std::chrono::time_point_cast<core::Timestamp::duration>(std::chrono::system_clock::now())) +
+         std::string(hex.data(), 2 * 6);
 }
 
 Status InsertDecision(Transaction& tx, const std::string& id, const Decision& d, const DecisionLog::Assignment& a,
@@ -564,15 +588,99 @@ Result<OutcomeReceipt> DecisionLog::RecordOutcome(const Outcome& outcome, Decide
   return receipt;
 }
 
+namespace {
+
+constexpr std::string_view kRoutedColumns =
+    "SELECT i.decision, i.rank, d.member, d.at, d.strategy, i.offer, i.channel, i.propensity, i.response_probability, "
+    "i.expected_value, i.cost_minor, i.arm, i.routing, "
+    "(SELECT r.cost_minor FROM decision_releases r WHERE r.decision = i.decision AND r.rank = i.rank) "
+    "FROM decision_items i JOIN decisions d ON d.id = i.decision ";
+
+DecisionLog::RoutedOffer RoutedFromRow(const store::Row& row) {
+  DecisionLog::RoutedOffer o;
+  o.decision = row.Text(0);
+  o.rank = static_cast<int>(row.Int(1));
+  o.member = row.Text(2);
+  o.at = core::FromUnixMillis(row.Int(3));
+  o.strategy = row.Text(4);
+  o.offer = row.Text(5);
+  o.channel = row.Text(6);
+  o.propensity = row.Real(7);
+  o.response_probability = row.Real(8);
+  o.expected_value_minor = row.Real(9);
+  o.cost_minor = row.Int(10);
+  o.arm = row.Text(11);
+  o.routing = row.Text(12);
+  if (!row.IsNull(13)) o.released_minor = row.Int(13);
+  return o;
+}
+
+}  // namespace
+
+Result<std::vector<DecisionLog::RoutedOffer>> DecisionLog::RoutedOffers(core::Timestamp since) {
+  return db_.ReadValue<std::vector<RoutedOffer>>([&](Transaction& tx) -> Result<std::vector<RoutedOffer>> {
+    // Decision ids begin with the wall-clock time they were made, so the partial index is read
+    // from the window's start on only. `at` is the program's clock (simulated or backfilled
+    // time may run apart from the wall clock): the id range starts at the earlier of the two.
+    const auto wall_now = std::chrono::time_point_cast<core::Timestamp::duration>(std::chrono::system_clock::now());
+    const core::Timestamp first_id = std::min(since, wall_now - (clock_.Now() - since));
+    LOYALTY_ASSIGN_OR_RETURN(
+        auto rows, tx.Query(std::string(kRoutedColumns) +
+                                "WHERE i.routing <> 'auto' AND i.decision >= ?1 AND d.at >= ?2 ORDER BY d.at, i.decision, i.rank",
+                            {IdPrefixAt(first_id), core::ToUnixMillis(since)}));
+    std::vector<RoutedOffer> out;
+    out.reserve(rows.size());
+    for (const auto& row : rows) out.push_back(RoutedFromRow(row));
+    return out;
+  });
+}
+
+Result<DecisionLog::RoutedOffer> DecisionLog::FindRouted(Transaction& tx, const std::string& decision, int rank) {
+  LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne(std::string(kRoutedColumns) + "WHERE i.decision = ?1 AND i.rank = ?2",
+                                                 {decision, int64_t{rank}}));
+  if (!row) return Fail(ErrorCode::kNotFound, "decision '" + decision + "' made no offer at rank " + std::to_string(rank));
+  RoutedOffer o = RoutedFromRow(*row);
+  if (o.routing == "auto") {
+    return Fail(ErrorCode::kFailedPrecondition,
+                "offer " + std::to_string(rank) + " of decision '" + decision + "' ran automatically; nothing to review");
+  }
+  return o;
+}
+
+Status DecisionLog::ReleaseRouted(Transaction& tx, const RoutedOffer& offer, std::string_view reason, int64_t cost_minor,
+                                  bool contact, core::Timestamp at) {
+  LOYALTY_TRY(tx.Execute("INSERT INTO decision_releases (decision, rank, at, reason, cost_minor, contact) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                         {offer.decision, int64_t{offer.rank}, core::ToUnixMillis(at), std::string(reason), cost_minor,
+                          contact ? 1 : 0}));
+  return {};
+}
+
+Status DecisionLog::RecordRejection(Transaction& tx, const RoutedOffer& offer) {
+  // Dated at the decision, inside its attribution window: the label belongs to the decision.
+  LOYALTY_TRY(tx.Execute("INSERT OR IGNORE INTO decision_outcomes (id, decision, offer, type, at, value_minor, response) "
+                         "VALUES (?1, ?2, ?3, 'rejected', ?4, 0, 0)",
+                         {offer.decision + ":" + offer.offer + ":rejected", offer.decision, offer.offer,
+                          core::ToUnixMillis(offer.at)}));
+  return {};
+}
+
 Status DecisionLog::Restore(Decider& decider) {
   const core::Timestamp now = clock_.Now();
   return db_.Read([&](Transaction& tx) -> Status {
     // Budgets: what every decision ever committed, per offer (summed by the store).
     LOYALTY_ASSIGN_OR_RETURN(auto spent, tx.Query("SELECT offer, SUM(cost_minor) FROM decision_items GROUP BY offer"));
     for (const auto& row : spent) decider.RestoreSpend(row.Text(0), row.Int(1));
+    // ... less what reviewers gave back.
+    LOYALTY_ASSIGN_OR_RETURN(auto released, tx.Query("SELECT i.offer, SUM(r.cost_minor) FROM decision_releases r "
+                                                     "JOIN decision_items i ON i.decision = r.decision AND i.rank = r.rank "
+                                                     "GROUP BY i.offer"));
+    for (const auto& row : released) decider.RestoreSpend(row.Text(0), -row.Int(1));
     // Caps look back a week at most: only those contacts are read back.
     LOYALTY_ASSIGN_OR_RETURN(auto recent, tx.Query("SELECT d.member, i.offer, i.channel, d.at FROM decisions d "
-                                                   "JOIN decision_items i ON i.decision = d.id WHERE d.at > ?1",
+                                                   "JOIN decision_items i ON i.decision = d.id WHERE d.at > ?1 AND NOT EXISTS "
+                                                   "(SELECT 1 FROM decision_releases r WHERE r.decision = i.decision "
+                                                   "AND r.rank = i.rank AND r.contact = 1)",
                                                    {core::ToUnixMillis(now - std::chrono::days(7))}));
     for (const auto& row : recent) {
       auto channel = ParseChannel(row.Text(2));
@@ -580,7 +688,7 @@ Status DecisionLog::Restore(Decider& decider) {
       decider.RestoreContact(row.Text(0), row.Text(1), *channel, core::FromUnixMillis(row.Int(3)));
     }
     LOYALTY_ASSIGN_OR_RETURN(
-        auto counts, tx.Query("SELECT i.arm, SUM(CASE WHEN o.type = 'impression' THEN 1 ELSE 0 END), SUM(o.response) "
+        auto counts, tx.Query("SELECT i.arm, SUM(CASE WHEN o.type IN ('impression', 'rejected') THEN 1 ELSE 0 END), SUM(o.response) "
                               "FROM decision_outcomes o JOIN decision_items i ON i.decision = o.decision AND i.offer = o.offer "
                               "GROUP BY i.arm"));
     std::map<std::string, BetaArms::Counts> restored;

@@ -221,7 +221,7 @@ Result<ContactPolicy> ParseContactPolicy(const Json& object) {
   LOYALTY_TRY(core::RejectUnknownFields(
       object, {"max_per_day", "max_per_week", "max_per_channel_per_day", "quiet_start_hour", "quiet_end_hour",
                "default_utc_offset_minutes", "program_budget_minor", "point_cost_minor_per_1000", "review_cost_minor",
-               "escalate_cost_minor", "holdout_percent", "holdout_salt", "attribution_days"}));
+               "escalate_cost_minor", "review_expiry_hours", "holdout_percent", "holdout_salt", "attribution_days"}));
   ContactPolicy policy;
   auto whole = [&](std::string_view key, int& field, int64_t low, int64_t high) -> core::Status {
     LOYALTY_ASSIGN_OR_RETURN(auto value, core::OptionalInt(object, key));
@@ -241,6 +241,7 @@ Result<ContactPolicy> ParseContactPolicy(const Json& object) {
   LOYALTY_TRY(whole("default_utc_offset_minutes", policy.default_utc_offset_minutes, -14 * 60, 14 * 60));
   LOYALTY_TRY(whole("holdout_percent", policy.holdout_percent, 0, 50));
   LOYALTY_TRY(whole("attribution_days", policy.attribution_days, 1, 90));
+  LOYALTY_TRY(whole("review_expiry_hours", policy.review_expiry_hours, 1, 24 * 30));
   LOYALTY_ASSIGN_OR_RETURN(policy.program_budget_minor, core::OptionalInt(object, "program_budget_minor"));
   if (policy.program_budget_minor) LOYALTY_TRY(NonNegative(*policy.program_budget_minor, "program_budget_minor"));
   auto money = [&](std::string_view key, int64_t& field) -> core::Status {
@@ -274,6 +275,7 @@ Json ToJson(const ContactPolicy& policy) {
            {"point_cost_minor_per_1000", policy.point_cost_minor_per_1000},
            {"review_cost_minor", policy.review_cost_minor},
            {"escalate_cost_minor", policy.escalate_cost_minor},
+           {"review_expiry_hours", policy.review_expiry_hours},
            {"holdout_percent", policy.holdout_percent},
            {"holdout_salt", policy.holdout_salt},
            {"attribution_days", policy.attribution_days}};

@@ -54,6 +54,7 @@ constexpr std::array<std::array<bool, 5>, kPermissionCount> kAllowed = {{
     /* kManageAccess   */ {true, false, false, false, false},
     /* kDecide         */ {true, true, false, true, false},
     /* kManageOffers   */ {true, true, false, false, false},
+    /* kReview         */ {true, true, false, false, false},
 }};
 
 std::string Hex(const unsigned char* bytes, size_t n) {
@@ -143,6 +144,7 @@ std::string_view PermissionName(Permission permission) {
     case Permission::kManageAccess: return "manage users and keys";
     case Permission::kDecide: return "ask for decisions and report their outcomes";
     case Permission::kManageOffers: return "manage offers, contact policy, strategy, experiments and campaigns";
+    case Permission::kReview: return "review routed offers: approve, reject, modify, escalate";
   }
   return "unknown";
 }
@@ -162,6 +164,7 @@ std::string_view PermissionCode(Permission permission) {
     case Permission::kManageAccess: return "manage_access";
     case Permission::kDecide: return "decide";
     case Permission::kManageOffers: return "manage_offers";
+    case Permission::kReview: return "review";
   }
   return "unknown";
 }

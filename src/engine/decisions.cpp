@@ -553,6 +553,11 @@ Result<Json> Decisions::Get(const std::string& id) {
   return log_->Get(id);
 }
 
+Result<std::vector<decision::DecisionLog::RoutedOffer>> Decisions::RoutedOffers(core::Timestamp since) {
+  Flush();
+  return log_->RoutedOffers(since);
+}
+
 Result<Json> Decisions::ForMembers(std::span<const core::MemberId> members) {
   Flush();
   std::vector<std::string> ids;

@@ -75,6 +75,8 @@ core::Result<std::unique_ptr<Platform>> Platform::Open(store::Database& db, Plat
   LOYALTY_ASSIGN_OR_RETURN(p->decisions_,
                            Decisions::Open(db, *p->members_, *p->predictions_, *p->ledger_, clock, options.decision_seed,
                                            options.buffered_decision_log));
+  LOYALTY_ASSIGN_OR_RETURN(p->review_queue_, oversight::ReviewQueue::Open(db, clock));
+  p->reviews_ = std::make_unique<Reviews>(db, *p->decisions_, *p->review_queue_, clock);
   p->subject_requests_ = std::make_unique<SubjectRequests>(*p->members_, *p->ledger_, *p->event_log_, *p->text_,
                                                            *p->decisions_, clock);
   return p;

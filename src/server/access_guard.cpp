@@ -94,6 +94,13 @@ constexpr std::array kRules = {
     RouteRule{Method::kDelete, "/v1/members/{id}/texts", Permission::kManageMembers},
     // Data subject requests
     RouteRule{Method::kGet, "/v1/members/{id}/export", Permission::kReadPii},  // everything kept about them
+    // Review queue
+    RouteRule{Method::kGet, "/v1/reviews", Permission::kReview},
+    RouteRule{Method::kGet, "/v1/reviews/stats", Permission::kReview},
+    RouteRule{Method::kPost, "/v1/reviews/bulk", Permission::kReview},
+    RouteRule{Method::kPost, "/v1/jobs/expire-reviews", Permission::kReview},
+    RouteRule{Method::kGet, "/v1/reviews/{decision}/{rank}", Permission::kReview},
+    RouteRule{Method::kPost, "/v1/reviews/{decision}/{rank}", Permission::kReview},
     // Audit
     RouteRule{Method::kGet, "/v1/audit", Permission::kReadAudit},
     RouteRule{Method::kGet, "/v1/audit/verify", Permission::kReadAudit},

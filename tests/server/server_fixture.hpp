@@ -37,6 +37,7 @@ class ServerFixture : public ::testing::Test {
     AddDecisionRoutes(router_, platform_->decisions());
     AddTextRoutes(router_, platform_->text());
     AddPrivacyRoutes(router_, platform_->subject_requests());
+    AddReviewRoutes(router_, platform_->reviews());
     AddAuditRoutes(router_, platform_->audit());
     options_.port = 0;
     options_.worker_threads = 4;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "loyalty/core/clock.hpp"
@@ -121,6 +122,38 @@ class DecisionLog {
   // Records an outcome and tells the bandits (through `decider`). 404 for an unknown
   // decision or an offer it did not make; 422 outside the attribution window.
   [[nodiscard]] core::Result<OutcomeReceipt> RecordOutcome(const Outcome& outcome, Decider& decider);
+
+  // --- Offers routed to a person ----------------------------------------------------------
+  // An offer a decision routed to review or escalation, as logged.
+  struct RoutedOffer {
+    std::string decision;
+    int rank = 0;
+    std::string member;
+    core::Timestamp at;
+    std::string strategy;
+    std::string offer;
+    std::string channel;
+    double propensity = 1;
+    double response_probability = 0;
+    double expected_value_minor = 0;
+    int64_t cost_minor = 0;
+    std::string arm;
+    std::string routing;                          // review | escalate
+    std::optional<int64_t> released_minor = std::nullopt;  // budget given back, once released
+  };
+  // The routed offers of decisions made at or after `since`, oldest first.
+  [[nodiscard]] core::Result<std::vector<RoutedOffer>> RoutedOffers(core::Timestamp since);
+  // One routed offer; 404 when the decision made no offer at `rank`, 422 when it ran
+  // automatically.
+  [[nodiscard]] core::Result<RoutedOffer> FindRouted(store::Transaction& tx, const std::string& decision, int rank);
+  // Gives back, for good, `cost_minor` of the budget the offer reserved and, with `contact`,
+  // its place under the contact caps (a restart does not count them again; the caller frees
+  // them in the decider's memory after the commit). Once per offer: a second release fails.
+  [[nodiscard]] core::Status ReleaseRouted(store::Transaction& tx, const RoutedOffer& offer, std::string_view reason,
+                                           int64_t cost_minor, bool contact, core::Timestamp at);
+  // Records that a person turned the offer down: a trial without a response for its bandit
+  // arm (the caller tells the decider's arms after the commit), a label the bandits learn from.
+  [[nodiscard]] core::Status RecordRejection(store::Transaction& tx, const RoutedOffer& offer);
 
   // Rebuilds the decider's memory from the log: bandit evidence, caps and budgets.
   [[nodiscard]] core::Status Restore(Decider& decider);

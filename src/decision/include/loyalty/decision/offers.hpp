@@ -90,6 +90,7 @@ struct ContactPolicy {
   int64_t point_cost_minor_per_1000 = 1000;     // what 1,000 points cost the program (minor units)
   int64_t review_cost_minor = 5000;    // an offer whose worst-case cost reaches this goes to review
   int64_t escalate_cost_minor = 50000; // ... and this, to escalation
+  int review_expiry_hours = 72;        // a routed offer nobody decided on by then expires
   int holdout_percent = 5;             // members held out of all marketing, for measurement
   std::string holdout_salt = "holdout-1";
   int attribution_days = 7;            // a purchase within this many days of a decision counts

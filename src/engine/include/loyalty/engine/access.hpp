@@ -42,8 +42,9 @@ enum class Permission {
   kManageAccess,    // users and API keys
   kDecide,          // ask for next best actions and report their outcomes (apps, tills, sends)
   kManageOffers,    // offers, contact policy, strategy, experiments and campaigns
+  kReview,          // the review queue: approve, reject, modify and escalate routed offers
 };
-inline constexpr int kPermissionCount = 13;
+inline constexpr int kPermissionCount = 14;
 
 std::string_view PermissionName(Permission permission);  // words: "read personal data"
 std::string_view PermissionCode(Permission permission);  // the API's name: "read_pii"

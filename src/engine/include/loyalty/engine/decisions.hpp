@@ -77,7 +77,12 @@ class Decisions {
   // have drawn (response rate), beside what the logged policy drew.
   [[nodiscard]] core::Result<core::Json> Evaluate(std::optional<core::Timestamp> since);
 
+  // Offers routed to a person in decisions made at or after `since` (buffered decisions are
+  // stored first).
+  [[nodiscard]] core::Result<std::vector<decision::DecisionLog::RoutedOffer>> RoutedOffers(core::Timestamp since);
+
   decision::Decider& decider() { return decider_; }
+  decision::DecisionLog& log() { return *log_; }
   // True when decisions are answered before they are stored (they never wait for a commit).
   bool buffered() const { return writer_ != nullptr; }
 

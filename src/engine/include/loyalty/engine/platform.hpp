@@ -17,6 +17,7 @@
 #include "loyalty/engine/ingestor.hpp"
 #include "loyalty/engine/members.hpp"
 #include "loyalty/engine/predictions.hpp"
+#include "loyalty/engine/reviews.hpp"
 #include "loyalty/engine/subject_requests.hpp"
 #include "loyalty/engine/text_signals.hpp"
 #include "loyalty/events/event_log.hpp"
@@ -69,6 +70,7 @@ class Platform {
   privacy::Vault& vault() { return *vault_; }
   TextSignals& text() { return *text_; }
   SubjectRequests& subject_requests() { return *subject_requests_; }
+  Reviews& reviews() { return *reviews_; }
 
  private:
   explicit Platform(store::Database& db) : db_(db) {}
@@ -87,6 +89,8 @@ class Platform {
   std::unique_ptr<Access> access_;
   std::unique_ptr<oversight::AuditLog> audit_;
   std::unique_ptr<Decisions> decisions_;
+  std::unique_ptr<oversight::ReviewQueue> review_queue_;
+  std::unique_ptr<Reviews> reviews_;
   std::unique_ptr<SubjectRequests> subject_requests_;
 };
 

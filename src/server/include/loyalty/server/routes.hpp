@@ -9,6 +9,7 @@
 #include "loyalty/engine/ingestor.hpp"
 #include "loyalty/engine/members.hpp"
 #include "loyalty/engine/predictions.hpp"
+#include "loyalty/engine/reviews.hpp"
 #include "loyalty/engine/subject_requests.hpp"
 #include "loyalty/engine/text_signals.hpp"
 #include "loyalty/events/event_log.hpp"
@@ -69,6 +70,12 @@ void AddTextRoutes(Router& router, engine::TextSignals& text);
 // Data subject requests: GET /v1/members/{id}/export (everything kept about a member, as one
 // JSON document: an access request). `requests` must outlive the router.
 void AddPrivacyRoutes(Router& router, engine::SubjectRequests& requests);
+
+// The review queue: GET /v1/reviews (routed offers by status, sorted by expiry, value or
+// risk), GET and POST /v1/reviews/{decision}/{rank} (one offer; a verdict), POST
+// /v1/reviews/bulk, POST /v1/jobs/expire-reviews and GET /v1/reviews/stats. `reviews` must
+// outlive the router.
+void AddReviewRoutes(Router& router, engine::Reviews& reviews);
 
 // The audit trail: GET /v1/audit (by member, actor, time) and GET /v1/audit/verify.
 void AddAuditRoutes(Router& router, oversight::AuditLog& audit);
