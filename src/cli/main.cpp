@@ -11,6 +11,7 @@
 #include "bench_cli.hpp"
 #include "context.hpp"
 #include "decision_cli.hpp"
+#include "review_cli.hpp"
 #include "demo.hpp"
 #include "import_cli.hpp"
 #include "ledger_cli.hpp"
@@ -74,6 +75,7 @@ int main(int argc, char** argv) {
   loyalty::cli::AddAccessCommands(app, options, run);
   loyalty::cli::AddAuditCommands(app, options, run);
   loyalty::cli::AddDecisionCommands(app, options, run);
+  loyalty::cli::AddReviewCommands(app, options, run);
   loyalty::cli::AddTextCommands(app, options, run);
   loyalty::cli::AddVaultCommands(app, options, run);
   loyalty::cli::AddBenchCommands(app, options, run);

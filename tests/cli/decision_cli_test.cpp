@@ -69,5 +69,37 @@ TEST_F(DecisionCliTest, BadInputIsAOneLineError) {
   ExpectOneLineError(Loyalty("simulate --evaluate-policies --members 10"), 2, "--members must be");
 }
 
+TEST_F(DecisionCliTest, ReviewQueueListsDecidesAndCountsVerdicts) {
+  ASSERT_EQ(Loyalty("ledger member add ann").exit_code, 0);
+  ASSERT_EQ(Loyalty("ledger member add bob").exit_code, 0);
+  ASSERT_EQ(Loyalty("offers put --file " + File("offer.json", R"({"id": "coupon", "kind": "discount", "channels": ["pos"],
+                                                               "discount_minor": 800, "marketing": false})"))
+                .exit_code,
+            0);
+  ASSERT_EQ(Loyalty("policy set --file " + File("policy.json", R"({"holdout_percent": 0, "review_cost_minor": 500})")).exit_code,
+            0);
+  const core::Json a = LoyaltyJson("decide --member ann --channel pos --cart-minor 5000");
+  const core::Json b = LoyaltyJson("decide --member bob --channel pos --cart-minor 5000");
+  ASSERT_EQ(a["offers"][0]["routing"], "review") << a.dump();
+
+  const core::Json open = LoyaltyJson("review list --sort value");
+  EXPECT_EQ(open["matched"], 2);
+  const CliRun listed = Loyalty("review list");
+  EXPECT_NE(listed.out.find("pending (review)  coupon for ann"), std::string::npos) << listed.out;
+
+  const core::Json approved = LoyaltyJson("review act --decision " + a["id"].get<std::string>() + " --action approve");
+  EXPECT_EQ(approved["status"], "approved");
+  EXPECT_EQ(approved["verdicts"][0]["reviewer"], "cli");
+  ExpectOneLineError(Loyalty("review act --decision " + b["id"].get<std::string>() + " --action reject"), 2, "'reason'");
+  const core::Json modified = LoyaltyJson("review act --decision " + b["id"].get<std::string>() +
+                                          " --action modify --reason too_costly --cost-minor 300 --actor lead");
+  EXPECT_EQ(modified["released_minor"], 500);
+  ExpectOneLineError(Loyalty("review act --decision " + b["id"].get<std::string>() + " --action approve"), 4,
+                     "modified by lead");
+  EXPECT_EQ(LoyaltyJson("review stats")["by_reviewer"]["lead"]["modified"], 1);
+  EXPECT_EQ(LoyaltyJson("review expire")["expired"], 0);
+  ExpectOneLineError(Loyalty("review show --decision dec_none"), 3, "dec_none");
+}
+
 }  // namespace
 }  // namespace loyalty::cli
