@@ -225,29 +225,33 @@ void AddMembersCommands(CLI::App& app, GlobalOptions& options, std::function<int
       "export", "Everything kept about a member as one JSON document (an access request), recorded in the audit trail");
   exp->add_option("--member", args->member, "Member id (a merged one leads to its survivor)")->required();
   exp->add_option("--out", args->out, "Write it to this file (readable by its owner only; an existing file stays)");
+  exp->add_option("--actor", args->actor, "Who asks (recorded in the audit trail)")->capture_default_str();
+  exp->add_option("--reason", args->reason, "Why, e.g. the request's reference (recorded in the audit trail)");
   exp->callback([&options, &run, args] {
     run = Runner(options, [args](Context& c) -> Result<std::pair<Json, std::string>> {
       LOYALTY_ASSIGN_OR_RETURN(auto member, Member(args->member));
+      if (!args->out.empty() && std::filesystem::exists(args->out)) {
+        return Fail(ErrorCode::kAlreadyExists, args->out + " exists already");
+      }
       LOYALTY_ASSIGN_OR_RETURN(Json document, c.platform().subject_requests().Export(member));
       const std::string text = document.dump(2);
-      // Personal data leaves only with a record of who read it: a file that cannot be
-      // recorded is taken back.
+      // Personal data leaves only with a record of who read it: recorded before it is written.
       oversight::AuditEntry entry;
-      entry.actor = "cli";
+      entry.actor = args->actor;
       entry.role = "operator";
       entry.action = "members export";
       entry.target = args->out.empty() ? "stdout" : args->out;
       entry.member = document["member"].get<std::string>();
       entry.status = 200;
-      if (args->out.empty()) {
-        LOYALTY_TRY(c.platform().audit().Append(std::move(entry)));
-        return std::pair{std::move(document), text};
-      }
-      LOYALTY_TRY(privacy::WritePrivateFile(args->out, text + "\n", false));
-      if (auto recorded = c.platform().audit().Append(std::move(entry)); !recorded) {
-        std::error_code ignored;
-        std::filesystem::remove(args->out, ignored);
-        return std::unexpected(recorded.error());
+      entry.reason = args->reason;
+      entry.result_digest = oversight::Digest(text);
+      LOYALTY_TRY(c.platform().audit().Append(entry));
+      if (args->out.empty()) return std::pair{std::move(document), text};
+      if (auto written = privacy::WritePrivateFile(args->out, text + "\n", false); !written) {
+        entry.status = written.error().code == ErrorCode::kAlreadyExists ? 409 : 500;
+        entry.reason = "not written: " + written.error().message;
+        (void)c.platform().audit().Append(std::move(entry));  // best effort: the export failed either way
+        return std::unexpected(written.error());
       }
       const Json summary{{"member", document["member"]},
                          {"file", args->out},

@@ -78,7 +78,7 @@ core::Result<std::unique_ptr<Platform>> Platform::Open(store::Database& db, Plat
   LOYALTY_ASSIGN_OR_RETURN(p->review_queue_, oversight::ReviewQueue::Open(db, clock));
   p->reviews_ = std::make_unique<Reviews>(db, *p->decisions_, *p->review_queue_, clock);
   p->subject_requests_ = std::make_unique<SubjectRequests>(*p->members_, *p->ledger_, *p->event_log_, *p->text_,
-                                                           *p->decisions_, clock);
+                                                           *p->predictions_, *p->decisions_, clock);
   return p;
 }
 

@@ -1,6 +1,8 @@
 #include "loyalty/engine/subject_requests.hpp"
 
+#include <algorithm>
 #include <limits>
+#include <set>
 #include <vector>
 
 #include "loyalty/ledger/json.hpp"
@@ -36,22 +38,35 @@ Result<Json> SubjectRequests::Export(const MemberId& requested) {
 
   Json out{{"member", member.str()}, {"exported_at", core::FormatTimestamp(clock_.Now())}, {"profile", ToJson(profile)}};
 
+  // Merges among any of the profiles (a profile absorbed one before it was absorbed itself).
+  std::set<int64_t> seen_merges;
   Json merges = Json::array();
-  LOYALTY_ASSIGN_OR_RETURN(const auto history, members_.History(member));
-  for (const auto& merge : history) merges.push_back(ToJson(merge));
+  for (const auto& id : profiles) {
+    LOYALTY_ASSIGN_OR_RETURN(const auto history, members_.History(id));
+    for (const auto& merge : history) {
+      if (seen_merges.insert(merge.merge_id).second) merges.push_back(ToJson(merge));
+    }
+  }
   out["merges"] = std::move(merges);
 
+  // Points: the survivor's balance and tier; each profile's own journal lines, lots (closed
+  // ones too: a merge closes the absorbed profile's and opens them again for the survivor),
+  // orders and tier changes.
   Json points;
   LOYALTY_ASSIGN_OR_RETURN(points["balance"], ledger_.GetBalance(member));
   LOYALTY_ASSIGN_OR_RETURN(points["tier"], ledger_.GetTier(member));
-  LOYALTY_ASSIGN_OR_RETURN(points["lots"], ledger_.GetLots(member, true));
-  // Each profile keeps the journal lines it had before it was merged (the merge moved its
-  // points to the survivor with lines of its own).
-  Json statements = Json::object();
+  Json statements = Json::object(), lots = Json::object(), orders = Json::object(), tiers = Json::object();
   for (const auto& id : profiles) {
     LOYALTY_ASSIGN_OR_RETURN(statements[id.str()], WholeStatement(ledger_, id));
+    LOYALTY_ASSIGN_OR_RETURN(lots[id.str()], ledger_.GetLots(id, true));
+    LOYALTY_ASSIGN_OR_RETURN(orders[id.str()], ledger_.GetOrders(id));
+    LOYALTY_ASSIGN_OR_RETURN(tiers[id.str()], ledger_.GetTierHistory(id));
   }
   points["statements"] = std::move(statements);
+  points["lots"] = std::move(lots);
+  points["orders"] = std::move(orders);
+  points["tier_changes"] = std::move(tiers);
+  points["currency"] = std::string(ledger_.config().currency.code);
   out["points"] = std::move(points);
 
   Json events = Json::array();
@@ -63,16 +78,15 @@ Result<Json> SubjectRequests::Export(const MemberId& requested) {
   for (const auto& text : words) texts.push_back(ToJson(text));
   out["texts"] = std::move(texts);
 
-  auto features = members_.Features(member, std::nullopt);
-  if (features) {
-    out["features"] = ToJson(*features);
-  } else if (features.error().code == core::ErrorCode::kNotFound) {
-    out["features"] = nullptr;  // no behaviour seen yet
-  } else {
-    return std::unexpected(features.error());
-  }
+  // What the program infers about them: live features, segment and model scores.
+  LOYALTY_ASSIGN_OR_RETURN(const auto features, members_.Features(member, std::nullopt));
+  out["features"] = ToJson(features);
+  LOYALTY_ASSIGN_OR_RETURN(out["scores"], predictions_.Scores(member));
 
-  LOYALTY_ASSIGN_OR_RETURN(out["decisions"], decisions_.ForMembers(profiles));
+  LOYALTY_ASSIGN_OR_RETURN(Json decisions, decisions_.ForMembers(profiles));
+  std::stable_sort(decisions.begin(), decisions.end(),
+                   [](const Json& a, const Json& b) { return a["at"].get<std::string>() < b["at"].get<std::string>(); });
+  out["decisions"] = std::move(decisions);
   return out;
 }
 

@@ -155,6 +155,35 @@ Result<TierStatus> Ledger::GetTier(const MemberId& member) {
   });
 }
 
+Result<std::vector<TierHistoryLine>> Ledger::GetTierHistory(const MemberId& member) {
+  return db_.ReadValue<std::vector<TierHistoryLine>>([&](Transaction& tx) -> Result<std::vector<TierHistoryLine>> {
+    LOYALTY_TRY(internal::RequireMember(tx, member));
+    LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT at, from_tier, to_tier, qualifying, reason FROM tier_history "
+                                                 "WHERE member_id = ?1 ORDER BY at DESC, rowid DESC",
+                                                 {member.str()}));
+    std::vector<TierHistoryLine> out;
+    for (const auto& row : rows) out.push_back({FromUnixMillis(row.Int(0)), row.Text(1), row.Text(2), row.Int(3), row.Text(4)});
+    return out;
+  });
+}
+
+Result<std::vector<OrderRecord>> Ledger::GetOrders(const MemberId& member) {
+  return db_.ReadValue<std::vector<OrderRecord>>([&](Transaction& tx) -> Result<std::vector<OrderRecord>> {
+    LOYALTY_TRY(internal::RequireMember(tx, member));
+    LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT order_id, occurred_at, spend_minor, spend_returned_minor, points, "
+                                                 "points_returned, lines FROM orders WHERE member_id = ?1 "
+                                                 "ORDER BY occurred_at, order_id",
+                                                 {member.str()}));
+    std::vector<OrderRecord> out;
+    for (const auto& row : rows) {
+      LOYALTY_ASSIGN_OR_RETURN(auto lines, core::ParseJson(row.Text(6)));
+      out.push_back({row.Text(0), FromUnixMillis(row.Int(1)), row.Int(2), row.Int(3), Points(row.Int(4)),
+                     Points(row.Int(5)), std::move(lines)});
+    }
+    return out;
+  });
+}
+
 Result<std::string> Ledger::GetTierName(const MemberId& member) {
   return db_.ReadValue<std::string>([&](Transaction& tx) { return internal::RequireMember(tx, member); });
 }

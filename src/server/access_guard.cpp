@@ -154,6 +154,7 @@ oversight::AuditEntry EntryFor(Method method, const std::string& pattern, const 
       if (body->contains("reason") && (*body)["reason"].is_string()) entry.reason = (*body)["reason"].get<std::string>();
     }
   }
+  if (!request.audit_member.empty()) entry.member = request.audit_member;
   entry.status = response.status;
   entry.result_digest = oversight::Digest(response.body);
   return entry;

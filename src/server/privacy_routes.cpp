@@ -9,7 +9,9 @@ void AddPrivacyRoutes(Router& router, engine::SubjectRequests& requests) {
   router.Add(Method::kGet, "/v1/members/{id}/export", [&requests](const Request& request) {
     return Respond(200, [&]() -> Result<Json> {
       LOYALTY_ASSIGN_OR_RETURN(auto id, PathId<core::MemberId>(request, "id"));
-      return requests.Export(id);
+      LOYALTY_ASSIGN_OR_RETURN(Json document, requests.Export(id));
+      request.audit_member = document["member"].get<std::string>();  // the survivor of a merged id
+      return document;
     });
   });
 }

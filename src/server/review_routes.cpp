@@ -64,7 +64,9 @@ void AddReviewRoutes(Router& router, engine::Reviews& reviews) {
       LOYALTY_ASSIGN_OR_RETURN(int rank, PathRank(request));
       LOYALTY_ASSIGN_OR_RETURN(auto body, ParseBody(request));
       LOYALTY_ASSIGN_OR_RETURN(auto who, Who(request, body));
-      return reviews.Act(request.path_params.at("decision"), rank, body, who);
+      LOYALTY_ASSIGN_OR_RETURN(Json item, reviews.Act(request.path_params.at("decision"), rank, body, who));
+      request.audit_member = item["member"].get<std::string>();
+      return item;
     });
   });
 }

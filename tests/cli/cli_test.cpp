@@ -274,7 +274,7 @@ TEST_F(CliTest, MembersExportWritesAPrivateFileOnceAndIsAudited) {
   EXPECT_EQ(doc["points"]["balance"]["total"], 12);
 
   const std::string file = (dir_ / "ann.json").string();
-  auto wrote = LoyaltyJson("members export --member ann --out " + file);
+  auto wrote = LoyaltyJson("members export --member ann --out " + file + " --actor dpo --reason ticket-42");
   EXPECT_EQ(wrote["file"], file);
   EXPECT_EQ(std::filesystem::status(file).permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
@@ -285,10 +285,19 @@ TEST_F(CliTest, MembersExportWritesAPrivateFileOnceAndIsAudited) {
   // An existing file stays as it is, and a failed export leaves no record of a read.
   ExpectOneLineError(Loyalty("members export --member ann --out " + file), 4, "exists already");
   ExpectOneLineError(Loyalty("members export --member nobody"), 3, "nobody");
+  ExpectOneLineError(Loyalty("members export --member ann --out " + (dir_ / "no-such-dir" / "x.json").string()), 2,
+                     "cannot create");
   auto audit = LoyaltyJson("audit list --member ann");
-  int exports = 0;
-  for (const auto& entry : audit) exports += entry["action"] == "members export" ? 1 : 0;
-  EXPECT_EQ(exports, 2);
+  int exports = 0, written_by_dpo = 0, failed = 0;
+  for (const auto& entry : audit) {
+    if (entry["action"] != "members export") continue;
+    ++exports;
+    written_by_dpo += entry["actor"] == "dpo" && entry["reason"] == "ticket-42" && entry["status"] == 200 ? 1 : 0;
+    failed += entry["status"] != 200 ? 1 : 0;
+  }
+  EXPECT_EQ(exports, 4);  // stdout, the file, and the failed write with its failure
+  EXPECT_EQ(written_by_dpo, 1);
+  EXPECT_EQ(failed, 1);
 }
 
 TEST_F(CliTest, DemoTellsTheLedgerStoryAndVerifiesIt) {

@@ -55,47 +55,62 @@ TEST_F(SubjectRequestsTest, ExportHoldsEverythingKeptAboutTheMemberAcrossMergedP
   const auto email = *members.normalizer().Normalize(IdentifierKind::kEmail, "ann@example.com");
   ASSERT_TRUE(members.Create(M("ann"), std::vector{email}));
   ASSERT_TRUE(members.Create(M("ann-card"), {}));
+  ASSERT_TRUE(members.Create(M("ann-old"), {}));
   Ingest({Purchase("p1", "ann", "2026-05-01T10:00:00Z"), Purchase("p2", "ann-card", "2026-05-02T10:00:00Z"),
           Event("r1", "ann", "review", "2026-05-03T10:00:00Z",
-                {{"rating", 2}, {"text", "The parcel came late and damaged"}})});
-  ASSERT_TRUE(members.Merge(M("ann"), M("ann-card"), "same customer, two cards", "agent-7"));
+                {{"rating", 2}, {"text", "The parcel came late and damaged"}}),
+          Event("r2", "ann-card", "message", "2026-05-04T10:00:00Z", {{"text", "my card number changed"}}),
+          Purchase("p3", "ann-old", "2026-05-05T10:00:00Z")});
   auto offer = platform_->decisions().PutOffer(
-      "welcome", Json{{"kind", "bonus_points"}, {"channels", {"pos"}}, {"points", 100}}, "manager");
+      "welcome", Json{{"kind", "bonus_points"}, {"channels", {"pos"}}, {"points", 100}, {"marketing", false}}, "manager");
   ASSERT_TRUE(offer) << offer.error().message;
-  auto decided = platform_->decisions().Decide(Json{{"member", "ann"}, {"channel", "pos"}});
-  ASSERT_TRUE(decided) << decided.error().message;
+  // A decision for the card's profile before the merges, one for ann after them.
+  auto early = platform_->decisions().Decide(Json{{"member", "ann-card"}, {"channel", "pos"}, {"cart_minor", 5000}});
+  ASSERT_TRUE(early) << early.error().message;
+  // ann-old was absorbed by the card's profile before the card's profile was absorbed by ann.
+  ASSERT_TRUE(members.Merge(M("ann-card"), M("ann-old"), "old card", "agent-7"));
+  ASSERT_TRUE(members.Merge(M("ann"), M("ann-card"), "same customer, two cards", "agent-7"));
+  clock_.Advance(std::chrono::minutes(1));
+  auto late = platform_->decisions().Decide(Json{{"member", "ann"}, {"channel", "pos"}, {"cart_minor", 5000}});
+  ASSERT_TRUE(late) << late.error().message;
 
-  // Asked by the absorbed profile's id: the person is the survivor.
-  auto exported = platform_->subject_requests().Export(M("ann-card"));
+  // Asked by an absorbed profile's id: the person is the survivor.
+  auto exported = platform_->subject_requests().Export(M("ann-old"));
   ASSERT_TRUE(exported) << exported.error().message;
   const Json& doc = *exported;
   EXPECT_EQ(doc["member"], "ann");
-  EXPECT_EQ(doc["exported_at"], "2026-05-20T12:00:00Z");
+  EXPECT_EQ(doc["exported_at"], "2026-05-20T12:01:00Z");
   EXPECT_EQ(doc["profile"]["identifiers"][0]["value"], "ann@example.com");
-  EXPECT_EQ(doc["profile"]["merged_profiles"], Json::array({"ann-card"}));
-  ASSERT_EQ(doc["merges"].size(), 1u);
-  EXPECT_EQ(doc["merges"][0]["reason"], "same customer, two cards");
+  ASSERT_EQ(doc["merges"].size(), 2u) << "both merges of the chain";
 
-  // Points: the balance as the ledger has it, and each profile's own journal lines.
-  EXPECT_EQ(doc["points"]["balance"]["total"], platform_->ledger().GetBalance(M("ann"))->total.value());
-  EXPECT_GT(doc["points"]["balance"]["total"].get<int64_t>(), 0);
-  ASSERT_TRUE(doc["points"]["statements"].contains("ann"));
-  ASSERT_TRUE(doc["points"]["statements"].contains("ann-card"));
-  EXPECT_FALSE(doc["points"]["statements"]["ann-card"].empty());
-  EXPECT_FALSE(doc["points"]["lots"].empty());
-  EXPECT_EQ(doc["points"]["tier"]["tier"], platform_->ledger().GetTierName(M("ann")).value());
+  // Points: 20.00 spent three times, now all the survivor's; every profile's journal, lots,
+  // orders and tier changes.
+  EXPECT_EQ(doc["points"]["balance"]["total"], 60);
+  EXPECT_EQ(doc["points"]["currency"], "EUR");
+  for (const char* id : {"ann", "ann-card", "ann-old"}) {
+    EXPECT_FALSE(doc["points"]["statements"][id].empty()) << id;
+    EXPECT_FALSE(doc["points"]["lots"][id].empty()) << id;
+    EXPECT_TRUE(doc["points"]["tier_changes"][id].is_array()) << id;
+  }
+  size_t orders = 0;
+  for (const auto& [id, list] : doc["points"]["orders"].items()) orders += list.size();
+  EXPECT_EQ(orders, 3u);
+  EXPECT_EQ(doc["points"]["orders"]["ann"][0]["lines"][0]["sku"], "A");
 
-  // Events of both profiles, oldest first; the review's words come from the vault.
+  // Events of every profile, oldest first; the words of every profile come from the vault.
   std::set<std::string> ids;
   for (const auto& e : doc["events"]) ids.insert(e["id"].get<std::string>());
-  EXPECT_EQ(ids, (std::set<std::string>{"p1", "p2", "r1"}));
+  EXPECT_EQ(ids, (std::set<std::string>{"p1", "p2", "r1", "r2", "p3"}));
   EXPECT_EQ(doc["events"][0]["id"], "p1");
-  ASSERT_EQ(doc["texts"].size(), 1u);
-  EXPECT_EQ(doc["texts"][0]["text"], "The parcel came late and damaged");
+  ASSERT_EQ(doc["texts"].size(), 2u);
+  EXPECT_EQ(doc["texts"][0]["text"], "my card number changed");
+  EXPECT_EQ(doc["texts"][1]["text"], "The parcel came late and damaged");
 
-  ASSERT_FALSE(doc["features"].is_null());
-  ASSERT_EQ(doc["decisions"].size(), 1u);
-  EXPECT_EQ(doc["decisions"][0]["id"], (*decided)["id"]);
+  EXPECT_EQ(doc["features"]["member"], "ann");
+  EXPECT_TRUE(doc["scores"].contains("churn"));
+  ASSERT_EQ(doc["decisions"].size(), 2u);
+  EXPECT_EQ(doc["decisions"][0]["id"], (*early)["id"]);  // in time order, whichever profile
+  EXPECT_EQ(doc["decisions"][1]["id"], (*late)["id"]);
   EXPECT_TRUE(doc["decisions"][0].contains("explanation"));
 }
 
@@ -107,6 +122,7 @@ TEST_F(SubjectRequestsTest, AMemberWithoutHistoryExportsEmptyListsAndAnUnknownOn
   EXPECT_TRUE((*exported)["decisions"].empty());
   EXPECT_TRUE((*exported)["texts"].empty());
   EXPECT_TRUE((*exported)["points"]["statements"]["new"].empty());
+  EXPECT_TRUE((*exported)["points"]["orders"]["new"].empty());
 
   auto unknown = platform_->subject_requests().Export(M("nobody"));
   ASSERT_FALSE(unknown);

@@ -44,6 +44,18 @@ TEST_F(PrivacyApiTest, ExportsAMembersWholeRecordToManagersAndAuditsIt) {
   for (const auto& e : *entries) recorded = recorded || (e.action == "GET /v1/members/{id}/export" && e.status == 200);
   EXPECT_TRUE(recorded);
 
+  // Asked by a merged-away id: the record is the survivor's, and so is the audit entry.
+  ASSERT_EQ(Post(client, "/v1/members", {{"id", "ann-card"}}).status, 201);
+  ASSERT_EQ(Post(client, "/v1/members/ann/merge", {{"member", "ann-card"}, {"reason", "same person"}}).status, 200);
+  auto by_card = client.Send("GET", "/v1/members/ann-card/export");
+  ASSERT_EQ(by_card.status, 200) << by_card.body;
+  EXPECT_EQ(by_card.json()["member"], "ann");
+  auto filed = platform_->audit().Query(query);
+  ASSERT_TRUE(filed);
+  int exports = 0;
+  for (const auto& e : *filed) exports += e.action == "GET /v1/members/{id}/export" ? 1 : 0;
+  EXPECT_EQ(exports, 2);
+
   ExpectProblem(client.Send("GET", "/v1/members/nobody/export"), 404, "not_found", "nobody");
   ExpectProblem(client.Send("GET", "/v1/members/bad%20id/export"), 400, "invalid_argument", "id");
 

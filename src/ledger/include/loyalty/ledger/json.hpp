@@ -49,6 +49,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StatementLine, entry_id, kind, points, at, de
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StatementPage, lines, next_cursor)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Lot, lot_id, original, remaining, earned_at, available_at, expires_at)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TierHistoryLine, at, from, to, qualifying, reason)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(OrderRecord, order_id, occurred_at, spend_minor, spend_returned_minor, points,
+                                   points_returned, lines)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TierStatus, tier, basis, qualifying, next_tier, needed_for_next, history)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Liability, outstanding, value, members_with_points)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Reward, id, name, price, stock)

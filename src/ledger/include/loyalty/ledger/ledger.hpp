@@ -67,6 +67,17 @@ struct TierHistoryLine {
   std::string reason;  // "purchase" (upgrade on earn) or "evaluation" (periodic review)
 };
 
+// A purchase as the ledger keeps it (returns, tier windows and merges read it).
+struct OrderRecord {
+  std::string order_id;
+  Timestamp occurred_at;
+  int64_t spend_minor = 0;           // in the program's currency
+  int64_t spend_returned_minor = 0;
+  Points points;                     // earned by the order (with its bonuses)
+  Points points_returned;
+  core::Json lines;                  // [{sku, category, quantity, unit_price_minor, points, returned}]
+};
+
 struct TierStatus {
   std::string tier;
   TierBasis basis = TierBasis::kPoints;
@@ -176,6 +187,10 @@ class Ledger {
                                                    int limit);
   [[nodiscard]] Result<std::vector<Lot>> GetLots(const MemberId& member, bool include_closed);
   [[nodiscard]] Result<TierStatus> GetTier(const MemberId& member);
+  // Every tier change of the member, newest first (GetTier shows the latest 20).
+  [[nodiscard]] Result<std::vector<TierHistoryLine>> GetTierHistory(const MemberId& member);
+  // The member's orders (those merges moved in included), oldest first.
+  [[nodiscard]] Result<std::vector<OrderRecord>> GetOrders(const MemberId& member);
   // Only the member's current tier (no qualifying amount or history): for hot paths.
   [[nodiscard]] Result<std::string> GetTierName(const MemberId& member);
   [[nodiscard]] Result<Liability> GetLiability();

@@ -30,6 +30,9 @@ struct Request {
   // public or keys are off). Mutable: the guard fills them in on the way to the handler.
   mutable std::string actor;
   mutable std::string role;
+  // The member the request concerned, when the handler knows better than the path (the
+  // survivor a merged id led to, the member of a reviewed offer): the audit entry names it.
+  mutable std::string audit_member;
 
   // The header's value, or nullopt. `name` must be lower case.
   std::optional<std::string> Header(const std::string& name) const;
