@@ -283,6 +283,47 @@ class Walkthrough {
     return {};
   }
 
+  Status RunReviews() {
+    std::cout << "\nHumans in charge: the review queue\n";
+    auto& decisions = platform_.decisions();
+    LOYALTY_TRY(decisions.PutPolicy({{"review_cost_minor", 800}}, "demo"));
+    LOYALTY_ASSIGN_OR_RETURN(auto run, decisions.DecideBatch({{"segment", "churn_risk > 0.5"}, {"limit", 0}}));
+    auto& reviews = platform_.reviews();
+    LOYALTY_ASSIGN_OR_RETURN(auto queue, reviews.List({{"sort", "value"}, {"limit", 500}}));
+    std::ostringstream waiting;
+    waiting << std::fixed << std::setprecision(2);
+    for (const auto& g : queue["groups"]) {
+      waiting << (waiting.tellp() > 0 ? ", " : "") << g["offer"].get<std::string>() << " " << g["open"] << " ("
+              << g["cost_minor"].get<int64_t>() / 100.0 << " EUR at stake" << (g["level"] == "escalate" ? ", for an admin" : "")
+              << ")";
+    }
+    Say("The manager sends offers costing 8 EUR or more to a person first. The win-back campaign decides for " +
+        run["matched"].dump() + " members at risk; " + queue["matched"].dump() + " offers wait for review" +
+        (waiting.tellp() > 0 ? ": " + waiting.str() : "") + ".");
+    const auto& items = queue["items"];
+    if (items.empty()) return {};
+    // The manager approves the most valuable offers in one go and turns down the least valuable.
+    core::Json bulk{{"action", "approve"}, {"items", core::Json::array()}};
+    for (size_t i = 0; i + 1 < items.size() && i < 20; ++i) {
+      bulk["items"].push_back({{"decision", items[i]["decision"]}, {"rank", items[i]["rank"]}});
+    }
+    const engine::Reviewer manager{"maria", "manager"};
+    if (!bulk["items"].empty()) LOYALTY_TRY(reviews.Bulk(bulk, manager));
+    const auto& last = items.back();
+    LOYALTY_ASSIGN_OR_RETURN(
+        auto rejected, reviews.Act(last["decision"].get<std::string>(), last["rank"].get<int>(),
+                                   {{"action", "reject"}, {"reason", "wrong_member"}, {"comment", "just redeemed a voucher"}},
+                                   manager));
+    LOYALTY_ASSIGN_OR_RETURN(auto stats, reviews.Stats(std::nullopt));
+    Say("maria approves the " + std::to_string(bulk["items"].size()) + " most valuable in one go and rejects " +
+        last["offer"].get<std::string>() + " for " + last["member"].get<std::string>() +
+        " (wrong_member: just redeemed a voucher): its budget goes back (" +
+        std::to_string(rejected["released_minor"].get<int64_t>() / 100) + " EUR) and the bandit counts it as a miss. Acceptance so far " +
+        std::to_string(static_cast<int>(std::lround(100 * stats["acceptance_rate"].get<double>()))) +
+        "%; the rest expire after 72 hours unless someone decides (`loyalty review list --sort value`).");
+    return {};
+  }
+
  private:
   struct Line {
     const char* sku;
@@ -348,6 +389,7 @@ int RunDemo(const std::filesystem::path& dir) {
   if (auto status = walkthrough.RunPredictions(); !status) return PrintError(status.error());
   if (auto status = walkthrough.RunText(); !status) return PrintError(status.error());
   if (auto status = walkthrough.RunDecisions(); !status) return PrintError(status.error());
+  if (auto status = walkthrough.RunReviews(); !status) return PrintError(status.error());
   std::cout << "\nTry: loyalty --data-dir " << dir.string() << " ledger statement --member ana\n"
             << "     loyalty --data-dir " << dir.string() << " members features --member ana\n"
             << "     loyalty --data-dir " << dir.string() << " members segments\n"
@@ -356,6 +398,8 @@ int RunDemo(const std::filesystem::path& dir) {
             << " scores --member m0000001\n"
             << "     loyalty --data-dir " << dir.string() << " --now " << core::FormatTimestamp(clock.Now()).substr(0, 10)
             << " decide --member m0000001 --dry-run\n"
+            << "     loyalty --data-dir " << dir.string() << " --now " << core::FormatTimestamp(clock.Now()).substr(0, 10)
+            << " review list --sort value\n"
             << "     loyalty --data-dir " << dir.string() << " text score \"the parcel arrived late and damaged\"\n"
             << "     loyalty simulate --evaluate-policies\n";
   return 0;

@@ -656,13 +656,16 @@ Status DecisionLog::ReleaseRouted(Transaction& tx, const RoutedOffer& offer, std
   return {};
 }
 
-Status DecisionLog::RecordRejection(Transaction& tx, const RoutedOffer& offer) {
+Result<bool> DecisionLog::RecordRejection(Transaction& tx, const RoutedOffer& offer) {
   // Dated at the decision, inside its attribution window: the label belongs to the decision.
-  LOYALTY_TRY(tx.Execute("INSERT OR IGNORE INTO decision_outcomes (id, decision, offer, type, at, value_minor, response) "
-                         "VALUES (?1, ?2, ?3, 'rejected', ?4, 0, 0)",
-                         {offer.decision + ":" + offer.offer + ":rejected", offer.decision, offer.offer,
-                          core::ToUnixMillis(offer.at)}));
-  return {};
+  // Its id names the offer's rank, which reporters' ids never do.
+  LOYALTY_ASSIGN_OR_RETURN(
+      const int64_t inserted,
+      tx.Execute("INSERT OR IGNORE INTO decision_outcomes (id, decision, offer, type, at, value_minor, response) "
+                 "VALUES (?1, ?2, ?3, 'rejected', ?4, 0, 0)",
+                 {"review:" + offer.decision + ":" + std::to_string(offer.rank), offer.decision, offer.offer,
+                  core::ToUnixMillis(offer.at)}));
+  return inserted == 1;
 }
 
 Status DecisionLog::Restore(Decider& decider) {

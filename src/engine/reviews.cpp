@@ -124,7 +124,10 @@ Result<Json> Reviews::List(const Json& query) {
   LOYALTY_ASSIGN_OR_RETURN(auto limit, core::OptionalInt(query, "limit"));
   if (limit && (*limit < 1 || *limit > 500)) return Fail(ErrorCode::kInvalidArgument, "limit must be 1 to 500");
   LOYALTY_ASSIGN_OR_RETURN(auto since_text, core::OptionalString(query, "since"));
-  core::Timestamp since = clock_.Now() - Expiry();
+  // Open offers are all within the expiry; decided and expired ones are shown for 30 days.
+  const bool open_only = wanted == "open" || wanted == "pending" || wanted == "escalated";
+  core::Timestamp since = clock_.Now() - (open_only ? std::chrono::hours(Expiry())
+                                                    : std::max<std::chrono::hours>(Expiry(), std::chrono::days(30)));
   if (since_text) {
     auto parsed = core::ParseTimestamp(*since_text);
     if (!parsed) return core::Wrap(parsed.error(), "since");
@@ -220,7 +223,8 @@ Result<Json> Reviews::Bulk(const Json& body, const Reviewer& reviewer) {
     if (!fields) return core::Wrap(fields.error(), where);
     auto id = core::RequireString(entry, "decision");
     if (!id) return core::Wrap(id.error(), where);
-    auto rank = RankOf(entry.value("rank", Json(0)), "rank");
+    if (!entry.contains("rank")) return Fail(ErrorCode::kInvalidArgument, where + ": field 'rank' is required");
+    auto rank = RankOf(entry["rank"], "rank");
     if (!rank) return core::Wrap(rank.error(), where);
     if (!seen.insert({*id, *rank}).second) return Fail(ErrorCode::kInvalidArgument, where + " names an offer twice");
     Ask ask = common;
@@ -249,6 +253,7 @@ Result<Json> Reviews::Apply(const std::vector<Ask>& asks, const Reviewer& review
     DecisionLog::RoutedOffer offer;
     ReviewAction action;
     int64_t released_minor = 0;
+    bool labelled = false;  // a rejection label recorded now: the arms learn it after the commit
   };
   std::vector<Effect> effects;
   const core::Timestamp now = clock_.Now();
@@ -296,11 +301,11 @@ Result<Json> Reviews::Apply(const std::vector<Ask>& asks, const Reviewer& review
                                .models = models[ask.decision],
                                .at = now};
           LOYALTY_TRY(queue_.Record(tx, v, *found));
-          Effect effect{*found, ask.action, 0};
+          Effect effect{*found, ask.action, 0, false};
           if (ask.action == ReviewAction::kReject) {
             effect.released_minor = found->cost_minor;
             LOYALTY_TRY(log.ReleaseRouted(tx, *found, "rejected", effect.released_minor, true, now));
-            LOYALTY_TRY(log.RecordRejection(tx, *found));
+            LOYALTY_ASSIGN_OR_RETURN(effect.labelled, log.RecordRejection(tx, *found));
           } else if (ask.action == ReviewAction::kModify) {
             effect.released_minor = found->cost_minor - *ask.cost_minor;
             LOYALTY_TRY(log.ReleaseRouted(tx, *found, "modified", effect.released_minor, false, now));
@@ -316,7 +321,7 @@ Result<Json> Reviews::Apply(const std::vector<Ask>& asks, const Reviewer& review
   auto& decider = decisions_.decider();
   for (const auto& e : effects) {
     GiveBack(decider, e.offer, e.released_minor, e.action == ReviewAction::kReject);
-    if (e.action == ReviewAction::kReject) decider.arms().Record(e.offer.arm, 1, 0);
+    if (e.labelled) decider.arms().Record(e.offer.arm, 1, 0);
   }
   return out;
 }
@@ -324,8 +329,9 @@ Result<Json> Reviews::Apply(const std::vector<Ask>& asks, const Reviewer& review
 Result<Json> Reviews::ExpireStale() {
   const core::Timestamp now = clock_.Now();
   const auto expiry = Expiry();
-  // Offers made up to a week before the window may have expired without anyone expiring them.
-  LOYALTY_ASSIGN_OR_RETURN(auto routed, decisions_.RoutedOffers(now - expiry - std::chrono::days(7)));
+  // Every routed offer ever made (they are few: the partial index holds only them), so one the
+  // job missed for any length of time, or made under a longer expiry, still expires.
+  LOYALTY_ASSIGN_OR_RETURN(auto routed, decisions_.RoutedOffers(core::Timestamp{}));
   std::vector<DecisionLog::RoutedOffer> stale;
   auto& log = decisions_.log();
   LOYALTY_ASSIGN_OR_RETURN(
@@ -333,7 +339,7 @@ Result<Json> Reviews::ExpireStale() {
         stale.clear();
         int64_t total = 0;
         for (auto& offer : routed) {
-          if (offer.released_minor) continue;
+          if (offer.released_minor || offer.at + expiry > now) continue;
           LOYALTY_ASSIGN_OR_RETURN(ReviewItem item, queue_.Item(tx, offer, expiry));
           // Expired by time, and not yet by a verdict.
           if (item.status != "expired" || (!item.verdicts.empty() && item.verdicts.back().action == ReviewAction::kExpire)) {

@@ -192,8 +192,10 @@ Result<Json> ReviewQueue::Stats(core::Timestamp since) {
       };
       add(total);
       add(by_strategy[row.Text(1)]);
+      // Expired offers had no reviewer, and are counted in the totals and per strategy only.
+      if (action == "expire") continue;
       add(by_models[row.Text(2).empty() ? "none" : row.Text(2)]);
-      if (action != "expire") add(by_reviewer[row.Text(3)]);
+      add(by_reviewer[row.Text(3)]);
     }
     // Acceptance: approved as offered; override: modified or rejected; both over the offers
     // a person decided on (expired ones had nobody).

@@ -308,6 +308,8 @@ TEST_F(CliTest, DemoTellsTheLedgerStoryAndVerifiesIt) {
   EXPECT_NE(demo.out.find("Verified: the journal balances"), std::string::npos);
   EXPECT_NE(demo.out.find("is merged into ana (shared email identifier)"), std::string::npos) << demo.out;
   EXPECT_NE(demo.out.find("RFM segments now: At Risk"), std::string::npos) << demo.out;
+  EXPECT_NE(demo.out.find("offers wait for review"), std::string::npos) << demo.out;
+  EXPECT_NE(demo.out.find("its budget goes back"), std::string::npos) << demo.out;
 }
 
 }  // namespace

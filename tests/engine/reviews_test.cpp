@@ -48,8 +48,9 @@ class ReviewsTest : public ::testing::Test {
                                     "manager");
     ASSERT_TRUE(put) << put.error().message;
   }
-  // A decision for a new member; returns it.
+  // A decision for a new member, a second after the one before; returns it.
   Json Decide(const std::string& member, int k = 1) {
+    clock_.Advance(std::chrono::seconds(1));
     EXPECT_TRUE(platform_->ledger().CreateMember(*core::MemberId::Parse(member)));
     auto d = decisions().Decide(Json{{"member", member}, {"channel", "pos"}, {"k", k}, {"cart_minor", 20000}});
     EXPECT_TRUE(d) << d.error().message;
@@ -94,7 +95,7 @@ TEST_F(ReviewsTest, VerdictsGiveBackWhatTheyFreeAndEscalationsNeedAnAdmin) {
   EXPECT_EQ((*open)["matched"], 8);
   EXPECT_EQ((*open)["counts"]["pending"], 4);
   EXPECT_EQ((*open)["counts"]["escalated"], 4);
-  EXPECT_EQ((*open)["items"][0]["decision"], made[0]["id"]) << "sorted by expiry, then as logged";
+  EXPECT_EQ((*open)["items"][0]["decision"], made[0]["id"]) << "the soonest to expire first";
   auto risky = reviews().List(Json{{"sort", "risk"}, {"limit", 1}});
   ASSERT_TRUE(risky);
   EXPECT_EQ((*risky)["items"][0]["offer"], "voucher");
@@ -208,6 +209,56 @@ TEST_F(ReviewsTest, ABulkVerdictIsAllOrNothing) {
   auto unknown = reviews().Act("dec_nope", 0, {{"action", "approve"}}, Reviewer{"x", "manager"});
   ASSERT_FALSE(unknown);
   EXPECT_EQ(unknown.error().code, core::ErrorCode::kNotFound);
+  auto no_rank = reviews().Bulk(Json{{"action", "approve"}, {"items", {{{"decision", a["id"]}}}}}, Reviewer{"x", "manager"});
+  ASSERT_FALSE(no_rank);
+  EXPECT_NE(no_rank.error().message.find("'rank'"), std::string::npos) << no_rank.error().message;
+}
+
+TEST_F(ReviewsTest, OnlyRoutedOpenOffersCanBeDecidedAndTheOperatorMayDecideEscalations) {
+  Offer("sticker", 50);    // below review_cost_minor: runs automatically
+  Offer("voucher", 5000);  // escalation
+  Json d = Decide("m1", 2);
+  ASSERT_EQ(d["offers"].size(), 2u) << d.dump();
+  const int sticker = d["offers"][0]["offer"] == "sticker" ? 0 : 1;
+  auto automatic = reviews().Act(d["id"].get<std::string>(), sticker, {{"action", "approve"}}, Reviewer{"x", "manager"});
+  ASSERT_FALSE(automatic);
+  EXPECT_EQ(automatic.error().code, core::ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(Refused(d, 1 - sticker, {{"action", "escalate"}, {"reason", "policy"}}, "admin"), core::ErrorCode::kConflict);
+  // The local operator (no role) decides with an admin's reach.
+  auto approved = reviews().Act(d["id"].get<std::string>(), 1 - sticker, {{"action", "approve"}}, Reviewer{"cli", ""});
+  ASSERT_TRUE(approved) << approved.error().message;
+  EXPECT_EQ((*approved)["verdicts"][0]["role"], "operator");
+}
+
+TEST_F(ReviewsTest, ARejectionFreesTheMembersCapsAndALateExpiryStillGivesBackTheBudget) {
+  ASSERT_TRUE(decisions().PutPolicy(Json{{"holdout_percent", 0}, {"review_cost_minor", 100}, {"max_per_day", 1}}, "manager"));
+  Offer("coupon", 500);
+  Json first = Decide("m1");
+  ASSERT_EQ(first["offers"].size(), 1u);
+  auto again = decisions().Decide(Json{{"member", "m1"}, {"channel", "pos"}, {"cart_minor", 20000}});
+  ASSERT_TRUE(again);
+  EXPECT_TRUE((*again)["offers"].empty()) << "one contact a day";
+  Act(first, 0, {{"action", "reject"}, {"reason", "bad_timing"}}, "manager");
+  auto freed = decisions().Decide(Json{{"member", "m1"}, {"channel", "pos"}, {"cart_minor", 20000}});
+  ASSERT_TRUE(freed);
+  EXPECT_EQ((*freed)["offers"].size(), 1u) << "the rejected offer no longer counts against the cap";
+  Open();  // ... nor after a restart
+  auto after_restart = decisions().Decide(Json{{"member", "m1"}, {"channel", "pos"}, {"cart_minor", 20000}, {"dry_run", true}});
+  ASSERT_TRUE(after_restart);
+  EXPECT_TRUE((*after_restart)["offers"].empty()) << "the second offer holds today's contact";
+
+  // The expiry job ran late by ten days: the open offer still expires and gives back its budget.
+  const int64_t before = Committed("coupon");
+  clock_.Advance(std::chrono::days(10));
+  auto expired = reviews().ExpireStale();
+  ASSERT_TRUE(expired) << expired.error().message;
+  EXPECT_EQ((*expired)["expired"], 1);
+  EXPECT_EQ(Committed("coupon"), before - 500);
+  Open();
+  EXPECT_EQ(Committed("coupon"), before - 500);
+  auto listed = reviews().List(Json{{"status", "expired"}});
+  ASSERT_TRUE(listed);
+  EXPECT_EQ((*listed)["matched"], 1);
 }
 
 }  // namespace

@@ -152,8 +152,9 @@ class DecisionLog {
   [[nodiscard]] core::Status ReleaseRouted(store::Transaction& tx, const RoutedOffer& offer, std::string_view reason,
                                            int64_t cost_minor, bool contact, core::Timestamp at);
   // Records that a person turned the offer down: a trial without a response for its bandit
-  // arm (the caller tells the decider's arms after the commit), a label the bandits learn from.
-  [[nodiscard]] core::Status RecordRejection(store::Transaction& tx, const RoutedOffer& offer);
+  // arm, a label the bandits learn from. True when recorded now (the caller then tells the
+  // decider's arms, after the commit); false when it was recorded before.
+  [[nodiscard]] core::Result<bool> RecordRejection(store::Transaction& tx, const RoutedOffer& offer);
 
   // Rebuilds the decider's memory from the log: bandit evidence, caps and budgets.
   [[nodiscard]] core::Status Restore(Decider& decider);
