@@ -92,4 +92,11 @@ std::function<int()> Runner(GlobalOptions& options, CommandBody body) {
   };
 }
 
+core::Result<std::optional<core::Timestamp>> OptionalTime(const std::string& text, std::string_view flag) {
+  if (text.empty()) return std::optional<core::Timestamp>();
+  auto at = core::ParseTimestamp(text);
+  if (!at) return core::Wrap(at.error(), flag);
+  return std::optional<core::Timestamp>(*at);
+}
+
 }  // namespace loyalty::cli

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "loyalty/core/clock.hpp"
@@ -59,5 +60,9 @@ using CommandBody = std::function<core::Result<std::pair<core::Json, std::string
 
 // Wraps a body: opens the data directory, runs it, prints the result or the one-line error.
 std::function<int()> Runner(GlobalOptions& options, CommandBody body);
+
+// An optional time flag's value: nullopt when `text` is empty; an error naming `flag` when it
+// is not ISO 8601.
+[[nodiscard]] core::Result<std::optional<core::Timestamp>> OptionalTime(const std::string& text, std::string_view flag);
 
 }  // namespace loyalty::cli

@@ -268,12 +268,7 @@ void AddDecisionCommands(CLI::App& app, GlobalOptions& options, std::function<in
   evaluate->add_option("--since", args->since, "Only decisions at or after this time");
   evaluate->callback([&options, &run, args] {
     run = Runner(options, [args](Context& context) -> Output {
-      std::optional<core::Timestamp> since;
-      if (!args->since.empty()) {
-        auto at = core::ParseTimestamp(args->since);
-        if (!at) return core::Wrap(at.error(), "--since");
-        since = *at;
-      }
+      LOYALTY_ASSIGN_OR_RETURN(const auto since, OptionalTime(args->since, "--since"));
       LOYALTY_ASSIGN_OR_RETURN(auto r, context.platform().decisions().Evaluate(since));
       return std::pair{r, r.dump(2)};
     });

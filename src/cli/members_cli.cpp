@@ -74,12 +74,7 @@ std::string FeaturesText(const engine::FeatureReport& report) {
   return out.str();
 }
 
-Result<std::optional<core::Timestamp>> AsOf(const std::string& text) {
-  if (text.empty()) return std::optional<core::Timestamp>();
-  auto at = core::ParseTimestamp(text);
-  if (!at) return core::Wrap(at.error(), "--as-of");
-  return std::optional<core::Timestamp>(*at);
-}
+Result<std::optional<core::Timestamp>> AsOf(const std::string& text) { return OptionalTime(text, "--as-of"); }
 
 // One CSV row per member: id, every numeric feature (empty when missing), top category, RFM.
 Result<int64_t> WriteSnapshot(Context& context, core::Timestamp cutoff, const std::string& path) {

@@ -109,12 +109,7 @@ void AddReviewCommands(CLI::App& app, GlobalOptions& options, std::function<int(
   stats->add_option("--since", args->since, "Verdicts at or after this time (default: 30 days)");
   stats->callback([&options, &run, args] {
     run = Runner(options, [args](Context& c) -> Output {
-      std::optional<core::Timestamp> since;
-      if (!args->since.empty()) {
-        auto at = core::ParseTimestamp(args->since);
-        if (!at) return core::Wrap(at.error(), "--since");
-        since = *at;
-      }
+      LOYALTY_ASSIGN_OR_RETURN(const auto since, OptionalTime(args->since, "--since"));
       LOYALTY_ASSIGN_OR_RETURN(Json r, c.platform().reviews().Stats(since));
       return std::pair{r, r.dump(2)};
     });
