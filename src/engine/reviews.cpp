@@ -20,7 +20,7 @@ namespace {
 constexpr size_t kMaxComment = 1000;
 constexpr size_t kMaxBulk = 500;
 
-// "churn:v3, clv:v2": the model versions a decision's explanation names.
+// "churn@3, clv@2": the model versions a decision's explanation names.
 std::string ModelsOf(const Json& decision) {
   std::string out;
   const auto explanation = decision.find("explanation");
@@ -28,7 +28,9 @@ std::string ModelsOf(const Json& decision) {
   const auto models = explanation->find("models");
   if (models == explanation->end() || !models->is_object()) return out;
   for (const auto& [kind, version] : models->items()) {
-    out += (out.empty() ? "" : ", ") + kind + ":" + (version.is_string() ? version.get<std::string>() : version.dump());
+    const std::string name = version.is_string() ? version.get<std::string>() : version.dump();
+    // Versions name their kind ("churn@3"); anything else is given its kind.
+    out += (out.empty() ? "" : ", ") + (name.starts_with(kind + "@") ? name : kind + ":" + name);
   }
   return out;
 }

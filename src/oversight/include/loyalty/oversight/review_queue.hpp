@@ -43,7 +43,7 @@ struct Verdict {
   std::string reason;   // a code of kReasonCodes (empty for approvals and expiry)
   std::string comment;
   std::optional<int64_t> cost_minor = std::nullopt;  // a modified offer's new cost
-  std::string models;   // model versions behind the decision, "kind:version" joined by ", "
+  std::string models;   // model versions behind the decision, e.g. "churn@3, clv@2"
   core::Timestamp at;
 };
 
