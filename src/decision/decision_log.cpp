@@ -163,14 +163,14 @@ Result<Json> StoredDecision(Transaction& tx, const std::string& id) {
   Json offers = Json::array();
   for (const auto& i : items) {
     Json offer{{"offer", i.Text(0)},
-                      {"channel", i.Text(1)},
-                      {"send_at", core::FormatTimestamp(core::FromUnixMillis(i.Int(2)))},
-                      {"propensity", i.Real(3)},
-                      {"response_probability", i.Real(4)},
-                      {"expected_value_minor", i.Real(5)},
-                      {"cost_minor", i.Int(6)},
-                      {"bandit_arm", i.Text(7)},
-                      {"routing", i.Text(8)}};
+               {"channel", i.Text(1)},
+               {"send_at", core::FormatTimestamp(core::FromUnixMillis(i.Int(2)))},
+               {"propensity", i.Real(3)},
+               {"response_probability", i.Real(4)},
+               {"expected_value_minor", i.Real(5)},
+               {"cost_minor", i.Int(6)},
+               {"bandit_arm", i.Text(7)},
+               {"routing", i.Text(8)}};
     if (!i.Text(9).empty()) offer["sku"] = i.Text(9);
     offers.push_back(std::move(offer));
   }
