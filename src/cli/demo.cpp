@@ -22,8 +22,8 @@ using core::Status;
 // Each step prints what happened in words a loyalty manager reads.
 class Walkthrough {
  public:
-  Walkthrough(engine::Platform& platform, core::ManualClock& clock, std::filesystem::path dir)
-      : platform_(platform), ledger_(platform.ledger()), clock_(clock), dir_(std::move(dir)) {}
+  Walkthrough(engine::Platform& platform, core::ManualClock& clock, std::filesystem::path dir, int members)
+      : platform_(platform), ledger_(platform.ledger()), clock_(clock), dir_(std::move(dir)), members_(members) {}
 
   Status Run() {
     using std::chrono::days;
@@ -118,10 +118,10 @@ class Walkthrough {
     Say(text.str());
 
     sim::SimConfig config;
-    config.members = 2000;
+    config.members = members_;
     config.days = 365;
     config.seed = 7;
-    config.start = clock_.Now() - std::chrono::days(400);
+    config.start = clock_.Now() - std::chrono::days(366);  // a year that runs up to today
     LOYALTY_ASSIGN_OR_RETURN(auto counts, sim::Simulate(config, dir_ / "sim"));
     LOYALTY_ASSIGN_OR_RETURN(const int64_t accepted, engine::LoadSimulatedProgram(platform_, dir_ / "sim"));
     Say("A simulated program joins: " + std::to_string(counts.members) + " members, " + std::to_string(accepted) +
@@ -230,6 +230,21 @@ class Walkthrough {
          << lift.without.roc_auc << " to " << lift.with.roc_auc << " (gain " << std::showpos << lift.auc_gain << ", 95% "
          << lift.ci_low << " to " << lift.ci_high << std::noshowpos << ").";
     Say(line.str());
+
+    // A challenger with a longer churn horizon, promoted: the registry keeps the move, and one
+    // rollback (the dashboard's Predictions page, or the CLI) returns to churn@1.
+    engine::TrainOptions options;
+    options.creator = "demo";
+    options.churn_horizon_days = 90;
+    LOYALTY_ASSIGN_OR_RETURN(auto challenger, platform_.predictions().TrainChurn(options));
+    LOYALTY_ASSIGN_OR_RETURN(auto promoted,
+                             platform_.registry().Promote("churn", challenger.version.version, "demo"));
+    std::ostringstream retrained;
+    retrained << std::fixed << std::setprecision(3) << "A challenger " << promoted.name()
+              << " (churn meaning no purchase within 90 days, not 60) scores ROC AUC "
+              << challenger.report["model"]["roc_auc"].get<double>()
+              << " and is promoted; `loyalty models rollback --kind churn` returns to the previous champion.";
+    Say(retrained.str());
     return {};
   }
 
@@ -355,12 +370,44 @@ class Walkthrough {
   ledger::Ledger& ledger_;
   core::ManualClock& clock_;
   std::filesystem::path dir_;
+  int members_;  // in the simulated program
   std::string worried_member_;  // the customer with the most value at risk
 };
 
 }  // namespace
 
-int RunDemo(const std::filesystem::path& dir) {
+namespace {
+
+// A user with this role and a fresh key for the dashboard; the key (shown once) is returned.
+Result<std::string> DashboardKey(engine::Access& access, const std::string& user, engine::Role role) {
+  LOYALTY_TRY(access.CreateUser(user, role));
+  LOYALTY_ASSIGN_OR_RETURN(auto key, access.IssueKey(user, "dashboard"));
+  return key.secret;
+}
+
+int ServeDemo(engine::Platform& platform, const ServeOptions& serve, sigset_t stop_signals) {
+  auto options = ResolveServerOptions(core::Json(), serve);
+  if (!options) return PrintError(options.error());
+  auto manager = DashboardKey(platform.access(), "maria", engine::Role::kManager);
+  if (!manager) return PrintError(manager.error());
+  auto analyst = DashboardKey(platform.access(), "sam", engine::Role::kAnalyst);
+  if (!analyst) return PrintError(analyst.error());
+  return ServePlatform(platform, *options, stop_signals, [&](uint16_t port) {
+    std::cout << "\nDashboard: http://" << options->address << ":" << port << "/\n"
+              << "  sign in as maria (manager) with " << *manager << "\n"
+              << "  or as sam (analyst: no personal data) with " << *analyst << "\n"
+              << "Press Ctrl-C to stop." << std::endl;
+  });
+}
+
+}  // namespace
+
+int RunDemo(const std::filesystem::path& dir, int members, const std::optional<ServeOptions>& serve) {
+  if (members < 100 || members > 100'000) {
+    return PrintError({core::ErrorCode::kInvalidArgument, "--members must be 100 to 100000"});
+  }
+  // Before any thread starts: serving waits for these signals.
+  const sigset_t stop_signals = serve ? BlockStopSignals() : sigset_t{};
   std::error_code ec;
   for (const char* name : {"loyalty.db", "loyalty.db-wal", "loyalty.db-shm"}) std::filesystem::remove(dir / name, ec);
   std::filesystem::remove_all(dir / "sim", ec);
@@ -383,7 +430,7 @@ int RunDemo(const std::filesystem::path& dir) {
   std::cout << "Loyalty demo: a year in a small program (EUR, 1 point per euro, electronics x2,\n"
                "50 bonus points on orders over 200 EUR, tiers Member/Silver/Gold, points expire after 24 months).\n"
                "Data: " << (dir / "loyalty.db").string() << "\n\n";
-  Walkthrough walkthrough(**platform, clock, dir);
+  Walkthrough walkthrough(**platform, clock, dir, members);
   if (auto status = walkthrough.Run(); !status) return PrintError(status.error());
   if (auto status = walkthrough.RunCustomerData(); !status) return PrintError(status.error());
   if (auto status = walkthrough.RunPredictions(); !status) return PrintError(status.error());
@@ -402,6 +449,7 @@ int RunDemo(const std::filesystem::path& dir) {
             << " review list --sort value\n"
             << "     loyalty --data-dir " << dir.string() << " text score \"the parcel arrived late and damaged\"\n"
             << "     loyalty simulate --evaluate-policies\n";
+  if (serve) return ServeDemo(**platform, *serve, stop_signals);
   return 0;
 }
 

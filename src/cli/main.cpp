@@ -59,12 +59,25 @@ int main(int argc, char** argv) {
   std::filesystem::path demo_dir = "data/demo";
   CLI::App* demo = app.add_subcommand("demo", "Walk through a simulated program on the embedded store");
   demo->add_option("--dir", demo_dir, "Where the demo keeps its store (emptied first)")->capture_default_str();
-  demo->callback([&] { run = [&] { return loyalty::cli::RunDemo(demo_dir); }; });
+  int demo_members = 2000;
+  demo->add_option("--members", demo_members, "Members in the simulated program (100 to 100000)")->capture_default_str();
+  bool demo_serve = false;
+  loyalty::cli::ServeOptions demo_serve_options;
+  demo->add_flag("--serve", demo_serve, "Then serve the API and the dashboard over the demo program (until Ctrl-C)");
+  demo->add_option("--port", demo_serve_options.port, "With --serve: port to bind, 0 for any free port (default 8080)");
+  demo->add_option("--address", demo_serve_options.address, "With --serve: address to bind (default 127.0.0.1)");
+  demo->callback([&] {
+    run = [&] {
+      return loyalty::cli::RunDemo(demo_dir, demo_members, demo_serve ? std::optional(demo_serve_options) : std::nullopt);
+    };
+  });
 
   loyalty::cli::ServeOptions serve_options;
-  CLI::App* serve = app.add_subcommand("serve", "Serve the HTTP API on the embedded store (until SIGTERM)");
+  CLI::App* serve = app.add_subcommand("serve", "Serve the HTTP API and the dashboard on the embedded store (until SIGTERM)");
   serve->add_option("--address", serve_options.address, "Address to bind (default 127.0.0.1, config server.address)");
   serve->add_option("--port", serve_options.port, "Port to bind, 0 for any free port (default 8080, config server.port)");
+  serve->add_option("--web-root", serve_options.web_root,
+                    "The dashboard's built files (default web/dist of the sources, config server.web_root)");
   serve->callback([&] { run = [&] { return loyalty::cli::RunServe(options, serve_options); }; });
 
   loyalty::cli::AddLedgerCommands(app, options, run);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <memory>
 #include <sstream>
 
@@ -26,7 +27,50 @@ struct MembersArgs {
   std::string actor = "cli";
   std::string as_of;
   std::string out;
+  int months = 12;
 };
+
+// "12.3%" or "-" for a rate that has no denominator yet.
+std::string Percent(const Json& rate) {
+  if (!rate.is_number()) return "-";
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(1) << rate.get<double>() * 100 << "%";
+  return out.str();
+}
+
+std::string Amount(const Json& value) {
+  if (!value.is_number()) return "-";
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(2) << value.get<double>();
+  return out.str();
+}
+
+std::string KpiText(const Json& k) {
+  const Json& c = k["current"];
+  const std::string currency = k["currency"].get<std::string>();
+  std::ostringstream text;
+  text << "Program indicators as of " << k["as_of"].get<std::string>() << "\n"
+       << "  members " << c["members"] << ", active (bought in 90 days) " << c["active_members"] << "\n"
+       << "  engagement rate (30 days) " << Percent(c["engagement_rate"]) << ", redemption rate (90 days) "
+       << Percent(c["redemption_rate"]) << ", offer response rate (30 days) " << Percent(c["offer_response_rate"]) << "\n"
+       << "  revenue per member (12 months) " << Amount(c["revenue_per_member"]) << " " << currency
+       << ", retention (quarter over quarter) " << Percent(c["retention_rate"]) << "\n";
+  const Json& lift = k["holdout"]["incremental_revenue"];
+  if (lift.is_object()) {
+    text << "  incremental revenue per treated member against the holdout " << Amount(lift["mean"]) << " " << currency
+         << " (95% " << Amount(lift["ci_low"]) << " to " << Amount(lift["ci_high"]) << ")\n";
+  } else {
+    text << "  incremental revenue: not measurable yet (needs decided members in and out of the holdout, a day old)\n";
+  }
+  text << "  month     buyers  engaged  redeemers  revenue  retention  offer response";
+  for (const auto& m : k["months"]) {
+    text << "\n  " << m["month"].get<std::string>() << std::setw(9) << m["buyers"].get<int64_t>() << std::setw(9)
+         << m["engaged_members"].get<int64_t>() << std::setw(11) << m["redeemers"].get<int64_t>() << std::setw(9)
+         << std::llround(m["revenue"].get<double>()) << std::setw(11) << Percent(m["retention_rate"]) << std::setw(16)
+         << Percent(m["offer_response_rate"]);
+  }
+  return text.str();
+}
 
 Result<core::MemberId> Member(const std::string& text) {
   auto id = core::MemberId::Parse(text);
@@ -267,6 +311,16 @@ void AddMembersCommands(CLI::App& app, GlobalOptions& options, std::function<int
       for (const auto& [name, count] : result["segments"].items()) text += "\n  " + name + " " + count.dump();
       text += "\n  (no purchase yet) " + result["members_without_purchases"].dump();
       return std::pair{result, text};
+    });
+  });
+
+  CLI::App* kpis = app.add_subcommand("kpis", "The program's indicators month by month (active, engaged, redeeming, revenue, retention, lift)");
+  kpis->add_option("--months", args->months, "How many calendar months to show, the current one included (1 to 36)")
+      ->capture_default_str();
+  kpis->callback([&options, &run, args] {
+    run = Runner(options, [args](Context& c) -> Result<std::pair<Json, std::string>> {
+      LOYALTY_ASSIGN_OR_RETURN(Json result, c.platform().kpis().Compute(args->months));
+      return std::pair{result, KpiText(result)};
     });
   });
 

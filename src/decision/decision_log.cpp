@@ -705,6 +705,25 @@ Status DecisionLog::Restore(Decider& decider) {
   });
 }
 
+Result<std::vector<DecisionLog::FirstDecision>> DecisionLog::FirstDecisions(core::Timestamp from, core::Timestamp to) {
+  return db_.ReadValue<std::vector<FirstDecision>>([&](Transaction& tx) -> Result<std::vector<FirstDecision>> {
+    LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT member, min(at), max(holdout) FROM decisions "
+                                                 "WHERE at >= ?1 AND at < ?2 GROUP BY member",
+                                                 {core::ToUnixMillis(from), core::ToUnixMillis(to)}));
+    std::vector<FirstDecision> out;
+    out.reserve(rows.size());
+    for (const auto& row : rows) out.push_back({row.Text(0), core::FromUnixMillis(row.Int(1)), row.Int(2) != 0});
+    return out;
+  });
+}
+
+Result<int64_t> DecisionLog::Count() {
+  return db_.ReadValue<int64_t>([&](Transaction& tx) -> Result<int64_t> {
+    LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT count(*) FROM decisions", {}));
+    return row ? row->Int(0) : 0;
+  });
+}
+
 Result<std::vector<DecisionLog::LoggedOffer>> DecisionLog::Logged(std::optional<core::Timestamp> since) {
   const int64_t from = since ? core::ToUnixMillis(*since) : INT64_MIN;
   return db_.ReadValue<std::vector<LoggedOffer>>([&](Transaction& tx) -> Result<std::vector<LoggedOffer>> {

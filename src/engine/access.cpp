@@ -55,6 +55,7 @@ constexpr std::array<std::array<bool, 5>, kPermissionCount> kAllowed = {{
     /* kDecide         */ {true, true, false, true, false},
     /* kManageOffers   */ {true, true, false, false, false},
     /* kReview         */ {true, true, false, false, false},
+    /* kSignedIn       */ {true, true, true, true, true},
 }};
 
 std::string Hex(const unsigned char* bytes, size_t n) {
@@ -145,6 +146,7 @@ std::string_view PermissionName(Permission permission) {
     case Permission::kDecide: return "ask for decisions and report their outcomes";
     case Permission::kManageOffers: return "manage offers, contact policy, strategy, experiments and campaigns";
     case Permission::kReview: return "review routed offers: approve, reject, modify, escalate";
+    case Permission::kSignedIn: return "see who is signed in";
   }
   return "unknown";
 }
@@ -165,6 +167,7 @@ std::string_view PermissionCode(Permission permission) {
     case Permission::kDecide: return "decide";
     case Permission::kManageOffers: return "manage_offers";
     case Permission::kReview: return "review";
+    case Permission::kSignedIn: return "signed_in";
   }
   return "unknown";
 }

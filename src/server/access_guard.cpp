@@ -48,6 +48,7 @@ constexpr std::array kRules = {
     RouteRule{Method::kGet, "/v1/members/{id}/merges", Permission::kReadMember},
     RouteRule{Method::kGet, "/v1/members/{id}/features", Permission::kReadMember},
     RouteRule{Method::kGet, "/v1/segments", Permission::kReadAggregates},
+    RouteRule{Method::kGet, "/v1/kpis", Permission::kReadAggregates},
     RouteRule{Method::kPost, "/v1/events", Permission::kIngest},
     RouteRule{Method::kGet, "/v1/members/{id}/events", Permission::kReadPii},  // free text of tickets and reviews
     // Models
@@ -101,6 +102,8 @@ constexpr std::array kRules = {
     RouteRule{Method::kPost, "/v1/jobs/expire-reviews", Permission::kReview},
     RouteRule{Method::kGet, "/v1/reviews/{decision}/{rank}", Permission::kReview},
     RouteRule{Method::kPost, "/v1/reviews/{decision}/{rank}", Permission::kReview},
+    // Session (the dashboard's sign-in)
+    RouteRule{Method::kGet, "/v1/session", Permission::kSignedIn},
     // Audit
     RouteRule{Method::kGet, "/v1/audit", Permission::kReadAudit},
     RouteRule{Method::kGet, "/v1/audit/verify", Permission::kReadAudit},

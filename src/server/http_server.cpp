@@ -334,10 +334,12 @@ core::Result<ServerOptions> ParseServerOptions(const core::Json& section) {
       {"address", "port", "io_threads", "worker_threads", "max_body_bytes", "max_small_body_bytes", "max_header_bytes",
        "header_timeout_ms",
        "body_timeout_ms", "idle_timeout_ms", "drain_timeout_ms", "max_connections", "max_queued_requests",
-       "reader_threads", "auth"},
+       "reader_threads", "auth", "web_root"},
       "server"));
   LOYALTY_ASSIGN_OR_RETURN(auto address, core::OptionalString(section, "address", "server"));
   if (address) options.address = *address;
+  LOYALTY_ASSIGN_OR_RETURN(auto web_root, core::OptionalString(section, "web_root", "server"));
+  if (web_root) options.web_root = *web_root;
   LOYALTY_ASSIGN_OR_RETURN(auto auth, core::OptionalString(section, "auth", "server"));
   if (auth) {
     if (*auth != "api_keys" && *auth != "off") {

@@ -59,7 +59,14 @@ std::variant<RouteMatch, Response> Router::Match(Method method, std::string_view
     response.headers.emplace_back("Allow", allowed);
     return response;
   }
+  if (fallback_ && (method == Method::kGet || method == Method::kHead) && !path.starts_with("/v1/")) {
+    return RouteMatch{&*fallback_, {}};
+  }
   return ProblemResponse(404, "not_found", "no route for " + std::string(path) + " (see docs/openapi.yaml)");
+}
+
+void Router::SetFallback(Handler handler) {
+  fallback_ = Route{Method::kGet, "dashboard", std::move(handler), Execution::kInline, BodySize::kSmall};
 }
 
 void Router::WrapHandlers(const std::function<Handler(const Route&)>& wrap) {

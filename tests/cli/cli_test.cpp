@@ -196,6 +196,30 @@ TEST_F(CliTest, ImportEventsKeepsTheValidOnesAndReportsTheRest) {
   ExpectOneLineError(Loyalty("import events /nonexistent.ndjson"), 2, "cannot read");
 }
 
+TEST_F(CliTest, KpisCountBuyersEngagementAndRevenueByMonth) {
+  ASSERT_EQ(Loyalty("ledger member add ana").exit_code, 0);
+  const std::string file = (dir_ / "events.ndjson").string();
+  std::ofstream(file)
+      << R"({"id":"e1","type":"purchase","at":"2026-01-02T10:00:00Z","member":"ana","channel":"pos","properties":{"order":"o1","lines":[{"sku":"A","quantity":2,"unit_price":"12.50"}]}})"
+      << "\n"
+      << R"({"id":"e2","type":"login","at":"2025-12-20T10:01:00Z","member":"ben"})" << "\n";
+  ASSERT_EQ(Loyalty("--now 2026-01-03 import events " + file).exit_code, 0);
+  const core::Json kpis = LoyaltyJson("--now 2026-01-03 kpis --months 2");
+  ASSERT_EQ(kpis["months"].size(), 2u) << kpis.dump();
+  EXPECT_EQ(kpis["months"][0]["month"], "2025-12");
+  EXPECT_EQ(kpis["months"][0]["engaged_members"], 1);
+  EXPECT_EQ(kpis["months"][1]["buyers"], 1);
+  EXPECT_DOUBLE_EQ(kpis["months"][1]["revenue"].get<double>(), 25.0);
+  EXPECT_EQ(kpis["current"]["members"], 2);
+  EXPECT_DOUBLE_EQ(kpis["current"]["engagement_rate"].get<double>(), 1.0);
+  EXPECT_TRUE(kpis["months"][1]["retention_rate"].is_null());  // the log does not reach two years back
+  const CliRun text = Loyalty("--now 2026-01-03 kpis --months 2");
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("members 2, active (bought in 90 days) 1"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("2026-01"), std::string::npos) << text.out;
+  ExpectOneLineError(Loyalty("kpis --months 40"), 2, "1 to 36");
+}
+
 TEST_F(CliTest, ImportTransactionsFromASalesExportOnceAndCsvEvents) {
   const std::string sales = (dir_ / "sales.csv").string();
   // Quoted fields, an order over two rows, a BOM-free header with other spellings, a bad row.

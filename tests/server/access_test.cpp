@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "server_fixture.hpp"
 
 namespace loyalty::server::testing {
@@ -89,6 +91,42 @@ TEST_F(AccessTest, AnalystsSeeScoresAndAggregatesButNoPersonalData) {
   EXPECT_EQ((*reads)[0].role, "admin");
   EXPECT_EQ((*reads)[1].role, "analyst");
   EXPECT_EQ((*reads)[1].status, 403);
+}
+
+TEST_F(AccessTest, TheSessionNamesTheUserAndWhatTheirRoleMayDo) {
+  StartServer();
+  ASSERT_TRUE(platform_->access().CreateUser("sam", Role::kAnalyst));
+  auto key = platform_->access().IssueKey("sam", "dashboard");
+  ASSERT_TRUE(key);
+  HttpClient sam = Anonymous();
+  sam.SetDefaultHeader("Authorization", "Bearer " + key->secret);
+  const Json session = sam.Send("GET", "/v1/session").json();
+  EXPECT_EQ(session["user"], "sam") << session.dump();
+  EXPECT_EQ(session["role"], "analyst");
+  EXPECT_EQ(session["auth"], "api_keys");
+  const auto holds = [&](const Json& s, std::string_view code) {
+    return std::find(s["permissions"].begin(), s["permissions"].end(), code) != s["permissions"].end();
+  };
+  EXPECT_TRUE(holds(session, "read_aggregates"));
+  EXPECT_TRUE(holds(session, "read_member"));
+  EXPECT_FALSE(holds(session, "read_pii"));
+  EXPECT_FALSE(holds(session, "review"));
+  EXPECT_FALSE(holds(session, "public"));
+  const Json manager = Anonymous().Send("GET", "/v1/session", "", {{"Authorization", "Bearer " + IssueKey(Role::kManager)}}).json();
+  EXPECT_TRUE(holds(manager, "review")) << manager.dump();
+  EXPECT_FALSE(holds(manager, "read_audit"));
+  ExpectProblem(Anonymous().Send("GET", "/v1/session", "", {{"Authorization", "Bearer lk_wrong"}}), 401, "unauthenticated",
+                "API key");
+}
+
+TEST_F(AccessTest, WithKeysOffTheSessionIsAnAdministratorWithoutAName) {
+  options_.require_keys = false;
+  StartServer();
+  const Json session = Anonymous().Send("GET", "/v1/session").json();
+  EXPECT_TRUE(session["user"].is_null()) << session.dump();
+  EXPECT_EQ(session["role"], "admin");
+  EXPECT_EQ(session["auth"], "off");
+  EXPECT_EQ(session["permissions"].size(), static_cast<size_t>(engine::kPermissionCount - 1));
 }
 
 TEST_F(AccessTest, TheSignedInUserIsTheActorAndKeysStopWorkingWhenRevoked) {

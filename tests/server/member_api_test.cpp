@@ -89,6 +89,29 @@ TEST_F(MemberApiTest, FeaturesLiveAndAsOfAndSegments) {
   EXPECT_EQ(segments["members_without_purchases"], 1);
 }
 
+TEST_F(MemberApiTest, ProgramIndicatorsByMonth) {
+  auto client = Client();
+  ASSERT_EQ(Post(client, "/v1/members", {{"id", "ann"}}).status, 201);
+  ASSERT_EQ(Post(client, "/v1/members", {{"id", "bob"}}).status, 201);
+  const Json events = Json::array(
+      {{{"id", "p1"}, {"type", "purchase"}, {"at", "2026-04-01T09:00:00Z"}, {"member", "ann"}, {"channel", "pos"},
+        {"properties", {{"order", "o1"}, {"lines", Json::array({{{"sku", "TEE"}, {"quantity", 2}, {"unit_price", "20.00"}}})}}}},
+       {{"id", "l1"}, {"type", "login"}, {"at", "2026-03-20T09:00:00Z"}, {"member", "bob"}, {"channel", "app"}}});
+  const HttpReply sent = Post(client, "/v1/events", events);
+  ASSERT_EQ(sent.status, 200) << sent.body;
+  ASSERT_EQ(sent.json()["accepted"], 2) << sent.body;
+  const Json kpis = client.Send("GET", "/v1/kpis?months=2").json();
+  ASSERT_EQ(kpis["months"].size(), 2u) << kpis.dump();
+  EXPECT_EQ(kpis["months"][0]["month"], "2026-03");
+  EXPECT_EQ(kpis["months"][0]["engaged_members"], 1);
+  EXPECT_EQ(kpis["months"][1]["buyers"], 1);
+  EXPECT_DOUBLE_EQ(kpis["months"][1]["revenue"].get<double>(), 40.0);
+  EXPECT_EQ(kpis["current"]["active_members"], 1);
+  EXPECT_EQ(kpis["currency"], "EUR");
+  ExpectProblem(client.Send("GET", "/v1/kpis?months=0"), 400, "invalid_argument", "months");
+  ExpectProblem(client.Send("GET", "/v1/kpis?months=many"), 400, "invalid_argument", "months");
+}
+
 TEST_F(MemberApiTest, BadInputIsAProblemThatSaysWhatToFix) {
   auto client = Client();
   Post(client, "/v1/members", {{"id", "ann"}, {"identifiers", {{{"kind", "email"}, {"value", "ann@example.com"}}}}});

@@ -39,6 +39,8 @@ class ServerFixture : public ::testing::Test {
     AddPrivacyRoutes(router_, platform_->subject_requests());
     AddReviewRoutes(router_, platform_->reviews());
     AddAuditRoutes(router_, platform_->audit());
+    AddSessionRoutes(router_);
+    AddProgramRoutes(router_, platform_->kpis());
     options_.port = 0;
     options_.worker_threads = 4;
   }

@@ -172,6 +172,17 @@ class DecisionLog {
   };
   [[nodiscard]] core::Result<std::vector<LoggedOffer>> Logged(std::optional<core::Timestamp> since);
 
+  // Each member's first decision in [from, to) and whether the member is in the holdout
+  // group (measuring the program's lift against the holdout).
+  struct FirstDecision {
+    std::string member;
+    core::Timestamp at;
+    bool holdout = false;
+  };
+  [[nodiscard]] core::Result<std::vector<FirstDecision>> FirstDecisions(core::Timestamp from, core::Timestamp to);
+  // How many decisions the log holds.
+  [[nodiscard]] core::Result<int64_t> Count();
+
  private:
   DecisionLog(store::Database& db, const core::Clock& clock) : db_(db), clock_(clock) {}
   [[nodiscard]] core::Status PutSetting(std::string_view name, const core::Json& doc, const std::string& actor);

@@ -43,8 +43,9 @@ enum class Permission {
   kDecide,          // ask for next best actions and report their outcomes (apps, tills, sends)
   kManageOffers,    // offers, contact policy, strategy, experiments and campaigns
   kReview,          // the review queue: approve, reject, modify and escalate routed offers
+  kSignedIn,        // any valid key: who am I and what may I do (the dashboard's sign-in)
 };
-inline constexpr int kPermissionCount = 14;
+inline constexpr int kPermissionCount = 15;
 
 std::string_view PermissionName(Permission permission);  // words: "read personal data"
 std::string_view PermissionCode(Permission permission);  // the API's name: "read_pii"

@@ -18,6 +18,7 @@
 #include "loyalty/engine/members.hpp"
 #include "loyalty/engine/predictions.hpp"
 #include "loyalty/engine/reviews.hpp"
+#include "loyalty/engine/program_kpis.hpp"
 #include "loyalty/engine/subject_requests.hpp"
 #include "loyalty/engine/text_signals.hpp"
 #include "loyalty/events/event_log.hpp"
@@ -71,6 +72,7 @@ class Platform {
   TextSignals& text() { return *text_; }
   SubjectRequests& subject_requests() { return *subject_requests_; }
   Reviews& reviews() { return *reviews_; }
+  ProgramKpis& kpis() { return *kpis_; }
 
  private:
   explicit Platform(store::Database& db) : db_(db) {}
@@ -92,6 +94,7 @@ class Platform {
   std::unique_ptr<oversight::ReviewQueue> review_queue_;
   std::unique_ptr<Reviews> reviews_;
   std::unique_ptr<SubjectRequests> subject_requests_;
+  std::unique_ptr<ProgramKpis> kpis_;
 };
 
 // Loads a program written by `loyalty simulate` (DIR/members.csv, DIR/events.ndjson):

@@ -40,6 +40,9 @@ struct ServerOptions {
   // API keys required on every route but /healthz, /readyz and /metrics ([server] auth =
   // "api_keys", the default); "off" serves everyone as if signed in (local trials only).
   bool require_keys = true;
+  // The dashboard's built files ([server] web_root); empty: the build next to the sources
+  // when there is one (`loyalty serve` decides; the server itself only serves routes).
+  std::string web_root;
 };
 
 // Reads the [server] section of a configuration; missing keys keep their defaults.

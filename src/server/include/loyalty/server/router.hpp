@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <variant>
 #include <string>
 #include <vector>
@@ -49,12 +50,17 @@ class Router {
   // the path, 405 (with an Allow header) when patterns match but none for this method.
   [[nodiscard]] std::variant<RouteMatch, Response> Match(Method method, std::string_view path) const;
 
+  // Answers the GET and HEAD requests outside /v1/ that no route matches (the dashboard's
+  // files); without one they are 404 problems like any other.
+  void SetFallback(Handler handler);
+
   const std::vector<Route>& routes() const { return routes_; }
   // Replaces every route's handler with wrap(route) (the access guard); before serving only.
   void WrapHandlers(const std::function<Handler(const Route&)>& wrap);
 
  private:
   std::vector<Route> routes_;
+  std::optional<Route> fallback_;
 };
 
 }  // namespace loyalty::server

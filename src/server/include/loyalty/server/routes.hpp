@@ -9,6 +9,7 @@
 #include "loyalty/engine/ingestor.hpp"
 #include "loyalty/engine/members.hpp"
 #include "loyalty/engine/predictions.hpp"
+#include "loyalty/engine/program_kpis.hpp"
 #include "loyalty/engine/reviews.hpp"
 #include "loyalty/engine/subject_requests.hpp"
 #include "loyalty/engine/text_signals.hpp"
@@ -76,6 +77,14 @@ void AddPrivacyRoutes(Router& router, engine::SubjectRequests& requests);
 // /v1/reviews/bulk, POST /v1/jobs/expire-reviews and GET /v1/reviews/stats. `reviews` must
 // outlive the router.
 void AddReviewRoutes(Router& router, engine::Reviews& reviews);
+
+// GET /v1/kpis: active and engaged members, redemption and offer response rates, revenue per
+// member, retention and the lift against the holdout, month by month.
+void AddProgramRoutes(Router& router, engine::ProgramKpis& kpis);
+
+// GET /v1/session: the signed-in user, their role and the permissions it holds (the
+// dashboard's sign-in asks it).
+void AddSessionRoutes(Router& router);
 
 // The audit trail: GET /v1/audit (by member, actor, time) and GET /v1/audit/verify.
 void AddAuditRoutes(Router& router, oversight::AuditLog& audit);
