@@ -116,6 +116,7 @@ struct Args {
   int64_t batch_members = 1000000;
   int threads = 2;
   int texts = 200000;
+  int rounds = 3;
 };
 
 Json RunDecideBench(const Args& args) {
@@ -260,6 +261,38 @@ core::Result<Json> RunTextBench(size_t n) {
               {"fasttext_and_topics_ratio_to_tokenise", full / tokens}};
 }
 
+// The program indicators over the data dir's event log: one full computation against a bare
+// replay of the same log (the floor: reading and parsing every event), and the kept answer.
+core::Result<Json> RunKpiBench(Context& context, int rounds) {
+  engine::Platform& platform = context.platform();
+  LOYALTY_ASSIGN_OR_RETURN(const int64_t events, platform.event_log().Count());
+  std::vector<double> replay_s, compute_s, cached_s;
+  for (int round = 0; round < rounds; ++round) {
+    int64_t seen = 0;
+    auto start = Clock::now();
+    LOYALTY_TRY(platform.event_log().ReplayAll(context.clock().Now(), [&seen](const events::Event&) { ++seen; }));
+    replay_s.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+    // A fresh object each round: nothing kept from the round before.
+    engine::ProgramKpis kpis(platform.event_log(), platform.decisions().log(), context.clock(),
+                             platform.ledger().config().currency);
+    start = Clock::now();
+    LOYALTY_TRY(kpis.Compute(12));
+    compute_s.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+    start = Clock::now();
+    LOYALTY_TRY(kpis.Compute(12));
+    cached_s.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+    if (seen == -1) std::printf(" ");  // keeps the replay observable
+  }
+  const auto best = [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); };
+  return Json{{"events", events},
+              {"rounds", rounds},
+              {"replay_s", best(replay_s)},
+              {"kpis_s", best(compute_s)},
+              {"kpis_cached_s", best(cached_s)},
+              {"kpis_ratio_to_replay", best(compute_s) / best(replay_s)},
+              {"events_per_s", static_cast<double>(events) / best(compute_s)}};
+}
+
 }  // namespace
 
 void AddBenchCommands(CLI::App& app, GlobalOptions& options, std::function<int()>& run) {
@@ -289,6 +322,20 @@ void AddBenchCommands(CLI::App& app, GlobalOptions& options, std::function<int()
            << "/s, ratio " << std::setprecision(2) << 1.0 / b["ratio_to_naive"].get<double>() << ")";
       return PrintResult(options, r, text.str());
     };
+  });
+  CLI::App* kpis = bench->add_subcommand("kpis", "Program indicators over the data dir's event log, against a bare replay");
+  kpis->add_option("--rounds", args->rounds, "Measurements (the best is kept)")->capture_default_str()->check(CLI::Range(1, 100));
+  kpis->callback([&options, &run, args] {
+    run = Runner(options, [args](Context& c) -> core::Result<std::pair<Json, std::string>> {
+      LOYALTY_ASSIGN_OR_RETURN(Json r, RunKpiBench(c, args->rounds));
+      std::ostringstream out;
+      out << std::fixed << std::setprecision(3) << r["events"] << " events, best of " << r["rounds"] << ":\n"
+          << "  replay the event log (baseline)  " << r["replay_s"].get<double>() << " s\n"
+          << "  program indicators, 12 months    " << r["kpis_s"].get<double>() << " s (ratio to replay "
+          << std::setprecision(2) << r["kpis_ratio_to_replay"].get<double>() << ")\n"
+          << std::setprecision(3) << "  the kept answer                  " << r["kpis_cached_s"].get<double>() << " s";
+      return std::pair{r, out.str()};
+    });
   });
   CLI::App* text = bench->add_subcommand("text", "Short texts scored per second on one core (sentiment and topics)");
   text->add_option("--texts", args->texts, "Texts per measurement")->capture_default_str()->check(CLI::Range(1000, 10000000));

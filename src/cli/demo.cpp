@@ -449,7 +449,16 @@ int RunDemo(const std::filesystem::path& dir, int members, const std::optional<S
             << " review list --sort value\n"
             << "     loyalty --data-dir " << dir.string() << " text score \"the parcel arrived late and damaged\"\n"
             << "     loyalty simulate --evaluate-policies\n";
-  if (serve) return ServeDemo(**platform, *serve, stop_signals);
+  if (serve) {
+    // Ctrl-C during the walkthrough waits, blocked, until here: stop instead of serving.
+    sigset_t pending;
+    sigpending(&pending);
+    if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM)) {
+      std::cout << "loyalty stopped" << std::endl;
+      return 130;
+    }
+    return ServeDemo(**platform, *serve, stop_signals);
+  }
   return 0;
 }
 

@@ -63,9 +63,12 @@ int main(int argc, char** argv) {
   demo->add_option("--members", demo_members, "Members in the simulated program (100 to 100000)")->capture_default_str();
   bool demo_serve = false;
   loyalty::cli::ServeOptions demo_serve_options;
-  demo->add_flag("--serve", demo_serve, "Then serve the API and the dashboard over the demo program (until Ctrl-C)");
-  demo->add_option("--port", demo_serve_options.port, "With --serve: port to bind, 0 for any free port (default 8080)");
-  demo->add_option("--address", demo_serve_options.address, "With --serve: address to bind (default 127.0.0.1)");
+  CLI::Option* demo_serve_flag =
+      demo->add_flag("--serve", demo_serve, "Then serve the API and the dashboard over the demo program (until Ctrl-C)");
+  demo->add_option("--port", demo_serve_options.port, "With --serve: port to bind, 0 for any free port (default 8080)")
+      ->needs(demo_serve_flag);
+  demo->add_option("--address", demo_serve_options.address, "With --serve: address to bind (default 127.0.0.1)")
+      ->needs(demo_serve_flag);
   demo->callback([&] {
     run = [&] {
       return loyalty::cli::RunDemo(demo_dir, demo_members, demo_serve ? std::optional(demo_serve_options) : std::nullopt);

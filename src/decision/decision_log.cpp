@@ -707,7 +707,9 @@ Status DecisionLog::Restore(Decider& decider) {
 
 Result<std::vector<DecisionLog::FirstDecision>> DecisionLog::FirstDecisions(core::Timestamp from, core::Timestamp to) {
   return db_.ReadValue<std::vector<FirstDecision>>([&](Transaction& tx) -> Result<std::vector<FirstDecision>> {
-    LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT member, min(at), max(holdout) FROM decisions "
+    // With min() the only aggregate, SQLite takes the bare column (holdout) from the row that
+    // holds the minimum: the first decision's own assignment.
+    LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT member, min(at), holdout FROM decisions "
                                                  "WHERE at >= ?1 AND at < ?2 GROUP BY member",
                                                  {core::ToUnixMillis(from), core::ToUnixMillis(to)}));
     std::vector<FirstDecision> out;

@@ -6,6 +6,7 @@
 
 #include "loyalty/core/money.hpp"
 #include "loyalty/decision/experiments.hpp"
+#include "loyalty/features/member_state.hpp"
 
 namespace loyalty::engine {
 
@@ -64,6 +65,7 @@ bool Engages(EventType type) {
     case EventType::kEmailClick:
     case EventType::kMessage:
     case EventType::kOfferResponse:
+    case EventType::kRedemption:
       return true;
     default:
       return false;
@@ -97,6 +99,7 @@ struct MemberYear {
   int64_t revenue_last_year = 0;
   bool bought_last_quarter = false;    // [now - 90 d, now)
   bool bought_quarter_before = false;  // [now - 180 d, now - 90 d)
+  uint32_t consents = 0;               // bit i: features::ConsentPurposes()[i] granted, as of now
 };
 
 }  // namespace
@@ -108,8 +111,10 @@ ProgramKpis::ProgramKpis(events::EventLog& events, decision::DecisionLog& decisi
 Result<std::string> ProgramKpis::Fingerprint(int months, core::Timestamp now) {
   LOYALTY_ASSIGN_OR_RETURN(const int64_t events, events_.Count());
   LOYALTY_ASSIGN_OR_RETURN(const int64_t decisions, decisions_.Count());
+  LOYALTY_ASSIGN_OR_RETURN(const decision::ContactPolicy policy, decisions_.Policy());  // the attribution window
   const auto day = std::chrono::floor<days>(now).time_since_epoch().count();
-  return std::to_string(months) + "/" + std::to_string(day) + "/" + std::to_string(events) + "/" + std::to_string(decisions);
+  return std::to_string(months) + "/" + std::to_string(day) + "/" + std::to_string(events) + "/" +
+         std::to_string(decisions) + "/" + std::to_string(policy.attribution_days);
 }
 
 Result<Json> ProgramKpis::Compute(int months) {
@@ -142,11 +147,11 @@ Result<Json> ProgramKpis::ComputeUncached(int months, core::Timestamp now) {
   const auto bit = [&](int month) { return uint64_t{1} << (month - base); };
   const auto in_span = [&](int month) { return month >= base && month <= current; };
 
-  // The decisions whose lift is measured: each member's first in the lookback window, at
-  // least a day old so both groups had time to buy.
+  // The decisions whose lift is measured: each member's first in the lookback window whose
+  // attribution window has closed, so every member had the whole window to buy.
   LOYALTY_ASSIGN_OR_RETURN(const decision::ContactPolicy policy, decisions_.Policy());
   const days window{std::max(1, policy.attribution_days)};
-  LOYALTY_ASSIGN_OR_RETURN(auto firsts, decisions_.FirstDecisions(now - kHoldoutLookback, now - days(1)));
+  LOYALTY_ASSIGN_OR_RETURN(auto firsts, decisions_.FirstDecisions(now - kHoldoutLookback - window, now - window));
   std::unordered_map<std::string, size_t> decided;  // member -> index in firsts
   for (size_t i = 0; i < firsts.size(); ++i) decided.emplace(firsts[i].member, i);
   std::vector<double> lift_revenue(firsts.size(), 0.0);
@@ -155,6 +160,8 @@ Result<Json> ProgramKpis::ComputeUncached(int months, core::Timestamp now) {
   int64_t members = 0, active_90 = 0, redeemed_and_active_90 = 0, engaged_30 = 0, offers_30 = 0, accepted_30 = 0;
   int64_t buyers_365 = 0, revenue_365 = 0, retained_qoq = 0, base_qoq = 0;
   int earliest_month = current + 1;
+  const auto purposes = features::ConsentPurposes();
+  std::vector<int64_t> consented(purposes.size(), 0);
 
   std::string member;
   MemberYear year;
@@ -185,6 +192,7 @@ Result<Json> ProgramKpis::ComputeUncached(int months, core::Timestamp now) {
     revenue_365 += year.revenue_last_year;
     base_qoq += year.bought_quarter_before;
     retained_qoq += year.bought_quarter_before && year.bought_last_quarter;
+    for (size_t i = 0; i < purposes.size(); ++i) consented[i] += (year.consents >> i) & 1u;
     year = MemberYear{};
   };
 
@@ -238,6 +246,18 @@ Result<Json> ProgramKpis::ComputeUncached(int months, core::Timestamp now) {
         accepted_30 += accepted && e.at >= now - days(30);
         break;
       }
+      case EventType::kConsentChanged: {
+        // A member's events come in time order: the last change of a purpose stands.
+        const auto purpose = e.properties.find("purpose");
+        const auto granted = e.properties.find("granted");
+        if (purpose == e.properties.end() || !purpose->is_string()) break;
+        for (size_t i = 0; i < purposes.size(); ++i) {
+          if (purposes[i] != purpose->get_ref<const std::string&>()) continue;
+          const bool on = granted != e.properties.end() && granted->is_boolean() && granted->get<bool>();
+          year.consents = on ? (year.consents | (1u << i)) : (year.consents & ~(1u << i));
+        }
+        break;
+      }
       default:
         break;
     }
@@ -259,7 +279,7 @@ Result<Json> ProgramKpis::ComputeUncached(int months, core::Timestamp now) {
                       {"redemption_rate", Rate(t.redeemers, t.engaged)},
                       {"retention_rate", history ? Rate(t.retained, t.retention_base) : Json(nullptr)},
                       {"offers_made", t.offers_made},
-                      {"offers_responded", t.offers_accepted},
+                      {"offers_accepted", t.offers_accepted},
                       {"offer_response_rate", Rate(t.offers_accepted, t.offers_made)}});
   }
 
@@ -277,8 +297,14 @@ Result<Json> ProgramKpis::ComputeUncached(int months, core::Timestamp now) {
     incremental = {{"mean", test.difference}, {"ci_low", test.ci_low}, {"ci_high", test.ci_high}, {"p_value", test.p_value}};
   }
 
+  Json consent = Json::object();
+  for (size_t i = 0; i < purposes.size(); ++i) {
+    consent[std::string(purposes[i])] = {{"members", consented[i]}, {"share", Rate(consented[i], members)}};
+  }
+
   return Json{
       {"as_of", core::FormatTimestamp(now)},
+      {"consent", std::move(consent)},
       {"currency", currency_.code},
       {"months", std::move(series)},
       {"current",

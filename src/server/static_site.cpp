@@ -44,7 +44,12 @@ core::Result<StaticSite> StaticSite::Load(const std::filesystem::path& root) {
   }
   StaticSite site;
   for (auto it = std::filesystem::recursive_directory_iterator(root, ec); !ec && it != decltype(it)(); it.increment(ec)) {
-    if (!it->is_regular_file(ec)) continue;
+    // Only the build's own files: no links out of the folder, no hidden files (.env, .git).
+    if (it->path().filename().string().starts_with('.')) {
+      if (it->is_directory(ec)) it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_symlink(ec) || !it->is_regular_file(ec)) continue;
     std::ifstream in(it->path(), std::ios::binary);
     std::ostringstream body;
     body << in.rdbuf();

@@ -64,6 +64,10 @@ TEST_F(ProgramKpisTest, MonthlyAndCurrentFiguresMatchTheHandCount) {
   Buy("d", "2026-03-06T10:00:00Z", "5.00", 1, "USD");  // a buyer, but not revenue in EUR
   Add("e", EventType::kAppOpen, "2024-01-15T10:00:00Z");  // the log reaches back far enough for retention
   Add("a", EventType::kLogin, "2026-03-16T10:00:00Z");    // after now: not counted
+  Add("a", EventType::kConsentChanged, "2025-01-01T10:00:00Z", {{"purpose", "marketing_email"}, {"granted", true}});
+  Add("a", EventType::kConsentChanged, "2025-02-01T10:00:00Z", {{"purpose", "marketing_email"}, {"granted", false}});
+  Add("c", EventType::kConsentChanged, "2025-02-01T10:00:00Z", {{"purpose", "marketing_email"}, {"granted", true}});
+  Add("d", EventType::kConsentChanged, "2025-02-01T10:00:00Z", {{"purpose", "analytics"}, {"granted", true}});
 
   auto kpis = platform_->kpis().Compute(3);
   ASSERT_TRUE(kpis) << kpis.error().message;
@@ -88,7 +92,7 @@ TEST_F(ProgramKpisTest, MonthlyAndCurrentFiguresMatchTheHandCount) {
   EXPECT_DOUBLE_EQ(mar["redemption_rate"].get<double>(), 1.0 / 3.0);
   EXPECT_DOUBLE_EQ(mar["retention_rate"].get<double>(), 0.5);  // a and b bought in 2025-10..12; a again since
   EXPECT_EQ(mar["offers_made"], 2);
-  EXPECT_EQ(mar["offers_responded"], 1);
+  EXPECT_EQ(mar["offers_accepted"], 1);
   EXPECT_DOUBLE_EQ(mar["offer_response_rate"].get<double>(), 0.5);
 
   const Json& now = k["current"];
@@ -99,6 +103,10 @@ TEST_F(ProgramKpisTest, MonthlyAndCurrentFiguresMatchTheHandCount) {
   EXPECT_DOUBLE_EQ(now["offer_response_rate"].get<double>(), 0.5);
   EXPECT_DOUBLE_EQ(now["revenue_per_member"].get<double>(), 21.0);  // a's 30 + 5 + 20 and b's 8 over a, b and d
   EXPECT_DOUBLE_EQ(now["retention_rate"].get<double>(), 0.5);
+  EXPECT_EQ(k["consent"]["marketing_email"]["members"], 1);  // c; a withdrew
+  EXPECT_DOUBLE_EQ(k["consent"]["marketing_email"]["share"].get<double>(), 0.2);
+  EXPECT_EQ(k["consent"]["analytics"]["members"], 1);
+  EXPECT_EQ(k["consent"]["marketing_sms"]["members"], 0);
   EXPECT_EQ(k["holdout"]["treated_members"], 0);
   EXPECT_TRUE(k["holdout"]["incremental_revenue"].is_null());
 

@@ -23,6 +23,8 @@ class StaticSiteTest : public ServerFixture {
     Write(root / "assets" / "app-1a2b.js", "console.log('dashboard')");
     Write(root / "assets" / "app-1a2b.css", "body{margin:0}");
     Write(dir_ / "secret.txt", "outside the site");
+    Write(root / ".env", "TOKEN=hidden");
+    std::filesystem::create_symlink(dir_ / "secret.txt", root / "assets" / "linked.txt");
     auto site = StaticSite::Load(root);
     ASSERT_TRUE(site) << site.error().message;
     EXPECT_EQ(site->files(), 3u);
@@ -69,6 +71,9 @@ TEST_F(StaticSiteTest, MissingFilesAndPathsOutsideTheFolderAreNotFound) {
   ExpectProblem(browser.Send("GET", "/assets/gone-9f9f.js"), 404, "not_found", "/assets/gone-9f9f.js");
   ExpectProblem(browser.Send("GET", "/../secret.txt"), 404, "not_found", "secret.txt");
   ExpectProblem(browser.Send("GET", "/assets/../../secret.txt"), 404, "not_found", "secret.txt");
+  // Hidden files and links out of the folder were never read.
+  ExpectProblem(browser.Send("GET", "/.env"), 404, "not_found", ".env");
+  ExpectProblem(browser.Send("GET", "/assets/linked.txt"), 404, "not_found", "linked.txt");
   // Only reads fall back to the site.
   ExpectProblem(browser.Send("POST", "/", "{}"), 404, "not_found", "no route for /");
 }

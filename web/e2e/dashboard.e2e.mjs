@@ -48,7 +48,10 @@ function startDemo(dir) {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, ["demo", "--dir", dir, "--serve", "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
-    const timer = setTimeout(() => reject(new Error(`the demo did not start serving in 600 s:\n${out}`)), 600_000);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`the demo did not start serving in 600 s:\n${out}`));
+    }, 600_000);
     child.stdout.on("data", (chunk) => {
       out += chunk;
       const address = out.match(/Dashboard: (http:\/\/\S+)/);
@@ -65,11 +68,13 @@ function startDemo(dir) {
 }
 
 const dir = mkdtempSync(path.join(tmpdir(), "loyalty-e2e-"));
-const demo = await startDemo(dir);
-const browser = await chromium.launch({ executablePath: browserPath, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
 const consoleErrors = [];
 let completed = false;
+let demo;
+let browser;
 try {
+  demo = await startDemo(dir);
+  browser = await chromium.launch({ executablePath: browserPath, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
   const page = await context.newPage();
   page.on("console", (message) => { if (message.type() === "error") consoleErrors.push(message.text()); });
@@ -136,6 +141,7 @@ try {
     await page.getByTestId(`approve-${key}`).click();
     await page.getByTestId(`review-${key}`).waitFor({ state: "detached" });
     await page.getByLabel("Status").selectOption("approved");
+    await page.getByRole("button", { name: "Show" }).click();
     await page.getByTestId(`status-${key}`).waitFor();
     expect((await page.getByTestId(`status-${key}`).innerText()) === "Approved", "the item is not approved");
   });
@@ -153,9 +159,12 @@ try {
     expect(after !== before, `the champion is still ${before}`);
   });
 
-  await step("Offers, Finance and the keyboard", async () => {
+  await step("Offers, Governance, Finance and the keyboard", async () => {
     await page.getByRole("link", { name: "Offers & strategy" }).click();
     await page.getByRole("heading", { name: "Offer catalogue" }).waitFor();
+    await page.getByRole("link", { name: "Governance" }).click();
+    await page.locator('[data-testid="chart-consent"][data-rendered="true"] canvas').waitFor();
+    expect((await page.locator("main").innerText()).includes("Marketing email"), "no consent coverage");
     await page.getByRole("link", { name: "Finance" }).click();
     await page.locator('[data-testid="chart-liability"][data-rendered="true"] canvas').waitFor();
     expect(/^[1-9][\d,]*$/.test(await kpiValue("kpi-outstanding")), "no outstanding points");
@@ -166,6 +175,10 @@ try {
     await page.locator('[data-testid="kpi-outstanding"]').waitFor();
     await page.keyboard.press("Tab");
     expect(await page.evaluate(() => document.activeElement?.textContent) === "Skip to content", "skip link is not first");
+    const hash = await page.evaluate(() => location.hash);
+    await page.keyboard.press("Enter");
+    expect(await page.evaluate(() => document.activeElement?.id) === "main", "the skip link did not reach the page");
+    expect(await page.evaluate(() => location.hash) === hash, "the skip link changed the page");
   });
 
   await step("at tablet width the pages still fit", async () => {
@@ -202,8 +215,8 @@ try {
 } catch (error) {
   if (failures === 0) console.error(`[FAIL] ${error.stack ?? error}`);  // outside a step
 } finally {
-  await browser.close();
-  demo.child.kill("SIGTERM");
+  await browser?.close();
+  demo?.child.kill("SIGTERM");
   rmSync(dir, { recursive: true, force: true });
 }
 console.log(`${passed} passed, ${failures} failed; screenshots in ${artifacts}`);

@@ -27,7 +27,7 @@ const pages: Entry[] = [
   { path: "members", title: "Member 360", permission: "read_member", page: memberPage },
   { path: "reviews", title: "Review queue", permission: "review", page: reviewsPage },
   { path: "offers", title: "Offers & strategy", permission: "read_aggregates", page: offersPage },
-  { path: "governance", title: "Governance", permission: "read_audit", page: governancePage },
+  { path: "governance", title: "Governance", permission: "read_aggregates", page: governancePage },
   { path: "finance", title: "Finance", permission: "read_aggregates", page: financePage },
 ];
 
@@ -116,4 +116,9 @@ async function render(moveFocus = false): Promise<void> {
 }
 
 window.addEventListener("hashchange", () => void render(true));
+// The skip link moves the focus, not the route (the page's routes live in the hash too).
+document.querySelector<HTMLAnchorElement>("a.skip")?.addEventListener("click", (event) => {
+  event.preventDefault();
+  document.getElementById("main")?.focus();
+});
 void api.resume().then(() => render());

@@ -113,7 +113,7 @@ export const memberPage: Page = async (ctx) => {
     api.get<Tier>(`/v1/members/${id}/tier`),
     api.get<Scores>(`/v1/members/${id}/scores`).catch((e: ApiError) => e),
     api.get<Features>(`/v1/members/${id}/features`).catch(() => null),
-    api.get<{ items: { sku: string; score: number }[] }>(`/v1/members/${id}/recommendations?k=5`).catch(() => null),
+    api.get<{ items: { sku: string; score: number }[] }>(`/v1/members/${id}/recommendations?n=5`).catch(() => null),
     api.can("decide") ? api.post<Decision>("/v1/decisions", { member, dry_run: true }).catch(() => null) : Promise.resolve(null),
     pii ? api.get<Profile>(`/v1/members/${id}`).catch(() => null) : Promise.resolve(null),
     pii ? api.get<Event[]>(`/v1/members/${id}/events?limit=20`).catch(() => null) : Promise.resolve(null),

@@ -9,19 +9,20 @@ import type { Page } from "./page";
 interface ScoresSummary {
   as_of: string;
   customers: number;
-  churn: { high_risk: number; histogram: number[]; mean: number; model: string };
-  clv: { currency: string; total: number; p50: number; p90: number; model: string };
+  churn: { high_risk: number; histogram: number[]; mean: number; model: string } | null;  // null before a model is trained
+  clv: { currency: string; total: number; p50: number; p90: number; model: string } | null;
 }
 interface Segments { segments: Record<string, number>; members_without_purchases: number }
 interface Liability { outstanding: number; members_with_points: number; value: { amount: string; currency: string } }
 export interface Kpis {
   as_of: string;
   currency: string;
-  months: { month: string; active_members: number; engaged_members: number; buyers: number; revenue: number;
+  months: { month: string; engaged_members: number; buyers: number; revenue: number;
     revenue_per_active_member: number | null; redeemers: number; redemption_rate: number | null;
-    retention_rate: number | null; offers_made: number; offers_responded: number; offer_response_rate: number | null }[];
+    retention_rate: number | null; offers_made: number; offers_accepted: number; offer_response_rate: number | null }[];
   current: { members: number; active_members: number; engagement_rate: number | null; redemption_rate: number | null;
     offer_response_rate: number | null; revenue_per_member: number | null; retention_rate: number | null };
+  consent: Record<string, { members: number; share: number | null }>;
   holdout: { treated_members: number; holdout_members: number; revenue_per_treated: number | null;
     revenue_per_holdout: number | null; incremental_revenue: { mean: number; ci_low: number; ci_high: number } | null };
 }
@@ -42,7 +43,7 @@ export const overviewPage: Page = async ({ api }) => {
     h("div", { class: "kpis" },
       kpi("Active members", count(c.active_members), `bought in the last 90 days, of ${count(c.members)}`, "kpi-active"),
       kpi("Engagement rate", share(c.engagement_rate), "members with any visit, login or purchase in 30 days", "kpi-engagement"),
-      kpi("Offer response rate", share(c.offer_response_rate), "offers made in 30 days that got a response", "kpi-response"),
+      kpi("Offer response rate", share(c.offer_response_rate), "offers shown in 30 days that were accepted", "kpi-response"),
       kpi("Redemption rate", share(c.redemption_rate), "active members who redeemed in 90 days", "kpi-redemption")),
     chart("Active and engaged members per month", {
       tooltip: { trigger: "axis" }, legend: {}, grid: { left: 50, right: 20, top: 40, bottom: 30 },
@@ -73,8 +74,10 @@ export const overviewPage: Page = async ({ api }) => {
 
   const risk = section("Risk and value",
     h("div", { class: "kpis" },
-      scores ? kpi("High churn risk", count(scores.churn.high_risk), `members above 50% (${scores.churn.model})`, "kpi-churn") : null,
-      scores ? kpi("12-month value", money(scores.clv.total, scores.clv.currency), `expected from ${count(scores.customers)} customers (${scores.clv.model})`) : null,
+      scores?.churn ? kpi("High churn risk", count(scores.churn.high_risk), `members above 50% (${scores.churn.model})`, "kpi-churn")
+        : kpi("High churn risk", "–", "no churn model trained yet (loyalty models train)"),
+      scores?.clv ? kpi("12-month value", money(scores.clv.total, scores.clv.currency), `expected from ${count(scores.customers)} customers (${scores.clv.model})`)
+        : kpi("12-month value", "–", "no lifetime value model trained yet"),
       kpi("Points outstanding", count(liability.outstanding), `worth ${money(liability.value.amount, liability.value.currency)}, held by ${count(liability.members_with_points)} members`)),
     chart("Members per RFM segment", {
       tooltip: { trigger: "item" },

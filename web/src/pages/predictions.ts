@@ -13,8 +13,8 @@ interface ModelVersion {
 }
 interface ScoresSummary {
   customers: number;
-  churn: { high_risk: number; histogram: number[]; mean: number; model: string };
-  clv: { currency: string; total: number; p10: number; p50: number; p90: number; p99: number; model: string };
+  churn: { high_risk: number; histogram: number[]; mean: number; model: string } | null;  // null before a model is trained
+  clv: { currency: string; total: number; p10: number; p50: number; p90: number; p99: number; model: string } | null;
 }
 interface Drift { model: string; features: { name: string; psi: number; level: string }[]; score?: { level: string; psi: number } }
 interface Calibration { count: number; mean_predicted: number; observed_rate: number }
@@ -69,6 +69,8 @@ export const predictionsPage: Page = async (ctx) => {
   const parts: (HTMLElement | null)[] = [];
   if (summary instanceof ApiError) {
     parts.push(notice(`Scores are not available: ${summary.message}`, "error"));
+  } else if (!summary.churn || !summary.clv) {
+    parts.push(notice("No churn or lifetime value model is trained yet: `loyalty models train` makes them, then the scores show here."));
   } else {
     const buckets = summary.churn.histogram.map((_, i) => `${i * 10}–${i * 10 + 10}%`);
     parts.push(section("Scores across the program",

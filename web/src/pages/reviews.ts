@@ -10,7 +10,7 @@ import type { Page, PageContext } from "./page";
 interface Item {
   decision: string; rank: number; member: string; offer: string; level: string; status: string; channel: string;
   cost_minor: number; expected_value_minor: number; response_probability: number; propensity: number;
-  at: string; expires_at: string; strategy: string; verdicts: { action: string; actor: string; reason: string | null; at: string }[];
+  at: string; expires_at: string; strategy: string; verdicts: { action: string; reviewer: string; reason: string | null; at: string }[];
 }
 interface Explanation {
   candidates: { offer: string; outcome: string; response_probability: number; expected_value_minor: number }[];
@@ -55,7 +55,9 @@ function itemRow(ctx: PageContext, item: Item, currency: string, selected: Set<s
       status.appendChild(notice((e as ApiError).message, "error"));
     }
   };
-  const toggle = h("button", { type: "button", class: "link", "aria-expanded": "false", "data-testid": `details-${key}` }, "Details");
+  const what = `${item.offer} for ${item.member}`;
+  const toggle = h("button", { type: "button", class: "link", "aria-expanded": "false", "aria-label": `Details of ${what}`,
+    "data-testid": `details-${key}` }, "Details");
   toggle.addEventListener("click", async () => {
     const showing = !detail.hidden;
     detail.hidden = showing;
@@ -66,26 +68,29 @@ function itemRow(ctx: PageContext, item: Item, currency: string, selected: Set<s
       const full = await ctx.api.get<Item & { explanation: Explanation }>(`/v1/reviews/${encodeURIComponent(item.decision)}/${item.rank}`);
       const reason = reasonSelect(`reason-${key}`);
       const comment = h("input", { id: `comment-${key}`, type: "text", maxlength: 1000, placeholder: "optional" });
-      const cost = h("input", { id: `cost-${key}`, type: "number", min: 0, step: 1, value: Math.floor(item.cost_minor / 2) });
+      // The smaller cost in the currency's units (the API takes minor units).
+      const digits = new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+      const unit = 10 ** digits;
+      const cost = h("input", { id: `cost-${key}`, type: "number", min: 0, step: 1 / unit, value: Math.floor(item.cost_minor / 2) / unit });
       cell.replaceChildren();
       append(cell, [explanationView(item, full.explanation, currency),
         open ? h("div", { class: "actions" },
           h("label", { for: `reason-${key}` }, "Reason"), reason,
           h("label", { for: `comment-${key}` }, "Comment"), comment,
           h("button", { type: "button", onclick: () => act({ action: "reject", reason: reason.value, comment: comment.value }) }, "Reject"),
-          h("label", { for: `cost-${key}` }, "Smaller cost (cents)"), cost,
-          h("button", { type: "button", onclick: () => act({ action: "modify", reason: reason.value, comment: comment.value, cost_minor: Number(cost.value) }) }, "Modify"),
+          h("label", { for: `cost-${key}` }, `Smaller cost (${currency})`), cost,
+          h("button", { type: "button", onclick: () => act({ action: "modify", reason: reason.value, comment: comment.value, cost_minor: Math.round(Number(cost.value) * unit) }) }, "Modify"),
           item.level !== "escalate" && item.status !== "escalated"
             ? h("button", { type: "button", onclick: () => act({ action: "escalate", reason: reason.value, comment: comment.value }) }, "Escalate")
             : null) : null,
-        full.verdicts.length ? h("p", { class: "help" }, "Verdicts: ", full.verdicts.map((v) => `${v.action} by ${v.actor} (${dateTime(v.at)}${v.reason ? ", " + words(v.reason) : ""})`).join("; ")) : null,
+        full.verdicts.length ? h("p", { class: "help" }, "Verdicts: ", full.verdicts.map((v) => `${v.action} by ${v.reviewer} (${dateTime(v.at)}${v.reason ? ", " + words(v.reason) : ""})`).join("; ")) : null,
         status]);
       detail.dataset.loaded = "true";
     } catch (e) {
       cell.replaceChildren(notice((e as ApiError).message, "error"));
     }
   });
-  const box = h("input", { type: "checkbox", "aria-label": `Select ${item.offer} for ${item.member}`, disabled: !open });
+  const box = h("input", { type: "checkbox", "aria-label": `Select ${what}`, disabled: !open });
   box.addEventListener("change", () => (box.checked ? selected.add(key) : selected.delete(key)));
   const row = h("tr", { "data-testid": `review-${key}` },
     h("td", {}, box),
@@ -96,7 +101,7 @@ function itemRow(ctx: PageContext, item: Item, currency: string, selected: Set<s
     h("td", { class: "num" }, share(item.response_probability)),
     h("td", {}, dateTime(item.expires_at)),
     h("td", { "data-testid": `status-${key}` }, words(item.status)),
-    h("td", {}, open ? h("button", { type: "button", class: "primary", "data-testid": `approve-${key}`, onclick: () => act({ action: "approve" }) }, "Approve") : null, toggle));
+    h("td", {}, open ? h("button", { type: "button", class: "primary", "aria-label": `Approve ${what}`, "data-testid": `approve-${key}`, onclick: () => act({ action: "approve" }) }, "Approve") : null, toggle));
   return [row, detail];
 }
 
@@ -106,7 +111,7 @@ export const reviewsPage: Page = async (ctx) => {
   const status = query.get("status") ?? "open";
   const sort = query.get("sort") ?? "value";
   const [queue, stats, liability] = await Promise.all([
-    api.get<Queue>(`/v1/reviews?status=${status}&sort=${sort}&limit=100`),
+    api.get<Queue>(`/v1/reviews?status=${status}&sort=${sort}&limit=50`),
     api.get<Stats>("/v1/reviews/stats"),
     api.get<{ value: { currency: string } }>("/v1/liability").catch(() => null),
   ]);
@@ -120,8 +125,11 @@ export const reviewsPage: Page = async (ctx) => {
       h("option", { value: s, selected: s === status }, words(s)))),
     h("label", { for: "f-sort" }, "Sort by"),
     h("select", { id: "f-sort" }, [["value", "Expected value"], ["expiry", "Expiry"], ["risk", "Risk"]].map(([v, t]) =>
-      h("option", { value: v, selected: v === sort }, t))));
-  filters.addEventListener("change", () => {
+      h("option", { value: v, selected: v === sort }, t))),
+    h("button", { type: "submit" }, "Show"));
+  // Applied on submit, not on change: arrowing through a list must not reload the page.
+  filters.addEventListener("submit", (event) => {
+    event.preventDefault();
     const s = (document.getElementById("f-status") as HTMLSelectElement).value;
     const o = (document.getElementById("f-sort") as HTMLSelectElement).value;
     ctx.navigate("reviews", `status=${s}&sort=${o}`);

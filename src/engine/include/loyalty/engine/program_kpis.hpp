@@ -2,7 +2,8 @@
 // The program's indicators, month by month, from the event log and the decision log: the
 // leading ones (active and engaged members, redemption and offer response rates) and the
 // lagging ones (revenue per member, quarter-over-quarter retention, and the revenue decisions added
-// against the holdout group). The dashboard's overview and `loyalty kpis` show them.
+// against the holdout group), and consent coverage per purpose. The dashboard's overview and
+// governance pages and `loyalty kpis` show them.
 //
 // One pass over the whole event log; the answer is kept until an event or a decision arrives
 // or the day changes. Threads: Compute may be called from any thread.

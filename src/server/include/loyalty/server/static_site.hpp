@@ -17,7 +17,8 @@ namespace loyalty::server {
 
 class StaticSite {
  public:
-  // Reads every regular file under `root` (at most 64 MiB in all); `root` must hold index.html.
+  // Reads every regular file under `root` (at most 64 MiB in all; not symbolic links, not hidden
+  // files or folders); `root` must hold index.html.
   [[nodiscard]] static core::Result<StaticSite> Load(const std::filesystem::path& root);
 
   // The file at `path` ("/" and any path without a file extension answer index.html, so the
