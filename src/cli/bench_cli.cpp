@@ -273,7 +273,7 @@ core::Result<Json> RunKpiBench(Context& context, int rounds) {
     LOYALTY_TRY(platform.event_log().ReplayAll(context.clock().Now(), [&seen](const events::Event&) { ++seen; }));
     replay_s.push_back(std::chrono::duration<double>(Clock::now() - start).count());
     // A fresh object each round: nothing kept from the round before.
-    engine::ProgramKpis kpis(platform.event_log(), platform.decisions().log(), context.clock(),
+    engine::ProgramKpis kpis(platform.event_log(), platform.decisions().log(), platform.identity(), context.clock(),
                              platform.ledger().config().currency);
     start = Clock::now();
     LOYALTY_TRY(kpis.Compute(12));

@@ -79,7 +79,7 @@ core::Result<std::unique_ptr<Platform>> Platform::Open(store::Database& db, Plat
   p->reviews_ = std::make_unique<Reviews>(db, *p->decisions_, *p->review_queue_, clock);
   p->subject_requests_ = std::make_unique<SubjectRequests>(*p->members_, *p->ledger_, *p->event_log_, *p->text_,
                                                            *p->predictions_, *p->decisions_, clock);
-  p->kpis_ = std::make_unique<ProgramKpis>(*p->event_log_, p->decisions_->log(), clock, currency);
+  p->kpis_ = std::make_unique<ProgramKpis>(*p->event_log_, p->decisions_->log(), *p->identity_, clock, currency);
   return p;
 }
 

@@ -1,5 +1,6 @@
 #include "loyalty/engine/program_kpis.hpp"
 
+#include <array>
 #include <bit>
 #include <cmath>
 #include <unordered_map>
@@ -100,13 +101,33 @@ struct MemberYear {
   bool bought_last_quarter = false;    // [now - 90 d, now)
   bool bought_quarter_before = false;  // [now - 180 d, now - 90 d)
   uint32_t consents = 0;               // bit i: features::ConsentPurposes()[i] granted, as of now
+  std::array<int64_t, 32> consent_ms{};  // when each purpose last changed (0: never)
+
+  // Folds in the history of a profile merged into the same member.
+  void Absorb(const MemberYear& other) {
+    bought |= other.bought;
+    engaged |= other.engaged;
+    redeemed |= other.redeemed;
+    last_purchase = std::max(last_purchase, other.last_purchase);
+    last_engaged = std::max(last_engaged, other.last_engaged);
+    last_redeemed = std::max(last_redeemed, other.last_redeemed);
+    bought_last_year |= other.bought_last_year;
+    revenue_last_year += other.revenue_last_year;
+    bought_last_quarter |= other.bought_last_quarter;
+    bought_quarter_before |= other.bought_quarter_before;
+    for (size_t i = 0; i < consent_ms.size(); ++i) {  // the later choice stands
+      if (other.consent_ms[i] <= consent_ms[i]) continue;
+      consent_ms[i] = other.consent_ms[i];
+      consents = (consents & ~(1u << i)) | (other.consents & (1u << i));
+    }
+  }
 };
 
 }  // namespace
 
-ProgramKpis::ProgramKpis(events::EventLog& events, decision::DecisionLog& decisions, const core::Clock& clock,
-                         core::Currency currency)
-    : events_(events), decisions_(decisions), clock_(clock), currency_(currency) {}
+ProgramKpis::ProgramKpis(events::EventLog& events, decision::DecisionLog& decisions,
+                         const identity::IdentityGraph& identity, const core::Clock& clock, core::Currency currency)
+    : events_(events), decisions_(decisions), identity_(identity), clock_(clock), currency_(currency) {}
 
 Result<std::string> ProgramKpis::Fingerprint(int months, core::Timestamp now) {
   LOYALTY_ASSIGN_OR_RETURN(const int64_t events, events_.Count());
@@ -163,36 +184,48 @@ Result<Json> ProgramKpis::ComputeUncached(int months, core::Timestamp now) {
   const auto purposes = features::ConsentPurposes();
   std::vector<int64_t> consented(purposes.size(), 0);
 
-  std::string member;
-  MemberYear year;
-  const auto finish_member = [&] {
-    if (member.empty()) return;
+  // Events come profile by profile. A profile merged into another, and the one it was merged
+  // into, wait here until the end, folded into one member.
+  std::unordered_map<std::string, MemberYear> merged;
+  std::string member;    // the profile whose events are passing
+  std::string resolved;  // the member it belongs to
+  bool folds = false;    // the profile takes part in a merge
+  const auto count_member = [&](const MemberYear& one) {
     ++members;
     for (int m = first; m <= current; ++m) {
       MonthTotals& t = totals[static_cast<size_t>(m - first)];
-      t.buyers += (year.bought & bit(m)) != 0;
-      t.engaged += (year.engaged & bit(m)) != 0;
-      t.redeemers += (year.redeemed & bit(m)) != 0;
+      t.buyers += (one.bought & bit(m)) != 0;
+      t.engaged += (one.engaged & bit(m)) != 0;
+      t.redeemers += (one.redeemed & bit(m)) != 0;
       // Retention at the end of month m: the three months up to m against the three before.
       uint64_t before = 0, during = 0;
       for (int k = 0; k < kRetentionMonths; ++k) {
         during |= bit(m - k);
         before |= bit(m - kRetentionMonths - k);
       }
-      if (year.bought & before) {
+      if (one.bought & before) {
         ++t.retention_base;
-        t.retained += (year.bought & during) != 0;
+        t.retained += (one.bought & during) != 0;
       }
     }
-    const bool active = year.last_purchase >= now - days(90);
+    const bool active = one.last_purchase >= now - days(90);
     active_90 += active;
-    redeemed_and_active_90 += active && year.last_redeemed >= now - days(90);
-    engaged_30 += year.last_engaged >= now - days(30);
-    buyers_365 += year.bought_last_year;
-    revenue_365 += year.revenue_last_year;
-    base_qoq += year.bought_quarter_before;
-    retained_qoq += year.bought_quarter_before && year.bought_last_quarter;
-    for (size_t i = 0; i < purposes.size(); ++i) consented[i] += (year.consents >> i) & 1u;
+    redeemed_and_active_90 += active && one.last_redeemed >= now - days(90);
+    engaged_30 += one.last_engaged >= now - days(30);
+    buyers_365 += one.bought_last_year;
+    revenue_365 += one.revenue_last_year;
+    base_qoq += one.bought_quarter_before;
+    retained_qoq += one.bought_quarter_before && one.bought_last_quarter;
+    for (size_t i = 0; i < purposes.size(); ++i) consented[i] += (one.consents >> i) & 1u;
+  };
+  MemberYear year;
+  const auto finish_member = [&] {
+    if (member.empty()) return;
+    if (folds) {
+      merged[resolved].Absorb(year);
+    } else {
+      count_member(year);
+    }
     year = MemberYear{};
   };
 
@@ -200,6 +233,8 @@ Result<Json> ProgramKpis::ComputeUncached(int months, core::Timestamp now) {
     if (e.member.str() != member) {
       finish_member();
       member = e.member.str();
+      resolved = identity_.Resolve(e.member).str();
+      folds = resolved != member || !identity_.Absorbed(e.member).empty();
     }
     const int month = MonthIndex(e.at);
     earliest_month = std::min(earliest_month, month);
@@ -224,7 +259,7 @@ Result<Json> ProgramKpis::ComputeUncached(int months, core::Timestamp now) {
         } else if (e.at >= now - days(180)) {
           year.bought_quarter_before = true;
         }
-        if (auto it = decided.find(member); it != decided.end()) {
+        if (auto it = decided.find(resolved); it != decided.end()) {
           const auto& d = firsts[it->second];
           if (e.at >= d.at && e.at < d.at + window) lift_revenue[it->second] += static_cast<double>(amount) / unit;
         }
@@ -255,6 +290,7 @@ Result<Json> ProgramKpis::ComputeUncached(int months, core::Timestamp now) {
           if (purposes[i] != purpose->get_ref<const std::string&>()) continue;
           const bool on = granted != e.properties.end() && granted->is_boolean() && granted->get<bool>();
           year.consents = on ? (year.consents | (1u << i)) : (year.consents & ~(1u << i));
+          year.consent_ms[i] = core::ToUnixMillis(e.at);
         }
         break;
       }
@@ -263,6 +299,7 @@ Result<Json> ProgramKpis::ComputeUncached(int months, core::Timestamp now) {
     }
   }));
   finish_member();
+  for (const auto& [id, folded] : merged) count_member(folded);
 
   Json series = Json::array();
   for (int m = first; m <= current; ++m) {

@@ -159,6 +159,29 @@ TEST_F(ProgramKpisTest, TheLiftIsTreatedAgainstHeldOutRevenueWithinTheAttributio
   EXPECT_GT(lift["ci_high"].get<double>(), lift["mean"].get<double>());
 }
 
+TEST_F(ProgramKpisTest, AProfileMergedIntoAMemberCountsAsThatMember) {
+  using events::EventType;
+  for (const char* id : {"ana", "web-1", "bob"}) ASSERT_TRUE(platform_->ledger().CreateMember(*core::MemberId::Parse(id)));
+  Buy("web-1", "2025-12-01T10:00:00Z", "10.00");  // as a web visitor, the quarter before
+  Add("web-1", EventType::kConsentChanged, "2025-12-01T10:00:00Z", {{"purpose", "marketing_email"}, {"granted", true}});
+  Buy("ana", "2026-03-01T10:00:00Z", "20.00");    // at the till, this quarter
+  Add("ana", EventType::kConsentChanged, "2026-01-01T10:00:00Z", {{"purpose", "marketing_email"}, {"granted", false}});
+  Buy("bob", "2026-03-02T10:00:00Z", "5.00");
+  Add("bob", EventType::kAppOpen, "2025-01-15T10:00:00Z");  // the log reaches back far enough for retention
+  auto merged = platform_->members().Merge(*core::MemberId::Parse("ana"), *core::MemberId::Parse("web-1"),
+                                           "same e-mail", "test");
+  ASSERT_TRUE(merged) << merged.error().message;
+
+  auto kpis = platform_->kpis().Compute(1);
+  ASSERT_TRUE(kpis) << kpis.error().message;
+  const Json& now = (*kpis)["current"];
+  EXPECT_EQ(now["members"], 2) << kpis->dump();                  // ana (with web-1) and bob
+  EXPECT_DOUBLE_EQ(now["retention_rate"].get<double>(), 1.0);     // ana bought before (as web-1) and since
+  EXPECT_DOUBLE_EQ(now["revenue_per_member"].get<double>(), 17.5);  // (10 + 20 + 5) over two buyers
+  EXPECT_EQ((*kpis)["months"][0]["buyers"], 2);
+  EXPECT_EQ((*kpis)["consent"]["marketing_email"]["members"], 0);  // ana's later choice stands
+}
+
 TEST_F(ProgramKpisTest, MonthsOutsideOneToThirtySixAreRefused) {
   for (int months : {0, 37}) {
     auto kpis = platform_->kpis().Compute(months);

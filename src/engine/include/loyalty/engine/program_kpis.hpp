@@ -18,6 +18,7 @@
 #include "loyalty/core/money.hpp"
 #include "loyalty/decision/decision_log.hpp"
 #include "loyalty/events/event_log.hpp"
+#include "loyalty/identity/identity_graph.hpp"
 
 namespace loyalty::engine {
 
@@ -27,7 +28,8 @@ class ProgramKpis {
  public:
   // All must outlive this object. `currency` is the program's: purchases in another currency
   // are left out of revenue.
-  ProgramKpis(events::EventLog& events, decision::DecisionLog& decisions, const core::Clock& clock, core::Currency currency);
+  ProgramKpis(events::EventLog& events, decision::DecisionLog& decisions, const identity::IdentityGraph& identity,
+              const core::Clock& clock, core::Currency currency);
 
   // The last `months` calendar months (1 to 36; the current month so far) and the figures as
   // of now. See docs/operations.md "Program indicators" for each definition.
@@ -39,6 +41,7 @@ class ProgramKpis {
 
   events::EventLog& events_;
   decision::DecisionLog& decisions_;
+  const identity::IdentityGraph& identity_;  // profiles merged into one member count as one
   const core::Clock& clock_;
   core::Currency currency_;
   std::mutex mu_;
