@@ -54,7 +54,9 @@ int64_t PurchaseMinor(const Json& properties, const core::Currency& currency) {
   return total;
 }
 
-// What the member did, the kind of act that counts as engagement (as the features count it).
+// The acts that count a member as engaged in a month: what the features call engagement
+// (purchase, login, app open, product view, search, cart add, message) and the answers a member
+// gives the program (e-mail click, offer response, redemption).
 bool Engages(EventType type) {
   switch (type) {
     case EventType::kPurchase:
