@@ -5,6 +5,9 @@
 #include <memory>
 #include <sstream>
 
+#include "loyalty/decision/automation.hpp"
+#include "loyalty/oversight/audit_log.hpp"
+
 namespace loyalty::cli {
 
 namespace {
@@ -34,6 +37,15 @@ struct DecisionArgs {
   std::string fallback;
   std::optional<double> share;
   std::string since;
+  // automation
+  std::string phase;
+  std::vector<std::string> strategy_phases;  // "ai=pilot", "ai=program"
+  std::optional<int> retrain_every_days;
+  std::optional<double> min_auc;
+  std::optional<double> max_auc_drop;
+  std::optional<double> max_brier_rise;
+  std::string reason;
+  std::string actor = "operator";
 };
 
 Result<Json> ReadJsonFile(const std::string& path) {
@@ -76,6 +88,39 @@ Json Counts(const Json& object) {
   Json out = Json::object();
   for (auto it = object.begin(); it != object.end(); ++it) out[it.key()] = it.value();
   return out;
+}
+
+std::string AutomationText(const Json& a) {
+  std::ostringstream text;
+  text << "phase " << a["phase"].get<std::string>() << "\n  strategies:";
+  for (const auto& [name, phase] : a["effective"].items()) {
+    text << " " << name << " " << phase.get<std::string>() << (a["strategies"].contains(name) ? " (own)" : "") << ";";
+  }
+  const Json& r = a["retraining"];
+  text << "\n  retraining (continuous phase): every " << r["every_days"] << " days; ROC AUC at least " << r["min_auc"]
+       << ", at most " << r["max_auc_drop"] << " below the champion; Brier at most " << r["max_brier_rise"] << " above it";
+  text << "\n  history:";
+  if (a["history"].empty()) text << " none (limited is the default)";
+  for (const auto& h : a["history"]) {
+    text << "\n    " << h["at"].get<std::string>() << "  " << std::left << std::setw(8) << h["action"].get<std::string>()
+         << std::setw(11) << h["phase"].get<std::string>() << " by " << h["actor"].get<std::string>() << ": "
+         << h["reason"].get<std::string>();
+  }
+  return text.str();
+}
+
+// The local operator's phase changes go to the audit trail like the API's.
+core::Status AuditAutomation(Context& context, const DecisionArgs& args, const std::string& action, const Json& result) {
+  oversight::AuditEntry entry;
+  entry.actor = args.actor;
+  entry.role = "operator";
+  entry.action = "automation " + action;
+  entry.target = "automation";
+  entry.status = 200;
+  entry.reason = args.reason;
+  entry.result_digest = oversight::Digest(core::Dump(result));
+  LOYALTY_TRY(context.platform().audit().Append(entry));
+  return {};
 }
 
 }  // namespace
@@ -259,6 +304,64 @@ void AddDecisionCommands(CLI::App& app, GlobalOptions& options, std::function<in
     run = Runner(options, [args](Context& context) -> Output {
       LOYALTY_ASSIGN_OR_RETURN(auto r, context.platform().decisions().ExperimentResults(args->id));
       return std::pair{r, r["results"].dump(2)};
+    });
+  });
+
+  CLI::App* automation = app.add_subcommand("automation", "Automation phases: what runs without a person");
+  automation->require_subcommand(1);
+  automation->add_subcommand("show", "Show the phases in force, the guardrails and the latest changes")->callback([&options, &run] {
+    run = Runner(options, [](Context& context) -> Output {
+      LOYALTY_ASSIGN_OR_RETURN(auto r, context.platform().decisions().Automation());
+      return std::pair{r, AutomationText(r)};
+    });
+  });
+  CLI::App* set_automation = automation->add_subcommand("set", "Move the program to another phase (recorded with the reason)");
+  set_automation->add_option("--phase", args->phase, "pilot, limited, expanded, dynamic or continuous")->required();
+  set_automation->add_option("--strategy-phase", args->strategy_phases,
+                             "A strategy's own phase, e.g. ai=pilot; ai=program follows the program again (repeatable)");
+  set_automation->add_option("--retrain-every-days", args->retrain_every_days, "Continuous phase: retrain every N days");
+  set_automation->add_option("--min-auc", args->min_auc, "Continuous phase: lowest ROC AUC a retrained model may have");
+  set_automation->add_option("--max-auc-drop", args->max_auc_drop, "Continuous phase: how far below the champion's AUC");
+  set_automation->add_option("--max-brier-rise", args->max_brier_rise, "Continuous phase: how far above the champion's Brier");
+  set_automation->add_option("--reason", args->reason, "Why (recorded with the change and in the audit trail)")->required();
+  set_automation->add_option("--actor", args->actor, "Who decided")->capture_default_str();
+  set_automation->callback([&options, &run, args] {
+    run = Runner(options, [args](Context& context) -> Output {
+      auto& decisions = context.platform().decisions();
+      // Starts from the settings in force and changes what the flags name.
+      Json body = decision::ToJson(decisions.AutomationInForce());
+      body["phase"] = args->phase;
+      for (const auto& pair : args->strategy_phases) {
+        const auto eq = pair.find('=');
+        if (eq == std::string::npos) {
+          return Fail(ErrorCode::kInvalidArgument, "--strategy-phase takes strategy=phase, e.g. ai=pilot; not '" + pair + "'");
+        }
+        const std::string name = pair.substr(0, eq);
+        const std::string phase = pair.substr(eq + 1);
+        if (phase == "program") {
+          body["strategies"].erase(name);
+        } else {
+          body["strategies"][name] = phase;
+        }
+      }
+      if (args->retrain_every_days) body["retraining"]["every_days"] = *args->retrain_every_days;
+      if (args->min_auc) body["retraining"]["min_auc"] = *args->min_auc;
+      if (args->max_auc_drop) body["retraining"]["max_auc_drop"] = *args->max_auc_drop;
+      if (args->max_brier_rise) body["retraining"]["max_brier_rise"] = *args->max_brier_rise;
+      body["reason"] = args->reason;
+      LOYALTY_ASSIGN_OR_RETURN(auto r, decisions.MoveAutomation(body, args->actor));
+      LOYALTY_TRY(AuditAutomation(context, *args, "set", r));
+      return std::pair{r, AutomationText(r)};
+    });
+  });
+  CLI::App* rollback_automation = automation->add_subcommand("rollback", "Go back to the phases before the latest move");
+  rollback_automation->add_option("--reason", args->reason, "Why (recorded with the change and in the audit trail)")->required();
+  rollback_automation->add_option("--actor", args->actor, "Who decided")->capture_default_str();
+  rollback_automation->callback([&options, &run, args] {
+    run = Runner(options, [args](Context& context) -> Output {
+      LOYALTY_ASSIGN_OR_RETURN(auto r, context.platform().decisions().RollbackAutomation(Json{{"reason", args->reason}}, args->actor));
+      LOYALTY_TRY(AuditAutomation(context, *args, "rollback", r));
+      return std::pair{r, AutomationText(r)};
     });
   });
 

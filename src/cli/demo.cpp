@@ -269,6 +269,8 @@ class Walkthrough {
     Say("The manager sets up " + std::to_string(offers.size()) +
         " offers with eligibility rules (e.g. winback-10: churn_risk > 0.5 and not open_ticket); the contact policy "
         "caps each member at 2 contacts a day and 5 a week, with quiet hours 21:00-08:00 and a 5% holdout.");
+    LOYALTY_TRY(decisions.MoveAutomation({{"phase", "pilot"}, {"reason", "a new catalogue: people check every offer first"}}, "demo"));
+    Say("A new catalogue starts in the pilot phase: every offer waits for a person (`loyalty automation show`).");
     if (!worried_member_.empty()) {
       LOYALTY_ASSIGN_OR_RETURN(auto d, decisions.Decide({{"member", worried_member_}, {"k", 2}}));
       std::ostringstream text;
@@ -302,6 +304,7 @@ class Walkthrough {
     std::cout << "\nHumans in charge: the review queue\n";
     auto& decisions = platform_.decisions();
     LOYALTY_TRY(decisions.PutPolicy({{"review_cost_minor", 800}}, "demo"));
+    LOYALTY_TRY(decisions.MoveAutomation({{"phase", "limited"}, {"reason", "the pilot's offers were sound"}}, "demo"));
     LOYALTY_ASSIGN_OR_RETURN(auto run, decisions.DecideBatch({{"segment", "churn_risk > 0.5"}, {"limit", 0}}));
     auto& reviews = platform_.reviews();
     LOYALTY_ASSIGN_OR_RETURN(auto queue, reviews.List({{"sort", "value"}, {"limit", 500}}));
@@ -312,7 +315,8 @@ class Walkthrough {
               << g["cost_minor"].get<int64_t>() / 100.0 << " EUR at stake" << (g["level"] == "escalate" ? ", for an admin" : "")
               << ")";
     }
-    Say("The manager sends offers costing 8 EUR or more to a person first. The win-back campaign decides for " +
+    Say("The pilot went well: an admin moves the program to limited automation, where low-risk offers run on their own "
+        "and the manager sends offers costing 8 EUR or more to a person first. The win-back campaign decides for " +
         run["matched"].dump() + " members at risk; " + queue["matched"].dump() + " offers wait for review" +
         (waiting.tellp() > 0 ? ": " + waiting.str() : "") + ".");
     const auto& items = queue["items"];
@@ -336,6 +340,10 @@ class Walkthrough {
         std::to_string(rejected["released_minor"].get<int64_t>() / 100) + " EUR) and the bandit counts it as a miss. Acceptance so far " +
         std::to_string(static_cast<int>(std::lround(100 * stats["acceptance_rate"].get<double>()))) +
         "%; the rest expire after 72 hours unless someone decides (`loyalty review list --sort value`).");
+    LOYALTY_TRY(decisions.MoveAutomation({{"phase", "dynamic"}, {"reason", "reviews agree with the engine: let the bandits learn"}},
+                                         "demo"));
+    Say("With reviewers agreeing, the admin moves on to the dynamic phase: experiments run and the AI strategy explores "
+        "as its bandits learn; one `loyalty automation rollback` goes back a step.");
     return {};
   }
 
@@ -392,10 +400,13 @@ int ServeDemo(engine::Platform& platform, const ServeOptions& serve, sigset_t st
   if (!manager) return PrintError(manager.error());
   auto analyst = DashboardKey(platform.access(), "sam", engine::Role::kAnalyst);
   if (!analyst) return PrintError(analyst.error());
+  auto admin = DashboardKey(platform.access(), "alex", engine::Role::kAdmin);
+  if (!admin) return PrintError(admin.error());
   return ServePlatform(platform, *options, stop_signals, [&](uint16_t port) {
     std::cout << "\nDashboard: http://" << options->address << ":" << port << "/\n"
               << "  sign in as maria (manager) with " << *manager << "\n"
               << "  or as sam (analyst: no personal data) with " << *analyst << "\n"
+              << "  or as alex (admin: moves automation phases, reads the audit trail) with " << *admin << "\n"
               << "Press Ctrl-C to stop." << std::endl;
   });
 }

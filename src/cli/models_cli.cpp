@@ -9,6 +9,7 @@
 #include <memory>
 #include <sstream>
 
+#include "loyalty/engine/retraining.hpp"
 #include "loyalty/models/churn.hpp"
 #include "loyalty/models/clv.hpp"
 #include "loyalty/models/registry.hpp"
@@ -452,6 +453,33 @@ void AddModelCommands(CLI::App& app, GlobalOptions& options, std::function<int()
     run = Runner(options, [args](Context& context) -> Result<Output> {
       LOYALTY_ASSIGN_OR_RETURN(auto v, context.platform().registry().Rollback(args->kind, args->actor));
       return Output{models::ToJson(v), v.name() + " is the champion again"};
+    });
+  });
+
+  auto when_due = std::make_shared<bool>(false);
+  CLI::App* retrain = models_cmd->add_subcommand(
+      "retrain", "Retrain churn and promote it past its guardrails (promotion on its own in the continuous phase)");
+  retrain->add_flag("--when-due", *when_due,
+                    "Only in the continuous phase and when the newest churn model is older than the schedule (for a timer)");
+  retrain->add_option("--seed", args->train.seed, "Seed of the split")->capture_default_str();
+  retrain->callback([&options, &run, args, when_due] {
+    run = Runner(options, [args, when_due](Context& context) -> Result<Output> {
+      args->train.creator = "automation";
+      LOYALTY_ASSIGN_OR_RETURN(auto r, engine::RetrainChurn(context.platform(), args->train, *when_due));
+      std::ostringstream text;
+      if (!r["retrained"].get<bool>()) return Output{r, "not retrained: " + r["skipped"].get<std::string>()};
+      text << "trained " << r["model_version"].get<std::string>();
+      for (const auto& c : r["checks"]) {
+        text << "\n  " << (c["passed"].get<bool>() ? "pass " : "FAIL ") << std::left << std::setw(20)
+             << c["check"].get<std::string>() << Fixed(c["value"].get<double>(), 4) << " (limit "
+             << Fixed(c["limit"].get<double>(), 4) << ")";
+      }
+      if (r["promoted"].get<bool>()) {
+        text << "\n" << r["model_version"].get<std::string>() << " is the champion";
+      } else {
+        text << "\nnot promoted: " << r["held_back"].get<std::string>();
+      }
+      return Output{r, text.str()};
     });
   });
 

@@ -83,13 +83,14 @@ double ResponseCost(const Offer& offer, const MemberView& member, const ContactP
 Decider::Decider(uint64_t seed) : contacts_(std::make_unique<ContactLedger>()), seed_(seed) {
   config_.offers = std::make_shared<const std::vector<Offer>>();
   config_.policy = std::make_shared<const ContactPolicy>();
+  config_.automation = FullAutomation();
 }
 
 Decider::~Decider() = default;
 
-void Decider::Configure(std::vector<Offer> offers, ContactPolicy policy) {
+void Decider::Configure(std::vector<Offer> offers, ContactPolicy policy, AutomationSettings automation) {
   Snapshot next{std::make_shared<const std::vector<Offer>>(std::move(offers)),
-                std::make_shared<const ContactPolicy>(std::move(policy))};
+                std::make_shared<const ContactPolicy>(std::move(policy)), automation};
   std::lock_guard lock(config_mutex_);
   config_ = std::move(next);
 }
@@ -101,6 +102,7 @@ Decider::Snapshot Decider::Current() const {
 
 std::shared_ptr<const std::vector<Offer>> Decider::offers() const { return Current().offers; }
 std::shared_ptr<const ContactPolicy> Decider::policy() const { return Current().policy; }
+AutomationSettings Decider::automation() const { return Current().automation; }
 
 Decision Decider::Decide(const MemberView& member, const DecisionContext& context, Strategy strategy) {
   const Snapshot config = Current();
@@ -110,6 +112,10 @@ Decision Decider::Decide(const MemberView& member, const DecisionContext& contex
   decision.at = context.at;
   decision.holdout = policy.holdout_percent > 0 && InShare(policy.holdout_salt, member.member, policy.holdout_percent);
   decision.strategy = strategy;
+  decision.phase = config.automation.For(strategy);
+  // Before the dynamic phase the AI strategy takes the best posterior mean: it learns from
+  // outcomes but does not explore.
+  const bool explore = decision.phase >= AutomationPhase::kDynamic;
   // A per-decision stream: reproducible for a seed and a sequence of decisions on one thread.
   core::FastRng rng(seed_ + draws_.fetch_add(1, std::memory_order_relaxed));
 
@@ -169,7 +175,7 @@ Decision Decider::Decide(const MemberView& member, const DecisionContext& contex
     for (auto& c : candidates) {
       switch (strategy) {
         case Strategy::kAi: {
-          c.score = c.ScoreAt(SampleBeta(c.posterior, r));
+          c.score = c.ScoreAt(explore ? SampleBeta(c.posterior, r) : c.posterior.Mean());
           break;
         }
         case Strategy::kRules: c.score = c.offer->priority; break;
@@ -229,10 +235,17 @@ Decision Decider::Decide(const MemberView& member, const DecisionContext& contex
     out.cost_minor = cost;
     out.bandit_arm = c.arm;
     out.sku = c.offer->sku;
-    out.routing = cost >= policy.escalate_cost_minor ? "escalate" : cost >= policy.review_cost_minor ? "review" : "auto";
-    if (out.routing == "auto" && c.offer->review_rule && c.offer->review_rule->Evaluate(member.facts)) {
-      out.routing = "review";  // the manager's rule for this offer: a person looks first
-    }
+    RiskInputs risk_inputs;
+    risk_inputs.cost_minor = cost;
+    risk_inputs.points = static_cast<double>(c.offer->points) + (c.offer->multiplier - 1.0) * member.basket_points;
+    risk_inputs.tier_change = c.offer->kind == OfferKind::kTierNudge;
+    risk_inputs.member_clv_minor = member.clv_minor;
+    risk_inputs.response_uncertainty = c.posterior.RelativeSd();
+    risk_inputs.review_rule = c.offer->review_rule && c.offer->review_rule->Evaluate(member.facts);
+    RiskAssessment risk = AssessRisk(risk_inputs, policy);
+    out.risk = risk.risk;
+    out.risk_reasons = std::move(risk.reasons);
+    out.routing = Routing(decision.phase, out.risk);
     // Send time: now where the member is; otherwise a day before the next expected purchase
     // (within a week and the offer's validity) for marketing, at once for service messages;
     // always outside quiet hours.
@@ -261,20 +274,20 @@ Decision Decider::Decide(const MemberView& member, const DecisionContext& contex
   }
 
   // Propensity of each chosen offer: how often the strategy ranks it first among the
-  // candidates, estimated by redrawing (exact for rules; 1/n for random). Candidates that
+  // candidates, estimated by redrawing (exact for rules and for the AI strategy before the
+  // dynamic phase, which does not draw; 1/n for random). Candidates that
   // cannot come first (even 4 standard deviations up they stay below another's 4 down) are
   // left out of the redraws: they would never win one.
   if (!decision.offers.empty()) {
     const size_t n = candidates.size();
     std::vector<int> wins(n, 0);
-    if (strategy == Strategy::kAi) {
+    if (strategy == Strategy::kAi && explore) {
       std::vector<std::pair<double, double>> range(n);
       double best_low = -std::numeric_limits<double>::infinity();
       for (size_t i = 0; i < n; ++i) {
         const Candidate& c = candidates[i];
-        const double total = c.posterior.alpha + c.posterior.beta;
         const double mean = c.posterior.Mean();
-        const double sd = std::sqrt(mean * (1 - mean) / (total + 1));
+        const double sd = c.posterior.Sd();
         const double a = c.ScoreAt(std::clamp(mean - 4 * sd, 0.0, 1.0));
         const double b = c.ScoreAt(std::clamp(mean + 4 * sd, 0.0, 1.0));
         range[i] = {std::min(a, b), std::max(a, b)};
@@ -300,7 +313,7 @@ Decision Decider::Decide(const MemberView& member, const DecisionContext& contex
     }
     for (size_t j = 0; j < decision.offers.size(); ++j) {
       double p = 1.0;
-      if (strategy == Strategy::kAi) {
+      if (strategy == Strategy::kAi && explore) {
         // At least one round's worth: a logged propensity of 0 would make the choice impossible.
         p = std::max(1, wins[chosen[j]]) / static_cast<double>(kPropensityRounds);
       } else if (strategy == Strategy::kRandom) {
@@ -352,6 +365,8 @@ Json ToJson(const DecidedOffer& o) {
           {"cost_minor", o.cost_minor},
           {"propensity", o.propensity},
           {"bandit_arm", o.bandit_arm},
+          {"risk", RiskName(o.risk)},
+          {"risk_reasons", o.risk_reasons},
           {"routing", o.routing}};
   if (!o.sku.empty()) out["sku"] = o.sku;
   return out;
@@ -406,6 +421,7 @@ Json ToJson(const Decision& d) {
   return {{"member", d.member},
           {"at", core::FormatTimestamp(d.at)},
           {"strategy", StrategyName(d.strategy)},
+          {"phase", PhaseName(d.phase)},
           {"holdout", d.holdout},
           {"offers", offers},
           {"explanation", ExplanationJson(d)}};

@@ -98,9 +98,35 @@ CREATE TABLE decision_releases (
 );
 )sql";
 
+// The automation phase a decision was made in, and each offer's risk class with the factors
+// behind it (comma-separated). Empty: made before phases and risk classes were kept.
+constexpr std::string_view kSchemaV4 = R"sql(
+ALTER TABLE decisions ADD COLUMN phase TEXT NOT NULL DEFAULT '';
+ALTER TABLE decision_items ADD COLUMN risk TEXT NOT NULL DEFAULT '';
+ALTER TABLE decision_items ADD COLUMN risk_reasons TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr store::Migration kMigrations[] = {{1, "decisions, offers, experiments, outcomes", kSchemaV1},
                                             {2, "recommended product per offer made", kSchemaV2},
-                                            {3, "routed offers and their releases", kSchemaV3}};
+                                            {3, "routed offers and their releases", kSchemaV3},
+                                            {4, "automation phase and risk class", kSchemaV4}};
+
+std::string JoinReasons(const std::vector<std::string>& reasons) {
+  std::string out;
+  for (const auto& r : reasons) out += (out.empty() ? "" : ",") + r;
+  return out;
+}
+
+Json SplitReasons(const std::string& text) {
+  Json out = Json::array();
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    out.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
 
 constexpr std::array<std::string_view, 5> kOutcomeNames = {"impression", "click", "redemption", "purchase", "dismiss"};
 
@@ -129,17 +155,19 @@ Status InsertDecision(Transaction& tx, const std::string& id, const Decision& d,
                       double covariate, const std::string& rendered = {}) {
   const std::string explanation = rendered.empty() ? core::Dump(ExplanationJson(d)) : rendered;
   LOYALTY_TRY(tx.Execute(
-      "INSERT INTO decisions (id, member, at, strategy, experiment, arm, holdout, covariate, explanation) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+      "INSERT INTO decisions (id, member, at, strategy, experiment, arm, holdout, covariate, explanation, phase) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
       {id, d.member, core::ToUnixMillis(d.at), StrategyName(d.strategy), a.experiment, a.arm, d.holdout ? 1 : 0,
-       covariate, explanation}));
+       covariate, explanation, PhaseName(d.phase)}));
   for (size_t rank = 0; rank < d.offers.size(); ++rank) {
     const auto& o = d.offers[rank];
     LOYALTY_TRY(tx.Execute(
         "INSERT INTO decision_items (decision, rank, offer, channel, send_at, propensity, response_probability, "
-        "expected_value, cost_minor, arm, routing, sku) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        "expected_value, cost_minor, arm, routing, sku, risk, risk_reasons) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         {id, static_cast<int64_t>(rank), o.offer, ChannelName(o.channel), core::ToUnixMillis(o.send_at), o.propensity,
-         o.response_probability, o.expected_value_minor, o.cost_minor, o.bandit_arm, o.routing, o.sku}));
+         o.response_probability, o.expected_value_minor, o.cost_minor, o.bandit_arm, o.routing, o.sku, RiskName(o.risk),
+         JoinReasons(o.risk_reasons)}));
   }
   return {};
 }
@@ -147,18 +175,20 @@ Status InsertDecision(Transaction& tx, const std::string& id, const Decision& d,
 // One stored decision as JSON: what was offered, the outcomes reported, the explanation.
 Result<Json> StoredDecision(Transaction& tx, const std::string& id) {
   LOYALTY_ASSIGN_OR_RETURN(
-      auto row, tx.QueryOne("SELECT member, at, strategy, experiment, arm, holdout, explanation FROM decisions WHERE id = ?1",
-                            {id}));
+      auto row, tx.QueryOne(
+                    "SELECT member, at, strategy, experiment, arm, holdout, explanation, phase FROM decisions WHERE id = ?1",
+                    {id}));
   if (!row) return Fail(ErrorCode::kNotFound, "no decision '" + id + "'");
   Json out{{"id", id},
            {"member", row->Text(0)},
            {"at", core::FormatTimestamp(core::FromUnixMillis(row->Int(1)))},
            {"strategy", row->Text(2)},
            {"holdout", row->Int(5) != 0}};
+  out["phase"] = row->Text(7).empty() ? Json(nullptr) : Json(row->Text(7));
   out["experiment"] = row->Text(3).empty() ? Json(nullptr) : Json{{"id", row->Text(3)}, {"arm", row->Text(4)}};
   LOYALTY_ASSIGN_OR_RETURN(
       auto items, tx.Query("SELECT offer, channel, send_at, propensity, response_probability, expected_value, cost_minor, "
-                           "arm, routing, sku FROM decision_items WHERE decision = ?1 ORDER BY rank",
+                           "arm, routing, sku, risk, risk_reasons FROM decision_items WHERE decision = ?1 ORDER BY rank",
                            {id}));
   Json offers = Json::array();
   for (const auto& i : items) {
@@ -172,6 +202,8 @@ Result<Json> StoredDecision(Transaction& tx, const std::string& id) {
                {"bandit_arm", i.Text(7)},
                {"routing", i.Text(8)}};
     if (!i.Text(9).empty()) offer["sku"] = i.Text(9);
+    offer["risk"] = i.Text(10).empty() ? Json(nullptr) : Json(i.Text(10));
+    offer["risk_reasons"] = SplitReasons(i.Text(11));
     offers.push_back(std::move(offer));
   }
   out["offers"] = offers;
@@ -376,6 +408,83 @@ Result<StrategyFlag> DecisionLog::RollbackFlag(const std::string& actor) {
     LOYALTY_TRY(tx.Execute("INSERT INTO decision_settings (name, doc, updated_at, updated_by) VALUES ('strategy', ?1, ?2, ?3)",
                            {core::Dump(ToJson(*flag)), now, actor}));
     return flag;
+  });
+}
+
+namespace {
+
+// The automation changes in order, as a stack: a move pushes its settings, a rollback pops
+// the latest. The bottom is the default (limited, program-wide).
+Result<std::vector<AutomationSettings>> AutomationStack(Transaction& tx) {
+  LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT doc FROM decision_settings WHERE name = 'automation' ORDER BY seq"));
+  std::vector<AutomationSettings> stack{AutomationSettings{}};
+  for (const auto& row : rows) {
+    LOYALTY_ASSIGN_OR_RETURN(auto doc, core::ParseJson(row.Text(0)));
+    if (doc.value("action", "") == "rollback") {
+      if (stack.size() > 1) stack.pop_back();
+      continue;
+    }
+    auto settings = ParseAutomation(doc.value("settings", Json::object()));
+    if (!settings) return Fail(ErrorCode::kInternal, "a stored automation change no longer parses: " + settings.error().message);
+    stack.push_back(*settings);
+  }
+  return stack;
+}
+
+Status InsertAutomation(Transaction& tx, std::string_view action, const AutomationSettings& settings,
+                        const std::string& reason, int64_t now, const std::string& actor) {
+  const Json doc{{"action", action}, {"settings", ToJson(settings)}, {"reason", reason}};
+  LOYALTY_TRY(tx.Execute("INSERT INTO decision_settings (name, doc, updated_at, updated_by) VALUES ('automation', ?1, ?2, ?3)",
+                         {core::Dump(doc), now, actor}));
+  return {};
+}
+
+}  // namespace
+
+Result<AutomationSettings> DecisionLog::Automation() {
+  return db_.ReadValue<AutomationSettings>([&](Transaction& tx) -> Result<AutomationSettings> {
+    LOYALTY_ASSIGN_OR_RETURN(auto stack, AutomationStack(tx));
+    return stack.back();
+  });
+}
+
+Result<std::vector<DecisionLog::AutomationChange>> DecisionLog::AutomationHistory(size_t limit) {
+  using Changes = std::vector<AutomationChange>;
+  return db_.ReadValue<Changes>([&](Transaction& tx) -> Result<Changes> {
+    LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT doc, updated_at, updated_by FROM decision_settings "
+                                                 "WHERE name = 'automation' ORDER BY seq DESC LIMIT ?1",
+                                                 {static_cast<int64_t>(limit)}));
+    Changes out;
+    for (const auto& row : rows) {
+      LOYALTY_ASSIGN_OR_RETURN(auto doc, core::ParseJson(row.Text(0)));
+      auto settings = ParseAutomation(doc.value("settings", Json::object()));
+      if (!settings) return Fail(ErrorCode::kInternal, "a stored automation change no longer parses: " + settings.error().message);
+      out.push_back({core::FromUnixMillis(row.Int(1)), row.Text(2), doc.value("action", "move"), *settings,
+                     doc.value("reason", "")});
+    }
+    return out;
+  });
+}
+
+Status DecisionLog::MoveAutomation(const AutomationSettings& settings, const std::string& actor, const std::string& reason) {
+  const int64_t now = core::ToUnixMillis(clock_.Now());
+  return db_.Write([&](Transaction& tx) -> Status {
+    LOYALTY_ASSIGN_OR_RETURN(auto stack, AutomationStack(tx));
+    if (stack.back() == settings) {
+      return Fail(ErrorCode::kConflict, "these automation phases are already in force: nothing to move");
+    }
+    return InsertAutomation(tx, "move", settings, reason, now, actor);
+  });
+}
+
+Result<AutomationSettings> DecisionLog::RollbackAutomation(const std::string& actor, const std::string& reason) {
+  const int64_t now = core::ToUnixMillis(clock_.Now());
+  return db_.WriteValue<AutomationSettings>([&](Transaction& tx) -> Result<AutomationSettings> {
+    LOYALTY_ASSIGN_OR_RETURN(auto stack, AutomationStack(tx));
+    if (stack.size() < 2) return Fail(ErrorCode::kConflict, "no automation move is left to roll back");
+    stack.pop_back();
+    LOYALTY_TRY(InsertAutomation(tx, "rollback", stack.back(), reason, now, actor));
+    return stack.back();
   });
 }
 
@@ -593,7 +702,8 @@ namespace {
 constexpr std::string_view kRoutedColumns =
     "SELECT i.decision, i.rank, d.member, d.at, d.strategy, i.offer, i.channel, i.propensity, i.response_probability, "
     "i.expected_value, i.cost_minor, i.arm, i.routing, "
-    "(SELECT r.cost_minor FROM decision_releases r WHERE r.decision = i.decision AND r.rank = i.rank) "
+    "(SELECT r.cost_minor FROM decision_releases r WHERE r.decision = i.decision AND r.rank = i.rank), "
+    "i.risk, i.risk_reasons "
     "FROM decision_items i JOIN decisions d ON d.id = i.decision ";
 
 DecisionLog::RoutedOffer RoutedFromRow(const store::Row& row) {
@@ -612,6 +722,8 @@ DecisionLog::RoutedOffer RoutedFromRow(const store::Row& row) {
   o.arm = row.Text(11);
   o.routing = row.Text(12);
   if (!row.IsNull(13)) o.released_minor = row.Int(13);
+  o.risk = row.Text(14);
+  for (const auto& reason : SplitReasons(row.Text(15))) o.risk_reasons.push_back(reason.get<std::string>());
   return o;
 }
 

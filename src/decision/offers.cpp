@@ -221,7 +221,8 @@ Result<ContactPolicy> ParseContactPolicy(const Json& object) {
   LOYALTY_TRY(core::RejectUnknownFields(
       object, {"max_per_day", "max_per_week", "max_per_channel_per_day", "quiet_start_hour", "quiet_end_hour",
                "default_utc_offset_minutes", "program_budget_minor", "point_cost_minor_per_1000", "review_cost_minor",
-               "escalate_cost_minor", "review_expiry_hours", "holdout_percent", "holdout_salt", "attribution_days"}));
+               "escalate_cost_minor", "review_expiry_hours", "holdout_percent", "holdout_salt", "attribution_days", "review_points",
+               "escalate_points", "review_member_clv_minor", "review_uncertainty", "tier_change_risk"}));
   ContactPolicy policy;
   auto whole = [&](std::string_view key, int& field, int64_t low, int64_t high) -> core::Status {
     LOYALTY_ASSIGN_OR_RETURN(auto value, core::OptionalInt(object, key));
@@ -257,6 +258,31 @@ Result<ContactPolicy> ParseContactPolicy(const Json& object) {
   if (policy.escalate_cost_minor < policy.review_cost_minor) {
     return Fail(ErrorCode::kInvalidArgument, "field 'escalate_cost_minor' must not be below 'review_cost_minor'");
   }
+  // Risk thresholds that may be left unset (null or absent: not a factor).
+  auto optional_money = [&](std::string_view key, std::optional<int64_t>& field) -> core::Status {
+    LOYALTY_ASSIGN_OR_RETURN(field, core::OptionalInt(object, key));
+    if (field) LOYALTY_TRY(NonNegative(*field, key));
+    return {};
+  };
+  LOYALTY_TRY(optional_money("review_points", policy.review_points));
+  LOYALTY_TRY(optional_money("escalate_points", policy.escalate_points));
+  LOYALTY_TRY(optional_money("review_member_clv_minor", policy.review_member_clv_minor));
+  if (policy.review_points && policy.escalate_points && *policy.escalate_points < *policy.review_points) {
+    return Fail(ErrorCode::kInvalidArgument, "field 'escalate_points' must not be below 'review_points'");
+  }
+  if (auto it = object.find("review_uncertainty"); it != object.end() && !it->is_null()) {
+    if (!it->is_number() || !(it->get<double>() > 0 && it->get<double>() <= 100)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "field 'review_uncertainty' must be a number above 0 (the response estimate's sd / mean), or null");
+    }
+    policy.review_uncertainty = it->get<double>();
+  }
+  LOYALTY_ASSIGN_OR_RETURN(auto tier_risk, core::OptionalString(object, "tier_change_risk"));
+  if (tier_risk) {
+    auto risk = ParseRisk(*tier_risk);
+    if (!risk) return core::Wrap(risk.error(), "field 'tier_change_risk'");
+    policy.tier_change_risk = *risk;
+  }
   LOYALTY_ASSIGN_OR_RETURN(auto salt, core::OptionalString(object, "holdout_salt"));
   if (salt) {
     if (salt->empty() || salt->size() > 64) return Fail(ErrorCode::kInvalidArgument, "field 'holdout_salt' needs 1 to 64 characters");
@@ -279,7 +305,13 @@ Json ToJson(const ContactPolicy& policy) {
            {"holdout_percent", policy.holdout_percent},
            {"holdout_salt", policy.holdout_salt},
            {"attribution_days", policy.attribution_days}};
-  out["program_budget_minor"] = policy.program_budget_minor ? Json(*policy.program_budget_minor) : Json(nullptr);
+  auto optional = [&](const char* key, const auto& value) { out[key] = value ? Json(*value) : Json(nullptr); };
+  optional("program_budget_minor", policy.program_budget_minor);
+  optional("review_points", policy.review_points);
+  optional("escalate_points", policy.escalate_points);
+  optional("review_member_clv_minor", policy.review_member_clv_minor);
+  optional("review_uncertainty", policy.review_uncertainty);
+  out["tier_change_risk"] = RiskName(policy.tier_change_risk);
   return out;
 }
 

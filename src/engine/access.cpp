@@ -56,6 +56,7 @@ constexpr std::array<std::array<bool, 5>, kPermissionCount> kAllowed = {{
     /* kManageOffers   */ {true, true, false, false, false},
     /* kReview         */ {true, true, false, false, false},
     /* kSignedIn       */ {true, true, true, true, true},
+    /* kSetAutomation  */ {true, false, false, false, false},
 }};
 
 std::string Hex(const unsigned char* bytes, size_t n) {
@@ -147,6 +148,7 @@ std::string_view PermissionName(Permission permission) {
     case Permission::kManageOffers: return "manage offers, contact policy, strategy, experiments and campaigns";
     case Permission::kReview: return "review routed offers: approve, reject, modify, escalate";
     case Permission::kSignedIn: return "see who is signed in";
+    case Permission::kSetAutomation: return "move the program between automation phases";
   }
   return "unknown";
 }
@@ -168,6 +170,7 @@ std::string_view PermissionCode(Permission permission) {
     case Permission::kManageOffers: return "manage_offers";
     case Permission::kReview: return "review";
     case Permission::kSignedIn: return "signed_in";
+    case Permission::kSetAutomation: return "set_automation";
   }
   return "unknown";
 }

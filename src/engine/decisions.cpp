@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -167,11 +168,13 @@ Status Decisions::Reload() {
   LOYALTY_ASSIGN_OR_RETURN(auto policy, log_->Policy());
   LOYALTY_ASSIGN_OR_RETURN(auto flag, log_->Flag());
   LOYALTY_ASSIGN_OR_RETURN(auto experiments, log_->Experiments());
+  LOYALTY_ASSIGN_OR_RETURN(auto automation, log_->Automation());
   std::erase_if(experiments, [](const decision::Experiment& e) { return !e.running; });
-  decider_.Configure(std::move(offers), policy);
+  decider_.Configure(std::move(offers), policy, automation);
   std::lock_guard lock(state_mutex_);
   flag_ = flag;
   running_ = std::move(experiments);
+  automation_ = automation;
   return {};
 }
 
@@ -262,14 +265,25 @@ Result<Json> Decisions::RollbackStrategy(const std::string& actor) {
 
 Result<Json> Decisions::ListExperiments() {
   LOYALTY_ASSIGN_OR_RETURN(auto all, log_->Experiments());
+  // Below the expanded phase running experiments wait: nobody is assigned to them.
+  const bool paused = AutomationInForce().program < decision::AutomationPhase::kExpanded;
   Json out = Json::array();
-  for (const auto& e : all) out.push_back(decision::ToJson(e));
+  for (const auto& e : all) {
+    Json entry = decision::ToJson(e);
+    entry["paused"] = e.running && paused;
+    out.push_back(std::move(entry));
+  }
   return Json{{"experiments", out}};
 }
 
 Result<Json> Decisions::CreateExperiment(const Json& body) {
   LOYALTY_ASSIGN_OR_RETURN(auto experiment, decision::ParseExperiment(body));
   std::lock_guard lock(edit_mutex_);
+  if (const auto phase = AutomationInForce().program; phase < decision::AutomationPhase::kExpanded) {
+    return Fail(ErrorCode::kFailedPrecondition, "experiments run from the expanded automation phase on; the program is in '" +
+                                                    std::string(decision::PhaseName(phase)) +
+                                                    "' (an admin moves it with PUT /v1/automation)");
+  }
   LOYALTY_ASSIGN_OR_RETURN(auto placed, log_->CreateExperiment(std::move(experiment)));
   LOYALTY_TRY(Reload());
   return decision::ToJson(placed);
@@ -296,6 +310,90 @@ Result<Json> Decisions::Budgets() {
   }
   out["offer_budgets_minor"] = budgets;
   return out;
+}
+
+// --- Automation phases -----------------------------------------------------------------------
+
+namespace {
+
+constexpr std::array<std::string_view, decision::kPhaseCount> kPhaseMeanings = {
+    "every offer waits for a person's approval",
+    "low-risk offers run on their own; medium risk waits for review, high risk for an admin",
+    "as limited, and experiments run: strategies compete in A/B tests",
+    "as expanded, and the AI strategy explores (Thompson sampling) as its bandits learn",
+    "as dynamic, and the churn model retrains on a schedule, promoted only past its guardrails",
+};
+
+Result<std::string> RequireReason(const Json& body) {
+  LOYALTY_ASSIGN_OR_RETURN(auto reason, core::RequireString(body, "reason"));
+  if (reason.empty() || reason.size() > 500) {
+    return Fail(ErrorCode::kInvalidArgument, "field 'reason' needs 1 to 500 characters: say why the phase changes");
+  }
+  return reason;
+}
+
+}  // namespace
+
+decision::AutomationSettings Decisions::AutomationInForce() const {
+  std::lock_guard lock(state_mutex_);
+  return automation_;
+}
+
+Result<Json> Decisions::Automation() {
+  const decision::AutomationSettings settings = AutomationInForce();
+  Json out = decision::ToJson(settings);
+  Json effective = Json::object();
+  for (size_t i = 0; i < decision::kStrategyCount; ++i) {
+    const auto strategy = static_cast<decision::Strategy>(i);
+    effective[std::string(decision::StrategyName(strategy))] = decision::PhaseName(settings.For(strategy));
+  }
+  out["effective"] = effective;
+  const Json policy = decision::ToJson(*decider_.policy());
+  Json thresholds = Json::object();
+  for (const char* key : {"review_cost_minor", "escalate_cost_minor", "review_points", "escalate_points",
+                          "review_member_clv_minor", "review_uncertainty", "tier_change_risk"}) {
+    thresholds[key] = policy[key];
+  }
+  out["risk_thresholds"] = thresholds;
+  Json phases = Json::array();
+  for (size_t i = 0; i < decision::kPhaseCount; ++i) {
+    phases.push_back({{"name", decision::PhaseName(static_cast<decision::AutomationPhase>(i))}, {"meaning", kPhaseMeanings[i]}});
+  }
+  out["phases"] = phases;
+  LOYALTY_ASSIGN_OR_RETURN(const auto changes, log_->AutomationHistory(20));
+  Json history = Json::array();
+  for (const auto& c : changes) {
+    Json entry = decision::ToJson(c.settings);
+    entry["at"] = core::FormatTimestamp(c.at);
+    entry["actor"] = c.actor;
+    entry["action"] = c.action;
+    entry["reason"] = c.reason;
+    history.push_back(std::move(entry));
+  }
+  out["history"] = history;
+  return out;
+}
+
+Result<Json> Decisions::MoveAutomation(const Json& body, const std::string& actor) {
+  if (!body.is_object()) return Fail(ErrorCode::kInvalidArgument, "the request body must be a JSON object");
+  LOYALTY_ASSIGN_OR_RETURN(const auto reason, RequireReason(body));
+  Json settings_doc = body;
+  settings_doc.erase("reason");
+  LOYALTY_ASSIGN_OR_RETURN(const auto settings, decision::ParseAutomation(settings_doc));
+  std::lock_guard lock(edit_mutex_);
+  LOYALTY_TRY(log_->MoveAutomation(settings, actor, reason));
+  LOYALTY_TRY(Reload());
+  return Automation();
+}
+
+Result<Json> Decisions::RollbackAutomation(const Json& body, const std::string& actor) {
+  if (!body.is_object()) return Fail(ErrorCode::kInvalidArgument, "the request body must be a JSON object");
+  LOYALTY_TRY(core::RejectUnknownFields(body, {"reason"}));
+  LOYALTY_ASSIGN_OR_RETURN(const auto reason, RequireReason(body));
+  std::lock_guard lock(edit_mutex_);
+  LOYALTY_TRY(log_->RollbackAutomation(actor, reason));
+  LOYALTY_TRY(Reload());
+  return Automation();
 }
 
 // --- Decisions -----------------------------------------------------------------------------
@@ -411,9 +509,13 @@ Status Decisions::RecommendProducts(decision::Decision& d) {
 
 Decisions::Choice Decisions::ChooseStrategy(const std::string& member) const {
   std::lock_guard lock(state_mutex_);
-  for (const auto& e : running_) {
-    if (auto arm = decision::AssignArm(e, member)) {
-      return {e.arms[*arm].strategy, {e.id, e.arms[*arm].name}};
+  // Strategies compete in experiments from the expanded phase on; before it, running
+  // experiments wait and their members get the flag's strategy.
+  if (automation_.program >= decision::AutomationPhase::kExpanded) {
+    for (const auto& e : running_) {
+      if (auto arm = decision::AssignArm(e, member)) {
+        return {e.arms[*arm].strategy, {e.id, e.arms[*arm].name}};
+      }
     }
   }
   return {decision::InShare(flag_.salt, member, flag_.share_percent) ? flag_.strategy : flag_.fallback, {}};

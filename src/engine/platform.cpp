@@ -47,7 +47,7 @@ core::Result<privacy::VaultKey> ResolveVaultKey(const core::Json& config, const 
 
 core::Result<std::unique_ptr<Platform>> Platform::Open(store::Database& db, PlatformOptions options,
                                                        const core::Clock& clock) {
-  std::unique_ptr<Platform> p(new Platform(db));
+  std::unique_ptr<Platform> p(new Platform(db, clock));
   LOYALTY_ASSIGN_OR_RETURN(auto normalizer, identity::Normalizer::Create(options.default_region));
   const core::Currency currency = options.program.currency;
   LOYALTY_ASSIGN_OR_RETURN(p->ledger_, ledger::Ledger::Open(db, std::move(options.program), clock));

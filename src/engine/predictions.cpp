@@ -170,10 +170,18 @@ Result<TrainResult> Predictions::TrainChurn(const TrainOptions& options) {
                       {"roc_auc", models::RocAuc(recency, test.labels)},
                       {"pr_auc", models::PrAuc(recency, test.labels)},
                       {"lift_top_decile", models::LiftTopDecile(recency, test.labels)}};
-  const Json metrics_json{{"model", models::ToJson(metrics)},
-                          {"baseline", baseline},
-                          {"calibration", models::ToJson(models::CalibrationCurve(p, test.labels))},
-                          {"holdout_members", test.rows}};
+  Json metrics_json{{"model", models::ToJson(metrics)},
+                    {"baseline", baseline},
+                    {"calibration", models::ToJson(models::CalibrationCurve(p, test.labels))},
+                    {"holdout_members", test.rows}};
+  // The champion on the same held-out members: what a promotion would gain or lose.
+  if (auto champion = Churn("champion")) {
+    if (auto champion_p = (*champion)->model.Predict(test)) {
+      Json on_holdout = models::ToJson(models::Evaluate(*champion_p, test.labels));
+      on_holdout["version"] = (*champion)->name;
+      metrics_json["champion_on_holdout"] = std::move(on_holdout);
+    }
+  }
   LOYALTY_ASSIGN_OR_RETURN(std::string artifact, model.Serialize());
   const models::BoostingOptions boosting;
   // What the training population looked like, for drift reports later.

@@ -152,11 +152,13 @@ Result<Json> Reviews::List(const Json& query) {
     if (match && (!offer || item.offer.offer == *offer)) chosen.push_back(&item);
   }
   // Soonest to expire first; or the most expected value; or the most at stake (escalations,
-  // then the largest worst-case cost).
+  // then the risk class, then the largest worst-case cost).
+  auto risk_rank = [](const std::string& risk) { return risk == "high" ? 2 : risk == "medium" ? 1 : 0; };
   std::stable_sort(chosen.begin(), chosen.end(), [&](const ReviewItem* a, const ReviewItem* b) {
     if (order == "value") return a->offer.expected_value_minor > b->offer.expected_value_minor;
     if (order == "risk") {
-      return std::tuple(a->level == "escalate", a->offer.cost_minor) > std::tuple(b->level == "escalate", b->offer.cost_minor);
+      return std::tuple(a->level == "escalate", risk_rank(a->offer.risk), a->offer.cost_minor) >
+             std::tuple(b->level == "escalate", risk_rank(b->offer.risk), b->offer.cost_minor);
     }
     return a->expires_at < b->expires_at;
   });

@@ -248,6 +248,8 @@ Json ToJson(const ReviewItem& item) {
               {"propensity", o.propensity},
               {"bandit_arm", o.arm},
               {"routed", o.routing},
+              {"risk", o.risk.empty() ? Json(nullptr) : Json(o.risk)},
+              {"risk_reasons", o.risk_reasons},
               {"level", item.level},
               {"status", item.status},
               {"expires_at", core::FormatTimestamp(item.expires_at)},

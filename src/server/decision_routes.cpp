@@ -58,6 +58,23 @@ void AddDecisionRoutes(Router& router, engine::Decisions& decisions) {
       return d->RollbackStrategy(actor);
     });
   });
+  router.Add(Method::kGet, "/v1/automation", [d](const Request&) {
+    return Respond(200, [&]() -> Result<Json> { return d->Automation(); });
+  });
+  router.Add(Method::kPut, "/v1/automation", [d](const Request& request) {
+    return Respond(200, [&]() -> Result<Json> {
+      LOYALTY_ASSIGN_OR_RETURN(auto body, ParseBody(request));
+      LOYALTY_ASSIGN_OR_RETURN(auto actor, ActingUser(request, Json::object(), "api"));
+      return d->MoveAutomation(body, actor);
+    });
+  });
+  router.Add(Method::kPost, "/v1/automation/rollback", [d](const Request& request) {
+    return Respond(200, [&]() -> Result<Json> {
+      LOYALTY_ASSIGN_OR_RETURN(auto body, ParseBody(request));
+      LOYALTY_ASSIGN_OR_RETURN(auto actor, ActingUser(request, Json::object(), "api"));
+      return d->RollbackAutomation(body, actor);
+    });
+  });
   router.Add(Method::kGet, "/v1/decisions/{id}", [d](const Request& request) {
     return Respond(200, [&]() -> Result<Json> { return d->Get(request.path_params.at("id")); });
   });

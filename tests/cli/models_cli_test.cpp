@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <set>
 
 #include "cli/cli_fixture.hpp"
 #include "support/shared_data.hpp"
@@ -153,6 +154,74 @@ TEST_F(ModelsCliTest, TrainScoreAndManageModelsOnTheProgram) {
   EXPECT_EQ(what_if["overrides"]["recency_days"], 1.0);
   ExpectOneLineError(Loyalty("--now 2026-01-01 what-if --member " + member + " --set recency_days"), 2, "feature=value");
   ExpectOneLineError(Loyalty("--now 2026-01-01 what-if --member " + member + " --set mood=3"), 2, "'mood' is not a feature");
+}
+
+// The continuous phase: a timer's `models retrain --when-due` does nothing before the phase
+// or before the schedule; in it, a retrained churn model is compared with the champion on the
+// same held-out members and promoted only when every guardrail holds; each run is audited.
+TEST_F(ModelsCliTest, TheContinuousPhaseRetrainsOnScheduleAndPromotesOnlyPastItsGuardrails) {
+  ASSERT_EQ(Loyalty("simulate --members 600 --seed 3 --start 2025-01-01 --out " + (dir_ / "sim").string()).exit_code, 0);
+  ASSERT_EQ(Loyalty("import members " + (dir_ / "sim" / "members.csv").string()).exit_code, 0);
+  ASSERT_EQ(Loyalty("import events " + (dir_ / "sim" / "events.ndjson").string()).exit_code, 0);
+
+  const CliRun early = Loyalty("--now 2026-01-01 models retrain --when-due");
+  ASSERT_EQ(early.exit_code, 0) << early.err;
+  EXPECT_NE(early.out.find("runs in the continuous phase; the program is in 'limited'"), std::string::npos) << early.out;
+  EXPECT_TRUE(LoyaltyJson("models list --kind churn").empty());
+
+  ExpectOneLineError(Loyalty("automation set --phase continuous"), 106, "--reason is required");
+  const CliRun moved = Loyalty("--now 2026-01-01 automation set --phase continuous --reason \"retrain weekly\" --actor maria");
+  ASSERT_EQ(moved.exit_code, 0) << moved.err;
+  EXPECT_NE(moved.out.find("phase continuous"), std::string::npos) << moved.out;
+  const auto first = LoyaltyJson("--now 2026-01-01 models retrain --when-due");
+  EXPECT_EQ(first["model_version"], "churn@1");
+  EXPECT_TRUE(first["promoted"].get<bool>());  // the first of its kind is the champion already
+  EXPECT_EQ(LoyaltyJson("--now 2026-01-03 models retrain --when-due")["retrained"], false);  // not due for a week
+
+  // A guardrail no model can pass: the retrained model stays the challenger.
+  ASSERT_EQ(Loyalty("automation set --phase continuous --min-auc 1 --reason strict").exit_code, 0);
+  const auto strict = LoyaltyJson("--now 2026-01-09 models retrain --when-due");
+  EXPECT_EQ(strict["model_version"], "churn@2");
+  EXPECT_FALSE(strict["promoted"].get<bool>());
+  EXPECT_NE(strict["held_back"].get<std::string>().find("a guardrail failed"), std::string::npos);
+  std::set<std::string> checks;
+  for (const auto& c : strict["checks"]) checks.insert(c["check"].get<std::string>());
+  EXPECT_EQ(checks, (std::set<std::string>{"min_auc", "beats_recency_rule", "max_auc_drop", "max_brier_rise"}));
+  EXPECT_EQ(strict["report"]["champion_on_holdout"]["version"], "churn@1");
+  EXPECT_EQ(LoyaltyJson("models list --kind churn")[0]["aliases"][0], "champion");
+
+  // Lenient guardrails: promoted exactly when every check passes.
+  ASSERT_EQ(Loyalty("automation set --phase continuous --min-auc 0.5 --max-auc-drop 0.5 --max-brier-rise 0.25 --reason lenient")
+                .exit_code,
+            0);
+  const auto lenient = LoyaltyJson("--now 2026-01-17 models retrain --when-due");
+  bool passed = true;
+  for (const auto& c : lenient["checks"]) passed = passed && c["passed"].get<bool>();
+  EXPECT_EQ(lenient["promoted"].get<bool>(), passed) << lenient["checks"].dump();
+  // Out of the continuous phase a person promotes: a manual run trains and holds back.
+  ASSERT_EQ(Loyalty("automation rollback --reason \"back to people\"").exit_code, 0);
+  const auto manual = LoyaltyJson("--now 2026-01-17 models retrain");
+  EXPECT_FALSE(manual["promoted"].get<bool>());
+  EXPECT_EQ(manual["phase"], "continuous");  // one rollback undid the lenient move only
+  ASSERT_EQ(Loyalty("automation rollback --reason again").exit_code, 0);
+  ASSERT_EQ(Loyalty("automation rollback --reason \"to the start\"").exit_code, 0);
+  EXPECT_EQ(LoyaltyJson("automation show")["phase"], "limited");
+  const auto held = LoyaltyJson("--now 2026-01-17 models retrain");
+  EXPECT_FALSE(held["promoted"].get<bool>());
+  if (held["held_back"].get<std::string>().find("guardrail") == std::string::npos) {
+    EXPECT_NE(held["held_back"].get<std::string>().find("promotion waits for a person"), std::string::npos);
+  }
+  ExpectOneLineError(Loyalty("automation rollback --reason more"), 4, "no automation move is left");
+
+  // Moves and retraining runs are in the audit trail.
+  const auto audit = LoyaltyJson("audit list --limit 100");
+  int moves = 0, retrains = 0;
+  for (const auto& e : audit) {
+    if (e["action"].get<std::string>().starts_with("automation ")) ++moves;
+    if (e["action"] == "models retrain") ++retrains;
+  }
+  EXPECT_EQ(moves, 6);
+  EXPECT_EQ(retrains, 5);
 }
 
 }  // namespace

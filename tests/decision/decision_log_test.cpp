@@ -105,6 +105,67 @@ TEST_F(DecisionLogTest, TheStrategyFlagRollsBackInOneStep) {
   EXPECT_EQ(log_->Flag()->share_percent, 10);
 }
 
+TEST_F(DecisionLogTest, AutomationMovesStackAndEachRollbackUndoesOneMove) {
+  EXPECT_EQ(log_->Automation()->program, AutomationPhase::kLimited);  // the default
+  EXPECT_EQ(log_->RollbackAutomation("ann", "nothing yet").error().code, core::ErrorCode::kConflict);
+  AutomationSettings expanded;
+  expanded.program = AutomationPhase::kExpanded;
+  AutomationSettings dynamic = expanded;
+  dynamic.program = AutomationPhase::kDynamic;
+  dynamic.strategies[static_cast<size_t>(Strategy::kAi)] = AutomationPhase::kPilot;
+  ASSERT_TRUE(log_->MoveAutomation(expanded, "ann", "pilot went well"));
+  EXPECT_EQ(log_->MoveAutomation(expanded, "ann", "again").error().code, core::ErrorCode::kConflict);
+  clock_.Advance(std::chrono::hours(1));
+  ASSERT_TRUE(log_->MoveAutomation(dynamic, "ann", "bandits next"));
+  EXPECT_EQ(log_->Automation().value(), dynamic);
+
+  auto back = log_->RollbackAutomation("bob", "too fast");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, expanded);
+  Reopen();  // the history is the store's, not the process's
+  EXPECT_EQ(log_->Automation().value(), expanded);
+  ASSERT_TRUE(log_->RollbackAutomation("bob", "back to the start"));
+  EXPECT_EQ(log_->Automation()->program, AutomationPhase::kLimited);
+  EXPECT_EQ(log_->RollbackAutomation("bob", "once more").error().code, core::ErrorCode::kConflict);
+
+  auto history = log_->AutomationHistory(10);
+  ASSERT_TRUE(history);
+  ASSERT_EQ(history->size(), 4u);  // newest first
+  EXPECT_EQ((*history)[0].action, "rollback");
+  EXPECT_EQ((*history)[0].settings.program, AutomationPhase::kLimited);
+  EXPECT_EQ((*history)[1].actor, "bob");
+  EXPECT_EQ((*history)[1].reason, "too fast");
+  EXPECT_EQ((*history)[2].action, "move");
+  EXPECT_EQ((*history)[2].settings, dynamic);
+  EXPECT_EQ((*history)[3].at, kStart);
+  EXPECT_EQ(log_->AutomationHistory(1)->size(), 1u);
+}
+
+TEST_F(DecisionLogTest, APhaseAndEachOffersRiskAreKeptWithTheDecision) {
+  ASSERT_TRUE(log_->PutOffer(MakeOffer({{"id", "nudge"}, {"kind", "tier_nudge"}, {"channels", {"email"}}, {"points", 100}}),
+                             "ann"));
+  ASSERT_TRUE(PutPolicyWithoutHoldout());
+  auto decider = Load();
+  AutomationSettings pilot;
+  pilot.program = AutomationPhase::kPilot;
+  decider->Configure(*decider->offers(), *decider->policy(), pilot);
+  const Decision d = decider->Decide(Member("m1"), {.at = kStart}, Strategy::kRules);
+  ASSERT_EQ(d.offers.size(), 1u);
+  auto id = log_->Record(d, {}, 0);
+  ASSERT_TRUE(id);
+  auto stored = log_->Get(*id);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ((*stored)["phase"], "pilot");
+  EXPECT_EQ((*stored)["offers"][0]["risk"], "medium");
+  EXPECT_EQ((*stored)["offers"][0]["risk_reasons"], Json::array({"tier_change"}));
+  EXPECT_EQ((*stored)["offers"][0]["routing"], "review");
+  auto routed = log_->RoutedOffers(kStart);
+  ASSERT_TRUE(routed);
+  ASSERT_EQ(routed->size(), 1u);
+  EXPECT_EQ((*routed)[0].risk, "medium");
+  EXPECT_EQ((*routed)[0].risk_reasons, std::vector<std::string>{"tier_change"});
+}
+
 TEST_F(DecisionLogTest, OutcomesAreIdempotentAttributedAndTeachTheBandit) {
   ASSERT_TRUE(log_->PutOffer(MakeOffer({{"id", "a"}, {"kind", "bonus_points"}, {"channels", {"email"}}, {"points", 100}}), "ann"));
   ASSERT_TRUE(PutPolicyWithoutHoldout());

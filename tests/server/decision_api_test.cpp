@@ -105,17 +105,89 @@ TEST_F(DecisionApiTest, StrategyFlagExperimentsAndRollback) {
   EXPECT_EQ(back.json()["strategy"], "random");
   EXPECT_EQ(Post(client, "/v1/decisions", {{"member", "ann"}, {"dry_run", true}}).json()["strategy"], "random");
 
-  auto created = Post(client, "/v1/experiments",
-                      {{"id", "exp"}, {"arms", {{{"name", "control"}, {"strategy", "control"}}, {{"name", "ai"}, {"strategy", "ai"}}}}});
+  const Json experiment{{"id", "exp"},
+                        {"arms", {{{"name", "control"}, {"strategy", "control"}}, {{"name", "ai"}, {"strategy", "ai"}}}}};
+  // Strategies compete in experiments from the expanded phase on.
+  ExpectProblem(Post(client, "/v1/experiments", experiment), 422, "failed_precondition", "expanded automation phase");
+  ASSERT_EQ(client.Send("PUT", "/v1/automation", Json{{"phase", "expanded"}, {"reason", "A/B tests next"}}.dump()).status, 200);
+  auto created = Post(client, "/v1/experiments", experiment);
   ASSERT_EQ(created.status, 201) << created.body;
   auto d = Post(client, "/v1/decisions", {{"member", "bob"}});
   ASSERT_EQ(d.status, 200);
   EXPECT_EQ(d.json()["experiment"]["id"], "exp");
+  // Back in the limited phase the experiment waits: its members get the flag's strategy.
+  ASSERT_EQ(Post(client, "/v1/automation/rollback", {{"reason", "pause the test"}}).status, 200);
+  EXPECT_TRUE(client.Send("GET", "/v1/experiments").json()["experiments"][0]["paused"].get<bool>());
+  auto paused = Post(client, "/v1/decisions", {{"member", "bob"}, {"dry_run", true}});
+  EXPECT_TRUE(paused.json()["experiment"].is_null()) << paused.body;
+  EXPECT_EQ(paused.json()["strategy"], "random");
+  ASSERT_EQ(client.Send("PUT", "/v1/automation", Json{{"phase", "expanded"}, {"reason", "resume"}}.dump()).status, 200);
   auto results = client.Send("GET", "/v1/experiments/exp/results");
   ASSERT_EQ(results.status, 200) << results.body;
   EXPECT_EQ(results.json()["results"].size(), 2u);
   EXPECT_EQ(Post(client, "/v1/experiments/exp/stop", Json::object()).status, 200);
   EXPECT_EQ(client.Send("GET", "/v1/experiments").json()["experiments"][0]["status"], "stopped");
+}
+
+TEST_F(DecisionApiTest, AutomationPhasesMoveRollBackAndOnlyAdminsMoveThem) {
+  auto client = Client();
+  Seed(client);
+  ASSERT_EQ(client.Send("PUT", "/v1/decisions/policy", Json{{"holdout_percent", 0}}.dump()).status, 200);
+  ASSERT_EQ(client.Send("PUT", "/v1/offers/welcome", Json{{"kind", "bonus_points"}, {"channels", {"email"}}, {"points", 100}}.dump())
+                .status,
+            201);
+  auto shown = client.Send("GET", "/v1/automation");
+  ASSERT_EQ(shown.status, 200) << shown.body;
+  EXPECT_EQ(shown.json()["phase"], "limited");
+  EXPECT_EQ(shown.json()["effective"]["ai"], "limited");
+  EXPECT_EQ(shown.json()["phases"].size(), 5u);
+  EXPECT_EQ(shown.json()["risk_thresholds"]["review_cost_minor"], 5000);
+  EXPECT_TRUE(shown.json()["history"].empty());
+  auto routing = [&] {
+    auto d = Post(client, "/v1/decisions", {{"member", "ann"}, {"dry_run", true}});
+    EXPECT_EQ(d.status, 200) << d.body;
+    const Json body = d.json();
+    return body["phase"].get<std::string>() + "/" + body["offers"][0]["risk"].get<std::string>() + "/" +
+           body["offers"][0]["routing"].get<std::string>();
+  };
+  EXPECT_EQ(routing(), "limited/low/auto");
+
+  HttpClient manager = Anonymous();
+  manager.SetDefaultHeader("Authorization", "Bearer " + IssueKey(engine::Role::kManager));
+  EXPECT_EQ(manager.Send("GET", "/v1/automation").status, 200);
+  ExpectProblem(manager.Send("PUT", "/v1/automation", Json{{"phase", "pilot"}, {"reason", "careful"}}.dump()), 403,
+                "permission_denied", "");
+  EXPECT_EQ(Post(manager, "/v1/automation/rollback", {{"reason", "x"}}).status, 403);
+
+  ExpectProblem(client.Send("PUT", "/v1/automation", Json{{"phase", "pilot"}}.dump()), 400, "invalid_argument", "reason");
+  ExpectProblem(client.Send("PUT", "/v1/automation", Json{{"phase", "solo"}, {"reason", "x"}}.dump()), 400, "invalid_argument",
+                "field 'phase'");
+  auto moved = client.Send("PUT", "/v1/automation",
+                           Json{{"phase", "pilot"}, {"reason", "new catalogue: look at everything"}}.dump());
+  ASSERT_EQ(moved.status, 200) << moved.body;
+  EXPECT_EQ(moved.json()["history"][0]["reason"], "new catalogue: look at everything");
+  EXPECT_EQ(routing(), "pilot/low/review");
+  ExpectProblem(client.Send("PUT", "/v1/automation", Json{{"phase", "pilot"}, {"reason", "again"}}.dump()), 409, "conflict",
+                "already in force");
+
+  auto back = Post(client, "/v1/automation/rollback", {{"reason", "catalogue checked"}});
+  ASSERT_EQ(back.status, 200) << back.body;
+  EXPECT_EQ(back.json()["phase"], "limited");
+  EXPECT_EQ(back.json()["history"][0]["action"], "rollback");
+  EXPECT_EQ(routing(), "limited/low/auto");
+  ExpectProblem(Post(client, "/v1/automation/rollback", {{"reason", "more"}}), 409, "conflict", "no automation move");
+
+  // Both moves are in the audit trail with their reasons.
+  auto audit = client.Send("GET", "/v1/audit?limit=50");
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  std::vector<std::string> reasons;
+  const Json trail = audit.json();
+  for (const auto& e : trail["entries"]) {
+    if (e["action"].get<std::string>().find("/v1/automation") != std::string::npos && e["status"] == 200) {
+      reasons.push_back(e["reason"].get<std::string>());
+    }
+  }
+  EXPECT_EQ(reasons, (std::vector<std::string>{"catalogue checked", "new catalogue: look at everything"}));
 }
 
 TEST_F(DecisionApiTest, BadInputIsAProblemThatSaysWhatToFix) {

@@ -43,7 +43,7 @@ function expect(condition, message) {
   if (!condition) throw new Error(message);
 }
 
-// The demo, served on a free port; resolves with the address and the two keys it prints.
+// The demo, served on a free port; resolves with the address and the keys it prints.
 function startDemo(dir) {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, ["demo", "--dir", dir, "--serve", "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
@@ -57,9 +57,10 @@ function startDemo(dir) {
       const address = out.match(/Dashboard: (http:\/\/\S+)/);
       const manager = out.match(/as maria \(manager\) with (lk_[0-9a-f]+)/);
       const analyst = out.match(/as sam \(analyst[^)]*\) with (lk_[0-9a-f]+)/);
-      if (address && manager && analyst) {
+      const admin = out.match(/as alex \(admin[^)]*\) with (lk_[0-9a-f]+)/);
+      if (address && manager && analyst && admin) {
         clearTimeout(timer);
-        resolve({ child, url: address[1], manager: manager[1], analyst: analyst[1] });
+        resolve({ child, url: address[1], manager: manager[1], analyst: analyst[1], admin: admin[1] });
       }
     });
     child.stderr.on("data", (chunk) => { out += chunk; });
@@ -162,6 +163,8 @@ try {
   await step("Offers, Governance, Finance and the keyboard", async () => {
     await page.getByRole("link", { name: "Offers & strategy" }).click();
     await page.getByRole("heading", { name: "Offer catalogue" }).waitFor();
+    expect((await page.getByTestId("phase-current").innerText()).startsWith("Dynamic"), "the demo does not end in the dynamic phase");
+    expect((await page.locator("main").innerText()).includes("Only an admin moves the program"), "the manager is offered phase controls");
     await page.getByRole("link", { name: "Governance" }).click();
     await page.locator('[data-testid="chart-consent"][data-rendered="true"] canvas').waitFor();
     expect((await page.locator("main").innerText()).includes("Marketing email"), "no consent coverage");
@@ -206,6 +209,23 @@ try {
     expect(!/[\w.+-]+@[\w-]+\.[\w.]+/.test(text), `an e-mail address is on the analyst's page: ${text.match(/\S*@\S*/)}`);
     expect((await page.locator("main").innerText()).includes("your role does not see it"), "timeline not withheld");
     await page.screenshot({ path: path.join(artifacts, "member-analyst.png"), fullPage: true });
+  });
+
+  await step("the admin rolls the automation phase back with a reason", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByLabel("API key").fill(demo.admin);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.locator('[data-testid="kpi-active"]').waitFor();
+    await page.getByRole("link", { name: "Offers & strategy" }).click();
+    await page.getByTestId("phase-current").waitFor();
+    await page.getByRole("button", { name: "Roll back the last move" }).click();
+    await page.getByRole("alert").waitFor();  // a reason is required
+    await page.getByLabel("Reason").fill("bandits wait for the new season");
+    await page.getByRole("button", { name: "Roll back the last move" }).click();
+    await page.getByTestId("phase-current").filter({ hasText: "Limited" }).waitFor();
+    const history = await page.getByRole("table", { name: "Latest changes" }).innerText();
+    expect(history.includes("bandits wait for the new season"), "the rollback's reason is not in the history");
+    await page.screenshot({ path: path.join(artifacts, "offers-automation.png"), fullPage: true });
   });
 
   await step("no console errors", async () => {

@@ -67,6 +67,10 @@ export class Api {
     return this.request<T>("POST", path, body);
   }
 
+  put<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>("PUT", path, body);
+  }
+
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { Accept: "application/json" };
     if (this.key) headers.Authorization = `Bearer ${this.key}`;

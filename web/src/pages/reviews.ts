@@ -10,7 +10,7 @@ import type { Page, PageContext } from "./page";
 interface Item {
   decision: string; rank: number; member: string; offer: string; level: string; status: string; channel: string;
   cost_minor: number; expected_value_minor: number; response_probability: number; propensity: number;
-  at: string; expires_at: string; strategy: string; verdicts: { action: string; reviewer: string; reason: string | null; at: string }[];
+  risk: string | null; risk_reasons: string[]; at: string; expires_at: string; strategy: string; verdicts: { action: string; reviewer: string; reason: string | null; at: string }[];
 }
 interface Explanation {
   candidates: { offer: string; outcome: string; response_probability: number; expected_value_minor: number }[];
@@ -44,7 +44,7 @@ function explanationView(item: Item, e: Explanation, currency: string): HTMLElem
 function itemRow(ctx: PageContext, item: Item, currency: string, selected: Set<string>, onDone: () => void): HTMLElement[] {
   const key = `${item.decision}/${item.rank}`;
   const open = item.status === "pending" || item.status === "escalated";
-  const detail = h("tr", { class: "detail", hidden: true }, h("td", { colspan: 9 }));
+  const detail = h("tr", { class: "detail", hidden: true }, h("td", { colspan: 10 }));
   const status = h("div", { "aria-live": "polite" });
   const act = async (body: Record<string, unknown>) => {
     status.replaceChildren();
@@ -96,6 +96,8 @@ function itemRow(ctx: PageContext, item: Item, currency: string, selected: Set<s
     h("td", {}, box),
     h("td", {}, h("a", { href: `#/members/${encodeURIComponent(item.member)}` }, item.member)),
     h("td", {}, item.offer, item.level === "escalate" ? h("span", { class: "badge warn" }, "escalated") : null),
+    h("td", { "data-testid": `risk-${key}` }, item.risk ? words(item.risk) : "–",
+      item.risk_reasons.length ? h("span", { class: "kpi-note" }, ` (${item.risk_reasons.map((r) => words(r).toLowerCase()).join(", ")})`) : null),
     h("td", { class: "num" }, minor(item.cost_minor, currency)),
     h("td", { class: "num" }, minor(item.expected_value_minor, currency)),
     h("td", { class: "num" }, share(item.response_probability)),
@@ -172,7 +174,7 @@ export const reviewsPage: Page = async (ctx) => {
       queue.items.length
         ? h("div", { class: "table-wrap" }, h("table", {},
           h("caption", {}, `${count(queue.matched)} offers (${words(status)}), the first ${queue.items.length} shown`),
-          h("thead", {}, h("tr", {}, ["", "Member", "Offer", "Cost", "Expected value", "Response chance", "Expires", "Status", ""].map((t) => h("th", { scope: "col" }, t)))),
+          h("thead", {}, h("tr", {}, ["", "Member", "Offer", "Risk", "Cost", "Expected value", "Response chance", "Expires", "Status", ""].map((t) => h("th", { scope: "col" }, t)))),
           h("tbody", {}, rows)))
         : notice("Nothing here: no offers with this status.")));
 };

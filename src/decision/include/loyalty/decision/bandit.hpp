@@ -11,6 +11,7 @@
 //
 // Both are thread-safe: updates and reads take a lock held only to copy a few numbers.
 
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -29,6 +30,9 @@ struct BetaPosterior {
   double alpha = 1;
   double beta = 1;
   double Mean() const { return alpha / (alpha + beta); }
+  double Sd() const { return std::sqrt(Mean() * (1 - Mean()) / (alpha + beta + 1)); }
+  // How unsure the estimate is relative to its size (sd / mean); 0 for a zero mean.
+  double RelativeSd() const { return Mean() > 0 ? Sd() / Mean() : 0; }
 };
 
 class BetaArms {

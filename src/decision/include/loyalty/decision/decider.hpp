@@ -10,8 +10,8 @@
 //   -> contact policy and budgets (caps per member, offer and channel; offer and program
 //      budgets), reserved atomically so concurrent decisions never exceed them
 //   -> the top k, each with channel, send time (outside quiet hours; ahead of the member's next
-//      expected purchase), propensity, and a routing for human oversight (auto, review,
-//      escalate by worst-case cost).
+//      expected purchase), propensity, a risk class and the routing the automation phase
+//      gives it (auto, review, escalate; see automation.hpp).
 //
 // Thread-safe: Decide may run on many threads at once; the catalogue and policy are swapped
 // atomically by Configure.
@@ -72,6 +72,8 @@ struct DecidedOffer {
   int64_t cost_minor = 0;           // worst case: message plus a response's cost (reserved)
   double propensity = 1;            // the chance this strategy picks this offer first here
   std::string bandit_arm;           // "offer|segment"
+  RiskClass risk = RiskClass::kLow;
+  std::vector<std::string> risk_reasons;  // the factors behind a medium or high risk
   std::string routing = "auto";     // auto | review | escalate
   std::string sku;                  // product recommendations: the product (the offer's, or the member's top pick)
 };
@@ -93,6 +95,7 @@ struct Decision {
   std::string member;
   core::Timestamp at;
   Strategy strategy = Strategy::kAi;
+  AutomationPhase phase = AutomationPhase::kDynamic;  // the strategy's phase when it was made
   bool holdout = false;
   std::vector<DecidedOffer> offers;
   // The explanation, kept as data (ExplanationJson renders it): every candidate's fate, the
@@ -114,10 +117,11 @@ class Decider {
   explicit Decider(uint64_t seed = 1);
   ~Decider();
 
-  // Replaces the catalogue and the policy (new decisions see both at once).
-  void Configure(std::vector<Offer> offers, ContactPolicy policy);
+  // Replaces the catalogue, the policy and the automation phases (new decisions see all at once).
+  void Configure(std::vector<Offer> offers, ContactPolicy policy, AutomationSettings automation = FullAutomation());
   std::shared_ptr<const std::vector<Offer>> offers() const;
   std::shared_ptr<const ContactPolicy> policy() const;
+  AutomationSettings automation() const;
 
   // The decision for one member under `strategy`. Members of the policy's holdout get no
   // marketing offer (service messages only) whatever the strategy.
@@ -138,6 +142,7 @@ class Decider {
   struct Snapshot {
     std::shared_ptr<const std::vector<Offer>> offers;
     std::shared_ptr<const ContactPolicy> policy;
+    AutomationSettings automation;
   };
   Snapshot Current() const;
 

@@ -16,6 +16,7 @@
 #include "loyalty/core/clock.hpp"
 #include "loyalty/core/error.hpp"
 #include "loyalty/core/json.hpp"
+#include "loyalty/decision/automation.hpp"
 #include "loyalty/decision/decider.hpp"
 #include "loyalty/decision/experiments.hpp"
 #include "loyalty/decision/offers.hpp"
@@ -83,6 +84,25 @@ class DecisionLog {
   // never changed.
   [[nodiscard]] core::Result<StrategyFlag> RollbackFlag(const std::string& actor);
 
+  // --- Automation phases ------------------------------------------------------------------
+  struct AutomationChange {
+    core::Timestamp at;
+    std::string actor;
+    std::string action;  // move | rollback
+    AutomationSettings settings;  // in force after the change
+    std::string reason;
+  };
+  // The phases in force (limited, program-wide, when never set).
+  [[nodiscard]] core::Result<AutomationSettings> Automation();
+  // The changes, newest first, at most `limit`.
+  [[nodiscard]] core::Result<std::vector<AutomationChange>> AutomationHistory(size_t limit);
+  // Moves to `settings`; 409 when they are the ones in force.
+  [[nodiscard]] core::Status MoveAutomation(const AutomationSettings& settings, const std::string& actor,
+                                            const std::string& reason);
+  // Puts back the settings in force before the latest move not yet rolled back (rolling back
+  // twice undoes two moves); 409 when no move is left to undo.
+  [[nodiscard]] core::Result<AutomationSettings> RollbackAutomation(const std::string& actor, const std::string& reason);
+
   // --- Experiments ------------------------------------------------------------------------
   [[nodiscard]] core::Result<std::vector<Experiment>> Experiments();
   // Places the experiment beside the running ones of its namespace and stores it; 409 when
@@ -139,6 +159,8 @@ class DecisionLog {
     int64_t cost_minor = 0;
     std::string arm;
     std::string routing;                          // review | escalate
+    std::string risk;                             // low | medium | high; empty: logged before risk classes
+    std::vector<std::string> risk_reasons;
     std::optional<int64_t> released_minor = std::nullopt;  // budget given back, once released
   };
   // The routed offers of decisions made at or after `since`, oldest first.

@@ -32,6 +32,7 @@ bool InShare(std::string_view salt, std::string_view member, double percent);
 // rule campaign (the highest-priority eligible offer), random choice among eligible offers,
 // or no offer at all (control).
 enum class Strategy { kAi, kRules, kRandom, kControl };
+inline constexpr size_t kStrategyCount = 4;
 std::string_view StrategyName(Strategy strategy);
 [[nodiscard]] core::Result<Strategy> ParseStrategy(std::string_view name);
 

@@ -14,6 +14,7 @@
 #include "loyalty/core/clock.hpp"
 #include "loyalty/core/error.hpp"
 #include "loyalty/core/json.hpp"
+#include "loyalty/decision/automation.hpp"
 #include "loyalty/decision/rules.hpp"
 
 namespace loyalty::decision {
@@ -88,8 +89,15 @@ struct ContactPolicy {
   int default_utc_offset_minutes = 0;  // when the context does not give the member's
   std::optional<int64_t> program_budget_minor;  // total all offers may commit
   int64_t point_cost_minor_per_1000 = 1000;     // what 1,000 points cost the program (minor units)
-  int64_t review_cost_minor = 5000;    // an offer whose worst-case cost reaches this goes to review
-  int64_t escalate_cost_minor = 50000; // ... and this, to escalation
+  // Risk thresholds: an offer reaching a "review" threshold is medium risk, an "escalate" one
+  // high risk (see automation.hpp for what each phase does with them). Unset: not a factor.
+  int64_t review_cost_minor = 5000;    // worst-case cost
+  int64_t escalate_cost_minor = 50000;
+  std::optional<int64_t> review_points;    // points a response grants
+  std::optional<int64_t> escalate_points;
+  std::optional<int64_t> review_member_clv_minor;  // members worth this much get a person's eye
+  std::optional<double> review_uncertainty;        // response estimate's sd / mean
+  RiskClass tier_change_risk = RiskClass::kMedium; // an offer that moves the member's tier
   int review_expiry_hours = 72;        // a routed offer nobody decided on by then expires
   int holdout_percent = 5;             // members held out of all marketing, for measurement
   std::string holdout_salt = "holdout-1";

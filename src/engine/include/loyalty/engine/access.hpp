@@ -44,8 +44,9 @@ enum class Permission {
   kManageOffers,    // offers, contact policy, strategy, experiments and campaigns
   kReview,          // the review queue: approve, reject, modify and escalate routed offers
   kSignedIn,        // any valid key: who am I and what may I do (the dashboard's sign-in)
+  kSetAutomation,   // move the program between automation phases, or roll a move back
 };
-inline constexpr int kPermissionCount = 15;
+inline constexpr int kPermissionCount = 16;
 
 std::string_view PermissionName(Permission permission);  // words: "read personal data"
 std::string_view PermissionCode(Permission permission);  // the API's name: "read_pii"

@@ -60,6 +60,16 @@ class Decisions {
   // Budget committed per offer and for the program, beside the budgets set.
   [[nodiscard]] core::Result<core::Json> Budgets();
 
+  // --- Automation phases (see decision/automation.hpp)
+  // The phases in force, what each strategy runs in, the retraining guardrails, the risk
+  // thresholds of the policy, and the latest changes.
+  [[nodiscard]] core::Result<core::Json> Automation();
+  decision::AutomationSettings AutomationInForce() const;
+  // {"phase", "strategies", "retraining", "reason"}: moves the program (a reason is required).
+  [[nodiscard]] core::Result<core::Json> MoveAutomation(const core::Json& body, const std::string& actor);
+  // {"reason"}: back to the phases before the latest move.
+  [[nodiscard]] core::Result<core::Json> RollbackAutomation(const core::Json& body, const std::string& actor);
+
   // --- Decisions
   // One member, now: {"member", "channel", "k", "utc_offset_minutes", "cart_minor",
   // "location", "dry_run", "explain"}. Returns the decision with its id, offers and (unless
@@ -125,6 +135,7 @@ class Decisions {
   mutable std::mutex state_mutex_;
   decision::StrategyFlag flag_;
   std::vector<decision::Experiment> running_;
+  decision::AutomationSettings automation_;
   std::unique_ptr<Writer> writer_;  // null: every decision is stored before it is answered
 };
 

@@ -57,6 +57,7 @@ class Platform {
                                                                     const core::Clock& clock);
 
   store::Database& db() { return db_; }
+  const core::Clock& clock() const { return clock_; }
   ledger::Ledger& ledger() { return *ledger_; }
   events::EventLog& event_log() { return *event_log_; }
   identity::IdentityGraph& identity() { return *identity_; }
@@ -75,9 +76,10 @@ class Platform {
   ProgramKpis& kpis() { return *kpis_; }
 
  private:
-  explicit Platform(store::Database& db) : db_(db) {}
+  Platform(store::Database& db, const core::Clock& clock) : db_(db), clock_(clock) {}
 
   store::Database& db_;
+  const core::Clock& clock_;
   std::unique_ptr<ledger::Ledger> ledger_;
   std::unique_ptr<events::EventLog> event_log_;
   std::unique_ptr<identity::IdentityGraph> identity_;
