@@ -1,6 +1,8 @@
 #include "context.hpp"
 
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "loyalty/core/config.hpp"
 #include "loyalty/core/logging.hpp"
@@ -97,6 +99,16 @@ core::Result<std::optional<core::Timestamp>> OptionalTime(const std::string& tex
   auto at = core::ParseTimestamp(text);
   if (!at) return core::Wrap(at.error(), flag);
   return std::optional<core::Timestamp>(*at);
+}
+
+core::Result<core::Json> ReadJsonFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return core::Fail(core::ErrorCode::kInvalidArgument, "cannot read --file " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto doc = core::ParseJson(text.str());
+  if (!doc) return core::Wrap(doc.error(), path);
+  return doc;
 }
 
 }  // namespace loyalty::cli

@@ -61,6 +61,9 @@ using CommandBody = std::function<core::Result<std::pair<core::Json, std::string
 // Wraps a body: opens the data directory, runs it, prints the result or the one-line error.
 std::function<int()> Runner(GlobalOptions& options, CommandBody body);
 
+// A JSON document from a --file (errors name the file).
+[[nodiscard]] core::Result<core::Json> ReadJsonFile(const std::string& path);
+
 // An optional time flag's value: nullopt when `text` is empty; an error naming `flag` when it
 // is not ISO 8601.
 [[nodiscard]] core::Result<std::optional<core::Timestamp>> OptionalTime(const std::string& text, std::string_view flag);

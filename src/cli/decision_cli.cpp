@@ -48,16 +48,6 @@ struct DecisionArgs {
   std::string actor = "operator";
 };
 
-Result<Json> ReadJsonFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Fail(ErrorCode::kInvalidArgument, "cannot read --file " + path);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto doc = core::ParseJson(text.str());
-  if (!doc) return core::Wrap(doc.error(), path);
-  return doc;
-}
-
 std::string DecisionText(const Json& d) {
   std::ostringstream text;
   text << d.value("member", "") << " (" << d["explanation"].value("segment", "") << ", strategy "

@@ -122,6 +122,9 @@ class Walkthrough {
     config.days = 365;
     config.seed = 7;
     config.start = clock_.Now() - std::chrono::days(366);  // a year that runs up to today
+    // The simulated members belong to group A or B (B: a protected group that historically
+    // saw fewer offers): the program watches how it treats each.
+    LOYALTY_TRY(platform_.fairness().PutSettings({{"attribute", "group"}, {"reference", "A"}}, "demo"));
     LOYALTY_ASSIGN_OR_RETURN(auto counts, sim::Simulate(config, dir_ / "sim"));
     LOYALTY_ASSIGN_OR_RETURN(const int64_t accepted, engine::LoadSimulatedProgram(platform_, dir_ / "sim"));
     Say("A simulated program joins: " + std::to_string(counts.members) + " members, " + std::to_string(accepted) +
@@ -344,6 +347,30 @@ class Walkthrough {
                                          "demo"));
     Say("With reviewers agreeing, the admin moves on to the dynamic phase: experiments run and the AI strategy explores "
         "as its bandits learn; one `loyalty automation rollback` goes back a step.");
+    return RunFairness();
+  }
+
+  // How the program treats the protected group B against A: offers made, and the churn
+  // model's hits among the members who did leave.
+  Status RunFairness() {
+    LOYALTY_ASSIGN_OR_RETURN(auto report, platform_.fairness().Report(true));
+    std::ostringstream text;
+    text << std::fixed << std::setprecision(1) << "Fairness by group (B is protected; A the reference): ";
+    for (const auto& g : report["parity"]["groups"]) {
+      text << g["group"].get<std::string>() << " offered " << 100 * g["offered"]["value"].get<double>() << "% ";
+    }
+    if (report["churn"]["groups"].is_array()) {
+      text << "of members in the last 90 days; the churn model finds";
+      for (const auto& g : report["churn"]["groups"]) {
+        text << " " << 100 * g["true_positive_rate"]["value"].get<double>() << "% of " << g["group"].get<std::string>()
+             << "'s leavers";
+      }
+    }
+    text << ". " << (report["alerts"].empty() ? std::string("No alert: no difference passes its threshold with confidence")
+                                              : std::to_string(report["alerts"].size()) +
+                                                    " alert(s): the alerted group's decisions now go to review")
+         << " (`loyalty fairness report`, the dashboard's Governance page).";
+    Say(text.str());
     return {};
   }
 

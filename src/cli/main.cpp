@@ -11,6 +11,7 @@
 #include "bench_cli.hpp"
 #include "context.hpp"
 #include "decision_cli.hpp"
+#include "fairness_cli.hpp"
 #include "review_cli.hpp"
 #include "demo.hpp"
 #include "import_cli.hpp"
@@ -92,6 +93,7 @@ int main(int argc, char** argv) {
   loyalty::cli::AddAuditCommands(app, options, run);
   loyalty::cli::AddDecisionCommands(app, options, run);
   loyalty::cli::AddReviewCommands(app, options, run);
+  loyalty::cli::AddFairnessCommands(app, options, run);
   loyalty::cli::AddTextCommands(app, options, run);
   loyalty::cli::AddVaultCommands(app, options, run);
   loyalty::cli::AddBenchCommands(app, options, run);

@@ -210,7 +210,9 @@ Result<Output> RunTrain(Context& context, PlatformModelArgs& args) {
   text << "model        version     quality\n";
   auto& predictions = context.platform().predictions();
   if (args.model == "churn" || args.model == "all") {
-    auto churn = predictions.TrainChurn(args.train);
+    auto fair = context.platform().fairness().ForTraining(args.train);
+    if (!fair) return std::unexpected(fair.error());
+    auto churn = predictions.TrainChurn(*fair);
     if (tty) std::cerr << "\r\033[K";
     if (!churn) return core::Wrap(churn.error(), "churn");
     const Json& r = churn->report;
@@ -462,9 +464,10 @@ void AddModelCommands(CLI::App& app, GlobalOptions& options, std::function<int()
   retrain->add_flag("--when-due", *when_due,
                     "Only in the continuous phase and when the newest churn model is older than the schedule (for a timer)");
   retrain->add_option("--seed", args->train.seed, "Seed of the split")->capture_default_str();
+  retrain->add_option("--actor", args->actor, "Who retrains (default: automation with --when-due, else cli)");
   retrain->callback([&options, &run, args, when_due] {
     run = Runner(options, [args, when_due](Context& context) -> Result<Output> {
-      args->train.creator = "automation";
+      args->train.creator = *when_due && args->actor == "cli" ? "automation" : args->actor;
       LOYALTY_ASSIGN_OR_RETURN(auto r, engine::RetrainChurn(context.platform(), args->train, *when_due));
       std::ostringstream text;
       if (!r["retrained"].get<bool>()) return Output{r, "not retrained: " + r["skipped"].get<std::string>()};

@@ -77,6 +77,7 @@ int ServePlatform(engine::Platform& platform, const server::ServerOptions& optio
   server::AddAuditRoutes(router, platform.audit());
   server::AddSessionRoutes(router);
   server::AddProgramRoutes(router, platform.kpis());
+  server::AddFairnessRoutes(router, platform.fairness(), platform.members());
   if (*dashboard) {
     router.SetFallback([site = &**dashboard](const server::Request& request) { return site->Serve(request); });
   }

@@ -34,6 +34,10 @@ void AddSimulateCommand(CLI::App& app, GlobalOptions& options, std::function<int
   cmd->add_option("--bias", args->config.historical_bias,
                   "How much less often the protected group saw offers historically (0 to 1)")
       ->capture_default_str();
+  cmd->add_option("--offer-retention", args->config.offer_retention,
+                  "How much each accepted offer cuts a member's chance of leaving (0 to below 1): with --bias, the "
+                  "protected group leaves more often")
+      ->capture_default_str();
   cmd->add_option("--redeem-block", args->config.redeem_block,
                   "Points redeemed at a time (members redeem whole blocks of this many)")
       ->capture_default_str();

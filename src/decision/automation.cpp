@@ -69,7 +69,7 @@ Result<AutomationSettings> ParseAutomation(const Json& object) {
   }
   if (auto it = object.find("retraining"); it != object.end() && !it->is_null()) {
     if (!it->is_object()) return Fail(ErrorCode::kInvalidArgument, "field 'retraining' must be an object");
-    LOYALTY_TRY(core::RejectUnknownFields(*it, {"every_days", "min_auc", "max_auc_drop", "max_brier_rise"}));
+    LOYALTY_TRY(core::RejectUnknownFields(*it, {"every_days", "min_auc", "max_auc_drop", "max_brier_rise"}, "retraining"));
     RetrainingGuardrails& g = settings.retraining;
     LOYALTY_ASSIGN_OR_RETURN(auto every, core::OptionalInt(*it, "every_days", "retraining"));
     if (every) {
@@ -131,6 +131,7 @@ RiskAssessment AssessRisk(const RiskInputs& in, const ContactPolicy& policy) {
     factors.emplace_back(RiskClass::kMedium, "uncertainty");
   }
   if (in.review_rule) factors.emplace_back(RiskClass::kMedium, "review_rule");
+  if (in.fairness_alert) factors.emplace_back(RiskClass::kMedium, "fairness");
   for (const auto& [risk, reason] : factors) out.risk = std::max(out.risk, risk);
   for (auto& [risk, reason] : factors) {
     if (risk == out.risk) out.reasons.push_back(std::move(reason));

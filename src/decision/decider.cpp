@@ -242,6 +242,7 @@ Decision Decider::Decide(const MemberView& member, const DecisionContext& contex
     risk_inputs.member_clv_minor = member.clv_minor;
     risk_inputs.response_uncertainty = c.posterior.RelativeSd();
     risk_inputs.review_rule = c.offer->review_rule && c.offer->review_rule->Evaluate(member.facts);
+    risk_inputs.fairness_alert = member.fairness_alert;
     RiskAssessment risk = AssessRisk(risk_inputs, policy);
     out.risk = risk.risk;
     out.risk_reasons = std::move(risk.reasons);

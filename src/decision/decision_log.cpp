@@ -100,10 +100,19 @@ CREATE TABLE decision_releases (
 
 // The automation phase a decision was made in, and each offer's risk class with the factors
 // behind it (comma-separated). Empty: made before phases and risk classes were kept.
+// A program that was deciding already ran as the dynamic phase does (experiments, exploration,
+// no review by phase) and its tier nudges ran on their own: it keeps both until someone moves it.
 constexpr std::string_view kSchemaV4 = R"sql(
 ALTER TABLE decisions ADD COLUMN phase TEXT NOT NULL DEFAULT '';
 ALTER TABLE decision_items ADD COLUMN risk TEXT NOT NULL DEFAULT '';
 ALTER TABLE decision_items ADD COLUMN risk_reasons TEXT NOT NULL DEFAULT '';
+INSERT INTO decision_settings (name, doc, updated_at, updated_by)
+  SELECT 'automation',
+         '{"action":"move","settings":{"phase":"dynamic","strategies":{}},"reason":"upgrade: the program ran fully automatic before automation phases"}',
+         CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), 'upgrade'
+  WHERE EXISTS (SELECT 1 FROM decisions) OR EXISTS (SELECT 1 FROM decision_experiments WHERE running = 1);
+UPDATE decision_settings SET doc = json_set(doc, '$.tier_change_risk', 'low')
+  WHERE name = 'policy' AND json_extract(doc, '$.tier_change_risk') IS NULL;
 )sql";
 
 constexpr store::Migration kMigrations[] = {{1, "decisions, offers, experiments, outcomes", kSchemaV1},
@@ -448,6 +457,13 @@ Result<AutomationSettings> DecisionLog::Automation() {
   });
 }
 
+Result<size_t> DecisionLog::AutomationMovesLeft() {
+  return db_.ReadValue<size_t>([&](Transaction& tx) -> Result<size_t> {
+    LOYALTY_ASSIGN_OR_RETURN(auto stack, AutomationStack(tx));
+    return stack.size() - 1;
+  });
+}
+
 Result<std::vector<DecisionLog::AutomationChange>> DecisionLog::AutomationHistory(size_t limit) {
   using Changes = std::vector<AutomationChange>;
   return db_.ReadValue<Changes>([&](Transaction& tx) -> Result<Changes> {
@@ -743,6 +759,25 @@ Result<std::vector<DecisionLog::RoutedOffer>> DecisionLog::RoutedOffers(core::Ti
     std::vector<RoutedOffer> out;
     out.reserve(rows.size());
     for (const auto& row : rows) out.push_back(RoutedFromRow(row));
+    return out;
+  });
+}
+
+Result<std::vector<DecisionLog::MemberOffers>> DecisionLog::OffersByMember(core::Timestamp since) {
+  using Rows = std::vector<MemberOffers>;
+  return db_.ReadValue<Rows>([&](Transaction& tx) -> Result<Rows> {
+    LOYALTY_ASSIGN_OR_RETURN(
+        auto rows,
+        tx.Query("SELECT d.member, "
+                 "SUM(CASE WHEN r.cost_minor IS NULL OR r.cost_minor < i.cost_minor THEN 1 ELSE 0 END), "
+                 "SUM(i.cost_minor - COALESCE(r.cost_minor, 0)) "
+                 "FROM decision_items i JOIN decisions d ON d.id = i.decision "
+                 "LEFT JOIN decision_releases r ON r.decision = i.decision AND r.rank = i.rank "
+                 "WHERE d.at >= ?1 GROUP BY d.member",
+                 {core::ToUnixMillis(since)}));
+    Rows out;
+    out.reserve(rows.size());
+    for (const auto& row : rows) out.push_back({row.Text(0), row.Int(1), row.Int(2)});
     return out;
   });
 }

@@ -273,7 +273,7 @@ Result<ContactPolicy> ParseContactPolicy(const Json& object) {
   if (auto it = object.find("review_uncertainty"); it != object.end() && !it->is_null()) {
     if (!it->is_number() || !(it->get<double>() > 0 && it->get<double>() <= 100)) {
       return Fail(ErrorCode::kInvalidArgument,
-                  "field 'review_uncertainty' must be a number above 0 (the response estimate's sd / mean), or null");
+                  "field 'review_uncertainty' must be a number above 0 and at most 100 (the response estimate's sd / mean), or null");
     }
     policy.review_uncertainty = it->get<double>();
   }

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "loyalty/core/logging.hpp"
+#include "loyalty/oversight/fairness.hpp"
 
 #include "loyalty/features/member_state.hpp"
 
@@ -49,6 +50,14 @@ const std::vector<std::pair<std::string, std::string>>& ExtraFacts() {
 }
 
 double Or0(double v) { return std::isfinite(v) ? v : 0.0; }
+
+// The first arm whose strategy is below the expanded phase, if any.
+std::optional<std::string> ArmBelowExpanded(const decision::Experiment& e, const decision::AutomationSettings& settings) {
+  for (const auto& arm : e.arms) {
+    if (settings.For(arm.strategy) < decision::AutomationPhase::kExpanded) return arm.name;
+  }
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -170,8 +179,9 @@ Status Decisions::Reload() {
   LOYALTY_ASSIGN_OR_RETURN(auto experiments, log_->Experiments());
   LOYALTY_ASSIGN_OR_RETURN(auto automation, log_->Automation());
   std::erase_if(experiments, [](const decision::Experiment& e) { return !e.running; });
-  decider_.Configure(std::move(offers), policy, automation);
+  // The decider's phases and the experiments that run under them change together.
   std::lock_guard lock(state_mutex_);
+  decider_.Configure(std::move(offers), policy, automation);
   flag_ = flag;
   running_ = std::move(experiments);
   automation_ = automation;
@@ -266,11 +276,11 @@ Result<Json> Decisions::RollbackStrategy(const std::string& actor) {
 Result<Json> Decisions::ListExperiments() {
   LOYALTY_ASSIGN_OR_RETURN(auto all, log_->Experiments());
   // Below the expanded phase running experiments wait: nobody is assigned to them.
-  const bool paused = AutomationInForce().program < decision::AutomationPhase::kExpanded;
+  const auto settings = AutomationInForce();
   Json out = Json::array();
   for (const auto& e : all) {
     Json entry = decision::ToJson(e);
-    entry["paused"] = e.running && paused;
+    entry["paused"] = e.running && !ExperimentRuns(e, settings);
     out.push_back(std::move(entry));
   }
   return Json{{"experiments", out}};
@@ -279,10 +289,15 @@ Result<Json> Decisions::ListExperiments() {
 Result<Json> Decisions::CreateExperiment(const Json& body) {
   LOYALTY_ASSIGN_OR_RETURN(auto experiment, decision::ParseExperiment(body));
   std::lock_guard lock(edit_mutex_);
-  if (const auto phase = AutomationInForce().program; phase < decision::AutomationPhase::kExpanded) {
-    return Fail(ErrorCode::kFailedPrecondition, "experiments run from the expanded automation phase on; the program is in '" +
-                                                    std::string(decision::PhaseName(phase)) +
-                                                    "' (an admin moves it with PUT /v1/automation)");
+  const auto settings = AutomationInForce();
+  if (const auto arm = ArmBelowExpanded(experiment, settings)) {
+    const auto strategy = std::find_if(experiment.arms.begin(), experiment.arms.end(),
+                                       [&](const decision::ExperimentArm& a) { return a.name == *arm; })->strategy;
+    return Fail(ErrorCode::kFailedPrecondition,
+                "experiments run from the expanded automation phase on; arm '" + *arm + "' uses the " +
+                    std::string(decision::StrategyName(strategy)) + " strategy, which is in '" +
+                    std::string(decision::PhaseName(settings.For(strategy))) +
+                    "' (an admin moves it with PUT /v1/automation)");
   }
   LOYALTY_ASSIGN_OR_RETURN(auto placed, log_->CreateExperiment(std::move(experiment)));
   LOYALTY_TRY(Reload());
@@ -312,6 +327,15 @@ Result<Json> Decisions::Budgets() {
   return out;
 }
 
+Result<std::unordered_map<std::string, Decisions::MemberOffers>> Decisions::OffersByMember(core::Timestamp since) {
+  Flush();
+  LOYALTY_ASSIGN_OR_RETURN(auto rows, log_->OffersByMember(since));
+  std::unordered_map<std::string, MemberOffers> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) out[r.member] = {r.offers, r.value_minor};
+  return out;
+}
+
 // --- Automation phases -----------------------------------------------------------------------
 
 namespace {
@@ -326,11 +350,14 @@ constexpr std::array<std::string_view, decision::kPhaseCount> kPhaseMeanings = {
 
 Result<std::string> RequireReason(const Json& body) {
   LOYALTY_ASSIGN_OR_RETURN(auto reason, core::RequireString(body, "reason"));
+  const auto first = reason.find_first_not_of(" \t\r\n");
+  reason = first == std::string::npos ? "" : reason.substr(first, reason.find_last_not_of(" \t\r\n") - first + 1);
   if (reason.empty() || reason.size() > 500) {
     return Fail(ErrorCode::kInvalidArgument, "field 'reason' needs 1 to 500 characters: say why the phase changes");
   }
   return reason;
 }
+
 
 }  // namespace
 
@@ -360,6 +387,8 @@ Result<Json> Decisions::Automation() {
     phases.push_back({{"name", decision::PhaseName(static_cast<decision::AutomationPhase>(i))}, {"meaning", kPhaseMeanings[i]}});
   }
   out["phases"] = phases;
+  LOYALTY_ASSIGN_OR_RETURN(const auto moves, log_->AutomationMovesLeft());
+  out["rollback_available"] = moves > 0;
   LOYALTY_ASSIGN_OR_RETURN(const auto changes, log_->AutomationHistory(20));
   Json history = Json::array();
   for (const auto& c : changes) {
@@ -377,10 +406,15 @@ Result<Json> Decisions::Automation() {
 Result<Json> Decisions::MoveAutomation(const Json& body, const std::string& actor) {
   if (!body.is_object()) return Fail(ErrorCode::kInvalidArgument, "the request body must be a JSON object");
   LOYALTY_ASSIGN_OR_RETURN(const auto reason, RequireReason(body));
+  // What the body leaves out (strategies' own phases, guardrails) stays as it is in force.
+  std::lock_guard lock(edit_mutex_);
+  const Json in_force = decision::ToJson(AutomationInForce());
   Json settings_doc = body;
   settings_doc.erase("reason");
+  for (const char* key : {"strategies", "retraining"}) {
+    if (!settings_doc.contains(key)) settings_doc[key] = in_force[key];
+  }
   LOYALTY_ASSIGN_OR_RETURN(const auto settings, decision::ParseAutomation(settings_doc));
-  std::lock_guard lock(edit_mutex_);
   LOYALTY_TRY(log_->MoveAutomation(settings, actor, reason));
   LOYALTY_TRY(Reload());
   return Automation();
@@ -488,6 +522,17 @@ Result<decision::MemberView> Decisions::View(const MemberId& requested, const Re
   view.channel_affinity[static_cast<size_t>(Channel::kSms)] = 0.05;
   view.pre_period_spend_minor = Or0(f[features::Feature::monetary_90d]) * minor_per_unit;
   view.model_versions = scores.models;
+  if (fairness_) {
+    const MemberFairness fair = fairness_(view.member);
+    view.fairness_alert = fair.alert;
+    // The per-group threshold mitigation: the rules' churn_risk is mapped so that the group's
+    // own threshold falls where the base threshold is (the probability itself, which weighs
+    // the value of a response, is left as the model gave it).
+    if (fair.churn_threshold && scores.churn_probability) {
+      view.facts.Set("churn_risk",
+                     oversight::ThresholdAdjusted(*scores.churn_probability, *fair.churn_threshold, fair.base_threshold));
+    }
+  }
   return view;
 }
 
@@ -507,15 +552,18 @@ Status Decisions::RecommendProducts(decision::Decision& d) {
   return {};
 }
 
+bool Decisions::ExperimentRuns(const decision::Experiment& e, const decision::AutomationSettings& settings) {
+  return !ArmBelowExpanded(e, settings).has_value();
+}
+
 Decisions::Choice Decisions::ChooseStrategy(const std::string& member) const {
   std::lock_guard lock(state_mutex_);
-  // Strategies compete in experiments from the expanded phase on; before it, running
-  // experiments wait and their members get the flag's strategy.
-  if (automation_.program >= decision::AutomationPhase::kExpanded) {
-    for (const auto& e : running_) {
-      if (auto arm = decision::AssignArm(e, member)) {
-        return {e.arms[*arm].strategy, {e.id, e.arms[*arm].name}};
-      }
+  // Strategies compete in experiments from the expanded phase on (each arm's strategy in its
+  // own phase); before it, running experiments wait and their members get the flag's strategy.
+  for (const auto& e : running_) {
+    if (!ExperimentRuns(e, automation_)) continue;
+    if (auto arm = decision::AssignArm(e, member)) {
+      return {e.arms[*arm].strategy, {e.id, e.arms[*arm].name}};
     }
   }
   return {decision::InShare(flag_.salt, member, flag_.share_percent) ? flag_.strategy : flag_.fallback, {}};

@@ -80,6 +80,7 @@ core::Result<std::unique_ptr<Platform>> Platform::Open(store::Database& db, Plat
   p->subject_requests_ = std::make_unique<SubjectRequests>(*p->members_, *p->ledger_, *p->event_log_, *p->text_,
                                                            *p->predictions_, *p->decisions_, clock);
   p->kpis_ = std::make_unique<ProgramKpis>(*p->event_log_, p->decisions_->log(), *p->identity_, clock, currency);
+  LOYALTY_ASSIGN_OR_RETURN(p->fairness_, Fairness::Open(db, *p->vault_, *p->decisions_, *p->predictions_, clock));
   return p;
 }
 
@@ -90,13 +91,19 @@ core::Result<int64_t> LoadSimulatedProgram(Platform& platform, const std::filesy
     return core::Fail(core::ErrorCode::kInvalidArgument, dir.string() + " holds no simulated program (members.csv, events.ndjson)");
   }
   std::vector<core::MemberId> members;
+  // The simulator's last column is the member's group (B: the protected group): kept as the
+  // protected attribute when the program's fairness settings name "group".
+  const bool keep_groups = platform.fairness().settings().attribute == "group";
+  std::vector<std::pair<core::MemberId, std::string>> groups;
   std::string line;
   std::getline(member_file, line);  // header
   while (std::getline(member_file, line)) {
     LOYALTY_ASSIGN_OR_RETURN(auto member, core::MemberId::Parse(line.substr(0, line.find(','))));
+    if (keep_groups) groups.emplace_back(member, line.substr(line.rfind(',') + 1));
     members.push_back(std::move(member));
   }
   LOYALTY_TRY(platform.ledger().CreateMembers(members));
+  if (keep_groups) LOYALTY_TRY(platform.fairness().SetAttributes(groups));
   std::vector<core::Result<core::Json>> batch;
   int64_t accepted = 0;
   auto flush = [&]() -> core::Status {

@@ -1,5 +1,7 @@
 #include "loyalty/engine/predictions.hpp"
 
+#include "loyalty/oversight/fairness.hpp"
+
 #include "loyalty/models/drift.hpp"
 
 #include <algorithm>
@@ -101,6 +103,28 @@ Result<ChurnTrainingSet> Predictions::BuildChurnTrainingSet(Timestamp cutoff_tim
   return set;
 }
 
+Result<std::shared_ptr<const Predictions::ScoredOutcomes>> Predictions::ChampionChurnOutcomes() {
+  LOYALTY_ASSIGN_OR_RETURN(const auto champion, Churn("champion"));
+  LOYALTY_ASSIGN_OR_RETURN(const auto version, registry_.ByAlias("churn", "champion"));
+  const int horizon = version.data_window.value("horizon_days", 60);
+  const Timestamp cutoff = Midnight(clock_.Now() - horizon * kDay);
+  {
+    std::lock_guard lock(outcomes_mutex_);
+    if (outcomes_ && outcomes_->model == champion->name && outcomes_->cutoff == cutoff) return outcomes_;
+  }
+  LOYALTY_ASSIGN_OR_RETURN(const ChurnTrainingSet set, BuildChurnTrainingSet(cutoff, horizon));
+  LOYALTY_ASSIGN_OR_RETURN(auto scores, champion->model.Predict(set.data));
+  auto out = std::make_shared<ScoredOutcomes>();
+  out->model = champion->name;
+  out->cutoff = set.cutoff;
+  out->members = set.data.ids;
+  out->scores = std::move(scores);
+  out->labels = set.data.labels;
+  std::lock_guard lock(outcomes_mutex_);
+  outcomes_ = out;
+  return std::shared_ptr<const ScoredOutcomes>(out);
+}
+
 Result<TrainResult> Predictions::Register(const models::NewModel& entry, Json report) {
   LOYALTY_ASSIGN_OR_RETURN(auto version, registry_.Register(entry));
   report["model_version"] = version.name();
@@ -148,6 +172,18 @@ Result<TrainResult> Predictions::TrainChurn(const TrainOptions& options) {
                     core::FormatTimestamp(set.cutoff) + " (" + std::to_string(positives) + " churned, " +
                     std::to_string(negatives) + " stayed); it needs 50, with 10 of each");
   }
+  // Fairness: each row's group (members without one form their own), and with `reweigh` the
+  // weights that make churn independent of it.
+  std::vector<std::string> row_groups;
+  if (!options.groups.empty()) {
+    for (const auto& id : set.data.ids) {
+      const auto it = options.groups.find(id);
+      row_groups.push_back(it == options.groups.end() ? "(none)" : it->second);
+    }
+    if (options.reweigh) {
+      for (double w : oversight::ReweighingWeights(row_groups, set.data.labels)) set.data.weights.push_back(static_cast<float>(w));
+    }
+  }
   const int parts = static_cast<int>(std::lround(1.0 / options.test_share));
   const auto fold = models::StratifiedFolds(data.labels, parts, options.seed);
   std::vector<size_t> train_rows, test_rows;
@@ -175,12 +211,38 @@ Result<TrainResult> Predictions::TrainChurn(const TrainOptions& options) {
                     {"calibration", models::ToJson(models::CalibrationCurve(p, test.labels))},
                     {"holdout_members", test.rows}};
   // The champion on the same held-out members: what a promotion would gain or lose.
+  std::optional<std::vector<double>> champion_scores;
   if (auto champion = Churn("champion")) {
     if (auto champion_p = (*champion)->model.Predict(test)) {
       Json on_holdout = models::ToJson(models::Evaluate(*champion_p, test.labels));
       on_holdout["version"] = (*champion)->name;
       metrics_json["champion_on_holdout"] = std::move(on_holdout);
+      champion_scores = std::move(*champion_p);
     }
+  }
+  // Error rates per group on the holdout, for this model and the champion.
+  if (!row_groups.empty()) {
+    auto by_group = [&](const std::vector<double>& scores) {
+      std::map<std::string, oversight::GroupPredictions> groups;
+      for (size_t i = 0; i < test_rows.size(); ++i) {
+        auto& g = groups[row_groups[test_rows[i]]];
+        g.group = row_groups[test_rows[i]];
+        g.scores.push_back(scores[i]);
+        g.labels.push_back(test.labels[i]);
+      }
+      std::vector<oversight::GroupPredictions> out;
+      for (auto& [name, g] : groups) out.push_back(std::move(g));
+      Json rows = Json::array();
+      for (const auto& row : oversight::ErrorRates(out, options.fairness_reference, options.fairness_threshold)) {
+        rows.push_back(oversight::ToJson(row));
+      }
+      return rows;
+    };
+    metrics_json["fairness"] = {{"reweighed", options.reweigh},
+                                {"threshold", options.fairness_threshold},
+                                {"reference", options.fairness_reference},
+                                {"model", by_group(p)}};
+    if (champion_scores) metrics_json["fairness"]["champion"] = by_group(*champion_scores);
   }
   LOYALTY_ASSIGN_OR_RETURN(std::string artifact, model.Serialize());
   const models::BoostingOptions boosting;

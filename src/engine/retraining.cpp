@@ -17,8 +17,9 @@ Json Check(std::string_view name, double value, double limit, bool passed) {
   return {{"check", name}, {"value", value}, {"limit", limit}, {"passed", passed}};
 }
 
-// The guardrails a trained model's report is held to.
-Json Checks(const Json& report, const decision::RetrainingGuardrails& g) {
+// The guardrails a trained model's report is held to. With a champion, the comparison on the
+// same held-out members is one of them: a champion that could not be scored fails it.
+Json Checks(const Json& report, const decision::RetrainingGuardrails& g, bool has_champion) {
   const double auc = report["model"]["roc_auc"].get<double>();
   const double brier = report["model"]["brier"].get<double>();
   const double rule_auc = report["baseline"]["roc_auc"].get<double>();
@@ -30,6 +31,8 @@ Json Checks(const Json& report, const decision::RetrainingGuardrails& g) {
     const double rise = brier - (*it)["brier"].get<double>();
     checks.push_back(Check("max_auc_drop", drop, g.max_auc_drop, drop <= g.max_auc_drop));
     checks.push_back(Check("max_brier_rise", rise, g.max_brier_rise, rise <= g.max_brier_rise));
+  } else if (has_champion) {
+    checks.push_back(Check("champion_compared", 0, 1, false));
   }
   return checks;
 }
@@ -63,9 +66,10 @@ Result<Json> RetrainChurn(Platform& platform, const TrainOptions& options, bool 
 
   auto champion_before = platform.registry().ByAlias("churn", "champion");
   if (!champion_before && champion_before.error().code != ErrorCode::kNotFound) return std::unexpected(champion_before.error());
-  LOYALTY_ASSIGN_OR_RETURN(const auto trained, platform.predictions().TrainChurn(options));
+  LOYALTY_ASSIGN_OR_RETURN(const TrainOptions train, platform.fairness().ForTraining(options));
+  LOYALTY_ASSIGN_OR_RETURN(const auto trained, platform.predictions().TrainChurn(train));
   const Json& report = trained.report;
-  const Json checks = Checks(report, g);
+  const Json checks = Checks(report, g, champion_before.has_value());
   bool passed = true;
   for (const auto& c : checks) passed = passed && c["passed"].get<bool>();
 
@@ -83,16 +87,15 @@ Result<Json> RetrainChurn(Platform& platform, const TrainOptions& options, bool 
     out["held_back"] = "the program is in '" + std::string(decision::PhaseName(settings.program)) +
                        "': promotion waits for a person (the continuous phase promotes on its own)";
   } else {
-    LOYALTY_ASSIGN_OR_RETURN(const auto promoted, platform.registry().Promote("churn", trained.version.version, "automation"));
+    LOYALTY_TRY(platform.registry().Promote("churn", trained.version.version, options.creator));
     out["promoted"] = true;
     out["held_back"] = nullptr;
-    (void)promoted;
   }
   out["report"] = report;
 
   oversight::AuditEntry entry;
-  entry.actor = "automation";
-  entry.role = "system";
+  entry.actor = options.creator;
+  entry.role = options.creator == "automation" ? "system" : "operator";
   entry.action = "models retrain";
   entry.target = "churn";
   entry.status = 200;

@@ -31,6 +31,10 @@ class Matrix {
       std::vector<float> labels(data.labels.begin(), data.labels.end());
       LOYALTY_TRY(Check(XGDMatrixSetFloatInfo(m.handle_, "label", labels.data(), labels.size()), "labels"));
     }
+    if (!data.weights.empty()) {
+      if (data.weights.size() != data.rows) return Fail(ErrorCode::kInternal, "one weight per row is needed");
+      LOYALTY_TRY(Check(XGDMatrixSetFloatInfo(m.handle_, "weight", data.weights.data(), data.weights.size()), "weights"));
+    }
     return m;
   }
   Matrix(Matrix&& other) noexcept : handle_(other.handle_) { other.handle_ = nullptr; }

@@ -27,6 +27,7 @@ Dataset Dataset::Subset(std::span<const size_t> rows_wanted) const {
                       values.begin() + static_cast<std::ptrdiff_t>((r + 1) * n));
     out.labels.push_back(labels[r]);
     if (!ids.empty()) out.ids.push_back(ids[r]);
+    if (!weights.empty()) out.weights.push_back(weights[r]);
   }
   return out;
 }

@@ -38,7 +38,9 @@ CREATE TABLE vault_tasks (
   done_at INTEGER NOT NULL
 );
 )sql";
-constexpr store::Migration kMigrations[] = {{1, "PII vault", kSchemaV1}, {2, "one-off vault tasks", kSchemaV2}};
+constexpr std::string_view kSchemaV3 = "CREATE INDEX vault_entries_kind ON vault_entries (kind, ref)";
+constexpr store::Migration kMigrations[] = {
+    {1, "PII vault", kSchemaV1}, {2, "one-off vault tasks", kSchemaV2}, {3, "vault entries by kind", kSchemaV3}};
 
 constexpr size_t kNonce = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
 constexpr size_t kTag = crypto_aead_xchacha20poly1305_ietf_ABYTES;
@@ -194,6 +196,40 @@ Status Vault::Put(store::Transaction& tx, std::span<const Secret> secrets) const
         {secret.ref, secret.member.str(), secret.kind, key_.id(), sealed, now}));
   }
   return {};
+}
+
+Status Vault::Replace(std::span<const Secret> secrets) {
+  if (secrets.empty()) return {};
+  const int64_t now = core::ToUnixMillis(clock_.Now());
+  return db_.Write([&](store::Transaction& tx) -> Status {
+    for (const Secret& secret : secrets) {
+      if (secret.ref.empty()) return Fail(ErrorCode::kInvalidArgument, "a vault entry needs a reference");
+      const std::string sealed = Seal(key_, secret.ref, secret.member.str(), secret.plaintext);
+      LOYALTY_TRY(tx.Execute(
+          "INSERT INTO vault_entries (ref, member, kind, key_id, sealed, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+          "ON CONFLICT (ref) DO UPDATE SET member = excluded.member, kind = excluded.kind, key_id = excluded.key_id, "
+          "sealed = excluded.sealed",
+          {secret.ref, secret.member.str(), secret.kind, key_.id(), sealed, now}));
+    }
+    return {};
+  });
+}
+
+Result<std::vector<Secret>> Vault::OfKind(std::string_view kind) {
+  return db_.ReadValue<std::vector<Secret>>([&](store::Transaction& tx) -> Result<std::vector<Secret>> {
+    LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT ref, member, key_id, sealed FROM vault_entries WHERE kind = ?1 "
+                                                 "ORDER BY ref",
+                                                 {kind}));
+    std::vector<Secret> out;
+    out.reserve(rows.size());
+    for (const store::Row& row : rows) {
+      LOYALTY_TRY(CheckKey(key_, row.Text(0), row.Text(2)));
+      LOYALTY_ASSIGN_OR_RETURN(auto member, core::MemberId::Parse(row.Text(1)));
+      LOYALTY_ASSIGN_OR_RETURN(std::string plaintext, privacy::Open(key_, row.Text(0), row.Text(1), row.Text(3)));
+      out.push_back({row.Text(0), std::move(member), std::string(kind), std::move(plaintext)});
+    }
+    return out;
+  });
 }
 
 Result<std::optional<std::string>> Vault::Get(std::string_view ref) {

@@ -112,6 +112,9 @@ core::Status ValidateSimConfig(const SimConfig& c) {
   if (c.protected_share < 0 || c.protected_share > 1 || c.historical_bias < 0 || c.historical_bias > 1) {
     return Fail(ErrorCode::kInvalidArgument, "protected share and historical bias must be between 0 and 1");
   }
+  if (!(c.offer_retention >= 0 && c.offer_retention < 1)) {
+    return Fail(ErrorCode::kInvalidArgument, "--offer-retention must be from 0 to below 1");
+  }
   return {};
 }
 
@@ -181,6 +184,7 @@ core::Result<SimCounts> Simulate(const SimConfig& config, const std::filesystem:
     // member may drop out for good.
     int64_t purchases = 0;
     int64_t dropped_at = -1;
+    double kept = 1.0;  // what accepted offers left of the member's chance of leaving
     double t = static_cast<double>(joined_ms);
     std::exponential_distribution<double> gap(m.rate / static_cast<double>(kMsPerDay));
     while (true) {
@@ -228,6 +232,7 @@ core::Result<SimCounts> Simulate(const SimConfig& config, const std::filesystem:
           if (unit(rng) < m.responsiveness) {
             writer.Emit(m, seq, "offer_response", when + 3600000, "email",
                         {{"offer", "double-points"}, {"response", "accepted"}});
+            kept *= 1.0 - config.offer_retention;
           }
         }
       }
@@ -251,7 +256,7 @@ core::Result<SimCounts> Simulate(const SimConfig& config, const std::filesystem:
                        {"text", unhappy ? "not happy with the service" : kPraise[static_cast<size_t>(unit(rng) * kPraise.size()) % kPraise.size()]}});
         }
       }
-      const double leave = std::min(1.0, m.dropout * (unhappy ? 1.5 : 1.0));
+      const double leave = std::min(1.0, m.dropout * kept * (unhappy ? 1.5 : 1.0));
       const bool leaving = unit(rng) < leave;
       // Who is about to leave often says so first; the rest write now and then, in their tone.
       const double write = leaving ? config.farewell_rate : config.message_rate;

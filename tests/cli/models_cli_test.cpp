@@ -198,19 +198,23 @@ TEST_F(ModelsCliTest, TheContinuousPhaseRetrainsOnScheduleAndPromotesOnlyPastIts
   bool passed = true;
   for (const auto& c : lenient["checks"]) passed = passed && c["passed"].get<bool>();
   EXPECT_EQ(lenient["promoted"].get<bool>(), passed) << lenient["checks"].dump();
-  // Out of the continuous phase a person promotes: a manual run trains and holds back.
+  // One rollback undoes the lenient move only: the strict guardrail holds a manual run back.
   ASSERT_EQ(Loyalty("automation rollback --reason \"back to people\"").exit_code, 0);
-  const auto manual = LoyaltyJson("--now 2026-01-17 models retrain");
+  const auto manual = LoyaltyJson("--now 2026-01-17 models retrain --actor maria");
   EXPECT_FALSE(manual["promoted"].get<bool>());
-  EXPECT_EQ(manual["phase"], "continuous");  // one rollback undid the lenient move only
+  EXPECT_EQ(manual["phase"], "continuous");
+  EXPECT_NE(manual["held_back"].get<std::string>().find("a guardrail failed"), std::string::npos);
   ASSERT_EQ(Loyalty("automation rollback --reason again").exit_code, 0);
   ASSERT_EQ(Loyalty("automation rollback --reason \"to the start\"").exit_code, 0);
   EXPECT_EQ(LoyaltyJson("automation show")["phase"], "limited");
+  // Outside the continuous phase a person promotes, whatever the checks say.
   const auto held = LoyaltyJson("--now 2026-01-17 models retrain");
   EXPECT_FALSE(held["promoted"].get<bool>());
-  if (held["held_back"].get<std::string>().find("guardrail") == std::string::npos) {
-    EXPECT_NE(held["held_back"].get<std::string>().find("promotion waits for a person"), std::string::npos);
-  }
+  bool held_passed = true;
+  for (const auto& c : held["checks"]) held_passed = held_passed && c["passed"].get<bool>();
+  EXPECT_NE(held["held_back"].get<std::string>().find(held_passed ? "promotion waits for a person" : "a guardrail failed"),
+            std::string::npos)
+      << held.dump();
   ExpectOneLineError(Loyalty("automation rollback --reason more"), 4, "no automation move is left");
 
   // Moves and retraining runs are in the audit trail.
@@ -222,6 +226,9 @@ TEST_F(ModelsCliTest, TheContinuousPhaseRetrainsOnScheduleAndPromotesOnlyPastIts
   }
   EXPECT_EQ(moves, 6);
   EXPECT_EQ(retrains, 5);
+  const auto by_maria = LoyaltyJson("audit list --actor maria");
+  ASSERT_EQ(by_maria.size(), 2u);  // her phase move and her retraining run
+  EXPECT_EQ(by_maria[0]["action"], "models retrain");
 }
 
 }  // namespace

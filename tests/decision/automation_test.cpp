@@ -68,6 +68,8 @@ TEST(Automation, EachFactorRaisesTheRiskAndTheHighestWinsWithItsReasons) {
   EXPECT_EQ(assess({.cost_minor = 50000}).reasons, std::vector<std::string>{"cost"});
   EXPECT_EQ(assess({.tier_change = true}).risk, RiskClass::kMedium);
   EXPECT_EQ(assess({.review_rule = true}).reasons, std::vector<std::string>{"review_rule"});
+  EXPECT_EQ(assess({.fairness_alert = true}).risk, RiskClass::kMedium);
+  EXPECT_EQ(assess({.fairness_alert = true}).reasons, std::vector<std::string>{"fairness"});
   // Unset thresholds are not factors.
   EXPECT_EQ(assess({.points = 1e9, .member_clv_minor = 1e12, .response_uncertainty = 50}).risk, RiskClass::kLow);
 

@@ -160,6 +160,10 @@ TEST_F(DecisionApiTest, AutomationPhasesMoveRollBackAndOnlyAdminsMoveThem) {
   EXPECT_EQ(Post(manager, "/v1/automation/rollback", {{"reason", "x"}}).status, 403);
 
   ExpectProblem(client.Send("PUT", "/v1/automation", Json{{"phase", "pilot"}}.dump()), 400, "invalid_argument", "reason");
+  ExpectProblem(client.Send("PUT", "/v1/automation", Json{{"phase", "pilot"}, {"reason", "  "}}.dump()), 400, "invalid_argument",
+                "reason");
+  ExpectProblem(Post(client, "/v1/automation/rollback", {{"reason", "x"}, {"phase", "pilot"}}), 400, "invalid_argument", "phase");
+  EXPECT_FALSE(client.Send("GET", "/v1/automation").json()["rollback_available"].get<bool>());
   ExpectProblem(client.Send("PUT", "/v1/automation", Json{{"phase", "solo"}, {"reason", "x"}}.dump()), 400, "invalid_argument",
                 "field 'phase'");
   auto moved = client.Send("PUT", "/v1/automation",
@@ -174,6 +178,7 @@ TEST_F(DecisionApiTest, AutomationPhasesMoveRollBackAndOnlyAdminsMoveThem) {
   ASSERT_EQ(back.status, 200) << back.body;
   EXPECT_EQ(back.json()["phase"], "limited");
   EXPECT_EQ(back.json()["history"][0]["action"], "rollback");
+  EXPECT_FALSE(back.json()["rollback_available"].get<bool>());
   EXPECT_EQ(routing(), "limited/low/auto");
   ExpectProblem(Post(client, "/v1/automation/rollback", {{"reason", "more"}}), 409, "conflict", "no automation move");
 
@@ -188,6 +193,42 @@ TEST_F(DecisionApiTest, AutomationPhasesMoveRollBackAndOnlyAdminsMoveThem) {
     }
   }
   EXPECT_EQ(reasons, (std::vector<std::string>{"catalogue checked", "new catalogue: look at everything"}));
+}
+
+// A strategy's own phase: its offers' routing and whether its arms take part in experiments.
+// A move that leaves out the strategies' phases or the guardrails keeps them.
+TEST_F(DecisionApiTest, AStrategysOwnPhaseHoldsItBackAndMovesKeepWhatTheyLeaveOut) {
+  auto client = Client();
+  Seed(client);
+  ASSERT_EQ(client.Send("PUT", "/v1/automation",
+                        Json{{"phase", "expanded"}, {"strategies", {{"ai", "limited"}}}, {"retraining", {{"min_auc", 0.7}}},
+                             {"reason", "AI waits"}}
+                            .dump())
+                .status,
+            200);
+  const Json experiment{{"id", "exp"},
+                        {"arms", {{{"name", "control"}, {"strategy", "control"}}, {{"name", "smart"}, {"strategy", "ai"}}}}};
+  ExpectProblem(Post(client, "/v1/experiments", experiment), 422, "failed_precondition",
+                "arm 'smart' uses the ai strategy, which is in 'limited'");
+  auto moved = client.Send("PUT", "/v1/automation", Json{{"phase", "dynamic"}, {"reason", "bandits"}}.dump());
+  ASSERT_EQ(moved.status, 200) << moved.body;
+  EXPECT_EQ(moved.json()["strategies"], (Json{{"ai", "limited"}}));
+  EXPECT_EQ(moved.json()["effective"]["rules"], "dynamic");
+  EXPECT_DOUBLE_EQ(moved.json()["retraining"]["min_auc"].get<double>(), 0.7);
+  ASSERT_EQ(client.Send("PUT", "/v1/automation", Json{{"phase", "dynamic"}, {"strategies", Json::object()}, {"reason", "all in"}}.dump())
+                .status,
+            200);
+  ASSERT_EQ(Post(client, "/v1/experiments", experiment).status, 201);
+  // Holding the AI back again pauses the experiment: its members get the flag's strategy.
+  ASSERT_EQ(client.Send("PUT", "/v1/automation", Json{{"phase", "dynamic"}, {"strategies", {{"ai", "pilot"}}}, {"reason", "hold"}}.dump())
+                .status,
+            200);
+  EXPECT_TRUE(client.Send("GET", "/v1/experiments").json()["experiments"][0]["paused"].get<bool>());
+  auto d = Post(client, "/v1/decisions", {{"member", "ann"}, {"dry_run", true}});
+  EXPECT_TRUE(d.json()["experiment"].is_null()) << d.body;
+  ExpectProblem(client.Send("PUT", "/v1/automation", Json{{"phase", "dynamic"}, {"retraining", {{"min_auc", 0.7}, {"speed", 1}}},
+                                                          {"reason", "x"}}.dump()),
+                400, "invalid_argument", "retraining.speed");
 }
 
 TEST_F(DecisionApiTest, BadInputIsAProblemThatSaysWhatToFix) {

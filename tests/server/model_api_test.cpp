@@ -39,7 +39,8 @@ TEST_F(ModelApiTest, ScoresWhatIfAndTheRegistry) {
 
   LoadProgram();
   auto first = platform_->predictions().TrainChurn({});
-  auto second = platform_->predictions().TrainChurn({.creator = "analyst", .seed = 2, .clv = {}, .progress = {}});
+  auto second = platform_->predictions().TrainChurn({.creator = "analyst", .seed = 2, .clv = {}, .progress = {}, .groups = {}, .reweigh = false,
+                                                        .fairness_threshold = 0.5, .fairness_reference = {}});
   auto clv = platform_->predictions().TrainClv({});
   ASSERT_TRUE(first && second && clv) << (first ? (second ? clv.error().message : second.error().message)
                                                 : first.error().message);

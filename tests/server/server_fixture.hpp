@@ -41,6 +41,7 @@ class ServerFixture : public ::testing::Test {
     AddAuditRoutes(router_, platform_->audit());
     AddSessionRoutes(router_);
     AddProgramRoutes(router_, platform_->kpis());
+    AddFairnessRoutes(router_, platform_->fairness(), platform_->members());
     options_.port = 0;
     options_.worker_threads = 4;
   }

@@ -27,6 +27,7 @@ mkdirSync(artifacts, { recursive: true });
 
 let failures = 0;
 let passed = 0;
+let failurePage;  // screenshotted when a step fails
 async function step(name, body) {
   const started = Date.now();
   try {
@@ -36,6 +37,8 @@ async function step(name, body) {
   } catch (error) {
     failures++;
     console.error(`[FAIL] ${name}: ${error.stack ?? error}`);
+    if (consoleErrors.length) console.error(`console errors so far:\n${consoleErrors.join("\n")}`);
+    await failurePage?.screenshot({ path: path.join(artifacts, "failure.png"), fullPage: true }).catch(() => {});
     throw error;
   }
 }
@@ -78,6 +81,7 @@ try {
   browser = await chromium.launch({ executablePath: browserPath, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
   const page = await context.newPage();
+  failurePage = page;
   page.on("console", (message) => { if (message.type() === "error") consoleErrors.push(message.text()); });
   page.on("pageerror", (error) => consoleErrors.push(String(error)));
   const kpiValue = async (testId) => (await page.locator(`[data-testid="${testId}"] .kpi-value`).innerText()).trim();
@@ -167,6 +171,11 @@ try {
     expect((await page.locator("main").innerText()).includes("Only an admin moves the program"), "the manager is offered phase controls");
     await page.getByRole("link", { name: "Governance" }).click();
     await page.locator('[data-testid="chart-consent"][data-rendered="true"] canvas').waitFor();
+    await page.getByRole("heading", { name: "Fairness by Group" }).waitFor();
+    const offered = await page.getByRole("table", { name: /Offers made since/ }).innerText();
+    expect(/\bA\b/.test(offered) && /\bB\b/.test(offered), `no row per group: ${offered}`);
+    expect(await page.getByRole("table", { name: /Churn model churn@/ }).count() === 1, "no churn error rates per group");
+    await page.getByTestId("fairness-alerts").waitFor();
     expect((await page.locator("main").innerText()).includes("Marketing email"), "no consent coverage");
     await page.getByRole("link", { name: "Finance" }).click();
     await page.locator('[data-testid="chart-liability"][data-rendered="true"] canvas').waitFor();

@@ -23,7 +23,7 @@ interface Automation {
   phase: string; strategies: Record<string, string>; effective: Record<string, string>; retraining: Guardrails;
   risk_thresholds: { review_cost_minor: number; escalate_cost_minor: number; review_points: number | null; escalate_points: number | null;
     review_member_clv_minor: number | null; review_uncertainty: number | null; tier_change_risk: string };
-  phases: { name: string; meaning: string }[];
+  phases: { name: string; meaning: string }[]; rollback_available: boolean;
   history: { at: string; actor: string; action: string; phase: string; strategies: Record<string, string>; reason: string }[];
 }
 
@@ -66,12 +66,12 @@ function automationCard(ctx: PageContext, a: Automation, cur: string): HTMLEleme
     controls = h("form", { class: "inline-form", onsubmit: (e: Event) => {
       e.preventDefault();
       if (needReason()) void change("/v1/automation", { ...a, phase: phase.value, reason: reason.value.trim(), effective: undefined,
-        risk_thresholds: undefined, phases: undefined, history: undefined }, "put");
+        risk_thresholds: undefined, phases: undefined, history: undefined, rollback_available: undefined }, "put");
     } },
     h("label", { for: "automation-phase" }, "Move to"), phase,
     h("label", { for: "automation-reason" }, "Reason"), reason,
     h("button", { type: "submit", class: "primary" }, "Move"),
-    h("button", { type: "button", disabled: a.history.length === 0, onclick: () => {
+    h("button", { type: "button", disabled: !a.rollback_available, onclick: () => {
       if (needReason()) void change("/v1/automation/rollback", { reason: reason.value.trim() }, "post");
     } }, "Roll back the last move"));
   }

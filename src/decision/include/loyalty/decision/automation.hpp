@@ -11,8 +11,9 @@
 //   continuous  as dynamic, and models retrain on a schedule, promoted only past guardrails
 //
 // An offer's risk is the highest any factor gives it: its worst-case cost, the points it
-// grants, a tier change, the member's value, the uncertainty of its response estimate, and the
-// offer's own review rule. Managers set the thresholds in the contact policy.
+// grants, a tier change, the member's value, the uncertainty of its response estimate, the
+// offer's own review rule, and a fairness alert on the member's group (medium: a person
+// looks). Managers set the thresholds in the contact policy.
 
 #include <array>
 #include <cstdint>
@@ -75,12 +76,13 @@ struct RiskInputs {
   double member_clv_minor = 0;   // the member's expected future value
   double response_uncertainty = 0;  // standard deviation / mean of the response estimate
   bool review_rule = false;      // the offer's own review rule holds for the member
+  bool fairness_alert = false;   // the member's group has an active fairness alert
 };
 
 struct RiskAssessment {
   RiskClass risk = RiskClass::kLow;
   // The factors that set the class: cost, points, tier_change, member_value, uncertainty,
-  // review_rule (none for a low risk).
+  // review_rule, fairness (none for a low risk).
   std::vector<std::string> reasons;
 };
 RiskAssessment AssessRisk(const RiskInputs& inputs, const ContactPolicy& policy);

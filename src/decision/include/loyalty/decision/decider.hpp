@@ -48,6 +48,7 @@ struct MemberView {
   std::optional<double> days_to_next_purchase;
   std::vector<std::string> consents;  // granted purposes, sorted
   bool open_ticket = false;
+  bool fairness_alert = false;  // the member's group has an active fairness alert
   std::array<double, kChannelCount> channel_affinity{};  // response history per channel, 0..1
   double pre_period_spend_minor = 0;  // the last 90 days' spend: the experiments' covariate
   core::Json model_versions = core::Json::object();

@@ -94,6 +94,8 @@ class DecisionLog {
   };
   // The phases in force (limited, program-wide, when never set).
   [[nodiscard]] core::Result<AutomationSettings> Automation();
+  // How many moves a rollback could still undo.
+  [[nodiscard]] core::Result<size_t> AutomationMovesLeft();
   // The changes, newest first, at most `limit`.
   [[nodiscard]] core::Result<std::vector<AutomationChange>> AutomationHistory(size_t limit);
   // Moves to `settings`; 409 when they are the ones in force.
@@ -142,6 +144,15 @@ class DecisionLog {
   // Records an outcome and tells the bandits (through `decider`). 404 for an unknown
   // decision or an offer it did not make; 422 outside the attribution window.
   [[nodiscard]] core::Result<OutcomeReceipt> RecordOutcome(const Outcome& outcome, Decider& decider);
+
+  // Offers made per member in decisions at or after `since`, less those a reviewer rejected
+  // or let expire (given back whole): how many and their worst-case cost.
+  struct MemberOffers {
+    std::string member;
+    int64_t offers = 0;
+    int64_t value_minor = 0;
+  };
+  [[nodiscard]] core::Result<std::vector<MemberOffers>> OffersByMember(core::Timestamp since);
 
   // --- Offers routed to a person ----------------------------------------------------------
   // An offer a decision routed to review or escalation, as logged.

@@ -13,11 +13,13 @@
 //
 // Thread-safe: decisions run concurrently; catalogue edits are serialised.
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "loyalty/core/clock.hpp"
@@ -91,6 +93,22 @@ class Decisions {
   // stored first).
   [[nodiscard]] core::Result<std::vector<decision::DecisionLog::RoutedOffer>> RoutedOffers(core::Timestamp since);
 
+  // --- Fairness (engine/fairness.hpp sets these once, before decisions are served)
+  struct MemberFairness {
+    bool alert = false;                     // the member's group has an active fairness alert
+    std::optional<double> churn_threshold;  // the group's own churn threshold (the mitigation) ...
+    double base_threshold = 0.5;            // ... standing in for this one in the rules' churn_risk
+  };
+  using FairnessLookup = std::function<MemberFairness(const std::string& member)>;
+  void SetFairnessLookup(FairnessLookup lookup) { fairness_ = std::move(lookup); }
+  // Offers made per member in decisions since `since`, less those reviewers rejected or let
+  // expire: how many, and their worst-case cost.
+  struct MemberOffers {
+    int64_t offers = 0;
+    int64_t value_minor = 0;
+  };
+  [[nodiscard]] core::Result<std::unordered_map<std::string, MemberOffers>> OffersByMember(core::Timestamp since);
+
   decision::Decider& decider() { return decider_; }
   decision::DecisionLog& log() { return *log_; }
   // True when decisions are answered before they are stored (they never wait for a commit).
@@ -117,6 +135,8 @@ class Decisions {
     decision::DecisionLog::Assignment assignment;
   };
   Choice ChooseStrategy(const std::string& member) const;
+  // True when every arm's strategy is in the expanded phase or later.
+  static bool ExperimentRuns(const decision::Experiment& e, const decision::AutomationSettings& settings);
   // Names the product of each recommendation offer without one: the member's top pick from the
   // champion recommender (left empty when none is trained).
   [[nodiscard]] core::Status RecommendProducts(decision::Decision& decision);
@@ -137,6 +157,7 @@ class Decisions {
   std::vector<decision::Experiment> running_;
   decision::AutomationSettings automation_;
   std::unique_ptr<Writer> writer_;  // null: every decision is stored before it is answered
+  FairnessLookup fairness_;
 };
 
 }  // namespace loyalty::engine

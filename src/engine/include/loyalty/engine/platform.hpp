@@ -13,6 +13,7 @@
 #include "loyalty/core/json.hpp"
 #include "loyalty/engine/access.hpp"
 #include "loyalty/engine/decisions.hpp"
+#include "loyalty/engine/fairness.hpp"
 #include "loyalty/oversight/audit_log.hpp"
 #include "loyalty/engine/ingestor.hpp"
 #include "loyalty/engine/members.hpp"
@@ -74,6 +75,7 @@ class Platform {
   SubjectRequests& subject_requests() { return *subject_requests_; }
   Reviews& reviews() { return *reviews_; }
   ProgramKpis& kpis() { return *kpis_; }
+  Fairness& fairness() { return *fairness_; }
 
  private:
   Platform(store::Database& db, const core::Clock& clock) : db_(db), clock_(clock) {}
@@ -97,6 +99,7 @@ class Platform {
   std::unique_ptr<Reviews> reviews_;
   std::unique_ptr<SubjectRequests> subject_requests_;
   std::unique_ptr<ProgramKpis> kpis_;
+  std::unique_ptr<Fairness> fairness_;
 };
 
 // Loads a program written by `loyalty simulate` (DIR/members.csv, DIR/events.ndjson):

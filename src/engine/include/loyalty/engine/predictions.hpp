@@ -35,6 +35,14 @@ struct TrainOptions {
   uint64_t seed = 1;
   models::ClvOptions clv;
   std::function<void(std::string_view stage)> progress;
+  // Fairness: members' groups of the protected attribute (by member id). When given, the churn
+  // report shows the error rates per group on the holdout, for the new model and the champion;
+  // with `reweigh`, training rows are reweighed so that churn is independent of the group
+  // (Kamiran & Calders). The attribute itself is never a feature.
+  std::map<std::string, std::string> groups;
+  bool reweigh = false;
+  double fairness_threshold = 0.5;  // flagged at risk from this churn probability
+  std::string fairness_reference;   // the group the others are compared with
 };
 
 struct TrainResult {
@@ -68,6 +76,18 @@ class Predictions {
   // when they made no purchase in the `horizon_days` after it. Only events before the cutoff
   // reach the features.
   [[nodiscard]] core::Result<ChurnTrainingSet> BuildChurnTrainingSet(core::Timestamp cutoff, int horizon_days);
+
+  // The champion churn model on the latest members whose outcome is known (features at now
+  // minus its horizon, what happened since): scores beside labels, by member. Remembered for
+  // the day and the champion version. 404 without a champion.
+  struct ScoredOutcomes {
+    std::string model;
+    core::Timestamp cutoff;
+    std::vector<std::string> members;
+    std::vector<double> scores;
+    std::vector<int> labels;
+  };
+  [[nodiscard]] core::Result<std::shared_ptr<const ScoredOutcomes>> ChampionChurnOutcomes();
 
   // Trains on the history up to now minus the horizon, reports on held-out members beside the
   // RFM recency rule, and registers the model.
@@ -133,6 +153,8 @@ class Predictions {
   [[nodiscard]] core::Result<core::Json> MicroSegments();
 
  private:
+  std::mutex outcomes_mutex_;
+  std::shared_ptr<const ScoredOutcomes> outcomes_;  // the last ChampionChurnOutcomes answer
   struct LoadedChurn {
     std::string name;
     models::ChurnModel model;

@@ -15,7 +15,8 @@ namespace loyalty::engine {
 // With `only_when_due`: does nothing unless the program is in the continuous phase and the
 // newest churn model is at least `retraining.every_days` old. Returns {"retrained", "due",
 // "phase", and when it trained: "model_version", "champion_before", "checks": [{"check",
-// "value", "limit", "passed"}], "promoted", "held_back" (why not), "report"}.
+// "value", "limit", "passed"}], "promoted", "held_back" (why not), "report"}. The model, any
+// promotion and the audit entry are in the name of `options.creator` ("automation" for a timer).
 [[nodiscard]] core::Result<core::Json> RetrainChurn(Platform& platform, const TrainOptions& options, bool only_when_due);
 
 }  // namespace loyalty::engine

@@ -19,6 +19,7 @@ struct Dataset {
   std::vector<float> values;  // rows x feature_names.size(), row-major
   std::vector<int> labels;    // 1 positive, 0 negative
   std::vector<std::string> ids;
+  std::vector<float> weights;  // per row, for training (empty: every row weighs 1)
 
   size_t cols() const { return feature_names.size(); }
   float at(size_t row, size_t col) const { return values[row * cols() + col]; }

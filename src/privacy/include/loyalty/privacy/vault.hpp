@@ -69,6 +69,11 @@ class Vault {
   [[nodiscard]] core::Status Put(std::span<const Secret> secrets);
   // Seals inside a caller's transaction (so the secret commits with what refers to it).
   [[nodiscard]] core::Status Put(store::Transaction& tx, std::span<const Secret> secrets) const;
+  // Seals and keeps the secrets in one transaction, replacing what a reference held before
+  // (values that change, such as a member's protected attribute).
+  [[nodiscard]] core::Status Replace(std::span<const Secret> secrets);
+  // Every entry of a kind, by reference.
+  [[nodiscard]] core::Result<std::vector<Secret>> OfKind(std::string_view kind);
   // The plaintext under `ref`; nullopt when there is none (never kept, or erased).
   [[nodiscard]] core::Result<std::optional<std::string>> Get(std::string_view ref);
   // A member's entries, oldest first.

@@ -6,6 +6,7 @@
 
 #include "loyalty/engine/access.hpp"
 #include "loyalty/engine/decisions.hpp"
+#include "loyalty/engine/fairness.hpp"
 #include "loyalty/engine/ingestor.hpp"
 #include "loyalty/engine/members.hpp"
 #include "loyalty/engine/predictions.hpp"
@@ -81,6 +82,12 @@ void AddReviewRoutes(Router& router, engine::Reviews& reviews);
 // GET /v1/kpis: active and engaged members, redemption and offer response rates, revenue per
 // member, retention and the lift against the holdout, month by month.
 void AddProgramRoutes(Router& router, engine::ProgramKpis& kpis);
+
+// Fairness: GET /v1/fairness (parity and error rates per group of the protected attribute,
+// with alerts), POST /v1/fairness/check (the alerts then count for decisions), GET and PUT
+// /v1/fairness/settings, POST /v1/fairness/thresholds (per-group churn thresholds) and PUT
+// /v1/members/{id}/protected-attribute. Both must outlive the router.
+void AddFairnessRoutes(Router& router, engine::Fairness& fairness, engine::Members& members);
 
 // GET /v1/session: the signed-in user, their role and the permissions it holds (the
 // dashboard's sign-in asks it).

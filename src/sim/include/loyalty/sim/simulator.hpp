@@ -39,6 +39,11 @@ struct SimConfig {
   // offers historically (0: not at all, 0.5: half as often).
   double protected_share = 0.3;
   double historical_bias = 0.4;
+  // Each offer a member accepts cuts their chance of leaving after a purchase by this share,
+  // so a group shown fewer offers also leaves more often: the outcome itself is biased, as
+  // in a program whose past treatment differed by group. 0 (the default) leaves every draw as
+  // it was.
+  double offer_retention = 0.0;
   // Redemptions: members hold about one point per whole currency unit spent (the default
   // program) and, at a purchase that leaves them at least `redeem_block` points, redeem whole
   // blocks with a personal propensity ~ Beta(redeem_a, redeem_b). Some never do: breakage.
