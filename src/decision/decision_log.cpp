@@ -100,12 +100,16 @@ CREATE TABLE decision_releases (
 
 // The automation phase a decision was made in, and each offer's risk class with the factors
 // behind it (comma-separated). Empty: made before phases and risk classes were kept.
-// A program that was deciding already ran as the dynamic phase does (experiments, exploration,
-// no review by phase) and its tier nudges ran on their own: it keeps both until someone moves it.
 constexpr std::string_view kSchemaV4 = R"sql(
 ALTER TABLE decisions ADD COLUMN phase TEXT NOT NULL DEFAULT '';
 ALTER TABLE decision_items ADD COLUMN risk TEXT NOT NULL DEFAULT '';
 ALTER TABLE decision_items ADD COLUMN risk_reasons TEXT NOT NULL DEFAULT '';
+)sql";
+
+// A program that was deciding before automation phases ran as the dynamic phase does
+// (experiments, exploration, no review by phase) and its tier nudges ran on their own: it keeps
+// both until someone moves it.
+constexpr std::string_view kSchemaV5 = R"sql(
 INSERT INTO decision_settings (name, doc, updated_at, updated_by)
   SELECT 'automation',
          '{"action":"move","settings":{"phase":"dynamic","strategies":{}},"reason":"upgrade: the program ran fully automatic before automation phases"}',
@@ -118,7 +122,8 @@ UPDATE decision_settings SET doc = json_set(doc, '$.tier_change_risk', 'low')
 constexpr store::Migration kMigrations[] = {{1, "decisions, offers, experiments, outcomes", kSchemaV1},
                                             {2, "recommended product per offer made", kSchemaV2},
                                             {3, "routed offers and their releases", kSchemaV3},
-                                            {4, "automation phase and risk class", kSchemaV4}};
+                                            {4, "automation phase and risk class", kSchemaV4},
+                                            {5, "programs deciding before phases keep running as they did", kSchemaV5}};
 
 std::string JoinReasons(const std::vector<std::string>& reasons) {
   std::string out;

@@ -12,7 +12,6 @@
 #include <thread>
 
 #include "loyalty/core/logging.hpp"
-#include "loyalty/oversight/fairness.hpp"
 
 #include "loyalty/features/member_state.hpp"
 
@@ -33,6 +32,7 @@ namespace {
 const std::vector<std::pair<std::string, std::string>>& ExtraFacts() {
   static const std::vector<std::pair<std::string, std::string>> facts = {
       {"churn_risk", "the churn champion's probability that the member lapses (unset before a first purchase)"},
+      {"churn_flagged", "true when churn_risk reaches the churn threshold (fairness settings: 0.5, or the member's group's own)"},
       {"clv", "expected value of future purchases over the CLV horizon, in currency units"},
       {"expected_purchases", "purchases expected over the CLV horizon"},
       {"days_to_next_purchase", "median days until the next purchase"},
@@ -197,7 +197,8 @@ Json Decisions::Facts() const {
   }
   for (const auto& [name, meaning] : ExtraFacts()) {
     const bool text = name == "segment" || name == "tier" || name == "top_category" || name == "channel" || name == "location";
-    out.push_back({{"name", name}, {"type", text ? "text" : name == "open_ticket" ? "flag" : "number"}, {"meaning", meaning}});
+    const bool flag = name == "open_ticket" || name == "churn_flagged";
+    out.push_back({{"name", name}, {"type", text ? "text" : flag ? "flag" : "number"}, {"meaning", meaning}});
   }
   for (auto purpose : features::ConsentPurposes()) {
     out.push_back({{"name", "consent." + std::string(purpose)},
@@ -522,16 +523,15 @@ Result<decision::MemberView> Decisions::View(const MemberId& requested, const Re
   view.channel_affinity[static_cast<size_t>(Channel::kSms)] = 0.05;
   view.pre_period_spend_minor = Or0(f[features::Feature::monetary_90d]) * minor_per_unit;
   view.model_versions = scores.models;
-  if (fairness_) {
-    const MemberFairness fair = fairness_(view.member);
-    view.fairness_alert = fair.alert;
-    // The per-group threshold mitigation: the rules' churn_risk is mapped so that the group's
-    // own threshold falls where the base threshold is (the probability itself, which weighs
-    // the value of a response, is left as the model gave it).
-    if (fair.churn_threshold && scores.churn_probability) {
-      view.facts.Set("churn_risk",
-                     oversight::ThresholdAdjusted(*scores.churn_probability, *fair.churn_threshold, fair.base_threshold));
-    }
+  // Flagged at risk: from the churn threshold, or the member's group's own when the per-group
+  // threshold mitigation is in force for this churn model (churn_risk itself stays as given).
+  const MemberFairness fair = fairness_ ? fairness_(view.member) : MemberFairness{};
+  view.fairness_alert = fair.alert;
+  if (scores.churn_probability) {
+    const bool own = fair.threshold_model.empty() || scores.models.value("churn", "") == fair.threshold_model;
+    view.facts.Set("churn_flagged", *scores.churn_probability >= (own ? fair.churn_threshold : fair.base_threshold));
+  } else {
+    view.facts.Set("churn_flagged", FactValue());
   }
   return view;
 }

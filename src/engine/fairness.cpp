@@ -77,7 +77,7 @@ Result<FairnessSettings> ParseFairnessSettings(const Json& object) {
   LOYALTY_TRY(core::RejectUnknownFields(
       object, {"attribute", "reference", "window_days", "churn_threshold", "max_parity_difference", "min_parity_ratio",
                "max_equal_opportunity_difference", "max_equalized_odds_difference", "route_alerts_to_review",
-               "reweigh_training", "group_thresholds"}));
+               "reweigh_training", "group_thresholds", "thresholds_model"}));
   FairnessSettings s;
   LOYALTY_ASSIGN_OR_RETURN(s.attribute, core::RequireString(object, "attribute"));
   if (s.attribute.empty() || s.attribute.size() > 64 ||
@@ -113,6 +113,12 @@ Result<FairnessSettings> ParseFairnessSettings(const Json& object) {
       s.group_thresholds[group] = value.get<double>();
     }
   }
+  LOYALTY_ASSIGN_OR_RETURN(auto model, core::OptionalString(object, "thresholds_model"));
+  s.thresholds_model = model.value_or("");
+  if (!s.group_thresholds.empty() && s.thresholds_model.empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "field 'thresholds_model' is required with 'group_thresholds': the churn model they were set for, e.g. churn@3");
+  }
   return s;
 }
 
@@ -129,7 +135,8 @@ Json ToJson(const FairnessSettings& s) {
           {"max_equalized_odds_difference", s.max_equalized_odds_difference},
           {"route_alerts_to_review", s.route_alerts_to_review},
           {"reweigh_training", s.reweigh_training},
-          {"group_thresholds", thresholds}};
+          {"group_thresholds", thresholds},
+          {"thresholds_model", s.thresholds_model.empty() ? Json(nullptr) : Json(s.thresholds_model)}};
 }
 
 Result<std::unique_ptr<Fairness>> Fairness::Open(store::Database& db, privacy::Vault& vault, Decisions& decisions,
@@ -181,13 +188,16 @@ FairnessSettings Fairness::settings() const {
 Decisions::MemberFairness Fairness::ForMember(const std::string& member) const {
   Decisions::MemberFairness out;
   std::shared_lock lock(mutex_);
+  out.churn_threshold = out.base_threshold = settings_.churn_threshold;
   if (settings_.attribute.empty()) return out;
   const auto it = groups_.find(member);
   if (it == groups_.end()) return out;
   out.alert = settings_.route_alerts_to_review && alerted_.contains(it->second);
   out.base_threshold = settings_.churn_threshold;
+  out.churn_threshold = settings_.churn_threshold;
   if (const auto t = settings_.group_thresholds.find(it->second); t != settings_.group_thresholds.end()) {
     out.churn_threshold = t->second;
+    out.threshold_model = settings_.thresholds_model;
   }
   return out;
 }
@@ -202,7 +212,12 @@ Result<Json> Fairness::Settings() {
 }
 
 Status Fairness::StoreSettings(const FairnessSettings& settings, const std::string& actor) {
-  const std::string doc = core::Dump(ToJson(settings));
+  // What is stored must read back: checked before it is written.
+  const Json json = ToJson(settings);
+  if (auto again = ParseFairnessSettings(json); !again) {
+    return Fail(ErrorCode::kInternal, "fairness settings that would not read back: " + again.error().message);
+  }
+  const std::string doc = core::Dump(json);
   const int64_t now = core::ToUnixMillis(clock_.Now());
   LOYALTY_TRY(db_.Write([&](store::Transaction& tx) -> Status {
     LOYALTY_TRY(tx.Execute("INSERT INTO fairness_settings (doc, updated_at, updated_by) VALUES (?1, ?2, ?3)", {doc, now, actor}));
@@ -212,7 +227,16 @@ Status Fairness::StoreSettings(const FairnessSettings& settings, const std::stri
 }
 
 Result<Json> Fairness::PutSettings(const Json& body, const std::string& actor) {
-  LOYALTY_ASSIGN_OR_RETURN(auto parsed, ParseFairnessSettings(body));
+  Json doc = body;
+  if (doc.is_object() && !doc.contains("group_thresholds")) {
+    const FairnessSettings in_force = settings();
+    if (in_force.attribute == doc.value("attribute", "")) {
+      const Json kept = ToJson(in_force);
+      doc["group_thresholds"] = kept["group_thresholds"];
+      doc["thresholds_model"] = kept["thresholds_model"];
+    }
+  }
+  LOYALTY_ASSIGN_OR_RETURN(auto parsed, ParseFairnessSettings(doc));
   LOYALTY_TRY(StoreSettings(parsed, actor));
   return Settings();
 }
@@ -234,6 +258,10 @@ Status Fairness::SetAttributes(std::span<const std::pair<core::MemberId, std::st
   }
   LOYALTY_TRY(vault_.Replace(secrets));
   std::unique_lock lock(mutex_);
+  if (settings_.attribute != s.attribute) {
+    return Fail(ErrorCode::kConflict, "the protected attribute changed to '" + settings_.attribute +
+                                          "' meanwhile: set the values again");
+  }
   for (const auto& [member, value] : values) groups_[member.str()] = value;
   return {};
 }
@@ -282,6 +310,9 @@ Result<Json> Fairness::Report(bool keep_alerts) {
   Json parity_json = Json::array();
   for (const auto& row : parity) parity_json.push_back(oversight::ToJson(row));
   out["parity"] = {{"since", core::FormatTimestamp(since)}, {"groups", parity_json}};
+  if (!outcomes.contains(s.reference) && !outcome_list.empty()) {
+    out["note"] = "no member has the reference group's value '" + s.reference + "': nothing to compare with";
+  }
 
   // The churn model's error rates on the latest known outcomes.
   std::vector<oversight::OddsRow> odds;
@@ -292,13 +323,20 @@ Result<Json> Fairness::Report(bool keep_alerts) {
   if (scored) {
     const auto& o = **scored;
     const auto predictions = ByGroup(o, groups);
-    odds = oversight::ErrorRates(predictions, s.reference, s.churn_threshold, s.group_thresholds);
+    // Per-group thresholds count for the model they were set for only.
+    const bool own = !s.group_thresholds.empty() && s.thresholds_model == o.model;
+    odds = oversight::ErrorRates(predictions, s.reference, s.churn_threshold,
+                                 own ? s.group_thresholds : std::map<std::string, double>{});
     Json odds_json = Json::array();
     for (const auto& row : odds) odds_json.push_back(oversight::ToJson(row));
+    if (!s.group_thresholds.empty() && !own) {
+      out["churn_note"] = "the per-group thresholds were set for " + s.thresholds_model + ", not " + o.model +
+                          ": not applied; set them again (POST /v1/fairness/thresholds)";
+    }
     out["churn"] = {{"model", o.model},
                     {"cutoff", core::FormatTimestamp(o.cutoff)},
                     {"threshold", s.churn_threshold},
-                    {"group_thresholds", ToJson(s)["group_thresholds"]},
+                    {"group_thresholds", own ? ToJson(s)["group_thresholds"] : Json::object()},
                     {"groups", odds_json}};
   } else {
     out["churn"] = {{"model", nullptr}, {"note", scored.error().message}};
@@ -331,8 +369,9 @@ Result<Json> Fairness::Report(bool keep_alerts) {
       alert(tpr.difference < 0 ? row.group : s.reference, "equal_opportunity_difference", tpr.difference,
             s.max_equal_opportunity_difference);
     }
-    if (row.equalized_odds_difference > s.max_equalized_odds_difference &&
-        (Excludes(tpr, 0) || Excludes(row.fpr_difference, 0))) {
+    // The larger of the two differences sets equalized odds: its own interval must exclude none.
+    const auto& larger = std::abs(tpr.difference) >= std::abs(row.fpr_difference.difference) ? tpr : row.fpr_difference;
+    if (row.equalized_odds_difference > s.max_equalized_odds_difference && Excludes(larger, 0)) {
       alert(row.group, "equalized_odds_difference", row.equalized_odds_difference, s.max_equalized_odds_difference);
     }
   }
@@ -369,6 +408,7 @@ Result<Json> Fairness::SetGroupThresholds(const std::string& actor) {
   }
   const auto before = oversight::ErrorRates(predictions, s.reference, s.churn_threshold);
   s.group_thresholds = oversight::EqualOpportunityThresholds(predictions, s.reference, s.churn_threshold);
+  s.thresholds_model = scored->model;
   const auto after = oversight::ErrorRates(predictions, s.reference, s.churn_threshold, s.group_thresholds);
   LOYALTY_TRY(StoreSettings(s, actor));
   Json rows = Json::array();
@@ -388,7 +428,11 @@ Result<Json> Fairness::Mitigations(const TrainOptions& options) {
   }
   LOYALTY_ASSIGN_OR_RETURN(TrainOptions train, ForTraining(options));
   train.reweigh = true;
+  if (train.groups.empty()) {
+    return Fail(ErrorCode::kFailedPrecondition, "no member has a value of " + s.attribute + " yet: import them first");
+  }
   LOYALTY_ASSIGN_OR_RETURN(const auto trained, predictions_.TrainChurn(train));
+  if (!trained.report.contains("fairness")) return Fail(ErrorCode::kInternal, "the churn report has no fairness figures");
   const Json& fairness = trained.report["fairness"];
   Json out{{"reweighing",
             {{"model_version", trained.version.name()},

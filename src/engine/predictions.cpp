@@ -105,21 +105,33 @@ Result<ChurnTrainingSet> Predictions::BuildChurnTrainingSet(Timestamp cutoff_tim
 
 Result<std::shared_ptr<const Predictions::ScoredOutcomes>> Predictions::ChampionChurnOutcomes() {
   LOYALTY_ASSIGN_OR_RETURN(const auto champion, Churn("champion"));
-  LOYALTY_ASSIGN_OR_RETURN(const auto version, registry_.ByAlias("churn", "champion"));
-  const int horizon = version.data_window.value("horizon_days", 60);
-  const Timestamp cutoff = Midnight(clock_.Now() - horizon * kDay);
   {
     std::lock_guard lock(outcomes_mutex_);
-    if (outcomes_ && outcomes_->model == champion->name && outcomes_->cutoff == cutoff) return outcomes_;
+    if (outcomes_ && outcomes_->model == champion->name) return outcomes_;
   }
-  LOYALTY_ASSIGN_OR_RETURN(const ChurnTrainingSet set, BuildChurnTrainingSet(cutoff, horizon));
-  LOYALTY_ASSIGN_OR_RETURN(auto scores, champion->model.Predict(set.data));
+  // The members the champion held out when it was trained: the same cutoff, horizon, split
+  // share and seed rebuild its training set and split, and only the held-out rows are scored
+  // (figures from rows it learned from would flatter it).
+  LOYALTY_ASSIGN_OR_RETURN(const auto version, registry_.ByAlias("churn", "champion"));
+  const auto cutoff = core::ParseTimestamp(version.data_window.value("cutoff", ""));
+  if (!cutoff) return Fail(ErrorCode::kFailedPrecondition, champion->name + " does not say when its training data ends");
+  const int horizon = version.data_window.value("horizon_days", 60);
+  const double test_share = version.params.value("test_share", 0.2);
+  const uint64_t seed = version.params.value("seed", uint64_t{1});
+  LOYALTY_ASSIGN_OR_RETURN(const ChurnTrainingSet set, BuildChurnTrainingSet(*cutoff, horizon));
+  const auto fold = models::StratifiedFolds(set.data.labels, static_cast<int>(std::lround(1.0 / test_share)), seed);
+  std::vector<size_t> held_out;
+  for (size_t i = 0; i < set.data.rows; ++i) {
+    if (fold[i] == 0) held_out.push_back(i);
+  }
+  const models::Dataset test = set.data.Subset(held_out);
+  LOYALTY_ASSIGN_OR_RETURN(auto scores, champion->model.Predict(test));
   auto out = std::make_shared<ScoredOutcomes>();
   out->model = champion->name;
   out->cutoff = set.cutoff;
-  out->members = set.data.ids;
+  out->members = test.ids;
   out->scores = std::move(scores);
-  out->labels = set.data.labels;
+  out->labels = test.labels;
   std::lock_guard lock(outcomes_mutex_);
   outcomes_ = out;
   return std::shared_ptr<const ScoredOutcomes>(out);
@@ -263,6 +275,7 @@ Result<TrainResult> Predictions::TrainChurn(const TrainOptions& options) {
                           {"learning_rate", boosting.learning_rate},
                           {"max_depth", boosting.max_depth},
                           {"seed", options.seed},
+                          {"test_share", options.test_share},
                           {"distributions", distributions}},
                          metrics_json,
                          std::move(artifact)};

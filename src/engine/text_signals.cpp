@@ -238,7 +238,7 @@ core::Result<int64_t> TextSignals::Forget(const MemberId& member) {
   LOYALTY_ASSIGN_OR_RETURN(const auto profiles, Profiles(member));
   int64_t erased = 0;
   for (const MemberId& id : profiles) {
-    LOYALTY_ASSIGN_OR_RETURN(const int64_t n, vault_.EraseMember(id));
+    LOYALTY_ASSIGN_OR_RETURN(const int64_t n, vault_.EraseMember(id, "text"));  // texts only, not other PII
     erased += n;
   }
   return erased;

@@ -38,6 +38,18 @@ struct Counts {
   int64_t tp = 0, positives = 0, fp = 0, negatives = 0;
 };
 
+// The difference of two rates (group - reference) with Newcombe's interval built from their
+// Wilson intervals: it stays honest at rates of 0 or 1 and in small groups, where the Wald
+// interval collapses. The p value is the pooled z test's.
+decision::Comparison RateDifference(int64_t ref_x, int64_t ref_n, int64_t x, int64_t n) {
+  decision::Comparison c = decision::TwoProportionTest(ref_x, ref_n, x, n);
+  if (ref_n <= 0 || n <= 0) return c;
+  const Rate r = WilsonRate(ref_x, ref_n), g = WilsonRate(x, n);
+  c.ci_low = c.difference - std::sqrt((g.value - g.ci_low) * (g.value - g.ci_low) + (r.ci_high - r.value) * (r.ci_high - r.value));
+  c.ci_high = c.difference + std::sqrt((g.ci_high - g.value) * (g.ci_high - g.value) + (r.value - r.ci_low) * (r.value - r.ci_low));
+  return c;
+}
+
 Counts CountAt(const GroupPredictions& g, double threshold) {
   Counts c;
   for (size_t i = 0; i < g.scores.size() && i < g.labels.size(); ++i) {
@@ -78,13 +90,16 @@ Rate WilsonRate(int64_t x, int64_t n) {
 RatioEstimate RateRatio(const Rate& group, const Rate& reference) {
   RatioEstimate out;
   if (reference.n <= 0 || group.n <= 0) return {std::nan(""), 0, kInfinity};
-  if (reference.x == 0) return {group.x == 0 ? std::nan("") : kInfinity, 0, kInfinity};
-  out.value = group.value / reference.value;
-  if (group.x == 0) return {0, 0, kInfinity};
-  const double se = std::sqrt(1.0 / static_cast<double>(group.x) - 1.0 / static_cast<double>(group.n) +
-                              1.0 / static_cast<double>(reference.x) - 1.0 / static_cast<double>(reference.n));
-  out.ci_low = std::exp(std::log(out.value) - kZ95 * se);
-  out.ci_high = std::exp(std::log(out.value) + kZ95 * se);
+  out.value = reference.x == 0 ? (group.x == 0 ? std::nan("") : kInfinity) : group.value / reference.value;
+  // A zero count: half a member added to each count and total for the interval (the point
+  // estimate stays as observed), so a group that got nothing still has a finite interval.
+  const double half = group.x == 0 || reference.x == 0 ? 0.5 : 0.0;
+  const double x1 = static_cast<double>(group.x) + half, n1 = static_cast<double>(group.n) + half;
+  const double x2 = static_cast<double>(reference.x) + half, n2 = static_cast<double>(reference.n) + half;
+  const double log_ratio = std::log((x1 / n1) / (x2 / n2));
+  const double se = std::sqrt(1.0 / x1 - 1.0 / n1 + 1.0 / x2 - 1.0 / n2);
+  out.ci_low = std::exp(log_ratio - kZ95 * se);
+  out.ci_high = std::exp(log_ratio + kZ95 * se);
   return out;
 }
 
@@ -103,11 +118,13 @@ std::vector<ParityRow> DemographicParity(std::span<const GroupOutcomes> groups, 
     row.value_per_member = Mean(g->value_granted);
     if (ref != nullptr && !ref->value_granted.empty()) {
       const Rate ref_offered = WilsonRate(ref->members_offered, static_cast<int64_t>(ref->value_granted.size()));
-      row.offered_difference = decision::TwoProportionTest(ref_offered.x, ref_offered.n, row.offered.x, row.offered.n);
+      row.offered_difference = RateDifference(ref_offered.x, ref_offered.n, row.offered.x, row.offered.n);
       row.offered_ratio = RateRatio(row.offered, ref_offered);
       row.value_difference = decision::WelchTest(ref->value_granted, g->value_granted);
       const double ref_value = Mean(ref->value_granted);
       row.value_ratio = ref_value > 0 ? row.value_per_member / ref_value : 0;
+    } else {
+      row.offered_ratio = {std::nan(""), 0, kInfinity};  // nothing to compare with
     }
     rows.push_back(std::move(row));
   }
@@ -132,12 +149,12 @@ std::vector<OddsRow> ErrorRates(std::span<const GroupPredictions> groups, std::s
     row.threshold = threshold_of(g->group);
     const Counts c = CountAt(*g, row.threshold);
     row.flagged = WilsonRate(c.tp + c.fp, c.positives + c.negatives);
-    row.flagged_difference = decision::TwoProportionTest(ref_counts.tp + ref_counts.fp, ref_counts.positives + ref_counts.negatives,
-                                                         c.tp + c.fp, c.positives + c.negatives);
+    row.flagged_difference = RateDifference(ref_counts.tp + ref_counts.fp, ref_counts.positives + ref_counts.negatives,
+                                            c.tp + c.fp, c.positives + c.negatives);
     row.true_positive = WilsonRate(c.tp, c.positives);
     row.false_positive = WilsonRate(c.fp, c.negatives);
-    row.tpr_difference = decision::TwoProportionTest(ref_counts.tp, ref_counts.positives, c.tp, c.positives);
-    row.fpr_difference = decision::TwoProportionTest(ref_counts.fp, ref_counts.negatives, c.fp, c.negatives);
+    row.tpr_difference = RateDifference(ref_counts.tp, ref_counts.positives, c.tp, c.positives);
+    row.fpr_difference = RateDifference(ref_counts.fp, ref_counts.negatives, c.fp, c.negatives);
     row.equalized_odds_difference = std::max(std::abs(row.tpr_difference.difference), std::abs(row.fpr_difference.difference));
     rows.push_back(std::move(row));
   }
@@ -182,16 +199,10 @@ std::map<std::string, double> EqualOpportunityThresholds(std::span<const GroupPr
     std::sort(positives.begin(), positives.end(), std::greater<>());
     // Flag the k highest-scored positives: k / P reaches the target.
     const auto k = static_cast<size_t>(std::ceil(target * static_cast<double>(positives.size()) - 1e-9));
-    out[g.group] = k == 0 ? std::nextafter(positives.front(), kInfinity) : positives[k - 1];
+    const double t = k == 0 ? std::nextafter(positives.front(), kInfinity) : positives[k - 1];
+    out[g.group] = std::clamp(t, 1e-6, 1 - 1e-6);  // a threshold strictly between 0 and 1
   }
   return out;
-}
-
-double ThresholdAdjusted(double score, double group_threshold, double base_threshold) {
-  const double p = std::clamp(score, 0.0, 1.0);
-  const double t = std::clamp(group_threshold, 1e-9, 1 - 1e-9);
-  if (p < t) return p / t * base_threshold;
-  return base_threshold + (p - t) / (1 - t) * (1 - base_threshold);
 }
 
 Json ToJson(const Rate& rate) {

@@ -259,8 +259,9 @@ Result<std::vector<Secret>> Vault::ForMember(const core::MemberId& member) {
   });
 }
 
-Result<int64_t> Vault::EraseMember(const core::MemberId& member) {
+Result<int64_t> Vault::EraseMember(const core::MemberId& member, std::optional<std::string> kind) {
   return db_.WriteValue<int64_t>([&](store::Transaction& tx) {
+    if (kind) return tx.Execute("DELETE FROM vault_entries WHERE member = ?1 AND kind = ?2", {member.str(), *kind});
     return tx.Execute("DELETE FROM vault_entries WHERE member = ?1", {member.str()});
   });
 }

@@ -41,10 +41,11 @@ TEST(Fairness, DemographicParityDifferenceAndRatioWithIntervals) {
   EXPECT_EQ(b.members, 80);
   EXPECT_NEAR(b.offered.ci_low, 0.168062, 1e-6);
   EXPECT_NEAR(b.offered.ci_high, 0.354847, 1e-6);
-  // 0.25 - 0.40 = -0.15; se sqrt(.4 x .6 / 100 + .25 x .75 / 80) = 0.068875.
+  // 0.25 - 0.40 = -0.15; Newcombe: -0.15 - sqrt((0.25 - 0.168062)² + (0.497997 - 0.4)²) and
+  // -0.15 + sqrt((0.354847 - 0.25)² + (0.4 - 0.309401)²).
   EXPECT_NEAR(b.offered_difference.difference, -0.15, 1e-12);
-  EXPECT_NEAR(b.offered_difference.ci_low, -0.284992, 1e-6);
-  EXPECT_NEAR(b.offered_difference.ci_high, -0.015008, 1e-6);
+  EXPECT_NEAR(b.offered_difference.ci_low, -0.277739, 1e-6);
+  EXPECT_NEAR(b.offered_difference.ci_high, -0.011432, 1e-6);
   // 0.25 / 0.40 = 0.625; Katz: se of the log sqrt(1/20 - 1/80 + 1/40 - 1/100) = 0.229129.
   EXPECT_NEAR(b.offered_ratio.value, 0.625, 1e-12);
   EXPECT_NEAR(b.offered_ratio.ci_low, 0.398883, 1e-6);
@@ -59,12 +60,23 @@ TEST(Fairness, DemographicParityDifferenceAndRatioWithIntervals) {
   EXPECT_DOUBLE_EQ(rows[0].offered_ratio.value, 1);
 }
 
-TEST(Fairness, ARatioWithAZeroCountHasAnOpenInterval) {
+TEST(Fairness, ARatioWithAZeroCountStillHasAFiniteInterval) {
+  // 0 of 50 against 10 of 50: half a member added to each count, (0.5/50.5) / (10.5/50.5),
+  // se of the log sqrt(1/0.5 - 1/50.5 + 1/10.5 - 1/50.5).
   const RatioEstimate none = RateRatio(WilsonRate(0, 50), WilsonRate(10, 50));
   EXPECT_DOUBLE_EQ(none.value, 0);
-  EXPECT_TRUE(std::isinf(none.ci_high));
-  EXPECT_TRUE(ToJson(none)["ci_high"].is_null());
+  EXPECT_NEAR(none.ci_low, 0.002867, 1e-6);
+  EXPECT_NEAR(none.ci_high, 0.791024, 1e-6);
   EXPECT_TRUE(std::isinf(RateRatio(WilsonRate(5, 50), WilsonRate(0, 50)).value));
+  EXPECT_TRUE(ToJson(RateRatio(WilsonRate(5, 50), WilsonRate(0, 50)))["value"].is_null());
+}
+
+TEST(Fairness, ASmallGroupWithNothingIsNotCertainlyWorseOff) {
+  // 0 of 2 against 60 of 100: the Wald interval would be [-0.70, -0.50]; Newcombe's reaches
+  // well towards zero.
+  const auto rows = DemographicParity(
+      std::vector<GroupOutcomes>{{"A", std::vector<double>(100, 0.0), 60}, {"B", std::vector<double>(2, 0.0), 0}}, "A");
+  EXPECT_GT(rows[1].offered_difference.ci_high, -0.25);
 }
 
 // Group A: positives scored .9 .8 .7 .6 .4, negatives .55 .3 .2 .1 .45.
@@ -84,9 +96,9 @@ TEST(Fairness, EqualOpportunityAndEqualizedOddsAtOneThreshold) {
   EXPECT_DOUBLE_EQ(rows[1].true_positive.value, 0.2);
   EXPECT_DOUBLE_EQ(rows[1].false_positive.value, 0.4);
   EXPECT_NEAR(rows[1].tpr_difference.difference, -0.6, 1e-12);
-  // se sqrt(.8 x .2 / 5 + .2 x .8 / 5) = 0.252982.
-  EXPECT_NEAR(rows[1].tpr_difference.ci_low, -1.095836, 1e-6);
-  EXPECT_NEAR(rows[1].tpr_difference.ci_high, -0.104164, 1e-6);
+  // Newcombe from the Wilson intervals of 4/5 and 1/5: about -0.832 to +0.0003.
+  EXPECT_NEAR(rows[1].tpr_difference.ci_low, -0.831614, 1e-6);
+  EXPECT_NEAR(rows[1].tpr_difference.ci_high, 0.000285, 1e-6);
   EXPECT_NEAR(rows[1].fpr_difference.difference, 0.2, 1e-12);
   EXPECT_NEAR(rows[1].equalized_odds_difference, 0.6, 1e-12);
   // Flagged: A 5 of 10, B 3 of 10.
@@ -106,23 +118,6 @@ TEST(Fairness, PerGroupThresholdsEqualiseTheTruePositiveRate) {
   EXPECT_DOUBLE_EQ(rows[1].true_positive.value, 0.8);
   EXPECT_DOUBLE_EQ(rows[1].tpr_difference.difference, 0);
   EXPECT_DOUBLE_EQ(rows[1].false_positive.value, 0.4);  // .6 and .52 of B's negatives stay flagged
-}
-
-TEST(Fairness, AThresholdAdjustedScoreCrossesTheBaseWhereTheScoreCrossesTheGroupsThreshold) {
-  // Group threshold 0.35 standing in for 0.5: 0.35 maps to 0.5, 0.175 to 0.25, 0.675 to 0.75.
-  EXPECT_DOUBLE_EQ(ThresholdAdjusted(0.35, 0.35, 0.5), 0.5);
-  EXPECT_DOUBLE_EQ(ThresholdAdjusted(0.175, 0.35, 0.5), 0.25);
-  EXPECT_DOUBLE_EQ(ThresholdAdjusted(0.675, 0.35, 0.5), 0.75);
-  EXPECT_DOUBLE_EQ(ThresholdAdjusted(0, 0.35, 0.5), 0);
-  EXPECT_DOUBLE_EQ(ThresholdAdjusted(1, 0.35, 0.5), 1);
-  double last = -1;
-  for (int i = 0; i <= 100; ++i) {
-    const double p = i / 100.0;
-    const double adjusted = ThresholdAdjusted(p, 0.35, 0.5);
-    EXPECT_GE(adjusted, last);
-    EXPECT_EQ(adjusted >= 0.5, p >= 0.35) << p;
-    last = adjusted;
-  }
 }
 
 TEST(Fairness, ReweighingMakesTheLabelIndependentOfTheGroup) {

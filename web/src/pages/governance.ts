@@ -32,10 +32,10 @@ async function fairnessSection(ctx: Parameters<Page>[0], currency: string): Prom
   try {
     f = await ctx.api.get<Fairness>("/v1/fairness");
   } catch (e) {
-    if ((e as ApiError).status === 422) {
-      return section("Fairness", notice("No protected attribute is configured (PUT /v1/fairness/settings, `loyalty fairness settings set`)."));
-    }
-    throw e;
+    // Without it the rest of the page still shows.
+    return section("Fairness", notice((e as ApiError).status === 422
+      ? "No protected attribute is configured (PUT /v1/fairness/settings, `loyalty fairness settings set`)."
+      : `Fairness could not be read: ${(e as ApiError).message}`, (e as ApiError).status === 422 ? "info" : "error"));
   }
   const status = h("div", { "aria-live": "polite" });
   const check = async () => {
@@ -66,7 +66,7 @@ async function fairnessSection(ctx: Parameters<Page>[0], currency: string): Prom
       ? table(["Group", "Threshold", "Leavers found (TPR)", "Stayers flagged (FPR)", "Equal opportunity Δ", "Equalized odds Δ"],
         f.churn.groups.map((g) => [g.group, String(g.threshold), interval(g.true_positive_rate), interval(g.false_positive_rate),
           g.group === f.reference ? "reference" : points(g.equal_opportunity_difference), g.equalized_odds_difference.toFixed(3)]),
-        `Churn model ${f.churn.model} on members whose outcome is known (features of ${dateTime(f.churn.cutoff)})`)
+        `Churn model ${f.churn.model} on the members it held out in training (features of ${dateTime(f.churn.cutoff)})`)
       : notice(f.churn.note ?? "No churn model yet."),
     ctx.api.can("manage_offers") ? h("button", { type: "button", onclick: check, "data-testid": "fairness-check" },
       "Check now (alerts start routing)") : null,

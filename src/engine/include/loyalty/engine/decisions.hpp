@@ -95,9 +95,10 @@ class Decisions {
 
   // --- Fairness (engine/fairness.hpp sets these once, before decisions are served)
   struct MemberFairness {
-    bool alert = false;                     // the member's group has an active fairness alert
-    std::optional<double> churn_threshold;  // the group's own churn threshold (the mitigation) ...
-    double base_threshold = 0.5;            // ... standing in for this one in the rules' churn_risk
+    bool alert = false;            // the member's group has an active fairness alert
+    double churn_threshold = 0.5;  // where churn_flagged starts: the group's own (the mitigation) ...
+    std::string threshold_model;   // ... for this churn model (empty: the base threshold, any model)
+    double base_threshold = 0.5;   // the base threshold, for other models
   };
   using FairnessLookup = std::function<MemberFairness(const std::string& member)>;
   void SetFairnessLookup(FairnessLookup lookup) { fairness_ = std::move(lookup); }

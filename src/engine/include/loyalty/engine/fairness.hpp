@@ -37,7 +37,8 @@ struct FairnessSettings {
   double max_equalized_odds_difference = 0.1;
   bool route_alerts_to_review = true;
   bool reweigh_training = false;                   // mitigation: churn training reweighs by group
-  std::map<std::string, double> group_thresholds;  // mitigation: each group's churn threshold
+  std::map<std::string, double> group_thresholds;  // mitigation: each group's churn threshold ...
+  std::string thresholds_model;                    // ... for this churn model (another: not applied)
 };
 [[nodiscard]] core::Result<FairnessSettings> ParseFairnessSettings(const core::Json& object);
 core::Json ToJson(const FairnessSettings& settings);
@@ -51,7 +52,8 @@ class Fairness {
 
   FairnessSettings settings() const;
   [[nodiscard]] core::Result<core::Json> Settings();
-  // Replaces the settings (errors name the field); a new attribute starts with no values.
+  // Replaces the settings (errors name the field); the per-group thresholds stay unless the
+  // body names them. A new attribute starts with no values.
   [[nodiscard]] core::Result<core::Json> PutSettings(const core::Json& body, const std::string& actor);
 
   // Members' values of the configured attribute (1 to 100 characters); 422 when none is

@@ -94,12 +94,13 @@ class Platform {
   std::unique_ptr<Predictions> predictions_;
   std::unique_ptr<Access> access_;
   std::unique_ptr<oversight::AuditLog> audit_;
+  // Before decisions_, so it is destroyed after them: decisions call its lookup.
+  std::unique_ptr<Fairness> fairness_;
   std::unique_ptr<Decisions> decisions_;
   std::unique_ptr<oversight::ReviewQueue> review_queue_;
   std::unique_ptr<Reviews> reviews_;
   std::unique_ptr<SubjectRequests> subject_requests_;
   std::unique_ptr<ProgramKpis> kpis_;
-  std::unique_ptr<Fairness> fairness_;
 };
 
 // Loads a program written by `loyalty simulate` (DIR/members.csv, DIR/events.ndjson):

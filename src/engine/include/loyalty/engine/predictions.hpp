@@ -77,9 +77,9 @@ class Predictions {
   // reach the features.
   [[nodiscard]] core::Result<ChurnTrainingSet> BuildChurnTrainingSet(core::Timestamp cutoff, int horizon_days);
 
-  // The champion churn model on the latest members whose outcome is known (features at now
-  // minus its horizon, what happened since): scores beside labels, by member. Remembered for
-  // the day and the champion version. 404 without a champion.
+  // The champion churn model on the members it held out when it was trained (features at its
+  // cutoff, what happened in its horizon): scores beside labels, by member. Remembered per
+  // champion version. 404 without a champion.
   struct ScoredOutcomes {
     std::string model;
     core::Timestamp cutoff;

@@ -34,8 +34,8 @@ struct Rate {
 };
 Rate WilsonRate(int64_t x, int64_t n);
 
-// A ratio of two rates with the Katz log interval (group ÷ reference; 0 and infinite ends
-// when a count is zero).
+// A ratio of two rates with the Katz log interval (group ÷ reference; with a zero count, half a
+// member is added to every count for the interval).
 struct RatioEstimate {
   double value = 0;
   double ci_low = 0;
@@ -54,7 +54,7 @@ struct ParityRow {
   std::string group;
   int64_t members = 0;
   Rate offered;                               // share of the group's members made an offer
-  decision::Comparison offered_difference;    // against the reference (treatment = this group)
+  decision::Comparison offered_difference;    // against the reference (treatment = this group), Newcombe interval
   RatioEstimate offered_ratio;
   double value_per_member = 0;
   decision::Comparison value_difference;      // Welch, against the reference
@@ -94,11 +94,6 @@ std::vector<double> ReweighingWeights(std::span<const std::string> groups, std::
 // the reference, and a group without positives, keep `threshold`).
 std::map<std::string, double> EqualOpportunityThresholds(std::span<const GroupPredictions> groups,
                                                          std::string_view reference, double threshold);
-
-// A score mapped so that `group_threshold` lands on `base_threshold`, monotone and within
-// [0, 1]: comparing the mapped score with the base threshold is comparing the score with the
-// group's own. Linear below and above the group threshold.
-double ThresholdAdjusted(double score, double group_threshold, double base_threshold);
 
 core::Json ToJson(const Rate& rate);
 core::Json ToJson(const RatioEstimate& ratio);

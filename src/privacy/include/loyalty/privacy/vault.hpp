@@ -78,8 +78,8 @@ class Vault {
   [[nodiscard]] core::Result<std::optional<std::string>> Get(std::string_view ref);
   // A member's entries, oldest first.
   [[nodiscard]] core::Result<std::vector<Secret>> ForMember(const core::MemberId& member);
-  // Removes a member's entries; returns how many there were.
-  [[nodiscard]] core::Result<int64_t> EraseMember(const core::MemberId& member);
+  // Removes a member's entries (of one kind, when given); returns how many there were.
+  [[nodiscard]] core::Result<int64_t> EraseMember(const core::MemberId& member, std::optional<std::string> kind = std::nullopt);
   [[nodiscard]] core::Result<int64_t> Count();
 
   // One-off tasks on the vault's data (e.g. sealing text logged before the vault existed):
