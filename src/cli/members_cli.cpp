@@ -303,6 +303,37 @@ void AddMembersCommands(CLI::App& app, GlobalOptions& options, std::function<int
     });
   });
 
+  CLI::App* erase = members->add_subcommand(
+      "erase", "Erase a member (the right to erasure; cannot be undone), recorded in the audit trail");
+  erase->add_option("--member", args->member, "Member id (a merged one erases its survivor and all its profiles)")
+      ->required();
+  erase->add_option("--reason", args->reason, "Why, e.g. the request's reference (recorded in the audit trail)")
+      ->required();
+  erase->add_option("--actor", args->actor, "Who erases (recorded in the audit trail)")->capture_default_str();
+  erase->callback([&options, &run, args] {
+    run = Runner(options, [args](Context& c) -> Result<std::pair<Json, std::string>> {
+      LOYALTY_ASSIGN_OR_RETURN(auto member, Member(args->member));
+      LOYALTY_ASSIGN_OR_RETURN(Json result, c.platform().subject_requests().Erase(member, args->reason));
+      oversight::AuditEntry entry;
+      entry.actor = args->actor;
+      entry.role = "operator";
+      entry.action = "members erase";
+      entry.target = "member";
+      entry.member = member.str();
+      entry.status = 200;
+      entry.reason = args->reason;
+      entry.result_digest = oversight::Digest(core::Dump(result));
+      LOYALTY_TRY(c.platform().audit().Append(entry));
+      std::string text = "erased " + member.str() + ": " + std::to_string(result["profiles"].size()) + " profile(s), " +
+                         std::to_string(result["identifiers_removed"].get<int64_t>()) + " identifiers, " +
+                         std::to_string(result["vault_entries_removed"].get<int64_t>()) + " sealed entries removed; " +
+                         std::to_string(result["events_pseudonymised"].get<int64_t>()) + " events and " +
+                         std::to_string(result["decisions_pseudonymised"].get<int64_t>()) + " decisions pseudonymised";
+      if (!result["scrubbed"].get<bool>()) text += " (the store was not scrubbed: run `loyalty vault scrub`)";
+      return std::pair{std::move(result), text};
+    });
+  });
+
   CLI::App* segments = members->add_subcommand("segments", "How many members each RFM segment holds");
   segments->callback([&options, &run] {
     run = Runner(options, [](Context& c) -> Result<std::pair<Json, std::string>> {

@@ -31,6 +31,15 @@ void AddVaultCommands(CLI::App& app, GlobalOptions& options, std::function<int()
     });
   });
 
+  CLI::App* scrub = vault->add_subcommand(
+      "scrub", "Empty the store's write-ahead log, so no old page image of erased data remains (erasure does it too)");
+  scrub->callback([&options, &run] {
+    run = Runner(options, [](Context& context) -> Output {
+      LOYALTY_TRY(context.platform().db().Scrub());
+      return std::pair{Json{{"scrubbed", true}}, std::string("scrubbed: the write-ahead log is empty")};
+    });
+  });
+
   CLI::App* rekey = vault->add_subcommand(
       "rekey", "Re-seal every entry under a new key (stop `serve` first); creates the key file when absent");
   rekey->add_option("--new-key-file", args->new_key_file, "File with the new key (64 hex digits)")->required();

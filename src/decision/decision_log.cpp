@@ -820,6 +820,11 @@ Result<bool> DecisionLog::RecordRejection(Transaction& tx, const RoutedOffer& of
   return inserted == 1;
 }
 
+Result<int64_t> DecisionLog::PseudonymiseIn(Transaction& tx, const std::string& member,
+                                            const std::string& pseudonym) const {
+  return tx.Execute("UPDATE decisions SET member = ?2 WHERE member = ?1", {member, pseudonym});
+}
+
 Status DecisionLog::Restore(Decider& decider) {
   const core::Timestamp now = clock_.Now();
   return db_.Read([&](Transaction& tx) -> Status {

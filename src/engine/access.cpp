@@ -57,6 +57,7 @@ constexpr std::array<std::array<bool, 5>, kPermissionCount> kAllowed = {{
     /* kReview         */ {true, true, false, false, false},
     /* kSignedIn       */ {true, true, true, true, true},
     /* kSetAutomation  */ {true, false, false, false, false},
+    /* kErase          */ {true, false, false, false, false},
 }};
 
 std::string Hex(const unsigned char* bytes, size_t n) {
@@ -149,6 +150,7 @@ std::string_view PermissionName(Permission permission) {
     case Permission::kReview: return "review routed offers: approve, reject, modify, escalate";
     case Permission::kSignedIn: return "see who is signed in";
     case Permission::kSetAutomation: return "move the program between automation phases";
+    case Permission::kErase: return "erase members";
   }
   return "unknown";
 }
@@ -171,6 +173,7 @@ std::string_view PermissionCode(Permission permission) {
     case Permission::kReview: return "review";
     case Permission::kSignedIn: return "signed_in";
     case Permission::kSetAutomation: return "set_automation";
+    case Permission::kErase: return "erase_members";
   }
   return "unknown";
 }

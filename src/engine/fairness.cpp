@@ -266,6 +266,19 @@ Status Fairness::SetAttributes(std::span<const std::pair<core::MemberId, std::st
   return {};
 }
 
+std::optional<std::string> Fairness::ValueOf(const core::MemberId& member) const {
+  std::shared_lock lock(mutex_);
+  if (settings_.attribute.empty()) return std::nullopt;
+  const auto it = groups_.find(member.str());
+  if (it == groups_.end()) return std::nullopt;
+  return it->second;
+}
+
+void Fairness::Forget(std::span<const core::MemberId> profiles) {
+  std::unique_lock lock(mutex_);
+  for (const auto& profile : profiles) groups_.erase(profile.str());
+}
+
 Result<std::map<std::string, std::string>> Fairness::Groups() {
   std::shared_lock lock(mutex_);
   return std::map<std::string, std::string>(groups_.begin(), groups_.end());

@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <mutex>
+#include <random>
 
 namespace loyalty::engine {
 
@@ -43,6 +44,39 @@ std::unique_lock<std::shared_mutex> Members::ExclusiveIdentityLock() {
   return std::unique_lock(merge_lock_);
 }
 
+bool IsErasedProfile(const MemberId& member) { return member.str().starts_with(kErasedPrefix); }
+
+Result<ErasedProfiles> Members::Erase(const MemberId& member, const ErasureStep& also) {
+  if (IsErasedProfile(member)) return Fail(ErrorCode::kNotFound, "member '" + member.str() + "' does not exist");
+  auto lock = ExclusiveIdentityLock();
+  LOYALTY_ASSIGN_OR_RETURN(const Profile profile, Get(member));
+  ErasedProfiles out;
+  out.profiles.push_back(profile.member);
+  out.profiles.insert(out.profiles.end(), profile.merged_profiles.begin(), profile.merged_profiles.end());
+  // Random names: nothing about the person can be worked back from them.
+  std::random_device random;
+  std::map<MemberId, MemberId> pseudonyms;
+  for (const auto& id : out.profiles) {
+    char name[48];
+    std::snprintf(name, sizeof name, "%s%08x%08x", std::string(kErasedPrefix).c_str(), random(), random());
+    LOYALTY_ASSIGN_OR_RETURN(pseudonyms[id], MemberId::Parse(name));
+  }
+  Status written = db_.Write([&](Transaction& tx) -> Status {
+    LOYALTY_ASSIGN_OR_RETURN(out.identifiers, graph_.EraseIn(tx, pseudonyms));
+    out.events = 0;
+    for (const auto& [id, pseudonym] : pseudonyms) {
+      LOYALTY_TRY(ledger_.PseudonymiseIn(tx, id, pseudonym));
+      LOYALTY_ASSIGN_OR_RETURN(const int64_t events, log_.PseudonymiseIn(tx, id, pseudonym));
+      out.events += events;
+    }
+    return also(tx, pseudonyms);
+  });
+  LOYALTY_TRY(graph_.Refresh());
+  if (!written) return std::unexpected(written.error());
+  for (const auto& id : out.profiles) features_.Replace(id, std::nullopt);
+  return out;
+}
+
 Result<Profile> Members::Get(const MemberId& member) {
   Profile profile;
   profile.member = graph_.Resolve(member);
@@ -62,6 +96,10 @@ Result<Profile> Members::Lookup(const Identifier& identifier) {
 }
 
 Result<Profile> Members::Create(const MemberId& member, std::span<const Identifier> identifiers) {
+  if (IsErasedProfile(member)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "member ids starting with '" + std::string(kErasedPrefix) + "' name erased members and cannot be used");
+  }
   if (graph_.IsAbsorbed(member)) {
     return Fail(ErrorCode::kConflict,
                 "member '" + member.str() + "' was merged into '" + graph_.Resolve(member).str() + "'");
@@ -177,6 +215,7 @@ Status Members::EnsureLiveFeatures() {
   std::vector<MemberId> merged_survivors;
   LOYALTY_TRY(log_.ReplayAll(std::nullopt, [&](const events::Event& event) {
     const MemberId canonical = graph_.Resolve(event.member);
+    if (IsErasedProfile(canonical)) return;
     if (canonical != event.member) {
       merged_survivors.push_back(canonical);  // replayed below, in time order across its profiles
       return;
@@ -234,6 +273,7 @@ Status Members::Snapshot(Timestamp cutoff, const std::function<Status(const Snap
   std::set<MemberId> merged_survivors;
   LOYALTY_TRY(log_.ReplayAll(cutoff, [&](const events::Event& event) {
     const MemberId canonical = graph_.Resolve(event.member);
+    if (IsErasedProfile(canonical)) return;
     if (canonical != event.member) {
       merged_survivors.insert(canonical);
       return;
@@ -285,7 +325,13 @@ Result<Json> Members::Segments() {
 }
 
 Result<MemberId> Members::ResolveEvent(events::Event& event) {
-  if (event.identifier.empty()) return graph_.Resolve(event.member);
+  if (event.identifier.empty()) {
+    if (IsErasedProfile(event.member)) {
+      return Fail(ErrorCode::kInvalidArgument, "field 'member': ids starting with '" + std::string(kErasedPrefix) +
+                                                   "' name erased members and cannot be used");
+    }
+    return graph_.Resolve(event.member);
+  }
   auto identifier = graph_.normalizer().Parse(event.identifier);
   if (!identifier) return core::Wrap(identifier.error(), "field 'identifier'");
   for (int attempt = 0; attempt < 2; ++attempt) {

@@ -45,6 +45,17 @@ core::Result<privacy::VaultKey> ResolveVaultKey(const core::Json& config, const 
   return privacy::VaultKey::FromFile(default_file, true);
 }
 
+namespace {
+
+// One key for every platform this process opens without a configured one (tests), so a store
+// reopened in the same process still opens what it sealed.
+privacy::VaultKey ProcessKey() {
+  static const privacy::VaultKey key = privacy::VaultKey::Generate();
+  return key;
+}
+
+}  // namespace
+
 core::Result<std::unique_ptr<Platform>> Platform::Open(store::Database& db, PlatformOptions options,
                                                        const core::Clock& clock) {
   std::unique_ptr<Platform> p(new Platform(db, clock));
@@ -52,16 +63,14 @@ core::Result<std::unique_ptr<Platform>> Platform::Open(store::Database& db, Plat
   const core::Currency currency = options.program.currency;
   LOYALTY_ASSIGN_OR_RETURN(p->ledger_, ledger::Ledger::Open(db, std::move(options.program), clock));
   LOYALTY_ASSIGN_OR_RETURN(p->event_log_, events::EventLog::Open(db, clock));
-  LOYALTY_ASSIGN_OR_RETURN(p->identity_, identity::IdentityGraph::Open(db, std::move(normalizer)));
+  // Without a configured key (tests), a key of this process only: nothing to check it against.
+  const bool configured_key = options.vault_key.has_value();
+  LOYALTY_ASSIGN_OR_RETURN(p->vault_, privacy::Vault::Open(db, configured_key ? std::move(*options.vault_key) : ProcessKey(),
+                                                           clock, configured_key));
+  LOYALTY_ASSIGN_OR_RETURN(p->identity_, identity::IdentityGraph::Open(db, std::move(normalizer), *p->vault_));
   p->features_ = std::make_unique<features::FeatureStore>(currency);
   p->members_ = std::make_unique<Members>(db, *p->identity_, *p->ledger_, *p->event_log_, *p->features_, clock);
   LOYALTY_ASSIGN_OR_RETURN(p->registry_, models::ModelRegistry::Open(db, clock));
-  // Without a configured key (tests), a key of this process only: nothing to check it against.
-  const bool configured_key = options.vault_key.has_value();
-  LOYALTY_ASSIGN_OR_RETURN(p->vault_, privacy::Vault::Open(db,
-                                                           configured_key ? std::move(*options.vault_key)
-                                                                          : privacy::VaultKey::Generate(),
-                                                           clock, configured_key));
   p->text_ = std::make_unique<TextSignals>(*p->vault_, *p->registry_, *p->event_log_, *p->members_, *p->identity_,
                                            *p->features_, clock);
   LOYALTY_ASSIGN_OR_RETURN(const int64_t sealed, p->text_->SealLogged(db));
@@ -77,10 +86,11 @@ core::Result<std::unique_ptr<Platform>> Platform::Open(store::Database& db, Plat
                                            options.buffered_decision_log));
   LOYALTY_ASSIGN_OR_RETURN(p->review_queue_, oversight::ReviewQueue::Open(db, clock));
   p->reviews_ = std::make_unique<Reviews>(db, *p->decisions_, *p->review_queue_, clock);
-  p->subject_requests_ = std::make_unique<SubjectRequests>(*p->members_, *p->ledger_, *p->event_log_, *p->text_,
-                                                           *p->predictions_, *p->decisions_, clock);
   p->kpis_ = std::make_unique<ProgramKpis>(*p->event_log_, p->decisions_->log(), *p->identity_, clock, currency);
   LOYALTY_ASSIGN_OR_RETURN(p->fairness_, Fairness::Open(db, *p->vault_, *p->decisions_, *p->predictions_, clock));
+  p->subject_requests_ = std::make_unique<SubjectRequests>(SubjectRequests::Services{
+      db, *p->members_, *p->ledger_, *p->event_log_, *p->text_, *p->vault_, *p->registry_, *p->predictions_,
+      *p->decisions_, *p->review_queue_, *p->fairness_, clock});
   return p;
 }
 

@@ -5,6 +5,7 @@
 #include <set>
 #include <vector>
 
+#include "loyalty/core/logging.hpp"
 #include "loyalty/ledger/json.hpp"
 
 namespace loyalty::engine {
@@ -31,18 +32,18 @@ Result<Json> WholeStatement(ledger::Ledger& ledger, const MemberId& member) {
 }  // namespace
 
 Result<Json> SubjectRequests::Export(const MemberId& requested) {
-  LOYALTY_ASSIGN_OR_RETURN(const Profile profile, members_.Get(requested));
+  LOYALTY_ASSIGN_OR_RETURN(const Profile profile, s_.members.Get(requested));
   const MemberId& member = profile.member;
   std::vector<MemberId> profiles{member};
   profiles.insert(profiles.end(), profile.merged_profiles.begin(), profile.merged_profiles.end());
 
-  Json out{{"member", member.str()}, {"exported_at", core::FormatTimestamp(clock_.Now())}, {"profile", ToJson(profile)}};
+  Json out{{"member", member.str()}, {"exported_at", core::FormatTimestamp(s_.clock.Now())}, {"profile", ToJson(profile)}};
 
   // Merges among any of the profiles (a profile absorbed one before it was absorbed itself).
   std::set<int64_t> seen_merges;
   Json merges = Json::array();
   for (const auto& id : profiles) {
-    LOYALTY_ASSIGN_OR_RETURN(const auto history, members_.History(id));
+    LOYALTY_ASSIGN_OR_RETURN(const auto history, s_.members.History(id));
     for (const auto& merge : history) {
       if (seen_merges.insert(merge.merge_id).second) merges.push_back(ToJson(merge));
     }
@@ -53,41 +54,83 @@ Result<Json> SubjectRequests::Export(const MemberId& requested) {
   // ones too: a merge closes the absorbed profile's and opens them again for the survivor),
   // orders and tier changes.
   Json points;
-  LOYALTY_ASSIGN_OR_RETURN(points["balance"], ledger_.GetBalance(member));
-  LOYALTY_ASSIGN_OR_RETURN(points["tier"], ledger_.GetTier(member));
+  LOYALTY_ASSIGN_OR_RETURN(points["balance"], s_.ledger.GetBalance(member));
+  LOYALTY_ASSIGN_OR_RETURN(points["tier"], s_.ledger.GetTier(member));
   Json statements = Json::object(), lots = Json::object(), orders = Json::object(), tiers = Json::object();
   for (const auto& id : profiles) {
-    LOYALTY_ASSIGN_OR_RETURN(statements[id.str()], WholeStatement(ledger_, id));
-    LOYALTY_ASSIGN_OR_RETURN(lots[id.str()], ledger_.GetLots(id, true));
-    LOYALTY_ASSIGN_OR_RETURN(orders[id.str()], ledger_.GetOrders(id));
-    LOYALTY_ASSIGN_OR_RETURN(tiers[id.str()], ledger_.GetTierHistory(id));
+    LOYALTY_ASSIGN_OR_RETURN(statements[id.str()], WholeStatement(s_.ledger, id));
+    LOYALTY_ASSIGN_OR_RETURN(lots[id.str()], s_.ledger.GetLots(id, true));
+    LOYALTY_ASSIGN_OR_RETURN(orders[id.str()], s_.ledger.GetOrders(id));
+    LOYALTY_ASSIGN_OR_RETURN(tiers[id.str()], s_.ledger.GetTierHistory(id));
   }
   points["statements"] = std::move(statements);
   points["lots"] = std::move(lots);
   points["orders"] = std::move(orders);
   points["tier_changes"] = std::move(tiers);
-  points["currency"] = std::string(ledger_.config().currency.code);
+  points["currency"] = std::string(s_.ledger.config().currency.code);
   out["points"] = std::move(points);
 
   Json events = Json::array();
-  LOYALTY_TRY(log_.Replay(profiles, std::nullopt, [&](const events::Event& event) { events.push_back(events::ToJson(event)); }));
+  LOYALTY_TRY(s_.log.Replay(profiles, std::nullopt, [&](const events::Event& event) { events.push_back(events::ToJson(event)); }));
   out["events"] = std::move(events);
 
+  if (auto value = s_.fairness.ValueOf(member)) {
+    out["protected_attribute"] = {{"name", s_.fairness.settings().attribute}, {"value", *value}};
+  }
+
   Json texts = Json::array();
-  LOYALTY_ASSIGN_OR_RETURN(const auto words, text_.Texts(member, std::numeric_limits<int>::max()));
+  LOYALTY_ASSIGN_OR_RETURN(const auto words, s_.text.Texts(member, std::numeric_limits<int>::max()));
   for (const auto& text : words) texts.push_back(ToJson(text));
   out["texts"] = std::move(texts);
 
   // What the program infers about them: live features, segment and model scores.
-  LOYALTY_ASSIGN_OR_RETURN(const auto features, members_.Features(member, std::nullopt));
+  LOYALTY_ASSIGN_OR_RETURN(const auto features, s_.members.Features(member, std::nullopt));
   out["features"] = ToJson(features);
-  LOYALTY_ASSIGN_OR_RETURN(out["scores"], predictions_.Scores(member));
+  LOYALTY_ASSIGN_OR_RETURN(out["scores"], s_.predictions.Scores(member));
 
-  LOYALTY_ASSIGN_OR_RETURN(Json decisions, decisions_.ForMembers(profiles));
+  LOYALTY_ASSIGN_OR_RETURN(Json decisions, s_.decisions.ForMembers(profiles));
   std::stable_sort(decisions.begin(), decisions.end(),
                    [](const Json& a, const Json& b) { return a["at"].get<std::string>() < b["at"].get<std::string>(); });
   out["decisions"] = std::move(decisions);
   return out;
+}
+
+Result<Json> SubjectRequests::Erase(const MemberId& requested, std::string_view reason) {
+  if (reason.find_first_not_of(" \t\r\n") == std::string_view::npos || reason.size() > 500) {
+    return core::Fail(core::ErrorCode::kInvalidArgument,
+                      "an erasure needs a reason of 1 to 500 characters (e.g. the request's reference)");
+  }
+  // Buffered decisions are stored first, so none lands under the member's id afterwards.
+  s_.decisions.Flush();
+  int64_t vault_entries = 0, decisions = 0;
+  LOYALTY_ASSIGN_OR_RETURN(
+      const ErasedProfiles erased,
+      s_.members.Erase(requested, [&](store::Transaction& tx, const std::map<MemberId, MemberId>& pseudonyms) -> core::Status {
+        for (const auto& [profile, pseudonym] : pseudonyms) {
+          LOYALTY_ASSIGN_OR_RETURN(const int64_t sealed, s_.vault.EraseMember(tx, profile));
+          vault_entries += sealed;
+          LOYALTY_ASSIGN_OR_RETURN(const int64_t decided,
+                                   s_.decisions.log().PseudonymiseIn(tx, profile.str(), pseudonym.str()));
+          decisions += decided;
+          LOYALTY_TRY(s_.reviews.PseudonymiseIn(tx, profile.str(), pseudonym.str()));
+          LOYALTY_TRY(s_.registry.ForgetMemberIn(tx, profile));
+        }
+        return {};
+      }));
+  s_.fairness.Forget(erased.profiles);
+  const core::Status scrubbed = s_.db.Scrub();
+  if (!scrubbed) core::Log(core::LogLevel::kWarn, "privacy.scrub_failed", {{"error", scrubbed.error().message}});
+  Json profiles = Json::array();
+  for (const auto& profile : erased.profiles) profiles.push_back(profile.str());
+  return Json{{"member", requested.str()},
+              {"erased_at", core::FormatTimestamp(s_.clock.Now())},
+              {"profiles", std::move(profiles)},
+              {"identifiers_removed", erased.identifiers},
+              // The graph removed each identifier's sealed value with it.
+              {"vault_entries_removed", vault_entries + erased.identifiers},
+              {"events_pseudonymised", erased.events},
+              {"decisions_pseudonymised", decisions},
+              {"scrubbed", scrubbed.has_value()}};
 }
 
 }  // namespace loyalty::engine

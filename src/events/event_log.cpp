@@ -118,6 +118,11 @@ core::Status EventLog::ReplaceProperties(store::Transaction& tx, std::span<const
   return {};
 }
 
+core::Result<int64_t> EventLog::PseudonymiseIn(store::Transaction& tx, const core::MemberId& member,
+                                               const core::MemberId& pseudonym) const {
+  return tx.Execute("UPDATE events SET member_id = ?2 WHERE member_id = ?1", {member.str(), pseudonym.str()});
+}
+
 core::Status EventLog::OfType(EventType type, core::Timestamp from, core::Timestamp to, const Visitor& visit) {
   constexpr int64_t kPage = 5000;
   int64_t after_at = core::ToUnixMillis(from);  // with an empty id: every event at or after `from`

@@ -46,6 +46,20 @@ CREATE TABLE merged_profiles (
 
 constexpr store::Migration kMigrations[] = {{1, "identifiers, merges", kSchemaV1}};
 
+// Since identifiers are personal data, `identifiers.value` holds the vault's keyed digest of
+// "kind:value"; the value itself is sealed in the vault under IdentifierRef. Stores written
+// before kept values in the clear: this one-off task seals them.
+constexpr std::string_view kSealTask = "seal identifiers";
+constexpr std::string_view kVaultKind = "identifier";
+
+Result<std::string> DigestOf(const privacy::Vault& vault, const Identifier& identifier) {
+  return vault.Digest(ToString(identifier));
+}
+
+std::string IdentifierRef(std::string_view kind, std::string_view digest) {
+  return "identifier:" + std::string(kind) + ":" + std::string(digest);
+}
+
 // Merge chains are short in practice; the bound turns a corrupted cycle into an error.
 constexpr int kMaxChain = 1000;
 
@@ -69,11 +83,32 @@ Result<MergeRecord> ReadMerge(Transaction& tx, int64_t merge_id) {
 
 }  // namespace
 
-Result<std::unique_ptr<IdentityGraph>> IdentityGraph::Open(store::Database& db, Normalizer normalizer) {
+Result<std::unique_ptr<IdentityGraph>> IdentityGraph::Open(store::Database& db, Normalizer normalizer,
+                                                           privacy::Vault& vault) {
   LOYALTY_TRY(store::Migrate(db, "identity", kMigrations));
-  std::unique_ptr<IdentityGraph> graph(new IdentityGraph(db, std::move(normalizer)));
+  std::unique_ptr<IdentityGraph> graph(new IdentityGraph(db, std::move(normalizer), vault));
+  LOYALTY_TRY(graph->SealClearValues());
   LOYALTY_TRY(graph->Refresh());
   return graph;
+}
+
+Status IdentityGraph::SealClearValues() {
+  LOYALTY_ASSIGN_OR_RETURN(const bool done, vault_.TaskDone(kSealTask));
+  if (done) return {};
+  return db_.Write([&](Transaction& tx) -> Status {
+    LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT kind, value, member_id FROM identifiers"));
+    for (const auto& row : rows) {
+      LOYALTY_ASSIGN_OR_RETURN(IdentifierKind kind, ParseIdentifierKind(row.Text(0)));
+      LOYALTY_ASSIGN_OR_RETURN(MemberId holder, MemberId::Parse(row.Text(2)));
+      const Identifier identifier{kind, row.Text(1)};
+      LOYALTY_ASSIGN_OR_RETURN(std::string digest, DigestOf(vault_, identifier));
+      const privacy::Secret secret{IdentifierRef(row.Text(0), digest), holder, std::string(kVaultKind), row.Text(1)};
+      LOYALTY_TRY(vault_.Put(tx, std::span(&secret, 1)));
+      LOYALTY_TRY(tx.Execute("UPDATE identifiers SET value = ?3 WHERE kind = ?1 AND value = ?2",
+                             {row.Text(0), row.Text(1), digest}));
+    }
+    return vault_.MarkTaskDone(tx, kSealTask);
+  });
 }
 
 Status IdentityGraph::Refresh() {
@@ -130,10 +165,11 @@ std::vector<MemberId> IdentityGraph::Absorbed(const MemberId& member) const {
 }
 
 Result<std::optional<MemberId>> IdentityGraph::Lookup(const Identifier& identifier) {
+  LOYALTY_ASSIGN_OR_RETURN(std::string digest, DigestOf(vault_, identifier));
   std::optional<MemberId> holder;
   LOYALTY_TRY(db_.Read([&](Transaction& tx) -> Status {
     LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT member_id FROM identifiers WHERE kind = ?1 AND value = ?2",
-                                                   {IdentifierKindName(identifier.kind), identifier.value}));
+                                                   {IdentifierKindName(identifier.kind), digest}));
     if (!row) return {};
     LOYALTY_ASSIGN_OR_RETURN(holder, MemberId::Parse(row->Text(0)));
     return {};
@@ -152,7 +188,10 @@ Result<std::vector<Identifier>> IdentityGraph::IdentifiersOf(const MemberId& mem
                                tx.Query("SELECT kind, value FROM identifiers WHERE member_id = ?1", {profile.str()}));
       for (const auto& row : rows) {
         LOYALTY_ASSIGN_OR_RETURN(IdentifierKind kind, ParseIdentifierKind(row.Text(0)));
-        out.push_back({kind, row.Text(1)});
+        const std::string ref = IdentifierRef(row.Text(0), row.Text(1));
+        LOYALTY_ASSIGN_OR_RETURN(auto value, vault_.Get(tx, ref));
+        if (!value) return Fail(ErrorCode::kInternal, "the vault holds no value for " + ref);
+        out.push_back({kind, std::move(*value)});
       }
     }
     return {};
@@ -197,11 +236,14 @@ Result<AttachOutcome> IdentityGraph::AttachIn(Transaction& tx, const MemberId& m
   AttachOutcome outcome;
   for (const auto& identifier : identifiers) {
     const std::string_view kind = IdentifierKindName(identifier.kind);
+    LOYALTY_ASSIGN_OR_RETURN(std::string digest, DigestOf(vault_, identifier));
     LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT member_id FROM identifiers WHERE kind = ?1 AND value = ?2",
-                                                   {kind, identifier.value}));
+                                                   {kind, digest}));
     if (!row) {
       LOYALTY_TRY(tx.Execute("INSERT INTO identifiers (kind, value, member_id, added_at) VALUES (?1, ?2, ?3, ?4)",
-                             {kind, identifier.value, member.str(), core::ToUnixMillis(now)}));
+                             {kind, digest, member.str(), core::ToUnixMillis(now)}));
+      const privacy::Secret secret{IdentifierRef(kind, digest), member, std::string(kVaultKind), identifier.value};
+      LOYALTY_TRY(vault_.Put(tx, std::span(&secret, 1)));
       outcome.added.push_back(identifier);
       continue;
     }
@@ -260,6 +302,22 @@ Result<MergeRecord> IdentityGraph::UnmergeIn(Transaction& tx, const MemberId& ab
   LOYALTY_TRY(tx.Execute("UPDATE merges SET undone_at = ?2, undo_reason = ?3, undo_actor = ?4 WHERE merge_id = ?1",
                          {merge_id, core::ToUnixMillis(now), reason, actor}));
   return ReadMerge(tx, merge_id);
+}
+
+Result<int64_t> IdentityGraph::EraseIn(Transaction& tx, const std::map<MemberId, MemberId>& pseudonyms) {
+  int64_t erased = 0;
+  for (const auto& [profile, pseudonym] : pseudonyms) {
+    LOYALTY_ASSIGN_OR_RETURN(int64_t removed, tx.Execute("DELETE FROM identifiers WHERE member_id = ?1", {profile.str()}));
+    erased += removed;
+    LOYALTY_TRY(vault_.EraseMember(tx, profile, std::string(kVaultKind)));
+    LOYALTY_TRY(tx.Execute("UPDATE merges SET survivor_id = ?2 WHERE survivor_id = ?1", {profile.str(), pseudonym.str()}));
+    LOYALTY_TRY(tx.Execute("UPDATE merges SET absorbed_id = ?2 WHERE absorbed_id = ?1", {profile.str(), pseudonym.str()}));
+    LOYALTY_TRY(tx.Execute("UPDATE merged_profiles SET member_id = ?2 WHERE member_id = ?1",
+                           {profile.str(), pseudonym.str()}));
+    LOYALTY_TRY(tx.Execute("UPDATE merged_profiles SET survivor_id = ?2 WHERE survivor_id = ?1",
+                           {profile.str(), pseudonym.str()}));
+  }
+  return erased;
 }
 
 }  // namespace loyalty::identity

@@ -357,4 +357,9 @@ Result<std::vector<StoredPrediction>> ModelRegistry::KeptPredictions(int64_t sna
   });
 }
 
+core::Status ModelRegistry::ForgetMemberIn(store::Transaction& tx, const core::MemberId& member) const {
+  LOYALTY_TRY(tx.Execute("DELETE FROM stored_predictions WHERE member_id = ?1", {member.str()}));
+  return {};
+}
+
 }  // namespace loyalty::models

@@ -257,4 +257,10 @@ Json ToJson(const ReviewItem& item) {
               {"verdicts", std::move(verdicts)}};
 }
 
+core::Status ReviewQueue::PseudonymiseIn(store::Transaction& tx, const std::string& member,
+                                         const std::string& pseudonym) const {
+  LOYALTY_TRY(tx.Execute("UPDATE review_verdicts SET member = ?2, comment = '' WHERE member = ?1", {member, pseudonym}));
+  return {};
+}
+
 }  // namespace loyalty::oversight

@@ -39,8 +39,21 @@ CREATE TABLE vault_tasks (
 );
 )sql";
 constexpr std::string_view kSchemaV3 = "CREATE INDEX vault_entries_kind ON vault_entries (kind, ref)";
-constexpr store::Migration kMigrations[] = {
-    {1, "PII vault", kSchemaV1}, {2, "one-off vault tasks", kSchemaV2}, {3, "vault entries by kind", kSchemaV3}};
+// The key of lookup digests, sealed like an entry: it outlives key rotations (Rekey re-seals
+// it), so digests already stored stay valid.
+constexpr std::string_view kSchemaV4 = R"sql(
+CREATE TABLE vault_lookup_key (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  key_id TEXT NOT NULL,
+  sealed TEXT NOT NULL
+);
+)sql";
+constexpr store::Migration kMigrations[] = {{1, "PII vault", kSchemaV1},
+                                            {2, "one-off vault tasks", kSchemaV2},
+                                            {3, "vault entries by kind", kSchemaV3},
+                                            {4, "lookup digest key", kSchemaV4}};
+// Reference and associated-data member of the sealed lookup key.
+constexpr std::string_view kLookupKeyRef = "vault:lookup-key";
 
 constexpr size_t kNonce = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
 constexpr size_t kTag = crypto_aead_xchacha20poly1305_ietf_ABYTES;
@@ -177,7 +190,49 @@ Result<std::unique_ptr<Vault>> Vault::Open(store::Database& db, VaultKey key, co
                       ": restore the key that sealed them (docs/operations.md, PII vault)");
     }
   }
-  return std::unique_ptr<Vault>(new Vault(db, std::move(key), clock));
+  std::unique_ptr<Vault> vault(new Vault(db, std::move(key), clock));
+  LOYALTY_TRY(vault->LoadLookupKey(check_key));
+  return vault;
+}
+
+Status Vault::LoadLookupKey(bool check_key) {
+  return db_.Write([&](store::Transaction& tx) -> Status {
+    LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT key_id, sealed FROM vault_lookup_key WHERE id = 1"));
+    if (!row) {
+      std::string fresh(crypto_generichash_KEYBYTES, '\0');
+      randombytes_buf(fresh.data(), fresh.size());
+      LOYALTY_TRY(tx.Execute("INSERT INTO vault_lookup_key (id, key_id, sealed) VALUES (1, ?1, ?2)",
+                             {key_.id(), Seal(key_, kLookupKeyRef, "", fresh)}));
+      lookup_key_ = std::move(fresh);
+      return {};
+    }
+    // Another key sealed it: a vault opened without the key check cannot make digests
+    // (Digest says so).
+    if (row->Text(0) != key_.id()) {
+      if (!check_key) return {};
+      return Fail(ErrorCode::kFailedPrecondition, "the vault's lookup key was sealed by key " + row->Text(0) +
+                                                      ", not by the configured key " + key_.id() +
+                                                      ": restore the key that sealed it (docs/operations.md, PII vault)");
+    }
+    LOYALTY_ASSIGN_OR_RETURN(std::string opened, privacy::Open(key_, kLookupKeyRef, "", row->Text(1)));
+    if (opened.size() != crypto_generichash_KEYBYTES) {
+      return Fail(ErrorCode::kInternal, "the vault's lookup key is corrupt");
+    }
+    lookup_key_ = std::move(opened);
+    return {};
+  });
+}
+
+Result<std::string> Vault::Digest(std::string_view value) const {
+  if (!lookup_key_) {
+    return Fail(ErrorCode::kFailedPrecondition,
+                "the vault's lookup key was sealed by another key: open the vault with the key that sealed it");
+  }
+  unsigned char digest[16];
+  crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(value.data()), value.size(),
+                     reinterpret_cast<const unsigned char*>(lookup_key_->data()), lookup_key_->size());
+  char hex[sizeof digest * 2 + 1];
+  return std::string(sodium_bin2hex(hex, sizeof hex, digest, sizeof digest));
 }
 
 Status Vault::Put(std::span<const Secret> secrets) {
@@ -233,14 +288,17 @@ Result<std::vector<Secret>> Vault::OfKind(std::string_view kind) {
 }
 
 Result<std::optional<std::string>> Vault::Get(std::string_view ref) {
-  return db_.ReadValue<std::optional<std::string>>([&](store::Transaction& tx) -> Result<std::optional<std::string>> {
-    LOYALTY_ASSIGN_OR_RETURN(auto row,
-                             tx.QueryOne("SELECT member, key_id, sealed FROM vault_entries WHERE ref = ?1", {ref}));
-    if (!row) return std::optional<std::string>();
-    LOYALTY_TRY(CheckKey(key_, ref, row->Text(1)));
-    LOYALTY_ASSIGN_OR_RETURN(std::string plaintext, privacy::Open(key_, ref, row->Text(0), row->Text(2)));
-    return std::optional<std::string>(std::move(plaintext));
-  });
+  return db_.ReadValue<std::optional<std::string>>(
+      [&](store::Transaction& tx) -> Result<std::optional<std::string>> { return Get(tx, ref); });
+}
+
+Result<std::optional<std::string>> Vault::Get(store::Transaction& tx, std::string_view ref) const {
+  LOYALTY_ASSIGN_OR_RETURN(auto row,
+                           tx.QueryOne("SELECT member, key_id, sealed FROM vault_entries WHERE ref = ?1", {ref}));
+  if (!row) return std::optional<std::string>();
+  LOYALTY_TRY(CheckKey(key_, ref, row->Text(1)));
+  LOYALTY_ASSIGN_OR_RETURN(std::string plaintext, privacy::Open(key_, ref, row->Text(0), row->Text(2)));
+  return std::optional<std::string>(std::move(plaintext));
 }
 
 Result<std::vector<Secret>> Vault::ForMember(const core::MemberId& member) {
@@ -260,10 +318,14 @@ Result<std::vector<Secret>> Vault::ForMember(const core::MemberId& member) {
 }
 
 Result<int64_t> Vault::EraseMember(const core::MemberId& member, std::optional<std::string> kind) {
-  return db_.WriteValue<int64_t>([&](store::Transaction& tx) {
-    if (kind) return tx.Execute("DELETE FROM vault_entries WHERE member = ?1 AND kind = ?2", {member.str(), *kind});
-    return tx.Execute("DELETE FROM vault_entries WHERE member = ?1", {member.str()});
-  });
+  return db_.WriteValue<int64_t>(
+      [&](store::Transaction& tx) { return EraseMember(tx, member, std::move(kind)); });
+}
+
+Result<int64_t> Vault::EraseMember(store::Transaction& tx, const core::MemberId& member,
+                                   std::optional<std::string> kind) const {
+  if (kind) return tx.Execute("DELETE FROM vault_entries WHERE member = ?1 AND kind = ?2", {member.str(), *kind});
+  return tx.Execute("DELETE FROM vault_entries WHERE member = ?1", {member.str()});
 }
 
 Result<bool> Vault::TaskDone(std::string_view name) {
@@ -296,6 +358,14 @@ Result<int64_t> Vault::Rekey(store::Database& db, const VaultKey& current, const
       LOYALTY_ASSIGN_OR_RETURN(std::string plaintext, privacy::Open(current, row.Text(0), row.Text(1), row.Text(3)));
       LOYALTY_TRY(tx.Execute("UPDATE vault_entries SET key_id = ?1, sealed = ?2 WHERE ref = ?3",
                              {next.id(), Seal(next, row.Text(0), row.Text(1), plaintext), row.Text(0)}));
+      sodium_memzero(plaintext.data(), plaintext.size());
+    }
+    LOYALTY_ASSIGN_OR_RETURN(auto lookup, tx.QueryOne("SELECT key_id, sealed FROM vault_lookup_key WHERE id = 1"));
+    if (lookup) {
+      LOYALTY_TRY(CheckKey(current, kLookupKeyRef, lookup->Text(0)));
+      LOYALTY_ASSIGN_OR_RETURN(std::string plaintext, privacy::Open(current, kLookupKeyRef, "", lookup->Text(1)));
+      LOYALTY_TRY(tx.Execute("UPDATE vault_lookup_key SET key_id = ?1, sealed = ?2 WHERE id = 1",
+                             {next.id(), Seal(next, kLookupKeyRef, "", plaintext)}));
       sodium_memzero(plaintext.data(), plaintext.size());
     }
     return static_cast<int64_t>(rows.size());

@@ -104,6 +104,7 @@ constexpr std::array kRules = {
     RouteRule{Method::kDelete, "/v1/members/{id}/texts", Permission::kManageMembers},
     // Data subject requests
     RouteRule{Method::kGet, "/v1/members/{id}/export", Permission::kReadPii},  // everything kept about them
+    RouteRule{Method::kPost, "/v1/members/{id}/erasure", Permission::kErase},
     // Review queue
     RouteRule{Method::kGet, "/v1/reviews", Permission::kReview},
     RouteRule{Method::kGet, "/v1/reviews/stats", Permission::kReview},

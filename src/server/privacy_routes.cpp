@@ -14,6 +14,15 @@ void AddPrivacyRoutes(Router& router, engine::SubjectRequests& requests) {
       return document;
     });
   });
+  router.Add(Method::kPost, "/v1/members/{id}/erasure", [&requests](const Request& request) {
+    return Respond(200, [&]() -> Result<Json> {
+      LOYALTY_ASSIGN_OR_RETURN(auto id, PathId<core::MemberId>(request, "id"));
+      LOYALTY_ASSIGN_OR_RETURN(auto body, ParseBody(request));
+      LOYALTY_TRY(core::RejectUnknownFields(body, {"reason"}, "body"));
+      LOYALTY_ASSIGN_OR_RETURN(auto reason, core::RequireString(body, "reason"));
+      return requests.Erase(id, reason);
+    });
+  });
 }
 
 }  // namespace loyalty::server

@@ -3,10 +3,12 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 
 namespace loyalty::store {
@@ -46,6 +48,9 @@ class Connection final : public Transaction {
     if (!read_only) {
       // page_size takes effect only when the database file is created.
       pragmas += "PRAGMA page_size = " + std::to_string(options.page_size) + "; PRAGMA journal_mode = WAL;";
+      // Deleted content is overwritten with zeros, so erased personal data does not linger in
+      // free pages of the file.
+      pragmas += "PRAGMA secure_delete = ON;";
       pragmas += options.durability == Durability::kFull ? "PRAGMA synchronous = FULL;" : "PRAGMA synchronous = NORMAL;";
       pragmas += "PRAGMA wal_autocheckpoint = " + std::to_string(options.wal_autocheckpoint_pages) + ";";
     }
@@ -159,6 +164,7 @@ class Connection final : public Transaction {
 // front commits a batch on behalf of those queued behind it).
 struct PendingWrite {
   const std::function<Status(Transaction&)>* work;
+  bool exclusive = false;  // runs alone, outside any transaction (Scrub); never batched
   Status status;
   bool done = false;
   std::condition_variable cv;
@@ -206,6 +212,35 @@ class SqliteDatabase final : public Database {
     return std::move(self.status);
   }
 
+  Status Scrub() override {
+    PendingWrite self;
+    self.exclusive = true;
+    std::unique_lock lock(mu_);
+    queue_.push_back(&self);
+    if (leader_waiting_) arrival_cv_.notify_one();
+    while (&self != queue_.front()) self.cv.wait(lock);
+    lock.unlock();
+    Status status;
+    // A reader still on an old snapshot keeps the log busy; readers are short, so wait a little.
+    for (int attempt = 0;; ++attempt) {
+      auto rows = writer_->Query("PRAGMA wal_checkpoint(TRUNCATE)", {});
+      if (!rows) {
+        status = std::unexpected(rows.error());
+        break;
+      }
+      if (rows->empty() || rows->front().Int(0) == 0) break;
+      if (attempt == 100) {
+        status = core::Fail(ErrorCode::kUnavailable, "readers kept the write-ahead log busy; run the scrub again");
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    lock.lock();
+    queue_.pop_front();
+    if (!queue_.empty()) queue_.front()->cv.notify_one();
+    return status;
+  }
+
   Status Read(const std::function<Status(Transaction&)>& work) override {
     LOYALTY_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, AcquireReader());
     // Prepared (and cached) like any statement: parsing BEGIN on every read costs more than
@@ -228,7 +263,9 @@ class SqliteDatabase final : public Database {
   void RunBatch(std::vector<PendingWrite*>& batch, size_t max_batch) {
     auto take_arrivals = [&] {
       std::lock_guard lock(mu_);
-      for (size_t i = batch.size(); i < queue_.size() && batch.size() < max_batch; ++i) batch.push_back(queue_[i]);
+      for (size_t i = batch.size(); i < queue_.size() && batch.size() < max_batch && !queue_[i]->exclusive; ++i) {
+        batch.push_back(queue_[i]);
+      }
     };
     take_arrivals();
     if (Status begin = Run("BEGIN IMMEDIATE"); !begin) {

@@ -324,6 +324,26 @@ TEST_F(CliTest, MembersExportWritesAPrivateFileOnceAndIsAudited) {
   EXPECT_EQ(failed, 1);
 }
 
+TEST_F(CliTest, MembersEraseRemovesTheMemberAndRecordsIt) {
+  ASSERT_EQ(Loyalty("members create --member bea --identifier email:bea@example.com").exit_code, 0);
+  ASSERT_EQ(Loyalty("ledger earn --member bea --order o1 --line SKU:c:1:12.00 --key k1").exit_code, 0);
+  ExpectOneLineError(Loyalty("members erase --member bea"), 106, "--reason");
+  ExpectOneLineError(Loyalty("members erase --member nobody --reason DSR-9"), 3, "nobody");
+  auto erased = LoyaltyJson("members erase --member bea --reason DSR-9 --actor dpo");
+  EXPECT_EQ(erased["identifiers_removed"], 1);
+  EXPECT_TRUE(erased["scrubbed"].get<bool>());
+  ExpectOneLineError(Loyalty("members show --member bea"), 3, "bea");
+  ExpectOneLineError(Loyalty("members show --identifier email:bea@example.com"), 3, "email");
+  EXPECT_TRUE(LoyaltyJson("ledger verify")["ok"].get<bool>());
+  auto audit = LoyaltyJson("audit list --member bea");
+  int erasures = 0;
+  for (const auto& entry : audit) {
+    erasures += entry["action"] == "members erase" && entry["actor"] == "dpo" && entry["reason"] == "DSR-9" ? 1 : 0;
+  }
+  EXPECT_EQ(erasures, 1);
+  EXPECT_EQ(Loyalty("vault scrub").exit_code, 0);
+}
+
 TEST_F(CliTest, DemoTellsTheLedgerStoryAndVerifiesIt) {
   CliRun demo = Loyalty("demo --dir " + (dir_ / "demo").string());
   EXPECT_EQ(demo.exit_code, 0) << demo.err;

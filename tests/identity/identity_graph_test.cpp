@@ -4,6 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+#include <map>
+
+#include "loyalty/core/clock.hpp"
 #include "loyalty/store/sqlite.hpp"
 #include "support/temp_dir.hpp"
 
@@ -16,7 +21,18 @@ class IdentityGraphTest : public ::testing::Test {
  protected:
   void SetUp() override {
     db_ = std::move(*store::OpenSqlite({.path = dir_ / "identity.db", .durability = store::Durability::kNormal}));
-    graph_ = std::move(*IdentityGraph::Open(*db_, *Normalizer::Create("US")));
+    vault_ = std::move(*privacy::Vault::Open(*db_, key_, clock_));
+    graph_ = std::move(*IdentityGraph::Open(*db_, *Normalizer::Create("US"), *vault_));
+  }
+
+  // Every byte of the store's files (database and write-ahead log).
+  std::string FileBytes() {
+    std::string out;
+    for (const char* name : {"identity.db", "identity.db-wal"}) {
+      std::ifstream in(dir_ / name, std::ios::binary);
+      out.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    return out;
   }
 
   Identifier Email(std::string_view raw) { return *graph_->normalizer().Normalize(IdentifierKind::kEmail, raw); }
@@ -53,10 +69,53 @@ class IdentityGraphTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  core::ManualClock clock_{*core::ParseTimestamp("2026-03-01T10:00:00Z")};
+  privacy::VaultKey key_ = privacy::VaultKey::Generate();
   core::Timestamp now_ = *core::ParseTimestamp("2026-03-01T10:00:00Z");
   std::unique_ptr<store::Database> db_;
+  std::unique_ptr<privacy::Vault> vault_;
   std::unique_ptr<IdentityGraph> graph_;
 };
+
+TEST_F(IdentityGraphTest, KeepsIdentifierValuesOnlySealed) {
+  Attach("a", {Email("ann.secret@example.com")});
+  ASSERT_TRUE(db_->Scrub());
+  EXPECT_EQ(FileBytes().find("ann.secret"), std::string::npos);
+  EXPECT_EQ(**graph_->Lookup(Email("Ann.Secret@example.com")), M("a"));
+  EXPECT_EQ(*graph_->IdentifiersOf(M("a")), std::vector<Identifier>{Email("ann.secret@example.com")});
+}
+
+TEST_F(IdentityGraphTest, SealsValuesAnOlderStoreKeptInTheClear) {
+  // An older store: the value in the clear and the sealing task not yet run.
+  ASSERT_TRUE(db_->Write([](store::Transaction& tx) -> core::Status {
+    LOYALTY_TRY(tx.Execute("INSERT INTO identifiers (kind, value, member_id, added_at) "
+                           "VALUES ('email', 'old.timer@example.com', 'old', 0)", {}));
+    LOYALTY_TRY(tx.Execute("DELETE FROM vault_tasks WHERE name = 'seal identifiers'", {}));
+    return {};
+  }));
+  graph_ = std::move(*IdentityGraph::Open(*db_, *Normalizer::Create("US"), *vault_));
+  EXPECT_EQ(**graph_->Lookup(Email("old.timer@example.com")), M("old"));
+  EXPECT_EQ(*graph_->IdentifiersOf(M("old")), std::vector<Identifier>{Email("old.timer@example.com")});
+  ASSERT_TRUE(db_->Scrub());
+  EXPECT_EQ(FileBytes().find("old.timer"), std::string::npos);
+}
+
+TEST_F(IdentityGraphTest, ErasureDropsIdentifiersAndRenamesMerges) {
+  Attach("a", {Email("ann@example.com")});
+  Attach("b", {Email("ann.work@example.com")});
+  ASSERT_TRUE(Merge("a", "b"));
+  const std::map<MemberId, MemberId> pseudonyms{{M("a"), M("erased-1")}, {M("b"), M("erased-2")}};
+  auto erased = db_->WriteValue<int64_t>([&](store::Transaction& tx) { return graph_->EraseIn(tx, pseudonyms); });
+  ASSERT_TRUE(erased);
+  EXPECT_EQ(*erased, 2);
+  ASSERT_TRUE(graph_->Refresh());
+  EXPECT_FALSE(graph_->Lookup(Email("ann@example.com"))->has_value());
+  EXPECT_TRUE(graph_->IdentifiersOf(M("erased-1"))->empty());
+  EXPECT_EQ(graph_->Resolve(M("erased-2")), M("erased-1"));
+  EXPECT_EQ(graph_->Resolve(M("b")), M("b"));
+  EXPECT_TRUE(graph_->History(M("a"))->empty());
+  EXPECT_EQ(*vault_->Count(), 0);
+}
 
 TEST_F(IdentityGraphTest, AnIdentifierHasOneHolderAndIsFoundByAnySpelling) {
   auto first = Attach("ana", {Email("Ana@Example.com")});
@@ -120,7 +179,7 @@ TEST_F(IdentityGraphTest, UnmergeCutsTheLinkKeepsHistoryAndGoesNewestFirst) {
 TEST_F(IdentityGraphTest, LinksSurviveAReopen) {
   ASSERT_TRUE(Merge("a", "b"));
   graph_.reset();
-  graph_ = std::move(*IdentityGraph::Open(*db_, *Normalizer::Create("US")));
+  graph_ = std::move(*IdentityGraph::Open(*db_, *Normalizer::Create("US"), *vault_));
   EXPECT_EQ(graph_->Resolve(M("b")), M("a"));
 }
 

@@ -109,10 +109,12 @@ TEST_F(VaultTest, ErasureRemovesOnlyThatMembersEntries) {
 TEST_F(VaultTest, RekeyReSealsEverythingUnderTheNewKey) {
   ASSERT_TRUE(
       vault_->Put(std::vector<Secret>{{"evt:1", Member("m1"), "text", "a"}, {"evt:2", Member("m2"), "text", "b"}}));
+  const std::string digest = *vault_->Digest("email:ann@example.com");
   const VaultKey next = VaultKey::Generate();
   EXPECT_EQ(*Vault::Rekey(*db_, key_, next), 2);
   auto reopened = std::move(*Vault::Open(*db_, next, clock_));
   EXPECT_EQ(reopened->Get("evt:2").value(), "b");
+  EXPECT_EQ(*reopened->Digest("email:ann@example.com"), digest) << "lookup digests outlive a rotation";
   EXPECT_FALSE(vault_->Get("evt:1").has_value());             // the old key no longer opens it
   EXPECT_FALSE(Vault::Open(*db_, key_, clock_).has_value());  // nor may it open the vault again
   // Re-keying from a key that did not seal the entries changes nothing.
@@ -120,6 +122,21 @@ TEST_F(VaultTest, RekeyReSealsEverythingUnderTheNewKey) {
   ASSERT_FALSE(wrong.has_value());
   EXPECT_EQ(wrong.error().code, core::ErrorCode::kFailedPrecondition);
   EXPECT_EQ(reopened->Get("evt:1").value(), "a");
+}
+
+TEST_F(VaultTest, DigestsAreKeyedAndStable) {
+  const std::string digest = *vault_->Digest("email:ann@example.com");
+  EXPECT_EQ(digest.size(), 32u);
+  EXPECT_EQ(*vault_->Digest("email:ann@example.com"), digest);
+  EXPECT_NE(*vault_->Digest("email:bob@example.com"), digest);
+  // Another store's vault has its own lookup key: the same value gives another digest.
+  auto other_db = std::move(*store::OpenSqlite({.path = dir_ / "other.db", .durability = store::Durability::kNormal}));
+  auto other = std::move(*Vault::Open(*other_db, key_, clock_));
+  EXPECT_NE(*other->Digest("email:ann@example.com"), digest);
+  // A vault opened without the key check by a key that did not seal the lookup key cannot
+  // make digests (it would find nobody).
+  auto stranger = std::move(*Vault::Open(*db_, VaultKey::Generate(), clock_, false));
+  EXPECT_EQ(stranger->Digest("email:ann@example.com").error().code, core::ErrorCode::kFailedPrecondition);
 }
 
 TEST(VaultKeyTest, ReadsHexAndCreatesAPrivateKeyFileOnce) {

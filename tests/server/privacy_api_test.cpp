@@ -1,5 +1,6 @@
 // Data subject requests over real HTTP: a member's whole record as one document, for roles
-// allowed personal data only (not analysts), and every export recorded in the audit trail.
+// allowed personal data only (not analysts), and every export recorded in the audit trail;
+// erasure for admins only, audited, after which nothing of the member is found.
 
 #include <gtest/gtest.h>
 
@@ -66,6 +67,41 @@ TEST_F(PrivacyApiTest, ExportsAMembersWholeRecordToManagersAndAuditsIt) {
   HttpClient service = Anonymous();
   service.SetDefaultHeader("Authorization", "Bearer " + IssueKey(engine::Role::kService));
   EXPECT_EQ(service.Send("GET", "/v1/members/ann/export").status, 200);
+}
+
+TEST_F(PrivacyApiTest, AdminsEraseAMemberAndTheErasureIsAudited) {
+  StartServer();
+  HttpClient client = Client();
+  ASSERT_EQ(Post(client, "/v1/members", {{"id", "bea"}, {"identifiers", {{{"kind", "email"}, {"value", "bea@example.com"}}}}}).status, 201);
+  ASSERT_EQ(Post(client, "/v1/purchases", Purchase("bea", "o1", "30.00"), "k1").status, 201);
+
+  HttpClient manager = Anonymous();
+  manager.SetDefaultHeader("Authorization", "Bearer " + IssueKey(engine::Role::kManager));
+  EXPECT_EQ(manager.Send("POST", "/v1/members/bea/erasure", Json{{"reason", "DSR-7"}}.dump()).status, 403);
+  ExpectProblem(client.Send("POST", "/v1/members/bea/erasure", Json::object().dump()), 400, "invalid_argument", "reason");
+  ExpectProblem(client.Send("POST", "/v1/members/bea/erasure", Json{{"reason", "DSR-7"}, {"when", "now"}}.dump()), 400,
+                "invalid_argument", "when");
+  ExpectProblem(client.Send("POST", "/v1/members/nobody/erasure", Json{{"reason", "DSR-7"}}.dump()), 404, "not_found",
+                "nobody");
+
+  auto erased = client.Send("POST", "/v1/members/bea/erasure", Json{{"reason", "DSR-7"}}.dump());
+  ASSERT_EQ(erased.status, 200) << erased.body;
+  const Json result = erased.json();
+  EXPECT_EQ(result["member"], "bea");
+  EXPECT_EQ(result["identifiers_removed"], 1);
+  EXPECT_TRUE(result["scrubbed"].get<bool>());
+  EXPECT_EQ(client.Send("GET", "/v1/members/bea").status, 404);
+  EXPECT_EQ(client.Send("GET", "/v1/members?identifier=email:bea%40example.com").status, 404);
+
+  oversight::AuditQuery query;
+  query.member = "bea";
+  auto entries = platform_->audit().Query(query);
+  ASSERT_TRUE(entries) << entries.error().message;
+  bool recorded = false;
+  for (const auto& e : *entries) {
+    recorded = recorded || (e.action == "POST /v1/members/{id}/erasure" && e.status == 200 && e.reason == "DSR-7");
+  }
+  EXPECT_TRUE(recorded);
 }
 
 }  // namespace

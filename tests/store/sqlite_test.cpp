@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "loyalty/store/sqlite.hpp"
@@ -115,6 +118,48 @@ TEST_F(SqliteTest, ConcurrentWritersShareCommitsAndFailuresStayIsolated) {
   const auto stats = db_->write_stats();
   EXPECT_GT(stats.writes, 0);
   EXPECT_LE(stats.commits, stats.writes);
+}
+
+TEST_F(SqliteTest, ScrubLeavesNoTraceOfDeletedRowsInTheFiles) {
+  auto file_bytes = [&] {
+    std::string out;
+    for (const char* name : {"test.db", "test.db-wal"}) {
+      std::ifstream in(dir_ / name, std::ios::binary);
+      out.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    return out;
+  };
+  ASSERT_TRUE(db_->Write([](Transaction& tx) -> core::Status {
+    LOYALTY_TRY(tx.Execute("INSERT INTO kv (k, v, note) VALUES ('a', 1, 'secret-note-of-ann')", {}));
+    LOYALTY_TRY(tx.Execute("INSERT INTO kv (k, v, note) VALUES ('b', 2, 'kept')", {}));
+    return {};
+  }));
+  ASSERT_NE(file_bytes().find("secret-note-of-ann"), std::string::npos);
+  ASSERT_TRUE(db_->Write([](Transaction& tx) -> core::Status {
+    LOYALTY_TRY(tx.Execute("DELETE FROM kv WHERE k = 'a'", {}));
+    return {};
+  }));
+  EXPECT_NE(file_bytes().find("secret-note-of-ann"), std::string::npos) << "the log still holds the old page";
+
+  // Concurrent writers queue behind the scrub and all land.
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        const std::string key = "w" + std::to_string(t) + "-" + std::to_string(i);
+        EXPECT_TRUE(db_->Write([&](Transaction& tx) -> core::Status {
+          LOYALTY_TRY(tx.Execute("INSERT INTO kv (k, v) VALUES (?1, 0)", {key}));
+          return {};
+        }));
+      }
+    });
+  }
+  ASSERT_TRUE(db_->Scrub());
+  for (auto& w : writers) w.join();
+  ASSERT_TRUE(db_->Scrub());
+  EXPECT_EQ(file_bytes().find("secret-note-of-ann"), std::string::npos);
+  EXPECT_EQ(std::filesystem::file_size(dir_ / "test.db-wal"), 0u);
+  EXPECT_EQ(Count(), 1 + 4 * 50);
 }
 
 TEST_F(SqliteTest, ReadersSeeOneSnapshotWhileWritersCommit) {

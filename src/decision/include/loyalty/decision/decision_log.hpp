@@ -189,6 +189,11 @@ class DecisionLog {
   // decider's arms, after the commit); false when it was recorded before.
   [[nodiscard]] core::Result<bool> RecordRejection(store::Transaction& tx, const RoutedOffer& offer);
 
+  // Erasure: files the member's decisions under `pseudonym` (inside a caller's transaction);
+  // returns how many.
+  [[nodiscard]] core::Result<int64_t> PseudonymiseIn(store::Transaction& tx, const std::string& member,
+                                                     const std::string& pseudonym) const;
+
   // Rebuilds the decider's memory from the log: bandit evidence, caps and budgets.
   [[nodiscard]] core::Status Restore(Decider& decider);
 

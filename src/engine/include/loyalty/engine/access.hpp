@@ -45,8 +45,9 @@ enum class Permission {
   kReview,          // the review queue: approve, reject, modify and escalate routed offers
   kSignedIn,        // any valid key: who am I and what may I do (the dashboard's sign-in)
   kSetAutomation,   // move the program between automation phases, or roll a move back
+  kErase,           // erase a member (the right to erasure): cannot be undone
 };
-inline constexpr int kPermissionCount = 16;
+inline constexpr int kPermissionCount = 17;
 
 std::string_view PermissionName(Permission permission);  // words: "read personal data"
 std::string_view PermissionCode(Permission permission);  // the API's name: "read_pii"

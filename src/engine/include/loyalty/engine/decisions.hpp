@@ -112,6 +112,8 @@ class Decisions {
 
   decision::Decider& decider() { return decider_; }
   decision::DecisionLog& log() { return *log_; }
+  // Waits until every buffered decision is stored.
+  void Flush();
   // True when decisions are answered before they are stored (they never wait for a commit).
   bool buffered() const { return writer_ != nullptr; }
 
@@ -119,8 +121,6 @@ class Decisions {
   Decisions(std::unique_ptr<decision::DecisionLog> log, Members& members, Predictions& predictions, ledger::Ledger& ledger,
             const core::Clock& clock, uint64_t seed);
   class Writer;
-  // Waits until every buffered decision is stored.
-  void Flush();
 
   struct Request {
     decision::DecisionContext context;

@@ -59,6 +59,11 @@ class Fairness {
   // Members' values of the configured attribute (1 to 100 characters); 422 when none is
   // configured. Replaces what a member had.
   [[nodiscard]] core::Status SetAttributes(std::span<const std::pair<core::MemberId, std::string>> values);
+  // The member's value of the configured attribute (nullopt: none configured or none kept).
+  std::optional<std::string> ValueOf(const core::MemberId& member) const;
+  // Erasure: forgets the values of these profiles held in memory (the vault's entries go with
+  // the member's other entries).
+  void Forget(std::span<const core::MemberId> profiles);
   // Every member's value, by member id.
   [[nodiscard]] core::Result<std::map<std::string, std::string>> Groups();
   // Churn training options with the groups (error rates per group in the report) and, when

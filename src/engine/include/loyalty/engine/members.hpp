@@ -9,8 +9,9 @@
 // being merged away.
 // Threads: safe to share.
 
-#include <functional>
 #include <atomic>
+#include <functional>
+#include <map>
 #include <initializer_list>
 #include <memory>
 #include <mutex>
@@ -58,6 +59,18 @@ struct UnmergeResult {
   ledger::UnmergeTransfer ledger;
 };
 
+// Erasure renames every profile of the member to a fresh pseudonym with this prefix: their
+// events, points and decisions stay for the program's totals, tied to nobody. Profiles under
+// such a name are left out of features, training and decisions, and producers cannot use it.
+inline constexpr std::string_view kErasedPrefix = "erased-";
+bool IsErasedProfile(const MemberId& member);
+
+struct ErasedProfiles {
+  std::vector<MemberId> profiles;  // the member and every profile merged into it
+  int64_t identifiers = 0;         // identifiers dropped (their sealed values with them)
+  int64_t events = 0;              // events now under a pseudonym
+};
+
 struct FeatureReport {
   MemberId member;
   Timestamp as_of;
@@ -93,6 +106,13 @@ class Members {
   [[nodiscard]] Result<UnmergeResult> Unmerge(const MemberId& absorbed, std::string_view reason,
                                               std::string_view actor);
   [[nodiscard]] Result<std::vector<identity::MergeRecord>> History(const MemberId& member);
+
+  // Erases the member (any of its ids): in one transaction, with ingestion and merges held
+  // off, drops its identifiers, files its ledger, events and merges under pseudonyms and runs
+  // `also` for what other services keep (given each profile's pseudonym); then forgets its
+  // live features. kNotFound for an unknown member.
+  using ErasureStep = std::function<core::Status(store::Transaction&, const std::map<MemberId, MemberId>&)>;
+  [[nodiscard]] Result<ErasedProfiles> Erase(const MemberId& member, const ErasureStep& also);
 
   // Live features (as_of nullopt) or features replayed from the log as of a past time.
   [[nodiscard]] Result<FeatureReport> Features(const MemberId& member, std::optional<Timestamp> as_of);

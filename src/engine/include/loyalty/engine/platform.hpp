@@ -84,10 +84,10 @@ class Platform {
   const core::Clock& clock_;
   std::unique_ptr<ledger::Ledger> ledger_;
   std::unique_ptr<events::EventLog> event_log_;
+  std::unique_ptr<privacy::Vault> vault_;  // before identity_: the graph seals through it
   std::unique_ptr<identity::IdentityGraph> identity_;
   std::unique_ptr<features::FeatureStore> features_;
   std::unique_ptr<Members> members_;
-  std::unique_ptr<privacy::Vault> vault_;
   std::unique_ptr<TextSignals> text_;
   std::unique_ptr<Ingestor> ingestor_;
   std::unique_ptr<models::ModelRegistry> registry_;

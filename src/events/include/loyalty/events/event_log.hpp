@@ -35,6 +35,10 @@ class EventLog {
   // Replaces the properties of logged events (by id) inside a caller's transaction: only for
   // moving personal data out of the log (the engine's text sealing), never for history.
   [[nodiscard]] core::Status ReplaceProperties(store::Transaction& tx, std::span<const Event> events) const;
+  // Erasure: files the member's events under `pseudonym` (inside a caller's transaction), so
+  // aggregates keep them and nothing ties them to the person; returns how many.
+  [[nodiscard]] core::Result<int64_t> PseudonymiseIn(store::Transaction& tx, const core::MemberId& member,
+                                                     const core::MemberId& pseudonym) const;
   // For each id, the event the log holds under it, if any.
   [[nodiscard]] core::Result<std::vector<std::optional<Event>>> Find(std::span<const std::string> ids);
 

@@ -4,10 +4,14 @@
 // identifiers and its events, and resolves to its survivor until an unmerge cuts the link.
 // Every merge and unmerge is recorded with its reason and actor.
 //
+// Identifier values are personal data: the graph's table keeps the vault's keyed digest of
+// each, and the value itself is sealed in the vault (kind "identifier").
+//
 // Writes run inside the caller's transaction (the engine changes identity and ledger
 // together, atomically); call Refresh() after the commit so Resolve() sees the new links.
 // Threads: safe to share.
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -19,6 +23,7 @@
 #include "loyalty/core/clock.hpp"
 #include "loyalty/core/ids.hpp"
 #include "loyalty/identity/identifier.hpp"
+#include "loyalty/privacy/vault.hpp"
 #include "loyalty/store/database.hpp"
 
 namespace loyalty::identity {
@@ -50,8 +55,10 @@ struct AttachOutcome {
 
 class IdentityGraph {
  public:
-  // Migrates the schema and loads the merge links. `db` must outlive the graph.
-  [[nodiscard]] static core::Result<std::unique_ptr<IdentityGraph>> Open(store::Database& db, Normalizer normalizer);
+  // Migrates the schema (sealing values an older store kept in the clear) and loads the merge
+  // links. `db` and `vault` must outlive the graph.
+  [[nodiscard]] static core::Result<std::unique_ptr<IdentityGraph>> Open(store::Database& db, Normalizer normalizer,
+                                                                         privacy::Vault& vault);
 
   const Normalizer& normalizer() const { return normalizer_; }
 
@@ -83,17 +90,25 @@ class IdentityGraph {
   [[nodiscard]] core::Result<MergeRecord> UnmergeIn(store::Transaction& tx, const MemberId& absorbed,
                                                     std::string_view reason, std::string_view actor, Timestamp now);
 
-  // Reloads the merge links from the store: call after a transaction with MergeIn or
-  // UnmergeIn committed (or failed).
+  // Erasure: drops the identifiers of each profile (key) with their sealed values and renames
+  // the profile to its pseudonym (value) in the merge records; returns the identifiers dropped.
+  // Call Refresh() after the commit.
+  [[nodiscard]] core::Result<int64_t> EraseIn(store::Transaction& tx, const std::map<MemberId, MemberId>& pseudonyms);
+
+  // Reloads the merge links from the store: call after a transaction with MergeIn, UnmergeIn
+  // or EraseIn committed (or failed).
   [[nodiscard]] core::Status Refresh();
 
  private:
-  IdentityGraph(store::Database& db, Normalizer normalizer) : db_(db), normalizer_(std::move(normalizer)) {}
+  IdentityGraph(store::Database& db, Normalizer normalizer, privacy::Vault& vault)
+      : db_(db), normalizer_(std::move(normalizer)), vault_(vault) {}
+  [[nodiscard]] core::Status SealClearValues();
   // Resolve() against the links as the transaction sees them.
   [[nodiscard]] core::Result<MemberId> ResolveIn(store::Transaction& tx, const MemberId& member);
 
   store::Database& db_;
   const Normalizer normalizer_;
+  privacy::Vault& vault_;
   mutable std::shared_mutex mutex_;
   std::unordered_map<MemberId, MemberId> merged_into_;  // absorbed -> direct survivor
 };

@@ -181,6 +181,12 @@ class Ledger {
                                                      const MemberId& absorbed, int64_t merge_id);
   [[nodiscard]] Result<UnmergeTransfer> UnmergeMembersIn(store::Transaction& tx, int64_t merge_id);
 
+  // Erasure: moves everything the ledger keeps for `member` (journal, lots, orders, tiers,
+  // merges, stored commands) to `pseudonym`, a member id never used before, and removes the
+  // free-text reasons of its entries. Points stay on the pseudonymous account, so every
+  // balance and invariant still holds. Inside the caller's transaction.
+  [[nodiscard]] Status PseudonymiseIn(store::Transaction& tx, const MemberId& member, const MemberId& pseudonym);
+
   // Queries (read snapshots; never wait for writers).
   [[nodiscard]] Result<Balance> GetBalance(const MemberId& member);
   [[nodiscard]] Result<StatementPage> GetStatement(const MemberId& member, std::optional<int64_t> before_entry,

@@ -102,6 +102,8 @@ class ModelRegistry {
   // The kind's snapshots, oldest first; and one snapshot's predictions, by member.
   [[nodiscard]] core::Result<std::vector<PredictionSnapshot>> PredictionSnapshots(const std::string& kind);
   [[nodiscard]] core::Result<std::vector<StoredPrediction>> KeptPredictions(int64_t snapshot_id);
+  // Erasure: removes the member's kept predictions, inside a caller's transaction.
+  [[nodiscard]] core::Status ForgetMemberIn(store::Transaction& tx, const core::MemberId& member) const;
 
  private:
   ModelRegistry(store::Database& db, const core::Clock& clock) : db_(db), clock_(clock) {}

@@ -74,6 +74,10 @@ class ReviewQueue {
   // Verdicts given at or after `since`: counts and rates of approvals, modifications and
   // rejections per strategy, model versions and reviewer, and the expired.
   [[nodiscard]] core::Result<core::Json> Stats(core::Timestamp since);
+  // Erasure: files the member's verdicts under `pseudonym` and drops reviewers' comments on
+  // them (free text may name the member), inside a caller's transaction.
+  [[nodiscard]] core::Status PseudonymiseIn(store::Transaction& tx, const std::string& member,
+                                            const std::string& pseudonym) const;
 
  private:
   ReviewQueue(store::Database& db, const core::Clock& clock) : db_(db), clock_(clock) {}

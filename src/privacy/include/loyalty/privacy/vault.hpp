@@ -76,10 +76,17 @@ class Vault {
   [[nodiscard]] core::Result<std::vector<Secret>> OfKind(std::string_view kind);
   // The plaintext under `ref`; nullopt when there is none (never kept, or erased).
   [[nodiscard]] core::Result<std::optional<std::string>> Get(std::string_view ref);
+  [[nodiscard]] core::Result<std::optional<std::string>> Get(store::Transaction& tx, std::string_view ref) const;
+  // A keyed digest of `value` (32 hex digits) for finding personal data without keeping it in
+  // the clear: equal values give equal digests, and without the vault nobody can test a guess
+  // against one. Its key is kept in the vault, sealed, and survives Rekey.
+  [[nodiscard]] core::Result<std::string> Digest(std::string_view value) const;
   // A member's entries, oldest first.
   [[nodiscard]] core::Result<std::vector<Secret>> ForMember(const core::MemberId& member);
   // Removes a member's entries (of one kind, when given); returns how many there were.
   [[nodiscard]] core::Result<int64_t> EraseMember(const core::MemberId& member, std::optional<std::string> kind = std::nullopt);
+  [[nodiscard]] core::Result<int64_t> EraseMember(store::Transaction& tx, const core::MemberId& member,
+                                                  std::optional<std::string> kind = std::nullopt) const;
   [[nodiscard]] core::Result<int64_t> Count();
 
   // One-off tasks on the vault's data (e.g. sealing text logged before the vault existed):
@@ -96,8 +103,11 @@ class Vault {
 
  private:
   Vault(store::Database& db, VaultKey key, const core::Clock& clock) : db_(db), key_(std::move(key)), clock_(clock) {}
+  // Opens the lookup key, creating it on first use.
+  [[nodiscard]] core::Status LoadLookupKey(bool check_key);
   store::Database& db_;
   VaultKey key_;
+  std::optional<std::string> lookup_key_;  // nullopt: sealed by another key
   const core::Clock& clock_;
 };
 

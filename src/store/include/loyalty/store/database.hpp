@@ -112,6 +112,12 @@ class Database {
   // Runs `work` in a read-only snapshot. Never waits for writers.
   [[nodiscard]] virtual Status Read(const std::function<Status(Transaction&)>& work) = 0;
 
+  // Makes content already deleted unrecoverable from the store's files (erasure calls it):
+  // copies the write-ahead log into the database and empties it, so no old page images of
+  // deleted rows remain (deleted content in the database file itself is overwritten as it
+  // is deleted). Waits for the writes queued before it.
+  [[nodiscard]] virtual Status Scrub() = 0;
+
   // Backend name for logs and reports: "sqlite".
   virtual std::string_view backend() const = 0;
 
