@@ -1,5 +1,6 @@
 #include "loyalty/engine/members.hpp"
 
+#include "loyalty/core/logging.hpp"
 #include "loyalty/ledger/json.hpp"
 
 #include <algorithm>
@@ -49,10 +50,17 @@ bool IsErasedProfile(const MemberId& member) { return member.str().starts_with(k
 Result<ErasedProfiles> Members::Erase(const MemberId& member, const ErasureStep& also) {
   if (IsErasedProfile(member)) return Fail(ErrorCode::kNotFound, "member '" + member.str() + "' does not exist");
   auto lock = ExclusiveIdentityLock();
-  LOYALTY_ASSIGN_OR_RETURN(const Profile profile, Get(member));
+  // Known to the ledger, or only through events (producers may send events for members the
+  // ledger never saw). Nothing is decrypted: a damaged vault entry must not block an erasure.
+  const MemberId canonical = graph_.Resolve(member);
   ErasedProfiles out;
-  out.profiles.push_back(profile.member);
-  out.profiles.insert(out.profiles.end(), profile.merged_profiles.begin(), profile.merged_profiles.end());
+  out.profiles.push_back(canonical);
+  const auto absorbed = graph_.Absorbed(canonical);
+  out.profiles.insert(out.profiles.end(), absorbed.begin(), absorbed.end());
+  if (!ledger_.GetBalance(canonical)) {
+    LOYALTY_ASSIGN_OR_RETURN(const auto seen, log_.ForMembers(out.profiles, std::nullopt, 1));
+    if (seen.empty()) return Fail(ErrorCode::kNotFound, "member '" + member.str() + "' does not exist");
+  }
   // Random names: nothing about the person can be worked back from them.
   std::random_device random;
   std::map<MemberId, MemberId> pseudonyms;
@@ -71,13 +79,16 @@ Result<ErasedProfiles> Members::Erase(const MemberId& member, const ErasureStep&
     }
     return also(tx, pseudonyms);
   });
-  LOYALTY_TRY(graph_.Refresh());
+  const Status refreshed = graph_.Refresh();
   if (!written) return std::unexpected(written.error());
+  // The erasure is committed: what follows only tidies memory, and must not report it failed.
+  if (!refreshed) core::Log(core::LogLevel::kError, "erasure.refresh_failed", {{"error", refreshed.error().message}});
   for (const auto& id : out.profiles) features_.Replace(id, std::nullopt);
   return out;
 }
 
 Result<Profile> Members::Get(const MemberId& member) {
+  if (IsErasedProfile(member)) return Fail(ErrorCode::kNotFound, "member '" + member.str() + "' does not exist");
   Profile profile;
   profile.member = graph_.Resolve(member);
   if (profile.member != member) profile.resolved_from = member;
@@ -230,6 +241,7 @@ Status Members::EnsureLiveFeatures() {
 }
 
 Result<FeatureReport> Members::Features(const MemberId& member, std::optional<Timestamp> as_of) {
+  if (IsErasedProfile(member)) return Fail(ErrorCode::kNotFound, "member '" + member.str() + "' does not exist");
   FeatureReport report;
   report.member = graph_.Resolve(member);
   const Timestamp now = clock_.Now();
@@ -412,6 +424,25 @@ Json ToJson(const FeatureReport& report) {
 }  // namespace loyalty::engine
 
 namespace loyalty::engine {
+
+Result<Members::TrainingConsent> Members::ForTraining() {
+  // Consent events only (an index by type), in time order: the latest choice across a
+  // member's profiles wins. Cheaper than the live features, which daily jobs do not build.
+  std::map<MemberId, bool> refused;
+  LOYALTY_TRY(log_.OfType(events::EventType::kConsentChanged, core::FromUnixMillis(0), clock_.Now() + std::chrono::hours(48),
+                          [&](const events::Event& event) {
+                            const auto purpose = event.properties.find("purpose");
+                            if (purpose == event.properties.end() || *purpose != kTrainingPurpose) return;
+                            const auto granted = event.properties.find("granted");
+                            refused[graph_.Resolve(event.member)] =
+                                !(granted != event.properties.end() && granted->is_boolean() && granted->get<bool>());
+                          }));
+  TrainingConsent out;
+  for (const auto& [member, no] : refused) {
+    if (no) out.refused_.insert(member);
+  }
+  return out;
+}
 
 Result<std::vector<MemberId>> Members::LiveMembers() {
   LOYALTY_TRY(EnsureLiveFeatures());

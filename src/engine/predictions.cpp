@@ -80,10 +80,12 @@ Result<ChurnTrainingSet> Predictions::BuildChurnTrainingSet(Timestamp cutoff_tim
                                                     " days after the cutoff " + core::FormatTimestamp(cutoff) +
                                                     ", which reach past now; choose an earlier cutoff");
   }
+  LOYALTY_ASSIGN_OR_RETURN(const auto consent, members_.ForTraining());
   std::vector<MemberId> members;
   std::vector<features::FeatureVector> rows;
   LOYALTY_TRY(members_.Snapshot(cutoff, [&](const Members::SnapshotRow& row) -> core::Status {
     if (!row.purchase_days) return {};  // not a customer yet: nothing to churn from
+    if (!consent.Allows(row.member)) return {};
     members.push_back(row.member);
     rows.push_back(row.features);
     return {};
@@ -327,8 +329,9 @@ Result<TrainResult> Predictions::TrainClv(const TrainOptions& options) {
   progress("clv: reading purchase histories");
   std::map<MemberId, models::CustomerHistory> calibration;
   std::map<MemberId, int32_t> calibration_days;
+  LOYALTY_ASSIGN_OR_RETURN(const auto consent, members_.ForTraining());
   LOYALTY_TRY(members_.Snapshot(calibration_end, [&](const Members::SnapshotRow& row) -> core::Status {
-    if (!row.purchase_days) return {};
+    if (!row.purchase_days || !consent.Allows(row.member)) return {};
     calibration[row.member] = HistoryAt(row.member, *row.purchase_days, calibration_end);
     calibration_days[row.member] = row.purchase_days->days;
     return {};
@@ -336,6 +339,7 @@ Result<TrainResult> Predictions::TrainClv(const TrainOptions& options) {
   std::vector<models::CustomerHistory> current;
   LOYALTY_ASSIGN_OR_RETURN(const auto at_now, PurchaseDaysAt(now));
   for (const auto& [member, days] : at_now) {
+    if (!consent.Allows(member)) continue;
     current.push_back(HistoryAt(member, days, now));
     if (auto it = calibration.find(member); it != calibration.end()) {
       it->second.holdout_purchases = days.days - calibration_days[member];
@@ -469,11 +473,11 @@ Result<std::shared_ptr<const Predictions::LoadedSegments>> Predictions::Segments
                                    });
 }
 
-Result<Predictions::CustomerRows> Predictions::CustomerFeatures() {
+Result<Predictions::CustomerRows> Predictions::CustomerFeatures(const Members::TrainingConsent* consent) {
   LOYALTY_TRY(members_.EnsureLiveFeatures());
   std::vector<MemberId> all;
   features_.ForEach([&](const MemberId& m, const features::MemberState& state) {
-    if (state.has_purchases()) all.push_back(m);
+    if (state.has_purchases() && (consent == nullptr || consent->Allows(m))) all.push_back(m);
   });
   std::sort(all.begin(), all.end());
   CustomerRows out;
@@ -495,7 +499,8 @@ Result<Predictions::CustomerRows> Predictions::CustomerFeatures() {
 
 Result<TrainResult> Predictions::TrainSegments(const TrainOptions& options) {
   if (options.progress) options.progress("segments: reading live features");
-  LOYALTY_ASSIGN_OR_RETURN(const CustomerRows customers, CustomerFeatures());
+  LOYALTY_ASSIGN_OR_RETURN(const auto consent, members_.ForTraining());
+  LOYALTY_ASSIGN_OR_RETURN(const CustomerRows customers, CustomerFeatures(&consent));
   const models::Dataset& data = customers.data;
   if (options.progress) options.progress("segments: clustering");
   models::SegmentOptions segment_options;
@@ -564,9 +569,11 @@ Result<TrainResult> Predictions::TrainRecommendations(const TrainOptions& option
     bool purchase;
   };
   std::vector<Timed> all;
+  LOYALTY_ASSIGN_OR_RETURN(const auto consent, members_.ForTraining());
   LOYALTY_TRY(log_.ReplayAll(now, [&](const events::Event& event) {
     TasteOf(event, [&](const std::string& sku, float weight, bool purchase) {
       const MemberId member = identity_.Resolve(event.member);
+      if (!consent.Allows(member)) return;
       const auto user = users.emplace(member, static_cast<uint32_t>(users.size())).first->second;
       auto [it, added] = items.emplace(sku, static_cast<uint32_t>(skus.size()));
       if (added) skus.push_back(sku);
@@ -1014,11 +1021,12 @@ Json BandWithActual(const models::Band& band, double actual) {
 
 }  // namespace
 
-Result<std::vector<models::MemberPoints>> Predictions::PointsMoves() {
+Result<std::vector<models::MemberPoints>> Predictions::PointsMoves(const Members::TrainingConsent* consent) {
   LOYALTY_ASSIGN_OR_RETURN(auto flows, ledger_.GetPointsFlows());
   std::vector<models::MemberPoints> out;
   out.reserve(flows.size());
   for (auto& member : flows) {
+    if (consent != nullptr && !consent->Allows(member.member)) continue;
     models::MemberPoints points{member.member.str(), {}};
     points.moves.reserve(member.flows.size());
     for (const auto& flow : member.flows) {
@@ -1053,7 +1061,8 @@ Result<TrainResult> Predictions::TrainBreakage(const TrainOptions& options) {
     if (options.progress) options.progress(stage);
   };
   progress("breakage: reading the ledger");
-  LOYALTY_ASSIGN_OR_RETURN(const auto moves, PointsMoves());
+  LOYALTY_ASSIGN_OR_RETURN(const auto consent, members_.ForTraining());
+  LOYALTY_ASSIGN_OR_RETURN(const auto moves, PointsMoves(&consent));
   if (moves.empty()) return Fail(ErrorCode::kFailedPrecondition, "no member has earned points yet: nothing to forecast");
   std::vector<double> firsts;
   for (const auto& m : moves) firsts.push_back(m.moves.front().day);

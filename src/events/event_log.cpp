@@ -120,7 +120,11 @@ core::Status EventLog::ReplaceProperties(store::Transaction& tx, std::span<const
 
 core::Result<int64_t> EventLog::PseudonymiseIn(store::Transaction& tx, const core::MemberId& member,
                                                const core::MemberId& pseudonym) const {
-  return tx.Execute("UPDATE events SET member_id = ?2 WHERE member_id = ?1", {member.str(), pseudonym.str()});
+  // Properties that identify the person or hold their own words (device ids, search queries,
+  // clicked links) go; what the program counts (orders, amounts, types, times) stays.
+  return tx.Execute("UPDATE events SET member_id = ?2, properties = json_remove(properties, '$.device', '$.query', "
+                    "'$.link', '$.text') WHERE member_id = ?1",
+                    {member.str(), pseudonym.str()});
 }
 
 core::Status EventLog::OfType(EventType type, core::Timestamp from, core::Timestamp to, const Visitor& visit) {

@@ -96,6 +96,10 @@ Status IdentityGraph::SealClearValues() {
   LOYALTY_ASSIGN_OR_RETURN(const bool done, vault_.TaskDone(kSealTask));
   if (done) return {};
   return db_.Write([&](Transaction& tx) -> Status {
+    // Asked again inside the write: another process may have sealed them meanwhile, and
+    // sealing digests as if they were values would lose every identifier.
+    LOYALTY_ASSIGN_OR_RETURN(const bool sealed_meanwhile, vault_.TaskDone(tx, kSealTask));
+    if (sealed_meanwhile) return {};
     LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT kind, value, member_id FROM identifiers"));
     for (const auto& row : rows) {
       LOYALTY_ASSIGN_OR_RETURN(IdentifierKind kind, ParseIdentifierKind(row.Text(0)));
@@ -310,6 +314,10 @@ Result<int64_t> IdentityGraph::EraseIn(Transaction& tx, const std::map<MemberId,
     LOYALTY_ASSIGN_OR_RETURN(int64_t removed, tx.Execute("DELETE FROM identifiers WHERE member_id = ?1", {profile.str()}));
     erased += removed;
     LOYALTY_TRY(vault_.EraseMember(tx, profile, std::string(kVaultKind)));
+    // Reasons are typed by people and may name the member: they go, the records stay.
+    LOYALTY_TRY(tx.Execute("UPDATE merges SET reason = 'erased', undo_reason = CASE WHEN undone_at IS NULL THEN '' "
+                           "ELSE 'erased' END WHERE survivor_id = ?1 OR absorbed_id = ?1",
+                           {profile.str()}));
     LOYALTY_TRY(tx.Execute("UPDATE merges SET survivor_id = ?2 WHERE survivor_id = ?1", {profile.str(), pseudonym.str()}));
     LOYALTY_TRY(tx.Execute("UPDATE merges SET absorbed_id = ?2 WHERE absorbed_id = ?1", {profile.str(), pseudonym.str()}));
     LOYALTY_TRY(tx.Execute("UPDATE merged_profiles SET member_id = ?2 WHERE member_id = ?1",

@@ -2,6 +2,7 @@
 // and the program's accounts still add up) under a pseudonym, with free text removed.
 
 #include "journal.hpp"
+#include "loyalty/core/json.hpp"
 #include "loyalty/ledger/ledger.hpp"
 
 namespace loyalty::ledger {
@@ -44,6 +45,20 @@ Status Ledger::PseudonymiseIn(store::Transaction& tx, const MemberId& member, co
   LOYALTY_TRY(tx.Execute("UPDATE commands SET payload = json_replace(payload, '$.member', ?2, '$.reason', 'erased'), "
                          "result = json_replace(result, '$.member', ?2) WHERE json_extract(payload, '$.member') = ?1",
                          {from, to}));
+  // Program-wide tier evaluations list each member they moved, with amounts that would tie
+  // the old id to the pseudonym's tier history.
+  LOYALTY_ASSIGN_OR_RETURN(auto evaluations,
+                           tx.Query("SELECT idempotency_key, result FROM commands WHERE kind = 'evaluate_tiers' "
+                                    "AND instr(result, ?1) > 0",
+                                    {"\"" + from + "\""}));
+  for (const auto& row : evaluations) {
+    LOYALTY_ASSIGN_OR_RETURN(core::Json result, core::ParseJson(row.Text(1)));
+    if (!result.contains("changes") || !result["changes"].is_array()) continue;
+    for (auto& change : result["changes"]) {
+      if (change.is_object() && change.value("member", "") == from) change["member"] = to;
+    }
+    LOYALTY_TRY(tx.Execute("UPDATE commands SET result = ?2 WHERE idempotency_key = ?1", {row.Text(0), core::Dump(result)}));
+  }
   LOYALTY_TRY(tx.Execute("DELETE FROM members WHERE member_id = ?1", {from}));
   return {};
 }

@@ -329,10 +329,12 @@ Result<int64_t> Vault::EraseMember(store::Transaction& tx, const core::MemberId&
 }
 
 Result<bool> Vault::TaskDone(std::string_view name) {
-  return db_.ReadValue<bool>([&](store::Transaction& tx) -> Result<bool> {
-    LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT 1 FROM vault_tasks WHERE name = ?1", {name}));
-    return row.has_value();
-  });
+  return db_.ReadValue<bool>([&](store::Transaction& tx) { return TaskDone(tx, name); });
+}
+
+Result<bool> Vault::TaskDone(store::Transaction& tx, std::string_view name) const {
+  LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT 1 FROM vault_tasks WHERE name = ?1", {name}));
+  return row.has_value();
 }
 
 Status Vault::MarkTaskDone(store::Transaction& tx, std::string_view name) const {

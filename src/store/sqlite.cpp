@@ -103,6 +103,8 @@ class Connection final : public Transaction {
     return rows;
   }
 
+  void SetBusyTimeout(int ms) { sqlite3_busy_timeout(db_, ms); }
+
   // True when no transaction is open on this connection.
   bool InAutocommit() const { return sqlite3_get_autocommit(db_) != 0; }
 
@@ -221,20 +223,24 @@ class SqliteDatabase final : public Database {
     while (&self != queue_.front()) self.cv.wait(lock);
     lock.unlock();
     Status status;
-    // A reader still on an old snapshot keeps the log busy; readers are short, so wait a little.
-    for (int attempt = 0;; ++attempt) {
+    // A reader still on an old snapshot keeps the log busy; readers are short, so retry for a
+    // moment, in short waits: every write queues behind the scrub meanwhile.
+    writer_->SetBusyTimeout(20);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (true) {
       auto rows = writer_->Query("PRAGMA wal_checkpoint(TRUNCATE)", {});
       if (!rows) {
         status = std::unexpected(rows.error());
         break;
       }
       if (rows->empty() || rows->front().Int(0) == 0) break;
-      if (attempt == 100) {
+      if (std::chrono::steady_clock::now() > give_up) {
         status = core::Fail(ErrorCode::kUnavailable, "readers kept the write-ahead log busy; run the scrub again");
         break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+    writer_->SetBusyTimeout(options_.busy_timeout_ms);
     lock.lock();
     queue_.pop_front();
     if (!queue_.empty()) queue_.front()->cv.notify_one();

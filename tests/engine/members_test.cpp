@@ -301,6 +301,41 @@ TEST_F(MembersTest, SegmentsCountEveryPurchaser) {
 namespace loyalty::engine {
 namespace {
 
+TEST_F(MembersTest, TrainingLeavesOutMembersWhoRefusedProfilingAndErasedMembers) {
+  auto consent = [](const std::string& id, const std::string& who, bool granted, const std::string& at) {
+    return Json{{"id", id},
+                {"type", "consent_changed"},
+                {"at", at},
+                {"member", who},
+                {"channel", "app"},
+                {"properties", {{"purpose", "profiling"}, {"granted", granted}}}};
+  };
+  std::vector<Json> events;
+  for (const char* who : {"ann", "bob", "cat", "dan", "dan-old", "eve"}) {
+    ASSERT_TRUE(members().Create(M(who), {}));
+    events.push_back(Purchase(std::string("p-") + who, who, std::string("o-") + who, "10.00", "2026-03-01T10:00:00Z"));
+  }
+  events.push_back(consent("c1", "bob", false, "2026-03-02T10:00:00Z"));  // objects
+  events.push_back(consent("c2", "cat", false, "2026-03-03T10:00:00Z"));  // objects, then agrees again
+  events.push_back(consent("c3", "cat", true, "2026-03-04T10:00:00Z"));
+  events.push_back(consent("c4", "dan-old", false, "2026-03-05T10:00:00Z"));  // the profile merged into dan
+  ASSERT_EQ(Ingest(events).accepted, static_cast<int64_t>(events.size()));
+  ASSERT_TRUE(members().Merge(M("dan"), M("dan-old"), "same person", "agent"));
+  ASSERT_TRUE(platform_->subject_requests().Erase(M("eve"), "DSR-1"));
+
+  auto allowed = members().ForTraining();
+  ASSERT_TRUE(allowed) << allowed.error().message;
+  EXPECT_TRUE(allowed->Allows(M("ann")));
+  EXPECT_FALSE(allowed->Allows(M("bob")));
+  EXPECT_TRUE(allowed->Allows(M("cat")));
+  EXPECT_FALSE(allowed->Allows(M("dan"))) << "the latest choice of any of the member's profiles";
+
+  // The churn training set, like every other, holds only those training may use.
+  auto set = platform_->predictions().BuildChurnTrainingSet(*core::ParseTimestamp("2026-03-10T00:00:00Z"), 30);
+  ASSERT_TRUE(set) << set.error().message;
+  EXPECT_EQ(set->data.ids, (std::vector<std::string>{"ann", "cat"}));
+}
+
 class MergeChainTest : public ::testing::Test {
  protected:
   void SetUp() override {

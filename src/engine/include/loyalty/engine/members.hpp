@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <span>
 #include <string>
@@ -128,6 +129,21 @@ class Members {
     std::optional<features::MemberState::PurchaseDays> purchase_days;  // for the CLV models
   };
   [[nodiscard]] core::Status Snapshot(Timestamp cutoff, const std::function<core::Status(const SnapshotRow&)>& row);
+
+  // Who model training may learn from: not erased profiles, and not members whose latest
+  // choice on the `profiling` purpose is a refusal. Their live choice counts (an objection
+  // covers models trained on their past too). Ask with canonical member ids.
+  class TrainingConsent {
+   public:
+    bool Allows(const MemberId& member) const { return !IsErasedProfile(member) && !refused_.contains(member); }
+    size_t refused() const { return refused_.size(); }
+
+   private:
+    friend class Members;
+    std::set<MemberId> refused_;
+  };
+  static constexpr std::string_view kTrainingPurpose = "profiling";
+  [[nodiscard]] Result<TrainingConsent> ForTraining();
 
   // Every member with live features (an event seen), in id order. Builds them on first use.
   [[nodiscard]] Result<std::vector<MemberId>> LiveMembers();

@@ -182,12 +182,13 @@ class Predictions {
   [[nodiscard]] core::Result<std::shared_ptr<const LoadedClv>> Clv(const std::string& alias);
   [[nodiscard]] core::Result<std::shared_ptr<const LoadedSegments>> Segments(const std::string& alias);
   [[nodiscard]] core::Result<std::shared_ptr<const LoadedRecommender>> Recommendations(const std::string& alias);
-  // Live features of every member who has bought something, in member order.
+  // Live features of every member who has bought something (and whom `consent` allows, when
+  // given: for training), in member order.
   struct CustomerRows {
     std::vector<core::MemberId> members;
     models::Dataset data;
   };
-  [[nodiscard]] core::Result<CustomerRows> CustomerFeatures();
+  [[nodiscard]] core::Result<CustomerRows> CustomerFeatures(const Members::TrainingConsent* consent = nullptr);
   [[nodiscard]] core::Result<features::FeatureVector> LiveFeatures(const core::MemberId& member,
                                                                    std::optional<features::MemberState>* state);
   // Stores a trained model and completes its report with the version it got.
@@ -196,8 +197,10 @@ class Predictions {
   // or later (today's purchases then count too), else replayed from the log.
   [[nodiscard]] core::Result<std::map<core::MemberId, features::MemberState::PurchaseDays>> PurchaseDaysAt(
       core::Timestamp at);
-  // Every member's points movements from the ledger, in days since the epoch.
-  [[nodiscard]] core::Result<std::vector<models::MemberPoints>> PointsMoves();
+  // Every member's points movements from the ledger, in days since the epoch (those `consent`
+  // allows, when given: for training).
+  [[nodiscard]] core::Result<std::vector<models::MemberPoints>> PointsMoves(
+      const Members::TrainingConsent* consent = nullptr);
   models::ExpiryRule ProgramExpiry() const;
   models::CustomerHistory HistoryAt(const core::MemberId& member, const features::MemberState::PurchaseDays& days,
                                     core::Timestamp at) const;

@@ -92,6 +92,7 @@ class Vault {
   // One-off tasks on the vault's data (e.g. sealing text logged before the vault existed):
   // whether `name` ran to the end, and marking it so inside the transaction that finishes it.
   [[nodiscard]] core::Result<bool> TaskDone(std::string_view name);
+  [[nodiscard]] core::Result<bool> TaskDone(store::Transaction& tx, std::string_view name) const;
   [[nodiscard]] core::Status MarkTaskDone(store::Transaction& tx, std::string_view name) const;
 
   // Re-seals every entry of the vault in `db` from `current` to `next` in one transaction;
