@@ -5,12 +5,11 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <iterator>
 #include <set>
 
 #include "loyalty/engine/platform.hpp"
 #include "loyalty/store/sqlite.hpp"
+#include "support/store_files.hpp"
 #include "support/temp_dir.hpp"
 
 namespace loyalty::engine {
@@ -75,16 +74,6 @@ class SubjectRequestsTest : public ::testing::Test {
     auto late = platform_->decisions().Decide(Json{{"member", "ann"}, {"channel", "pos"}, {"cart_minor", 5000}});
     ASSERT_TRUE(late) << late.error().message;
     late_ = *late;
-  }
-
-  // Every byte of the store's files (database and write-ahead log).
-  std::string StoreBytes() {
-    std::string out;
-    for (const char* name : {"export.db", "export.db-wal"}) {
-      std::ifstream in(dir_ / name, std::ios::binary);
-      out.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
-    return out;
   }
 
   ::loyalty::testing::TempDir dir_;
@@ -213,7 +202,7 @@ TEST_F(SubjectRequestsTest, ErasureLeavesNoPersonalDataAndTheLedgerBalanced) {
   EXPECT_EQ(rows, 0);
 
   // No plaintext left in the store's files.
-  const std::string bytes = StoreBytes();
+  const std::string bytes = ::loyalty::testing::StoreFileBytes(dir_ / "export.db");
   for (const char* secret : {"ann@example.com", "+447400123456", "parcel came late", "card number changed", "40-49"}) {
     EXPECT_EQ(bytes.find(secret), std::string::npos) << secret;
   }

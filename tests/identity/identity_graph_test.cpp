@@ -4,12 +4,11 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <iterator>
 #include <map>
 
 #include "loyalty/core/clock.hpp"
 #include "loyalty/store/sqlite.hpp"
+#include "support/store_files.hpp"
 #include "support/temp_dir.hpp"
 
 namespace loyalty::identity {
@@ -25,15 +24,7 @@ class IdentityGraphTest : public ::testing::Test {
     graph_ = std::move(*IdentityGraph::Open(*db_, *Normalizer::Create("US"), *vault_));
   }
 
-  // Every byte of the store's files (database and write-ahead log).
-  std::string FileBytes() {
-    std::string out;
-    for (const char* name : {"identity.db", "identity.db-wal"}) {
-      std::ifstream in(dir_ / name, std::ios::binary);
-      out.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
-    return out;
-  }
+  std::string FileBytes() { return testing::StoreFileBytes(dir_ / "identity.db"); }
 
   Identifier Email(std::string_view raw) { return *graph_->normalizer().Normalize(IdentifierKind::kEmail, raw); }
 

@@ -2,11 +2,10 @@
 
 #include <atomic>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <thread>
 
 #include "loyalty/store/sqlite.hpp"
+#include "support/store_files.hpp"
 #include "support/temp_dir.hpp"
 
 namespace loyalty::store {
@@ -121,14 +120,7 @@ TEST_F(SqliteTest, ConcurrentWritersShareCommitsAndFailuresStayIsolated) {
 }
 
 TEST_F(SqliteTest, ScrubLeavesNoTraceOfDeletedRowsInTheFiles) {
-  auto file_bytes = [&] {
-    std::string out;
-    for (const char* name : {"test.db", "test.db-wal"}) {
-      std::ifstream in(dir_ / name, std::ios::binary);
-      out.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
-    return out;
-  };
+  auto file_bytes = [&] { return testing::StoreFileBytes(dir_ / "test.db"); };
   ASSERT_TRUE(db_->Write([](Transaction& tx) -> core::Status {
     LOYALTY_TRY(tx.Execute("INSERT INTO kv (k, v, note) VALUES ('a', 1, 'secret-note-of-ann')", {}));
     LOYALTY_TRY(tx.Execute("INSERT INTO kv (k, v, note) VALUES ('b', 2, 'kept')", {}));
