@@ -47,8 +47,23 @@ std::unique_lock<std::shared_mutex> Members::ExclusiveIdentityLock() {
 
 bool IsErasedProfile(const MemberId& member) { return member.str().starts_with(kErasedPrefix); }
 
+namespace {
+
+// An erased profile's pseudonym is found by nothing, as if it never existed.
+std::unexpected<core::Error> ErasedNotFound(const MemberId& member) {
+  return Fail(ErrorCode::kNotFound, "member '" + member.str() + "' does not exist");
+}
+
+// Producers may not name a member by an erased profile's prefix.
+std::unexpected<core::Error> ReservedId(std::string_view what) {
+  return Fail(ErrorCode::kInvalidArgument, std::string(what) + ": ids starting with '" + std::string(kErasedPrefix) +
+                                               "' name erased members and cannot be used");
+}
+
+}  // namespace
+
 Result<ErasedProfiles> Members::Erase(const MemberId& member, const ErasureStep& also) {
-  if (IsErasedProfile(member)) return Fail(ErrorCode::kNotFound, "member '" + member.str() + "' does not exist");
+  if (IsErasedProfile(member)) return ErasedNotFound(member);
   auto lock = ExclusiveIdentityLock();
   // Known to the ledger, or only through events (producers may send events for members the
   // ledger never saw). Nothing is decrypted: a damaged vault entry must not block an erasure.
@@ -88,7 +103,7 @@ Result<ErasedProfiles> Members::Erase(const MemberId& member, const ErasureStep&
 }
 
 Result<Profile> Members::Get(const MemberId& member) {
-  if (IsErasedProfile(member)) return Fail(ErrorCode::kNotFound, "member '" + member.str() + "' does not exist");
+  if (IsErasedProfile(member)) return ErasedNotFound(member);
   Profile profile;
   profile.member = graph_.Resolve(member);
   if (profile.member != member) profile.resolved_from = member;
@@ -108,8 +123,7 @@ Result<Profile> Members::Lookup(const Identifier& identifier) {
 
 Result<Profile> Members::Create(const MemberId& member, std::span<const Identifier> identifiers) {
   if (IsErasedProfile(member)) {
-    return Fail(ErrorCode::kInvalidArgument,
-                "member ids starting with '" + std::string(kErasedPrefix) + "' name erased members and cannot be used");
+    return ReservedId("member id");
   }
   if (graph_.IsAbsorbed(member)) {
     return Fail(ErrorCode::kConflict,
@@ -241,7 +255,7 @@ Status Members::EnsureLiveFeatures() {
 }
 
 Result<FeatureReport> Members::Features(const MemberId& member, std::optional<Timestamp> as_of) {
-  if (IsErasedProfile(member)) return Fail(ErrorCode::kNotFound, "member '" + member.str() + "' does not exist");
+  if (IsErasedProfile(member)) return ErasedNotFound(member);
   FeatureReport report;
   report.member = graph_.Resolve(member);
   const Timestamp now = clock_.Now();
@@ -339,8 +353,7 @@ Result<Json> Members::Segments() {
 Result<MemberId> Members::ResolveEvent(events::Event& event) {
   if (event.identifier.empty()) {
     if (IsErasedProfile(event.member)) {
-      return Fail(ErrorCode::kInvalidArgument, "field 'member': ids starting with '" + std::string(kErasedPrefix) +
-                                                   "' name erased members and cannot be used");
+      return ReservedId("field 'member'");
     }
     return graph_.Resolve(event.member);
   }

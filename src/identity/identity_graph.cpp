@@ -60,6 +60,13 @@ std::string IdentifierRef(std::string_view kind, std::string_view digest) {
   return "identifier:" + std::string(kind) + ":" + std::string(digest);
 }
 
+// Seals the value of the identifier stored under `digest`, inside the caller's transaction.
+Status SealValue(Transaction& tx, const privacy::Vault& vault, std::string_view kind, std::string_view digest,
+                 const MemberId& holder, const std::string& value) {
+  const privacy::Secret secret{IdentifierRef(kind, digest), holder, std::string(kVaultKind), value};
+  return vault.Put(tx, std::span(&secret, 1));
+}
+
 // Merge chains are short in practice; the bound turns a corrupted cycle into an error.
 constexpr int kMaxChain = 1000;
 
@@ -106,8 +113,7 @@ Status IdentityGraph::SealClearValues() {
       LOYALTY_ASSIGN_OR_RETURN(MemberId holder, MemberId::Parse(row.Text(2)));
       const Identifier identifier{kind, row.Text(1)};
       LOYALTY_ASSIGN_OR_RETURN(std::string digest, DigestOf(vault_, identifier));
-      const privacy::Secret secret{IdentifierRef(row.Text(0), digest), holder, std::string(kVaultKind), row.Text(1)};
-      LOYALTY_TRY(vault_.Put(tx, std::span(&secret, 1)));
+      LOYALTY_TRY(SealValue(tx, vault_, row.Text(0), digest, holder, row.Text(1)));
       LOYALTY_TRY(tx.Execute("UPDATE identifiers SET value = ?3 WHERE kind = ?1 AND value = ?2",
                              {row.Text(0), row.Text(1), digest}));
     }
@@ -246,8 +252,7 @@ Result<AttachOutcome> IdentityGraph::AttachIn(Transaction& tx, const MemberId& m
     if (!row) {
       LOYALTY_TRY(tx.Execute("INSERT INTO identifiers (kind, value, member_id, added_at) VALUES (?1, ?2, ?3, ?4)",
                              {kind, digest, member.str(), core::ToUnixMillis(now)}));
-      const privacy::Secret secret{IdentifierRef(kind, digest), member, std::string(kVaultKind), identifier.value};
-      LOYALTY_TRY(vault_.Put(tx, std::span(&secret, 1)));
+      LOYALTY_TRY(SealValue(tx, vault_, kind, digest, member, identifier.value));
       outcome.added.push_back(identifier);
       continue;
     }

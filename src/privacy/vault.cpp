@@ -196,29 +196,38 @@ Result<std::unique_ptr<Vault>> Vault::Open(store::Database& db, VaultKey key, co
 }
 
 Status Vault::LoadLookupKey(bool check_key) {
-  return db_.Write([&](store::Transaction& tx) -> Status {
-    LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT key_id, sealed FROM vault_lookup_key WHERE id = 1"));
-    if (!row) {
-      std::string fresh(crypto_generichash_KEYBYTES, '\0');
-      randombytes_buf(fresh.data(), fresh.size());
-      LOYALTY_TRY(tx.Execute("INSERT INTO vault_lookup_key (id, key_id, sealed) VALUES (1, ?1, ?2)",
-                             {key_.id(), Seal(key_, kLookupKeyRef, "", fresh)}));
-      lookup_key_ = std::move(fresh);
-      return {};
-    }
+  // Takes the stored key; nullopt row: there is none yet.
+  auto adopt = [&](const store::Row& row) -> Status {
     // Another key sealed it: a vault opened without the key check cannot make digests
     // (Digest says so).
-    if (row->Text(0) != key_.id()) {
+    if (row.Text(0) != key_.id()) {
       if (!check_key) return {};
-      return Fail(ErrorCode::kFailedPrecondition, "the vault's lookup key was sealed by key " + row->Text(0) +
+      return Fail(ErrorCode::kFailedPrecondition, "the vault's lookup key was sealed by key " + row.Text(0) +
                                                       ", not by the configured key " + key_.id() +
                                                       ": restore the key that sealed it (docs/operations.md, PII vault)");
     }
-    LOYALTY_ASSIGN_OR_RETURN(std::string opened, privacy::Open(key_, kLookupKeyRef, "", row->Text(1)));
+    LOYALTY_ASSIGN_OR_RETURN(std::string opened, privacy::Open(key_, kLookupKeyRef, "", row.Text(1)));
     if (opened.size() != crypto_generichash_KEYBYTES) {
       return Fail(ErrorCode::kInternal, "the vault's lookup key is corrupt");
     }
     lookup_key_ = std::move(opened);
+    return {};
+  };
+  constexpr std::string_view kSelect = "SELECT key_id, sealed FROM vault_lookup_key WHERE id = 1";
+  // A read first: every start after the first finds the key, and a start needs no commit.
+  LOYALTY_ASSIGN_OR_RETURN(auto stored, db_.ReadValue<std::optional<store::Row>>(
+                                            [&](store::Transaction& tx) { return tx.QueryOne(kSelect); }));
+  if (stored) return adopt(*stored);
+  // The first use creates it; asked again inside the write, where another process may have
+  // created it meanwhile.
+  return db_.Write([&](store::Transaction& tx) -> Status {
+    LOYALTY_ASSIGN_OR_RETURN(auto row, tx.QueryOne(kSelect));
+    if (row) return adopt(*row);
+    std::string fresh(crypto_generichash_KEYBYTES, '\0');
+    randombytes_buf(fresh.data(), fresh.size());
+    LOYALTY_TRY(tx.Execute("INSERT INTO vault_lookup_key (id, key_id, sealed) VALUES (1, ?1, ?2)",
+                           {key_.id(), Seal(key_, kLookupKeyRef, "", fresh)}));
+    lookup_key_ = std::move(fresh);
     return {};
   });
 }

@@ -11,8 +11,8 @@
 
 #include <atomic>
 #include <functional>
-#include <map>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -136,7 +136,6 @@ class Members {
   class TrainingConsent {
    public:
     bool Allows(const MemberId& member) const { return !IsErasedProfile(member) && !refused_.contains(member); }
-    size_t refused() const { return refused_.size(); }
 
    private:
     friend class Members;
