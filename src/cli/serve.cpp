@@ -112,7 +112,8 @@ int RunServe(const GlobalOptions& options, const ServeOptions& serve) {
   auto server_options = ResolveServerOptions((*context)->config(), serve);
   if (!server_options) return PrintError(server_options.error());
   return ServePlatform((*context)->platform(), *server_options, stop_signals, [&](uint16_t port) {
-    std::cout << "loyalty serving on http://" << server_options->address << ":" << port << std::endl;
+    std::cout << "loyalty serving on " << (server_options->tls_enabled() ? "https" : "http") << "://"
+              << server_options->address << ":" << port << std::endl;
   });
 }
 

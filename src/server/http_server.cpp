@@ -8,14 +8,17 @@
 #include <variant>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 namespace loyalty::server {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
@@ -36,7 +39,13 @@ Method FromVerb(http::verb verb) {
 
 }  // namespace
 
-class Session;
+// What the server needs of a connection whatever its transport.
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  // Called on shutdown from any thread: closes the connection if it waits for a request.
+  virtual void CloseIfIdle() = 0;
+};
 
 struct HttpServer::Impl {
   ServerOptions options;
@@ -55,8 +64,9 @@ struct HttpServer::Impl {
   std::vector<std::thread> io_threads;
   std::once_flag shutdown_once;
   std::mutex sessions_mu;
-  std::list<std::weak_ptr<Session>> sessions;  // GUARDED_BY(sessions_mu)
+  std::list<std::weak_ptr<SessionBase>> sessions;  // GUARDED_BY(sessions_mu)
   asio::steady_timer drain_timer{ioc};
+  std::optional<ssl::context> tls;  // set when a certificate is configured: HTTPS only
 
   Impl(const ServerOptions& o, const Router& r, Metrics& m)
       : options(o),
@@ -69,30 +79,53 @@ struct HttpServer::Impl {
   void CloseIdleSessions();
 };
 
+namespace {
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
 // One client connection: reads requests one at a time (HTTP/1.1 keep-alive), dispatches each,
-// writes the response. All its handlers run on its strand.
-class Session : public std::enable_shared_from_this<Session> {
+// writes the response. All its handlers run on its strand. `Stream` is a plain TCP stream or
+// a TLS stream over one.
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket&& socket, HttpServer::Impl& server) : stream_(std::move(socket)), server_(server) {
+  template <class... StreamArgs>
+  Session(HttpServer::Impl& server, StreamArgs&&... stream_args)
+      : stream_(std::forward<StreamArgs>(stream_args)...), server_(server) {
     server_.connections++;
   }
-  ~Session() {
+  ~Session() override {
     // The last connection to close during a drain ends it early.
     if (--server_.connections == 0 && server_.draining && !server_.ioc.stopped()) {
       asio::post(server_.ioc, [&server = server_] { server.drain_timer.cancel(); });
     }
   }
 
-  void Start() { ReadHeader(); }
+  void Start() {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      // The handshake counts against the header timeout: a client that opens a connection
+      // and says nothing is dropped as on plain HTTP.
+      idle_ = true;
+      Transport().expires_after(server_.options.header_timeout);
+      stream_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+        if (ec) return self->Close();  // not TLS, an unknown CA, an old protocol: nothing to answer
+        self->ReadHeader();
+      });
+    } else {
+      ReadHeader();
+    }
+  }
 
-  // Called on shutdown from any thread: closes the connection if it waits for a request.
-  void CloseIfIdle() {
-    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+  void CloseIfIdle() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
       if (self->idle_) self->Close();
     });
   }
 
  private:
+  beast::tcp_stream& Transport() { return beast::get_lowest_layer(stream_); }
+
   void ReadHeader() {
     if (server_.draining) return Close();
     parser_.emplace();
@@ -100,9 +133,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(server_.options.max_body_bytes);  // narrowed per route once the target is known
     body_limit_ = server_.options.max_body_bytes;
     idle_ = true;
-    stream_.expires_after(first_ ? server_.options.header_timeout : server_.options.idle_timeout);
+    Transport().expires_after(first_ ? server_.options.header_timeout : server_.options.idle_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -131,9 +164,9 @@ class Session : public std::enable_shared_from_this<Session> {
                       : server_.options.max_small_body_bytes;
     if (const auto length = parser_->content_length(); length && *length > body_limit_) return RefuseBody();
     parser_->body_limit(body_limit_);
-    stream_.expires_after(server_.options.body_timeout);
+    Transport().expires_after(server_.options.body_timeout);
     http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code read_ec, size_t) { self->OnBody(read_ec); });
+                     [self = this->shared_from_this()](beast::error_code read_ec, size_t) { self->OnBody(read_ec); });
   }
 
   void RefuseBody() {
@@ -148,7 +181,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return Close();
     }
     if (ec) return SendAndClose(ProblemResponse(400, "bad_request", "malformed HTTP request body: " + ec.message()));
-    stream_.expires_never();  // handler time is ours, not the client's
+    Transport().expires_never();  // handler time is ours, not the client's
     Dispatch(parser_->release());
   }
 
@@ -213,7 +246,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool compute =
         route->execution == Execution::kCompute || request.method == Method::kGet || request.method == Method::kHead;
     auto& pool = compute ? server_.readers : server_.workers;
-    asio::post(pool, [self = shared_from_this(), route, request = std::move(request)]() mutable {
+    asio::post(pool, [self = this->shared_from_this(), route, request = std::move(request)]() mutable {
       self->server_.queued--;
       Response response = Handle(*route, request);
       asio::post(self->stream_.get_executor(),
@@ -250,22 +283,24 @@ class Session : public std::enable_shared_from_this<Session> {
     message->body() = std::move(response.body);
     message->prepare_payload();
     if (head_) message->body().clear();
-    stream_.expires_after(server_.options.body_timeout);
+    Transport().expires_after(server_.options.body_timeout);
     http::async_write(stream_, *message,
-                      [self = shared_from_this(), message, keep_alive](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this(), message, keep_alive](beast::error_code ec, size_t) {
                         if (ec || !keep_alive) return self->Close();
                         self->route_.clear();
                         self->ReadHeader();
                       });
   }
 
+  // Closes the socket at once. Over TLS no close_notify is sent: every response carries its
+  // length, so a peer cannot mistake a cut connection for a whole answer.
   void Close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.socket().close(ignored);
+    Transport().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    Transport().socket().close(ignored);
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   HttpServer::Impl& server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -281,6 +316,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Clock::time_point started_;
 };
 
+}  // namespace
+
 void HttpServer::Impl::Accept() {
   acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
@@ -293,6 +330,10 @@ void HttpServer::Impl::Accept() {
       return;
     }
     socket.set_option(tcp::no_delay(true), ec);
+    if (connections.load() >= options.max_connections && tls) {
+      socket.close(ec);  // a plain-text answer means nothing before a TLS handshake
+      return Accept();
+    }
     if (connections.load() >= options.max_connections) {
       // Refuse with a short answer the client can read, without holding a slot.
       static const std::string kBusy = [] {
@@ -307,14 +348,21 @@ void HttpServer::Impl::Accept() {
       socket.close(ec);
       return Accept();
     }
-    auto session = std::make_shared<Session>(std::move(socket), *this);
-    {
-      std::lock_guard lock(sessions_mu);
-      sessions.remove_if([](const std::weak_ptr<Session>& s) { return s.expired(); });
-      sessions.push_back(session);
+    // Registered before it starts, so a shutdown from now on finds it.
+    auto serve = [this](auto session) {
+      {
+        std::lock_guard lock(sessions_mu);
+        sessions.remove_if([](const std::weak_ptr<SessionBase>& s) { return s.expired(); });
+        sessions.push_back(session);
+      }
+      metrics.SetGauge("loyalty_http_open_connections", "Open HTTP connections.", connections.load());
+      session->Start();
+    };
+    if (tls) {
+      serve(std::make_shared<Session<TlsStream>>(*this, std::move(socket), *tls));
+    } else {
+      serve(std::make_shared<Session<PlainStream>>(*this, std::move(socket)));
     }
-    metrics.SetGauge("loyalty_http_open_connections", "Open HTTP connections.", connections.load());
-    session->Start();
     Accept();
   });
 }
@@ -334,12 +382,16 @@ core::Result<ServerOptions> ParseServerOptions(const core::Json& section) {
       {"address", "port", "io_threads", "worker_threads", "max_body_bytes", "max_small_body_bytes", "max_header_bytes",
        "header_timeout_ms",
        "body_timeout_ms", "idle_timeout_ms", "drain_timeout_ms", "max_connections", "max_queued_requests",
-       "reader_threads", "auth", "web_root"},
+       "reader_threads", "auth", "web_root", "tls_certificate", "tls_private_key"},
       "server"));
   LOYALTY_ASSIGN_OR_RETURN(auto address, core::OptionalString(section, "address", "server"));
   if (address) options.address = *address;
   LOYALTY_ASSIGN_OR_RETURN(auto web_root, core::OptionalString(section, "web_root", "server"));
   if (web_root) options.web_root = *web_root;
+  LOYALTY_ASSIGN_OR_RETURN(auto certificate, core::OptionalString(section, "tls_certificate", "server"));
+  if (certificate) options.tls_certificate = *certificate;
+  LOYALTY_ASSIGN_OR_RETURN(auto private_key, core::OptionalString(section, "tls_private_key", "server"));
+  if (private_key) options.tls_private_key = *private_key;
   LOYALTY_ASSIGN_OR_RETURN(auto auth, core::OptionalString(section, "auth", "server"));
   if (auth) {
     if (*auth != "api_keys" && *auth != "off") {
@@ -392,9 +444,47 @@ HttpServer::~HttpServer() {
   Wait();
 }
 
+namespace {
+
+// A TLS context holding the server's certificate chain and key: TLS 1.2 and later only.
+core::Result<ssl::context> LoadTls(const ServerOptions& options) {
+  if (options.tls_certificate.empty() != options.tls_private_key.empty()) {
+    return core::Fail(core::ErrorCode::kInvalidArgument,
+                      "TLS needs both 'server.tls_certificate' and 'server.tls_private_key'; one is missing");
+  }
+  ssl::context context(ssl::context::tls_server);
+  context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                      ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  beast::error_code ec;
+  // The key first: OpenSSL checks a key against a certificate already loaded with a cryptic
+  // message, and our own check below says which files disagree.
+  context.use_private_key_file(options.tls_private_key, ssl::context::pem, ec);
+  if (ec) {
+    return core::Fail(core::ErrorCode::kInvalidArgument,
+                      "cannot read the TLS private key '" + options.tls_private_key + "' (PEM): " + ec.message());
+  }
+  context.use_certificate_chain_file(options.tls_certificate, ec);
+  if (ec) {
+    return core::Fail(core::ErrorCode::kInvalidArgument, "cannot read the TLS certificate chain '" +
+                                                             options.tls_certificate + "' (PEM): " + ec.message());
+  }
+  if (SSL_CTX_check_private_key(context.native_handle()) != 1) {
+    return core::Fail(core::ErrorCode::kInvalidArgument, "the TLS private key '" + options.tls_private_key +
+                                                             "' does not belong to the certificate '" +
+                                                             options.tls_certificate + "'");
+  }
+  return context;
+}
+
+}  // namespace
+
 core::Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& options, const Router& router,
                                                             Metrics& metrics) {
   auto impl = std::make_unique<Impl>(options, router, metrics);
+  if (!options.tls_certificate.empty() || !options.tls_private_key.empty()) {
+    LOYALTY_ASSIGN_OR_RETURN(auto context, LoadTls(options));
+    impl->tls.emplace(std::move(context));
+  }
   beast::error_code ec;
   const auto address = asio::ip::make_address(options.address, ec);
   if (ec) {

@@ -3,6 +3,8 @@
 // handlers that may block run on a worker pool, so a slow store never stalls the event loop,
 // and many workers let concurrent writes share one group commit.
 //
+// TLS (OpenSSL) when a certificate is configured.
+//
 // Protections: header and body size limits (431, 413), header, body and idle timeouts (a
 // slow client cannot hold a worker), a connection limit (503 beyond it), a bounded handler
 // queue (429 with Retry-After beyond it), and a graceful shutdown that stops accepting,
@@ -43,6 +45,12 @@ struct ServerOptions {
   // The dashboard's built files ([server] web_root); empty: the build next to the sources
   // when there is one (`loyalty serve` decides; the server itself only serves routes).
   std::string web_root;
+  // PEM files ([server] tls_certificate, tls_private_key). Both set: the server speaks HTTPS
+  // only (TLS 1.2 or later); neither: plain HTTP. The certificate file may hold the chain.
+  std::string tls_certificate;
+  std::string tls_private_key;
+
+  bool tls_enabled() const { return !tls_certificate.empty(); }
 };
 
 // Reads the [server] section of a configuration; missing keys keep their defaults.
