@@ -96,6 +96,7 @@ int main(int argc, char** argv) {
   loyalty::cli::AddFairnessCommands(app, options, run);
   loyalty::cli::AddTextCommands(app, options, run);
   loyalty::cli::AddVaultCommands(app, options, run);
+  loyalty::cli::AddEventCommands(app, options, run);
   loyalty::cli::AddBenchCommands(app, options, run);
 
   try {

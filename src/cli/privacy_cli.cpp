@@ -15,6 +15,11 @@ struct VaultArgs {
   std::string new_key_file;
 };
 
+struct EventArgs {
+  std::string from;
+  std::string to;
+};
+
 }  // namespace
 
 void AddVaultCommands(CLI::App& app, GlobalOptions& options, std::function<int()>& run) {
@@ -68,6 +73,43 @@ void AddVaultCommands(CLI::App& app, GlobalOptions& options, std::function<int()
         text += "; point [privacy] vault_key or vault_key_file at the new key before the next start";
       }
       return std::pair{Json{{"entries", sealed}, {"key_id", next.id()}, {"key_file_updated", !configured}}, text};
+    });
+  });
+}
+
+void AddEventCommands(CLI::App& app, GlobalOptions& options, std::function<int()>& run) {
+  auto args = std::make_shared<EventArgs>();
+  CLI::App* events = app.add_subcommand("events", "The event log's retention: old events removed, counted first");
+  events->require_subcommand(1);
+
+  CLI::App* retention = events->add_subcommand(
+      "retention", "Remove events older than [privacy] event_retention_days (run it daily); consent changes stay");
+  retention->callback([&options, &run] {
+    run = Runner(options, [](Context& context) -> Output {
+      LOYALTY_ASSIGN_OR_RETURN(auto report, context.platform().retention().Run());
+      std::string text = "removed " + std::to_string(report.events_removed) + " events from before " +
+                         core::FormatTimestamp(report.cutoff) + " (" + std::to_string(report.days) + " days)";
+      text += report.counted ? ", counted by day first" : ", not counted (purge)";
+      if (report.texts_erased > 0) text += "; " + std::to_string(report.texts_erased) + " sealed texts erased";
+      return std::pair{engine::ToJson(report), text};
+    });
+  });
+
+  CLI::App* counts = events->add_subcommand("counts", "Daily counts of the events retention removed, by type and channel");
+  counts->add_option("--from", args->from, "First day, YYYY-MM-DD");
+  counts->add_option("--to", args->to, "Last day, YYYY-MM-DD");
+  counts->callback([&options, &run, args] {
+    run = Runner(options, [args](Context& context) -> Output {
+      LOYALTY_ASSIGN_OR_RETURN(Json result, context.platform().retention().DailyCounts(args->from, args->to));
+      std::string text;
+      for (const Json& row : result["days"]) {
+        text += row["day"].get<std::string>() + "  " + row["type"].get<std::string>() + "  " +
+                row["channel"].get<std::string>() + "  " + std::to_string(row["events"].get<int64_t>()) + " events, " +
+                std::to_string(row["members"].get<int64_t>()) + " members\n";
+      }
+      if (text.empty()) text = "no counts kept for those days\n";
+      text.pop_back();
+      return std::pair{std::move(result), text};
     });
   });
 }

@@ -72,7 +72,7 @@ int ServePlatform(engine::Platform& platform, const server::ServerOptions& optio
   server::AddModelRoutes(router, platform.predictions(), platform.registry(), metrics);
   server::AddDecisionRoutes(router, platform.decisions());
   server::AddTextRoutes(router, platform.text());
-  server::AddPrivacyRoutes(router, platform.subject_requests());
+  server::AddPrivacyRoutes(router, platform.subject_requests(), platform.retention());
   server::AddReviewRoutes(router, platform.reviews());
   server::AddAuditRoutes(router, platform.audit());
   server::AddSessionRoutes(router);

@@ -99,6 +99,7 @@ Result<IngestReport> Ingestor::Ingest(const std::vector<Result<Json>>& items) {
     report.rejections.push_back({index, std::move(id), std::string(core::ErrorCodeName(error.code)), error.message});
   };
   const core::Timestamp now = clock_.Now();
+  const std::optional<core::Timestamp> cutoff = retention_.Cutoff();
   auto identity_stable = members_.SharedIdentityLock();  // no merge moves a member mid-batch
   // Parse everything first; purchases, returns and redemptions then go to the ledger in one batch.
   std::vector<std::optional<events::Event>> parsed(items.size());
@@ -116,6 +117,15 @@ Result<IngestReport> Ingestor::Ingest(const std::vector<Result<Json>>& items) {
     auto event = events::ParseEvent(item, now);
     if (!event) {
       reject(i, ids[i], event.error());
+      continue;
+    }
+    // The log would drop it at the next retention run; consent changes are kept at any age.
+    if (cutoff && event->at < *cutoff && event->type != events::EventType::kConsentChanged) {
+      reject(i, ids[i],
+             {core::ErrorCode::kInvalidArgument,
+              "'at' " + core::FormatTimestamp(event->at) + " is before the retention cutoff " +
+                  core::FormatTimestamp(*cutoff) + ": events older than " + std::to_string(retention_.policy().days) +
+                  " days are not kept"});
       continue;
     }
     auto resolved = members_.ResolveEvent(*event);

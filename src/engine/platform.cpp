@@ -24,7 +24,9 @@ core::Result<PlatformOptions> ParsePlatformOptions(const core::Json& config) {
   if (log) options.buffered_decision_log = *log == "buffered";
   const core::Json privacy = config.value("privacy", core::Json::object());
   if (!privacy.is_object()) return core::Fail(core::ErrorCode::kInvalidArgument, "[privacy] must be a table");
-  LOYALTY_TRY(core::RejectUnknownFields(privacy, {"vault_key", "vault_key_file"}, "privacy"));
+  LOYALTY_TRY(core::RejectUnknownFields(
+      privacy, {"vault_key", "vault_key_file", "event_retention_days", "event_retention"}, "privacy"));
+  LOYALTY_ASSIGN_OR_RETURN(options.retention, ParseRetentionPolicy(privacy));
   return options;
 }
 
@@ -75,8 +77,9 @@ core::Result<std::unique_ptr<Platform>> Platform::Open(store::Database& db, Plat
                                            *p->features_, clock);
   LOYALTY_ASSIGN_OR_RETURN(const int64_t sealed, p->text_->SealLogged(db));
   if (sealed > 0) core::Log(core::LogLevel::kInfo, "vault.sealed_logged_texts", {{"events", sealed}});
-  p->ingestor_ =
-      std::make_unique<Ingestor>(*p->event_log_, *p->ledger_, *p->members_, *p->features_, *p->text_, clock);
+  p->retention_ = std::make_unique<EventRetention>(db, *p->event_log_, *p->vault_, options.retention, clock);
+  p->ingestor_ = std::make_unique<Ingestor>(*p->event_log_, *p->ledger_, *p->members_, *p->features_, *p->text_,
+                                            *p->retention_, clock);
   p->predictions_ = std::make_unique<Predictions>(*p->members_, *p->features_, *p->event_log_, *p->identity_,
                                                  *p->ledger_, *p->registry_, currency, clock);
   LOYALTY_ASSIGN_OR_RETURN(p->access_, Access::Open(db, clock));

@@ -9,13 +9,16 @@
 #include "loyalty/features/rfm.hpp"
 
 namespace loyalty::engine {
+
+std::string TextVaultRef(std::string_view event_id) { return "evt:" + std::string(event_id); }
+
 namespace {
 
 using core::ErrorCode;
 using core::Fail;
 using core::Json;
 
-std::string VaultRef(const events::Event& event) { return "evt:" + event.id; }
+std::string VaultRef(const events::Event& event) { return TextVaultRef(event.id); }
 
 // The first day of the bucket `at` falls in.
 std::string BucketOf(core::Timestamp at, std::string_view bucket) {

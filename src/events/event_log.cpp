@@ -1,6 +1,7 @@
 #include "loyalty/events/event_log.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace loyalty::events {
 
@@ -25,7 +26,21 @@ CREATE INDEX events_by_member ON events(member_id, at);
 
 constexpr std::string_view kSchemaV2 = "CREATE INDEX events_by_type ON events(type, at)";
 
-constexpr store::Migration kMigrations[] = {{1, "event log", kSchemaV1}, {2, "events by type and time", kSchemaV2}};
+// What the retention policy keeps of the events it removes: counts per UTC day, type and
+// channel, with no member in them.
+constexpr std::string_view kSchemaV3 = R"sql(
+CREATE TABLE event_daily_counts (
+  day     TEXT NOT NULL,     -- YYYY-MM-DD, UTC
+  type    TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  events  INTEGER NOT NULL,
+  members INTEGER NOT NULL,  -- distinct members that day
+  PRIMARY KEY (day, type, channel)
+) WITHOUT ROWID;
+)sql";
+
+constexpr store::Migration kMigrations[] = {
+    {1, "event log", kSchemaV1}, {2, "events by type and time", kSchemaV2}, {3, "daily counts of removed events", kSchemaV3}};
 
 }  // namespace
 
@@ -125,6 +140,55 @@ core::Result<int64_t> EventLog::PseudonymiseIn(store::Transaction& tx, const cor
   return tx.Execute("UPDATE events SET member_id = ?2, properties = json_remove(properties, '$.device', '$.query', "
                     "'$.link', '$.text') WHERE member_id = ?1",
                     {member.str(), pseudonym.str()});
+}
+
+core::Result<std::optional<core::Timestamp>> EventLog::OldestOfType(EventType type) {
+  std::optional<core::Timestamp> oldest;
+  LOYALTY_TRY(db_.Read([&](store::Transaction& tx) -> core::Status {
+    LOYALTY_ASSIGN_OR_RETURN(auto row,
+                             tx.QueryOne("SELECT min(at) FROM events WHERE type = ?1", {std::string(EventTypeName(type))}));
+    if (row && row->OptionalInt(0)) oldest = core::FromUnixMillis(*row->OptionalInt(0));
+    return {};
+  }));
+  return oldest;
+}
+
+core::Result<std::vector<std::string>> EventLog::RemoveIn(store::Transaction& tx, EventType type, core::Timestamp from,
+                                                          core::Timestamp to, bool count) const {
+  const std::array<store::Param, 3> range{std::string(EventTypeName(type)), core::ToUnixMillis(from),
+                                          core::ToUnixMillis(to)};
+  if (count) {
+    // Counts only grow: a day counted before (events sent late) adds to its row.
+    LOYALTY_TRY(tx.Execute(
+        "INSERT INTO event_daily_counts (day, type, channel, events, members) "
+        "SELECT date(at / 1000, 'unixepoch'), type, channel, count(*), count(DISTINCT member_id) FROM events "
+        "WHERE type = ?1 AND at >= ?2 AND at < ?3 GROUP BY 1, 3 "
+        "ON CONFLICT (day, type, channel) DO UPDATE SET events = events + excluded.events, "
+        "members = members + excluded.members",
+        std::span<const store::Param>(range)));
+  }
+  LOYALTY_ASSIGN_OR_RETURN(auto rows,
+                           tx.Query("DELETE FROM events WHERE type = ?1 AND at >= ?2 AND at < ?3 RETURNING event_id",
+                                    std::span<const store::Param>(range)));
+  std::vector<std::string> ids;
+  ids.reserve(rows.size());
+  for (const auto& row : rows) ids.push_back(row.Text(0));
+  return ids;
+}
+
+core::Result<std::vector<EventLog::DailyCount>> EventLog::DailyCounts(std::string_view from_day, std::string_view to_day) {
+  std::vector<DailyCount> counts;
+  LOYALTY_TRY(db_.Read([&](store::Transaction& tx) -> core::Status {
+    LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT day, type, channel, events, members FROM event_daily_counts "
+                                                 "WHERE day >= ?1 AND day <= ?2 ORDER BY day, type, channel",
+                                                 {std::string(from_day), std::string(to_day)}));
+    for (const auto& row : rows) {
+      LOYALTY_ASSIGN_OR_RETURN(EventType type, ParseEventType(row.Text(1)));
+      counts.push_back({row.Text(0), type, row.Text(2), row.Int(3), row.Int(4)});
+    }
+    return {};
+  }));
+  return counts;
 }
 
 core::Status EventLog::OfType(EventType type, core::Timestamp from, core::Timestamp to, const Visitor& visit) {

@@ -337,6 +337,15 @@ Result<int64_t> Vault::EraseMember(store::Transaction& tx, const core::MemberId&
   return tx.Execute("DELETE FROM vault_entries WHERE member = ?1", {member.str()});
 }
 
+Result<int64_t> Vault::Erase(store::Transaction& tx, std::span<const std::string> refs) const {
+  int64_t erased = 0;
+  for (const auto& ref : refs) {
+    LOYALTY_ASSIGN_OR_RETURN(int64_t removed, tx.Execute("DELETE FROM vault_entries WHERE ref = ?1", {ref}));
+    erased += removed;
+  }
+  return erased;
+}
+
 Result<bool> Vault::TaskDone(std::string_view name) {
   return db_.ReadValue<bool>([&](store::Transaction& tx) { return TaskDone(tx, name); });
 }

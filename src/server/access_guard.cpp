@@ -105,6 +105,8 @@ constexpr std::array kRules = {
     // Data subject requests
     RouteRule{Method::kGet, "/v1/members/{id}/export", Permission::kReadPii},  // everything kept about them
     RouteRule{Method::kPost, "/v1/members/{id}/erasure", Permission::kErase},
+    RouteRule{Method::kPost, "/v1/jobs/event-retention", Permission::kErase},  // removes old events of everyone
+    RouteRule{Method::kGet, "/v1/events/daily-counts", Permission::kReadAggregates},
     // Review queue
     RouteRule{Method::kGet, "/v1/reviews", Permission::kReview},
     RouteRule{Method::kGet, "/v1/reviews/stats", Permission::kReview},

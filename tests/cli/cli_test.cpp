@@ -196,6 +196,33 @@ TEST_F(CliTest, ImportEventsKeepsTheValidOnesAndReportsTheRest) {
   ExpectOneLineError(Loyalty("import events /nonexistent.ndjson"), 2, "cannot read");
 }
 
+TEST_F(CliTest, EventsRetentionRemovesOldEventsOnceConfiguredAndKeepsTheirCounts) {
+  ASSERT_EQ(Loyalty("ledger member add ana").exit_code, 0);
+  const std::string file = (dir_ / "events.ndjson").string();
+  std::ofstream(file)
+      << R"({"id":"e1","type":"purchase","at":"2026-01-02T10:00:00Z","member":"ana","channel":"pos","properties":{"order":"o1","lines":[{"sku":"A","quantity":1,"unit_price":"12.00"}]}})"
+      << "\n"
+      << R"({"id":"e2","type":"login","at":"2026-01-02T10:01:00Z","member":"ana","channel":"app"})" << "\n";
+  ASSERT_EQ(Loyalty("--now 2026-01-03 import events " + file).exit_code, 0);
+  ExpectOneLineError(Loyalty("events retention"), 5, "event_retention_days");
+
+  std::ofstream(dir_ / "data" / "loyalty.toml") << "[privacy]\nevent_retention_days = 365\n";
+  auto report = LoyaltyJson("--now 2027-02-01T09:00:00Z events retention");
+  EXPECT_EQ(report["events_removed"], 2);
+  EXPECT_EQ(report["cutoff"], "2026-02-01T00:00:00Z");
+  auto counts = LoyaltyJson("events counts --from 2026-01-01 --to 2026-01-31");
+  ASSERT_EQ(counts["days"].size(), 2u);
+  EXPECT_EQ(counts["days"][0]["type"], "login");
+  EXPECT_EQ(counts["days"][1]["type"], "purchase");
+  EXPECT_NE(Loyalty("events counts").out.find("2026-01-02  purchase  pos  1 events, 1 members"), std::string::npos);
+  ExpectOneLineError(Loyalty("events counts --from yesterday"), 2, "from must be a date");
+  EXPECT_EQ(LoyaltyJson("ledger balance --member ana")["total"], 12);  // the ledger keeps its own record
+  // An event from before the cutoff is refused, not stored to be dropped again.
+  CliRun late = Loyalty("--now 2027-02-01T09:00:00Z import events " + file);
+  EXPECT_EQ(late.exit_code, 2);
+  EXPECT_NE(late.err.find("before the retention cutoff"), std::string::npos) << late.err;
+}
+
 TEST_F(CliTest, KpisCountBuyersEngagementAndRevenueByMonth) {
   ASSERT_EQ(Loyalty("ledger member add ana").exit_code, 0);
   const std::string file = (dir_ / "events.ndjson").string();

@@ -104,5 +104,50 @@ TEST_F(PrivacyApiTest, AdminsEraseAMemberAndTheErasureIsAudited) {
   EXPECT_TRUE(recorded);
 }
 
+class RetentionApiTest : public ServerFixture {
+ protected:
+  void ConfigurePlatform(engine::PlatformOptions& options) override { options.retention = {.days = 365}; }
+};
+
+TEST_F(RetentionApiTest, AdminsRunTheRetentionPolicyAndAnalystsReadWhatIsKept) {
+  StartServer();
+  HttpClient client = Client();
+  auto event = [](const std::string& id, const std::string& at) {
+    return Json{{"id", id}, {"type", "app_open"}, {"at", at}, {"member", "cai"}, {"channel", "app"},
+                {"properties", Json::object()}};
+  };
+  ASSERT_EQ(Post(client, "/v1/members", {{"id", "cai"}}).status, 201);
+  auto accepted = client.Send("POST", "/v1/events",
+                              Json::array({event("e1", "2026-03-30T08:00:00Z"), event("e2", "2026-03-30T09:00:00Z")}).dump());
+  ASSERT_EQ(accepted.status, 200) << accepted.body;
+  clock_.Advance(std::chrono::days(366));
+
+  HttpClient manager = Anonymous();
+  manager.SetDefaultHeader("Authorization", "Bearer " + IssueKey(engine::Role::kManager));
+  EXPECT_EQ(manager.Send("POST", "/v1/jobs/event-retention").status, 403);
+  auto run = client.Send("POST", "/v1/jobs/event-retention");
+  ASSERT_EQ(run.status, 200) << run.body;
+  EXPECT_EQ(run.json()["events_removed"], 2);
+  EXPECT_EQ(run.json()["action"], "aggregate");
+
+  HttpClient analyst = Anonymous();
+  analyst.SetDefaultHeader("Authorization", "Bearer " + IssueKey(engine::Role::kAnalyst));
+  auto counts = analyst.Send("GET", "/v1/events/daily-counts?from=2026-03-01&to=2026-03-31");
+  ASSERT_EQ(counts.status, 200) << counts.body;
+  EXPECT_EQ(counts.json()["days"],
+            Json::array({{{"day", "2026-03-30"}, {"type", "app_open"}, {"channel", "app"}, {"events", 2}, {"members", 1}}}));
+  ExpectProblem(analyst.Send("GET", "/v1/events/daily-counts?from=March"), 400, "invalid_argument", "from must be a date");
+  // The log now refuses what it would drop again.
+  auto late = client.Send("POST", "/v1/events", Json::array({event("e3", "2026-03-30T10:00:00Z")}).dump());
+  EXPECT_EQ(late.status, 422) << late.body;  // nothing of the batch kept
+  EXPECT_EQ(late.json()["rejected"], 1);
+}
+
+TEST_F(PrivacyApiTest, WithoutARetentionPeriodTheJobSaysWhatToSet) {
+  StartServer();
+  HttpClient client = Client();
+  ExpectProblem(client.Send("POST", "/v1/jobs/event-retention"), 422, "failed_precondition", "event_retention_days");
+}
+
 }  // namespace
 }  // namespace loyalty::server::testing

@@ -22,7 +22,9 @@ class ServerFixture : public ::testing::Test {
     db_ = std::move(*db);
     ledger::ProgramConfig program = ledger::DefaultProgramConfig();
     program.rewards.push_back({"mug", "Mug", 30, 2});
-    auto platform = engine::Platform::Open(*db_, {.program = program, .default_region = "DE"}, clock_);
+    engine::PlatformOptions platform_options{.program = program, .default_region = "DE"};
+    ConfigurePlatform(platform_options);
+    auto platform = engine::Platform::Open(*db_, std::move(platform_options), clock_);
     ASSERT_TRUE(platform) << platform.error().message;
     platform_ = std::move(*platform);
     ledger_ = &platform_->ledger();
@@ -36,7 +38,7 @@ class ServerFixture : public ::testing::Test {
     AddModelRoutes(router_, platform_->predictions(), platform_->registry(), metrics_);
     AddDecisionRoutes(router_, platform_->decisions());
     AddTextRoutes(router_, platform_->text());
-    AddPrivacyRoutes(router_, platform_->subject_requests());
+    AddPrivacyRoutes(router_, platform_->subject_requests(), platform_->retention());
     AddReviewRoutes(router_, platform_->reviews());
     AddAuditRoutes(router_, platform_->audit());
     AddSessionRoutes(router_);
@@ -45,6 +47,9 @@ class ServerFixture : public ::testing::Test {
     options_.port = 0;
     options_.worker_threads = 4;
   }
+
+  // A test fixture's own platform settings (e.g. a retention policy).
+  virtual void ConfigurePlatform(engine::PlatformOptions&) {}
 
   // Serves with API keys required (as `loyalty serve` does); Client() signs in as an admin.
   void StartServer() {

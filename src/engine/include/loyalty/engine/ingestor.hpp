@@ -26,6 +26,7 @@
 #include "loyalty/core/clock.hpp"
 #include "loyalty/core/json.hpp"
 #include "loyalty/engine/members.hpp"
+#include "loyalty/engine/event_retention.hpp"
 #include "loyalty/engine/text_signals.hpp"
 #include "loyalty/events/event_log.hpp"
 #include "loyalty/ledger/ledger.hpp"
@@ -52,8 +53,14 @@ class Ingestor {
 
   // Everything passed must outlive the ingestor.
   Ingestor(events::EventLog& log, ledger::Ledger& ledger, Members& members, features::FeatureStore& features,
-           TextSignals& text, const core::Clock& clock)
-      : log_(log), ledger_(ledger), members_(members), features_(features), text_(text), clock_(clock) {}
+           TextSignals& text, const EventRetention& retention, const core::Clock& clock)
+      : log_(log),
+        ledger_(ledger),
+        members_(members),
+        features_(features),
+        text_(text),
+        retention_(retention),
+        clock_(clock) {}
 
   // Splits a body into events: a JSON array, or NDJSON (one JSON object per line; blank
   // lines skipped). A line that is not JSON becomes an item carrying its error, so the rest
@@ -77,6 +84,7 @@ class Ingestor {
   Members& members_;
   features::FeatureStore& features_;
   TextSignals& text_;
+  const EventRetention& retention_;
   const core::Clock& clock_;
 };
 

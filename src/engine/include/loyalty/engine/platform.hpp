@@ -21,6 +21,7 @@
 #include "loyalty/engine/reviews.hpp"
 #include "loyalty/engine/program_kpis.hpp"
 #include "loyalty/engine/subject_requests.hpp"
+#include "loyalty/engine/event_retention.hpp"
 #include "loyalty/engine/text_signals.hpp"
 #include "loyalty/events/event_log.hpp"
 #include "loyalty/features/feature_store.hpp"
@@ -40,6 +41,7 @@ struct PlatformOptions {
   // The PII vault's key. Unset: a new key for this process only (tests; texts kept then
   // cannot be read after a restart). The CLI always sets one (see ResolveVaultKey).
   std::optional<privacy::VaultKey> vault_key{};
+  RetentionPolicy retention{};  // [privacy] event_retention_days, event_retention
 };
 
 // [privacy] vault_key (64 hex digits; LOYALTY_PRIVACY__VAULT_KEY in the environment) or
@@ -72,6 +74,7 @@ class Platform {
   Decisions& decisions() { return *decisions_; }
   privacy::Vault& vault() { return *vault_; }
   TextSignals& text() { return *text_; }
+  EventRetention& retention() { return *retention_; }
   SubjectRequests& subject_requests() { return *subject_requests_; }
   Reviews& reviews() { return *reviews_; }
   ProgramKpis& kpis() { return *kpis_; }
@@ -89,6 +92,7 @@ class Platform {
   std::unique_ptr<features::FeatureStore> features_;
   std::unique_ptr<Members> members_;
   std::unique_ptr<TextSignals> text_;
+  std::unique_ptr<EventRetention> retention_;
   std::unique_ptr<Ingestor> ingestor_;
   std::unique_ptr<models::ModelRegistry> registry_;
   std::unique_ptr<Predictions> predictions_;

@@ -71,6 +71,9 @@ struct MemberText {
   core::Json signals;  // {"sentiment": {...}, "topics": [...]}
 };
 
+// The vault reference of the text an event carried: "evt:<event id>".
+std::string TextVaultRef(std::string_view event_id);
+
 class TextSignals {
  public:
   static constexpr std::string_view kModelKind = "sentiment";

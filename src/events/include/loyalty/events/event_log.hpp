@@ -49,6 +49,25 @@ class EventLog {
                                     const Visitor& visit);
   // Every event of one type with `from` <= at < `to`, in time order, read a page at a time.
   [[nodiscard]] core::Status OfType(EventType type, core::Timestamp from, core::Timestamp to, const Visitor& visit);
+  // Retention. The time of the oldest event of `type`, if any.
+  [[nodiscard]] core::Result<std::optional<core::Timestamp>> OldestOfType(EventType type);
+  // Removes the events of `type` with `from` <= at < `to` inside a caller's transaction and
+  // returns their ids. With `count`, first adds them to the daily counts (per UTC day, type and
+  // channel: events and distinct members; nothing names a member).
+  [[nodiscard]] core::Result<std::vector<std::string>> RemoveIn(store::Transaction& tx, EventType type,
+                                                                core::Timestamp from, core::Timestamp to,
+                                                                bool count) const;
+  struct DailyCount {
+    std::string day;  // YYYY-MM-DD, UTC
+    EventType type = EventType::kAppOpen;
+    std::string channel;
+    int64_t events = 0;
+    int64_t members = 0;  // distinct that day (summed if some of the day's events came later)
+  };
+  // The daily counts of removed events for days from `from_day` to `to_day` (YYYY-MM-DD,
+  // inclusive), by day, type and channel.
+  [[nodiscard]] core::Result<std::vector<DailyCount>> DailyCounts(std::string_view from_day, std::string_view to_day);
+
   // Every event in the log before `before`, member by member, each member's in time order.
   // Read a page at a time: memory stays flat whatever the size of the log.
   [[nodiscard]] core::Status ReplayAll(std::optional<core::Timestamp> before, const Visitor& visit);

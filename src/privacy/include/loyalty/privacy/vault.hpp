@@ -87,6 +87,9 @@ class Vault {
   [[nodiscard]] core::Result<int64_t> EraseMember(const core::MemberId& member, std::optional<std::string> kind = std::nullopt);
   [[nodiscard]] core::Result<int64_t> EraseMember(store::Transaction& tx, const core::MemberId& member,
                                                   std::optional<std::string> kind = std::nullopt) const;
+  // Removes the entries under these references inside a caller's transaction (those kept for
+  // events the retention policy removes); returns how many there were.
+  [[nodiscard]] core::Result<int64_t> Erase(store::Transaction& tx, std::span<const std::string> refs) const;
   [[nodiscard]] core::Result<int64_t> Count();
 
   // One-off tasks on the vault's data (e.g. sealing text logged before the vault existed):

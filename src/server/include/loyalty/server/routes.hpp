@@ -69,9 +69,11 @@ void AddDecisionRoutes(Router& router, engine::Decisions& decisions);
 // personal data) and DELETE /v1/members/{id}/texts (erase them). `text` must outlive the router.
 void AddTextRoutes(Router& router, engine::TextSignals& text);
 
-// Data subject requests: GET /v1/members/{id}/export (everything kept about a member, as one
-// JSON document: an access request). `requests` must outlive the router.
-void AddPrivacyRoutes(Router& router, engine::SubjectRequests& requests);
+// Data subject requests and retention: GET /v1/members/{id}/export (everything kept about a
+// member, as one JSON document: an access request), POST /v1/members/{id}/erasure, POST
+// /v1/jobs/event-retention (removes events older than the retention period) and GET
+// /v1/events/daily-counts (what is kept of them). Both services must outlive the router.
+void AddPrivacyRoutes(Router& router, engine::SubjectRequests& requests, engine::EventRetention& retention);
 
 // The review queue: GET /v1/reviews (routed offers by status, sorted by expiry, value or
 // risk), GET and POST /v1/reviews/{decision}/{rank} (one offer; a verdict), POST
