@@ -39,7 +39,7 @@ void AddAccessCommands(CLI::App& app, GlobalOptions& options, std::function<int(
   create->add_option("--name", args->name, "User name (letters, digits, . _ - @)")->required();
   create->add_option("--role", args->role, "admin, manager, analyst, service or auditor")->required();
   create->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& context) -> core::Result<std::pair<core::Json, std::string>> {
+    run = Change(options, "access user create", [args](Context& context) -> core::Result<std::pair<core::Json, std::string>> {
       LOYALTY_ASSIGN_OR_RETURN(auto role, engine::ParseRole(args->role));
       LOYALTY_ASSIGN_OR_RETURN(auto u, context.platform().access().CreateUser(args->name, role));
       return std::pair{engine::ToJson(u), "created " + u.name + " (" + std::string(engine::RoleName(u.role)) +
@@ -66,7 +66,7 @@ void AddAccessCommands(CLI::App& app, GlobalOptions& options, std::function<int(
                                             disable ? "Stop a user's keys working at once" : "Let a user's keys work again");
     toggle->add_option("--name", args->name, "User name")->required();
     toggle->callback([&options, &run, args, disable] {
-      run = Runner(options, [args, disable](Context& context) -> core::Result<std::pair<core::Json, std::string>> {
+      run = Change(options, disable ? "access user disable" : "access user enable", [args, disable](Context& context) -> core::Result<std::pair<core::Json, std::string>> {
         LOYALTY_ASSIGN_OR_RETURN(auto u, context.platform().access().SetUserDisabled(args->name, disable));
         return std::pair{engine::ToJson(u), u.name + (disable ? " is disabled" : " is enabled")};
       });
@@ -79,7 +79,7 @@ void AddAccessCommands(CLI::App& app, GlobalOptions& options, std::function<int(
   issue->add_option("--user", args->name, "The user the key acts as")->required();
   issue->add_option("--label", args->label, "What the key is for (e.g. 'POS store 12')");
   issue->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& context) -> core::Result<std::pair<core::Json, std::string>> {
+    run = Change(options, "access key issue", [args](Context& context) -> core::Result<std::pair<core::Json, std::string>> {
       LOYALTY_ASSIGN_OR_RETURN(auto issued, context.platform().access().IssueKey(args->name, args->label));
       core::Json out = engine::ToJson(issued.info);
       out["key"] = issued.secret;
@@ -105,7 +105,7 @@ void AddAccessCommands(CLI::App& app, GlobalOptions& options, std::function<int(
   CLI::App* revoke = key->add_subcommand("revoke", "Revoke a key; it stops working at once");
   revoke->add_option("--id", args->key_id, "The key's id (from `access key list`)")->required();
   revoke->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& context) -> core::Result<std::pair<core::Json, std::string>> {
+    run = Change(options, "access key revoke", [args](Context& context) -> core::Result<std::pair<core::Json, std::string>> {
       LOYALTY_ASSIGN_OR_RETURN(auto k, context.platform().access().RevokeKey(args->key_id));
       return std::pair{engine::ToJson(k), "revoked key " + std::to_string(k.id) + " of " + k.user};
     });

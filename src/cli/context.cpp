@@ -1,11 +1,15 @@
 #include "context.hpp"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "loyalty/core/config.hpp"
 #include "loyalty/core/logging.hpp"
+#include "loyalty/oversight/audit_log.hpp"
 #include "loyalty/store/sqlite.hpp"
 
 namespace loyalty::cli {
@@ -65,6 +69,17 @@ core::Result<std::unique_ptr<Context>> Context::Open(const GlobalOptions& option
   return context;
 }
 
+std::string OperatorName() {
+  passwd entry{};
+  passwd* found = nullptr;
+  std::string buffer(4096, '\0');
+  if (getpwuid_r(geteuid(), &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr &&
+      found->pw_name != nullptr && *found->pw_name != '\0') {
+    return found->pw_name;
+  }
+  return "uid:" + std::to_string(geteuid());
+}
+
 int PrintResult(const GlobalOptions& options, const core::Json& value, const std::string& text) {
   if (options.json) {
     std::cout << core::Dump(value, 2) << "\n";
@@ -89,6 +104,42 @@ std::function<int()> Runner(GlobalOptions& options, CommandBody body) {
     auto context = Context::Open(options);
     if (!context) return PrintError(context.error());
     auto result = body(**context);
+    if (!result) return PrintError(result.error());
+    return PrintResult(options, result->first, result->second);
+  };
+}
+
+core::Status RecordChange(const GlobalOptions& options, Context& context, std::string_view action, int status,
+                          std::string_view result) {
+  const ChangeRecord& change = context.change();
+  oversight::AuditEntry entry;
+  entry.actor = change.actor;
+  entry.role = "operator";
+  entry.action = std::string(action);
+  entry.target = change.target.empty() ? std::string(action) : change.target;
+  entry.member = change.member;
+  entry.reason = change.reason;
+  entry.status = status;
+  entry.request_digest = oversight::Digest(options.command_line);
+  entry.result_digest = oversight::Digest(result);
+  if (auto recorded = context.platform().audit().Append(std::move(entry)); !recorded) {
+    return core::Fail(core::ErrorCode::kInternal, std::string(action) + (status < 300 ? " done" : " refused") +
+                                                      ", but the audit trail could not record it: " +
+                                                      recorded.error().message);
+  }
+  return {};
+}
+
+std::function<int()> Change(GlobalOptions& options, std::string action, CommandBody body) {
+  return [&options, action = std::move(action), body = std::move(body)]() -> int {
+    auto context = Context::Open(options);
+    if (!context) return PrintError(context.error());
+    auto result = body(**context);
+    const int status = result ? 200 : core::HttpStatus(result.error().code);
+    const std::string outcome = result ? core::Dump(result->first) : result.error().message;
+    if (auto recorded = RecordChange(options, **context, action, status, outcome); !recorded) {
+      return PrintError(recorded.error());
+    }
     if (!result) return PrintError(result.error());
     return PrintResult(options, result->first, result->second);
   };

@@ -23,6 +23,20 @@ struct GlobalOptions {
   std::optional<std::filesystem::path> config_file;
   std::optional<std::string> now;  // evaluate as of this time instead of the wall clock
   bool json = false;
+  std::string command_line;  // the arguments as given: their digest goes to the audit trail
+};
+
+// The name of the operating-system user running the command: who changed the store, when a
+// command is not told otherwise (--actor).
+std::string OperatorName();
+
+// What the audit trail records of a command that changes the store (see Change). The command's
+// body fills in what it knows; the rest keeps these defaults.
+struct ChangeRecord {
+  std::string actor = OperatorName();
+  std::string member;  // the member concerned, when there is one
+  std::string reason;  // the reason given, if any
+  std::string target;  // what was changed; empty: the command's name
 };
 
 // An opened data directory: configuration, store, clock and the platform's services.
@@ -37,8 +51,11 @@ class Context {
   engine::Members& members() { return platform_->members(); }
   const core::Json& config() const { return config_; }
   const core::Clock& clock() const { return *clock_; }
+  // Under Change: what its audit entry will say.
+  ChangeRecord& change() { return change_; }
 
  private:
+  ChangeRecord change_;
   core::Json config_;
   std::unique_ptr<core::Clock> clock_;
   std::unique_ptr<store::Database> db_;
@@ -60,6 +77,17 @@ using CommandBody = std::function<core::Result<std::pair<core::Json, std::string
 
 // Wraps a body: opens the data directory, runs it, prints the result or the one-line error.
 std::function<int()> Runner(GlobalOptions& options, CommandBody body);
+
+// Runner for a command that changes the store: whether it succeeds or is refused, an entry
+// goes to the audit trail (actor, role "operator", `action` such as "ledger earn", target,
+// member, reason, the outcome as an HTTP status, digests of the arguments and the result), as
+// for a change through the API. A change that cannot be recorded exits non-zero and says so.
+std::function<int()> Change(GlobalOptions& options, std::string action, CommandBody body);
+
+// Appends Change's audit entry for a command that runs its own way (imports): `status` is the
+// outcome as an HTTP status, `result` what is digested as its result.
+[[nodiscard]] core::Status RecordChange(const GlobalOptions& options, Context& context, std::string_view action,
+                                        int status, std::string_view result);
 
 // A JSON document from a --file (errors name the file).
 [[nodiscard]] core::Result<core::Json> ReadJsonFile(const std::string& path);

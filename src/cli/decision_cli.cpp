@@ -45,7 +45,7 @@ struct DecisionArgs {
   std::optional<double> max_auc_drop;
   std::optional<double> max_brier_rise;
   std::string reason;
-  std::string actor = "operator";
+  std::string actor = OperatorName();
 };
 
 std::string DecisionText(const Json& d) {
@@ -99,20 +99,6 @@ std::string AutomationText(const Json& a) {
   return text.str();
 }
 
-// The local operator's phase changes go to the audit trail like the API's.
-core::Status AuditAutomation(Context& context, const DecisionArgs& args, const std::string& action, const Json& result) {
-  oversight::AuditEntry entry;
-  entry.actor = args.actor;
-  entry.role = "operator";
-  entry.action = "automation " + action;
-  entry.target = "automation";
-  entry.status = 200;
-  entry.reason = args.reason;
-  entry.result_digest = oversight::Digest(core::Dump(result));
-  LOYALTY_TRY(context.platform().audit().Append(entry));
-  return {};
-}
-
 }  // namespace
 
 void AddDecisionCommands(CLI::App& app, GlobalOptions& options, std::function<int()>& run) {
@@ -126,7 +112,8 @@ void AddDecisionCommands(CLI::App& app, GlobalOptions& options, std::function<in
   decide->add_option("--cart-minor", args->cart_minor, "The cart's value in minor units");
   decide->add_flag("--dry-run", args->dry_run, "Explain only: nothing is logged or counted against caps and budgets");
   decide->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& context) -> Output {
+    run = Change(options, "decide", [args](Context& context) -> Output {
+      context.change().member = args->member;
       Json body{{"member", args->member}, {"k", args->k}, {"dry_run", args->dry_run}};
       if (!args->channel.empty()) body["channel"] = args->channel;
       if (args->utc_offset) body["utc_offset_minutes"] = *args->utc_offset;
@@ -143,7 +130,7 @@ void AddDecisionCommands(CLI::App& app, GlobalOptions& options, std::function<in
   campaign->add_option("--limit", args->limit, "Decisions to show (0 to 1000)")->capture_default_str();
   campaign->add_flag("--dry-run", args->dry_run, "Plan only: nothing is logged or counted against caps and budgets");
   campaign->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& context) -> Output {
+    run = Change(options, "campaign", [args](Context& context) -> Output {
       Json body{{"segment", args->segment}, {"k", args->k}, {"dry_run", args->dry_run}, {"limit", args->limit}};
       if (!args->channel.empty()) body["channel"] = args->channel;
       LOYALTY_ASSIGN_OR_RETURN(auto r, context.platform().decisions().DecideBatch(body));
@@ -164,7 +151,7 @@ void AddDecisionCommands(CLI::App& app, GlobalOptions& options, std::function<in
   outcome->add_option("--value-minor", args->value_minor, "A purchase's value in minor units");
   outcome->add_option("--id", args->id, "Your id for this outcome (a resend with it is ignored)");
   outcome->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& context) -> Output {
+    run = Change(options, "outcome", [args](Context& context) -> Output {
       Json body{{"offer", args->offer}, {"type", args->type}};
       if (args->value_minor) body["value_minor"] = *args->value_minor;
       if (!args->id.empty()) body["id"] = args->id;
@@ -193,19 +180,21 @@ void AddDecisionCommands(CLI::App& app, GlobalOptions& options, std::function<in
   CLI::App* put = offers->add_subcommand("put", "Create or replace an offer from a JSON file (see docs/decisions.md)");
   put->add_option("--file", args->file, "The offer document")->required();
   put->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& context) -> Output {
+    run = Change(options, "offers put", [args](Context& context) -> Output {
+      context.change().actor = args->actor;
       LOYALTY_ASSIGN_OR_RETURN(auto doc, ReadJsonFile(args->file));
       if (!doc.is_object() || !doc.contains("id") || !doc["id"].is_string()) {
         return Fail(ErrorCode::kInvalidArgument, args->file + ": the offer needs a string 'id'");
       }
-      LOYALTY_ASSIGN_OR_RETURN(auto r, context.platform().decisions().PutOffer(doc["id"].get<std::string>(), doc, "cli"));
+      LOYALTY_ASSIGN_OR_RETURN(auto r, context.platform().decisions().PutOffer(doc["id"].get<std::string>(), doc, args->actor));
       return std::pair{r["offer"], std::string(r["created"].get<bool>() ? "created " : "replaced ") + r["offer"]["id"].get<std::string>()};
     });
   });
   CLI::App* remove = offers->add_subcommand("delete", "Remove an offer from the catalogue");
   remove->add_option("--id", args->id, "Offer id")->required();
   remove->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& context) -> Output {
+    run = Change(options, "offers delete", [args](Context& context) -> Output {
+      context.change().actor = args->actor;
       LOYALTY_TRY(context.platform().decisions().DeleteOffer(args->id));
       return std::pair{Json{{"deleted", args->id}}, "deleted " + args->id};
     });
@@ -222,9 +211,10 @@ void AddDecisionCommands(CLI::App& app, GlobalOptions& options, std::function<in
   CLI::App* set_policy = policy->add_subcommand("set", "Replace the policy from a JSON file");
   set_policy->add_option("--file", args->file, "The policy document")->required();
   set_policy->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& context) -> Output {
+    run = Change(options, "policy set", [args](Context& context) -> Output {
+      context.change().actor = args->actor;
       LOYALTY_ASSIGN_OR_RETURN(auto doc, ReadJsonFile(args->file));
-      LOYALTY_ASSIGN_OR_RETURN(auto r, context.platform().decisions().PutPolicy(doc, "cli"));
+      LOYALTY_ASSIGN_OR_RETURN(auto r, context.platform().decisions().PutPolicy(doc, args->actor));
       return std::pair{r, "policy set"};
     });
   });
@@ -242,17 +232,18 @@ void AddDecisionCommands(CLI::App& app, GlobalOptions& options, std::function<in
   set_strategy->add_option("--fallback", args->fallback, "What the other members get (default rules)");
   set_strategy->add_option("--share", args->share, "Percent of members (default 100)");
   set_strategy->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& context) -> Output {
+    run = Change(options, "strategy set", [args](Context& context) -> Output {
+      context.change().actor = args->actor;
       Json body{{"strategy", args->strategy}};
       if (!args->fallback.empty()) body["fallback"] = args->fallback;
       if (args->share) body["share_percent"] = *args->share;
-      LOYALTY_ASSIGN_OR_RETURN(auto r, context.platform().decisions().PutStrategy(body, "cli"));
+      LOYALTY_ASSIGN_OR_RETURN(auto r, context.platform().decisions().PutStrategy(body, args->actor));
       return std::pair{r, "strategy " + r.dump()};
     });
   });
   strategy->add_subcommand("rollback", "Put the strategy flag back as it was before its last change")->callback([&options, &run] {
-    run = Runner(options, [](Context& context) -> Output {
-      LOYALTY_ASSIGN_OR_RETURN(auto r, context.platform().decisions().RollbackStrategy("cli"));
+    run = Change(options, "strategy rollback", [](Context& context) -> Output {
+      LOYALTY_ASSIGN_OR_RETURN(auto r, context.platform().decisions().RollbackStrategy(context.change().actor));
       return std::pair{r, "rolled back to " + r.dump()};
     });
   });
@@ -274,7 +265,8 @@ void AddDecisionCommands(CLI::App& app, GlobalOptions& options, std::function<in
   CLI::App* create = experiments->add_subcommand("create", "Create an experiment from a JSON file");
   create->add_option("--file", args->file, "The experiment document")->required();
   create->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& context) -> Output {
+    run = Change(options, "experiments create", [args](Context& context) -> Output {
+      context.change().actor = args->actor;
       LOYALTY_ASSIGN_OR_RETURN(auto doc, ReadJsonFile(args->file));
       LOYALTY_ASSIGN_OR_RETURN(auto r, context.platform().decisions().CreateExperiment(doc));
       return std::pair{r, "created " + r["id"].get<std::string>() + " in buckets " + r["buckets"].dump()};
@@ -283,7 +275,8 @@ void AddDecisionCommands(CLI::App& app, GlobalOptions& options, std::function<in
   CLI::App* stop = experiments->add_subcommand("stop", "Stop an experiment (its members return to the strategy flag)");
   stop->add_option("--id", args->id, "Experiment id")->required();
   stop->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& context) -> Output {
+    run = Change(options, "experiments stop", [args](Context& context) -> Output {
+      context.change().actor = args->actor;
       LOYALTY_TRY(context.platform().decisions().StopExperiment(args->id));
       return std::pair{Json{{"id", args->id}, {"status", "stopped"}}, "stopped " + args->id};
     });
@@ -316,7 +309,10 @@ void AddDecisionCommands(CLI::App& app, GlobalOptions& options, std::function<in
   set_automation->add_option("--reason", args->reason, "Why (recorded with the change and in the audit trail)")->required();
   set_automation->add_option("--actor", args->actor, "Who decided")->capture_default_str();
   set_automation->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& context) -> Output {
+    run = Change(options, "automation set", [args](Context& context) -> Output {
+      context.change().actor = args->actor;
+      context.change().reason = args->reason;
+      context.change().target = "automation";
       auto& decisions = context.platform().decisions();
       // Starts from the settings in force and changes what the flags name.
       Json body = decision::ToJson(decisions.AutomationInForce());
@@ -340,7 +336,6 @@ void AddDecisionCommands(CLI::App& app, GlobalOptions& options, std::function<in
       if (args->max_brier_rise) body["retraining"]["max_brier_rise"] = *args->max_brier_rise;
       body["reason"] = args->reason;
       LOYALTY_ASSIGN_OR_RETURN(auto r, decisions.MoveAutomation(body, args->actor));
-      LOYALTY_TRY(AuditAutomation(context, *args, "set", r));
       return std::pair{r, AutomationText(r)};
     });
   });
@@ -348,9 +343,11 @@ void AddDecisionCommands(CLI::App& app, GlobalOptions& options, std::function<in
   rollback_automation->add_option("--reason", args->reason, "Why (recorded with the change and in the audit trail)")->required();
   rollback_automation->add_option("--actor", args->actor, "Who decided")->capture_default_str();
   rollback_automation->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& context) -> Output {
+    run = Change(options, "automation rollback", [args](Context& context) -> Output {
+      context.change().actor = args->actor;
+      context.change().reason = args->reason;
+      context.change().target = "automation";
       LOYALTY_ASSIGN_OR_RETURN(auto r, context.platform().decisions().RollbackAutomation(Json{{"reason", args->reason}}, args->actor));
-      LOYALTY_TRY(AuditAutomation(context, *args, "rollback", r));
       return std::pair{r, AutomationText(r)};
     });
   });

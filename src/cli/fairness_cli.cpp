@@ -21,7 +21,7 @@ struct FairnessArgs {
   std::string file;
   std::string column;
   engine::TrainOptions train;
-  std::string actor = "operator";
+  std::string actor = OperatorName();
 };
 
 std::string Percent(double v) {
@@ -90,7 +90,8 @@ void AddFairnessCommands(CLI::App& app, GlobalOptions& options, std::function<in
   set->add_option("--file", args->file, "The settings document (docs/fairness.md)")->required();
   set->add_option("--actor", args->actor, "Who sets them")->capture_default_str();
   set->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& context) -> Output {
+    run = Change(options, "fairness settings set", [args](Context& context) -> Output {
+      context.change().actor = args->actor;
       LOYALTY_ASSIGN_OR_RETURN(auto doc, ReadJsonFile(args->file));
       LOYALTY_ASSIGN_OR_RETURN(auto r, context.platform().fairness().PutSettings(doc, args->actor));
       return std::pair{r, "fairness by " + r["attribute"].get<std::string>() + ", reference " + r["reference"].get<std::string>()};
@@ -101,7 +102,7 @@ void AddFairnessCommands(CLI::App& app, GlobalOptions& options, std::function<in
   import->add_option("--file", args->file, "The CSV file, with a header")->required();
   import->add_option("--column", args->column, "The column holding the values")->required();
   import->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& context) -> Output {
+    run = Change(options, "fairness import", [args](Context& context) -> Output {
       std::ifstream in(args->file, std::ios::binary);
       if (!in) return Fail(ErrorCode::kInvalidArgument, "cannot read --file " + args->file);
       core::CsvReader reader(in);
@@ -141,7 +142,7 @@ void AddFairnessCommands(CLI::App& app, GlobalOptions& options, std::function<in
   });
   fairness->add_subcommand("check", "The report; its alerts then send the alerted groups' decisions to review (run daily)")
       ->callback([&options, &run] {
-        run = Runner(options, [](Context& context) -> Output {
+        run = Change(options, "fairness check", [](Context& context) -> Output {
           LOYALTY_ASSIGN_OR_RETURN(auto r, context.platform().fairness().Report(true));
           return std::pair{r, ReportText(r)};
         });
@@ -150,7 +151,8 @@ void AddFairnessCommands(CLI::App& app, GlobalOptions& options, std::function<in
       "thresholds", "Set per-group churn thresholds that give every group the reference's true-positive rate");
   thresholds->add_option("--actor", args->actor, "Who sets them")->capture_default_str();
   thresholds->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& context) -> Output {
+    run = Change(options, "fairness thresholds", [args](Context& context) -> Output {
+      context.change().actor = args->actor;
       LOYALTY_ASSIGN_OR_RETURN(auto r, context.platform().fairness().SetGroupThresholds(args->actor));
       std::ostringstream text;
       text << "per-group churn thresholds (base " << r["base_threshold"] << ", " << r["model"].get<std::string>() << "):";
@@ -167,7 +169,8 @@ void AddFairnessCommands(CLI::App& app, GlobalOptions& options, std::function<in
   mitigate->add_option("--seed", args->train.seed, "Seed of the split")->capture_default_str();
   mitigate->add_option("--actor", args->actor, "Who trains")->capture_default_str();
   mitigate->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& context) -> Output {
+    run = Change(options, "fairness mitigate", [args](Context& context) -> Output {
+      context.change().actor = args->actor;
       args->train.creator = args->actor;
       LOYALTY_ASSIGN_OR_RETURN(auto r, context.platform().fairness().Mitigations(args->train));
       std::ostringstream text;

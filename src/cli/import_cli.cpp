@@ -168,18 +168,16 @@ core::Status ReadCsvEvents(std::istream& in, Context& context, ImportTotals& tot
   return IngestBatch(context, batch, totals);
 }
 
-int RunImportEvents(const GlobalOptions& options, const std::string& path) {
+int ImportEvents(const GlobalOptions& options, Context& context, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return PrintError({ErrorCode::kInvalidArgument, "cannot read '" + path + "'"});
-  auto context = Context::Open(options);
-  if (!context) return PrintError(context.error());
 
   ImportTotals totals = TotalsFor(in, path);
   Batch batch;
   std::string_view position_word = "line";
   if (IsCsv(path)) {
     position_word = "record";
-    if (auto s = ReadCsvEvents(in, **context, totals); !s) return PrintError(core::Wrap(s.error(), path).error());
+    if (auto s = ReadCsvEvents(in, context, totals); !s) return PrintError(core::Wrap(s.error(), path).error());
   } else if (in.peek() == '[') {
     position_word = "event";
     std::stringstream whole;
@@ -190,7 +188,7 @@ int RunImportEvents(const GlobalOptions& options, const std::string& path) {
     for (auto& item : *array) {
       batch.Add(std::move(item), ++position);
       if (batch.items.size() == kBatch) {
-        if (auto s = IngestBatch(**context, batch, totals); !s) return PrintError(s.error());
+        if (auto s = IngestBatch(context, batch, totals); !s) return PrintError(s.error());
         totals.fraction = static_cast<double>(position) / static_cast<double>(array->size());
         Progress(totals, false);
       }
@@ -203,12 +201,12 @@ int RunImportEvents(const GlobalOptions& options, const std::string& path) {
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       batch.Add(core::ParseJsonFast(line), line_no);  // the report names the line
       if (batch.items.size() == kBatch) {
-        if (auto s = IngestBatch(**context, batch, totals); !s) return PrintError(s.error());
+        if (auto s = IngestBatch(context, batch, totals); !s) return PrintError(s.error());
         Progress(totals, false);
       }
     }
   }
-  if (auto s = IngestBatch(**context, batch, totals); !s) return PrintError(s.error());
+  if (auto s = IngestBatch(context, batch, totals); !s) return PrintError(s.error());
   Progress(totals, true);
   return Report(options, totals, path, position_word);
 }
@@ -334,19 +332,17 @@ core::Status ReadTransactions(std::istream& in, Context& context, ImportTotals& 
   return IngestBatch(context, batch, totals);
 }
 
-int RunImportTransactions(const GlobalOptions& options, const std::string& path) {
+int ImportTransactions(const GlobalOptions& options, Context& context, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return PrintError({ErrorCode::kInvalidArgument, "cannot read '" + path + "'"});
-  auto context = Context::Open(options);
-  if (!context) return PrintError(context.error());
   ImportTotals totals = TotalsFor(in, path);
-  if (auto s = ReadTransactions(in, **context, totals); !s) return PrintError(core::Wrap(s.error(), path).error());
+  if (auto s = ReadTransactions(in, context, totals); !s) return PrintError(core::Wrap(s.error(), path).error());
   Progress(totals, true);
   return Report(options, totals, path, "record");
 }
 
 // Reads a CSV with a header that names a member_id column (other columns are ignored).
-int RunImportMembers(const GlobalOptions& options, const std::string& path) {
+int ImportMembers(const GlobalOptions& options, Context& context, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return PrintError({ErrorCode::kInvalidArgument, "cannot read '" + path + "'"});
   std::string header;
@@ -360,13 +356,11 @@ int RunImportMembers(const GlobalOptions& options, const std::string& path) {
     return PrintError({ErrorCode::kInvalidArgument, path + ": the header has no member_id column"});
   }
   const size_t column = static_cast<size_t>(it - columns.begin());
-  auto context = Context::Open(options);
-  if (!context) return PrintError(context.error());
 
   std::vector<core::MemberId> batch;
   int64_t created = 0;
   auto flush = [&]() -> core::Status {
-    LOYALTY_TRY((*context)->ledger().CreateMembers(batch));
+    LOYALTY_TRY(context.ledger().CreateMembers(batch));
     created += static_cast<int64_t>(batch.size());
     batch.clear();
     if (isatty(STDERR_FILENO)) std::cerr << "\rimported " << created << " members" << std::flush;
@@ -395,6 +389,23 @@ int RunImportMembers(const GlobalOptions& options, const std::string& path) {
                      "imported " + std::to_string(created) + " members from " + path);
 }
 
+// Opens the store, imports, and records the import in the audit trail whatever its outcome
+// (status 200 when every record was kept, else 400 with the exit code as the reason).
+int AuditedImport(const GlobalOptions& options, std::string action, const std::string& path,
+                  int (*import)(const GlobalOptions&, Context&, const std::string&)) {
+  auto context = Context::Open(options);
+  if (!context) return PrintError(context.error());
+  const int code = import(options, **context, path);
+  ChangeRecord& change = (*context)->change();
+  change.target = path;
+  if (code != 0) change.reason = "exit code " + std::to_string(code);
+  if (auto recorded = RecordChange(options, **context, action, code == 0 ? 200 : 400, "exit code " + std::to_string(code));
+      !recorded) {
+    return PrintError(recorded.error());
+  }
+  return code;
+}
+
 }  // namespace
 
 void AddImportCommands(CLI::App& app, GlobalOptions& options, std::function<int()>& run) {
@@ -406,18 +417,18 @@ void AddImportCommands(CLI::App& app, GlobalOptions& options, std::function<int(
       "Events from NDJSON (one per line), a JSON array, or CSV (*.csv: id, type, at, member or identifier, channel, "
       "properties as JSON); invalid events are reported, valid ones kept");
   events->add_option("file", *path, "The file to read")->required();
-  events->callback([&options, &run, path] { run = [&options, path] { return RunImportEvents(options, *path); }; });
+  events->callback([&options, &run, path] { run = [&options, path] { return AuditedImport(options, "import events", *path, ImportEvents); }; });
   CLI::App* members = import->add_subcommand(
       "members", "Members from CSV with a header naming a member_id column (existing members are kept)");
   members->add_option("file", *path, "The file to read")->required();
-  members->callback([&options, &run, path] { run = [&options, path] { return RunImportMembers(options, *path); }; });
+  members->callback([&options, &run, path] { run = [&options, path] { return AuditedImport(options, "import members", *path, ImportMembers); }; });
   CLI::App* transactions = import->add_subcommand(
       "transactions",
       "Purchases from a sales CSV (customer_id, date, amount or quantity and unit_price; optional order_id, sku, "
       "category, currency); customers are created as needed, re-imports add nothing");
   transactions->add_option("file", *path, "The file to read")->required();
   transactions->callback(
-      [&options, &run, path] { run = [&options, path] { return RunImportTransactions(options, *path); }; });
+      [&options, &run, path] { run = [&options, path] { return AuditedImport(options, "import transactions", *path, ImportTransactions); }; });
 }
 
 }  // namespace loyalty::cli

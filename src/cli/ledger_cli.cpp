@@ -92,7 +92,8 @@ void AddLedgerCommands(CLI::App& app, GlobalOptions& options, std::function<int(
   CLI::App* member_add = member->add_subcommand("add", "Create a member (no-op when it exists)");
   member_add->add_option("member", args->member, "Member id")->required();
   member_add->callback([&, args] {
-    run = Runner(options, [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
+    run = Change(options, "ledger member add", [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
+      ctx.change().member = args->member;
       LOYALTY_ASSIGN_OR_RETURN(auto id, core::MemberId::Parse(args->member));
       LOYALTY_TRY(ctx.ledger().CreateMember(id));
       return std::pair{Json{{"member", id}}, "member " + id.str()};
@@ -107,7 +108,8 @@ void AddLedgerCommands(CLI::App& app, GlobalOptions& options, std::function<int(
   earn->add_option("--at", args->at, "Time of the sale (default: now)");
   key_option(earn);
   earn->callback([&, args] {
-    run = Runner(options, [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
+    run = Change(options, "ledger earn", [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
+      ctx.change().member = args->member;
       ledger::EarnCommand command;
       LOYALTY_ASSIGN_OR_RETURN(command.key, KeyOrGenerated(args->key));
       LOYALTY_ASSIGN_OR_RETURN(command.member, core::MemberId::Parse(args->member));
@@ -139,7 +141,10 @@ void AddLedgerCommands(CLI::App& app, GlobalOptions& options, std::function<int(
     cmd->add_option("--actor", args->actor, "Who (kept in the journal)")->required();
     key_option(cmd);
     cmd->callback([&, args, is_bonus] {
-      run = Runner(options, [args, is_bonus](Context& ctx) -> Result<std::pair<Json, std::string>> {
+      run = Change(options, is_bonus ? "ledger bonus" : "ledger adjust", [args, is_bonus](Context& ctx) -> Result<std::pair<Json, std::string>> {
+        ctx.change().member = args->member;
+        ctx.change().actor = args->actor;
+        ctx.change().reason = args->reason;
         LOYALTY_ASSIGN_OR_RETURN(auto key, KeyOrGenerated(args->key));
         LOYALTY_ASSIGN_OR_RETURN(auto member_id, core::MemberId::Parse(args->member));
         LOYALTY_ASSIGN_OR_RETURN(auto points, core::Points::Parse(args->points));
@@ -161,7 +166,8 @@ void AddLedgerCommands(CLI::App& app, GlobalOptions& options, std::function<int(
   redeem->add_option("--quantity", args->quantity, "How many")->capture_default_str();
   key_option(redeem);
   redeem->callback([&, args] {
-    run = Runner(options, [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
+    run = Change(options, "ledger redeem", [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
+      ctx.change().member = args->member;
       ledger::RedeemRewardCommand command;
       LOYALTY_ASSIGN_OR_RETURN(command.key, KeyOrGenerated(args->key));
       LOYALTY_ASSIGN_OR_RETURN(command.member, core::MemberId::Parse(args->member));
@@ -181,7 +187,8 @@ void AddLedgerCommands(CLI::App& app, GlobalOptions& options, std::function<int(
   redeem_points->add_option("--points", args->points, "Points to spend")->required();
   key_option(redeem_points);
   redeem_points->callback([&, args] {
-    run = Runner(options, [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
+    run = Change(options, "ledger redeem-points", [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
+      ctx.change().member = args->member;
       ledger::RedeemPointsCommand command;
       LOYALTY_ASSIGN_OR_RETURN(command.key, KeyOrGenerated(args->key));
       LOYALTY_ASSIGN_OR_RETURN(command.member, core::MemberId::Parse(args->member));
@@ -201,7 +208,8 @@ void AddLedgerCommands(CLI::App& app, GlobalOptions& options, std::function<int(
   ret->add_option("--line", args->lines, "Returned SKU:QUANTITY (repeat; none = the whole order)");
   key_option(ret);
   ret->callback([&, args] {
-    run = Runner(options, [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
+    run = Change(options, "ledger return", [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
+      ctx.change().member = args->member;
       ledger::ReturnCommand command;
       LOYALTY_ASSIGN_OR_RETURN(command.key, KeyOrGenerated(args->key));
       LOYALTY_ASSIGN_OR_RETURN(command.member, core::MemberId::Parse(args->member));
@@ -229,7 +237,7 @@ void AddLedgerCommands(CLI::App& app, GlobalOptions& options, std::function<int(
   CLI::App* expire = ledger->add_subcommand("expire", "Expire every lot that is due (run daily)");
   key_option(expire);
   expire->callback([&, args] {
-    run = Runner(options, [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
+    run = Change(options, "ledger expire", [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
       ledger::ExpireCommand command;
       LOYALTY_ASSIGN_OR_RETURN(command.key, KeyOrGenerated(args->key));
       LOYALTY_ASSIGN_OR_RETURN(auto r, ctx.ledger().Expire(command));
@@ -243,7 +251,8 @@ void AddLedgerCommands(CLI::App& app, GlobalOptions& options, std::function<int(
   tiers->add_option("--member", args->member, "Only this member");
   key_option(tiers);
   tiers->callback([&, args] {
-    run = Runner(options, [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
+    run = Change(options, "ledger tiers", [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
+      ctx.change().member = args->member;
       ledger::EvaluateTiersCommand command;
       LOYALTY_ASSIGN_OR_RETURN(command.key, KeyOrGenerated(args->key));
       if (!args->member.empty()) {
@@ -351,7 +360,7 @@ void AddLedgerCommands(CLI::App& app, GlobalOptions& options, std::function<int(
   reward_add->add_option("--points", args->points, "Price in points")->required();
   reward_add->add_option("--stock", args->stock, "Units in stock (default: unlimited)");
   reward_add->callback([&, args] {
-    run = Runner(options, [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
+    run = Change(options, "ledger reward add", [args](Context& ctx) -> Result<std::pair<Json, std::string>> {
       LOYALTY_ASSIGN_OR_RETURN(auto id, core::RewardId::Parse(args->reward));
       LOYALTY_ASSIGN_OR_RETURN(auto price, core::Points::Parse(args->points));
       ledger::Reward r{id, args->name, price, args->stock};

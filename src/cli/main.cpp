@@ -31,6 +31,7 @@
 int main(int argc, char** argv) {
   using loyalty::cli::GlobalOptions;
   GlobalOptions options;
+  for (int i = 1; i < argc; ++i) options.command_line += (i > 1 ? " " : "") + std::string(argv[i]);
   if (const char* env = std::getenv("LOYALTY_DATA_DIR")) options.data_dir = env;
   std::string log_level = "warn";
   std::function<int()> run;

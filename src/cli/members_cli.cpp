@@ -24,7 +24,7 @@ struct MembersArgs {
   std::string into;
   std::vector<std::string> identifiers;
   std::string reason;
-  std::string actor = "cli";
+  std::string actor = OperatorName();
   std::string as_of;
   std::string out;
   int months = 12;
@@ -170,7 +170,8 @@ void AddMembersCommands(CLI::App& app, GlobalOptions& options, std::function<int
   create->add_option("--member", args->member, "Member id")->required();
   create->add_option("--identifier", args->identifiers, "kind:value, e.g. email:ann@example.com (repeatable)");
   create->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& c) -> Result<std::pair<Json, std::string>> {
+    run = Change(options, "members create", [args](Context& c) -> Result<std::pair<Json, std::string>> {
+      c.change().member = args->member;
       LOYALTY_ASSIGN_OR_RETURN(auto member, Member(args->member));
       LOYALTY_ASSIGN_OR_RETURN(auto ids, Identifiers(c, args->identifiers));
       LOYALTY_ASSIGN_OR_RETURN(auto profile, c.members().Create(member, ids));
@@ -203,7 +204,9 @@ void AddMembersCommands(CLI::App& app, GlobalOptions& options, std::function<int
   add->add_option("--identifier", args->identifiers, "kind:value (repeatable)")->required();
   add->add_option("--actor", args->actor, "Who asks (recorded with any merge)")->capture_default_str();
   add->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& c) -> Result<std::pair<Json, std::string>> {
+    run = Change(options, "members add-identifier", [args](Context& c) -> Result<std::pair<Json, std::string>> {
+      c.change().member = args->member;
+      c.change().actor = args->actor;
       LOYALTY_ASSIGN_OR_RETURN(auto member, Member(args->member));
       LOYALTY_ASSIGN_OR_RETURN(auto ids, Identifiers(c, args->identifiers));
       LOYALTY_ASSIGN_OR_RETURN(auto result, c.members().AddIdentifiers(member, ids, args->actor));
@@ -221,7 +224,10 @@ void AddMembersCommands(CLI::App& app, GlobalOptions& options, std::function<int
   merge->add_option("--reason", args->reason, "Why they are the same person")->required();
   merge->add_option("--actor", args->actor, "Who decided")->capture_default_str();
   merge->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& c) -> Result<std::pair<Json, std::string>> {
+    run = Change(options, "members merge", [args](Context& c) -> Result<std::pair<Json, std::string>> {
+      c.change().member = args->member;
+      c.change().actor = args->actor;
+      c.change().reason = args->reason;
       auto into = core::MemberId::Parse(args->into);
       if (!into) return core::Wrap(into.error(), "--into");
       LOYALTY_ASSIGN_OR_RETURN(auto member, Member(args->member));
@@ -238,7 +244,10 @@ void AddMembersCommands(CLI::App& app, GlobalOptions& options, std::function<int
   unmerge->add_option("--reason", args->reason, "Why the merge was wrong")->required();
   unmerge->add_option("--actor", args->actor, "Who decided")->capture_default_str();
   unmerge->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& c) -> Result<std::pair<Json, std::string>> {
+    run = Change(options, "members unmerge", [args](Context& c) -> Result<std::pair<Json, std::string>> {
+      c.change().member = args->member;
+      c.change().actor = args->actor;
+      c.change().reason = args->reason;
       LOYALTY_ASSIGN_OR_RETURN(auto member, Member(args->member));
       LOYALTY_ASSIGN_OR_RETURN(auto result, c.members().Unmerge(member, args->reason, args->actor));
       return std::pair{engine::ToJson(result),
@@ -311,19 +320,13 @@ void AddMembersCommands(CLI::App& app, GlobalOptions& options, std::function<int
       ->required();
   erase->add_option("--actor", args->actor, "Who erases (recorded in the audit trail)")->capture_default_str();
   erase->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& c) -> Result<std::pair<Json, std::string>> {
+    run = Change(options, "members erase", [args](Context& c) -> Result<std::pair<Json, std::string>> {
+      c.change().member = args->member;
+      c.change().actor = args->actor;
+      c.change().reason = args->reason;
+      c.change().target = "member";
       LOYALTY_ASSIGN_OR_RETURN(auto member, Member(args->member));
       LOYALTY_ASSIGN_OR_RETURN(Json result, c.platform().subject_requests().Erase(member, args->reason));
-      oversight::AuditEntry entry;
-      entry.actor = args->actor;
-      entry.role = "operator";
-      entry.action = "members erase";
-      entry.target = "member";
-      entry.member = member.str();
-      entry.status = 200;
-      entry.reason = args->reason;
-      entry.result_digest = oversight::Digest(core::Dump(result));
-      LOYALTY_TRY(c.platform().audit().Append(entry));
       std::string text = "erased " + member.str() + ": " + std::to_string(result["profiles"].size()) + " profile(s), " +
                          std::to_string(result["identifiers_removed"].get<int64_t>()) + " identifiers, " +
                          std::to_string(result["vault_entries_removed"].get<int64_t>()) + " sealed entries removed; " +

@@ -192,7 +192,7 @@ struct PlatformModelArgs {
   engine::TrainOptions train;
   std::string kind;
   int version = 0;
-  std::string actor = "cli";
+  std::string actor = OperatorName();
   std::string member;
   std::vector<std::string> overrides;
 };
@@ -418,7 +418,10 @@ void AddModelCommands(CLI::App& app, GlobalOptions& options, std::function<int()
       ->capture_default_str();
   train->add_option("--actor", args->actor, "Who trains (recorded as the creator)")->capture_default_str();
   train->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& context) { return RunTrain(context, *args); });
+    run = Change(options, "train", [args](Context& context) {
+      context.change().actor = args->actor;
+      return RunTrain(context, *args);
+    });
   });
 
   CLI::App* models_cmd = app.add_subcommand("models", "The model registry: versions, champion and challenger");
@@ -443,7 +446,8 @@ void AddModelCommands(CLI::App& app, GlobalOptions& options, std::function<int()
   promote->add_option("--version", args->version, "The version number")->required();
   promote->add_option("--actor", args->actor, "Who promotes")->capture_default_str();
   promote->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& context) -> Result<Output> {
+    run = Change(options, "models promote", [args](Context& context) -> Result<Output> {
+      context.change().actor = args->actor;
       LOYALTY_ASSIGN_OR_RETURN(auto v, context.platform().registry().Promote(args->kind, args->version, args->actor));
       return Output{models::ToJson(v), v.name() + " is now the champion"};
     });
@@ -452,7 +456,8 @@ void AddModelCommands(CLI::App& app, GlobalOptions& options, std::function<int()
   rollback->add_option("--kind", args->kind, "churn or clv")->required();
   rollback->add_option("--actor", args->actor, "Who rolls back")->capture_default_str();
   rollback->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& context) -> Result<Output> {
+    run = Change(options, "models rollback", [args](Context& context) -> Result<Output> {
+      context.change().actor = args->actor;
       LOYALTY_ASSIGN_OR_RETURN(auto v, context.platform().registry().Rollback(args->kind, args->actor));
       return Output{models::ToJson(v), v.name() + " is the champion again"};
     });
@@ -464,10 +469,12 @@ void AddModelCommands(CLI::App& app, GlobalOptions& options, std::function<int()
   retrain->add_flag("--when-due", *when_due,
                     "Only in the continuous phase and when the newest churn model is older than the schedule (for a timer)");
   retrain->add_option("--seed", args->train.seed, "Seed of the split")->capture_default_str();
-  retrain->add_option("--actor", args->actor, "Who retrains (default: automation with --when-due, else cli)");
-  retrain->callback([&options, &run, args, when_due] {
-    run = Runner(options, [args, when_due](Context& context) -> Result<Output> {
-      args->train.creator = *when_due && args->actor == "cli" ? "automation" : args->actor;
+  CLI::Option* retrain_actor =
+      retrain->add_option("--actor", args->actor, "Who retrains (default: automation with --when-due, else you)");
+  retrain->callback([&options, &run, args, when_due, retrain_actor] {
+    // Audited by RetrainChurn itself, under the model it trained.
+    run = Runner(options, [args, when_due, retrain_actor](Context& context) -> Result<Output> {
+      args->train.creator = *when_due && retrain_actor->count() == 0 ? "automation" : args->actor;
       LOYALTY_ASSIGN_OR_RETURN(auto r, engine::RetrainChurn(context.platform(), args->train, *when_due));
       std::ostringstream text;
       if (!r["retrained"].get<bool>()) return Output{r, "not retrained: " + r["skipped"].get<std::string>()};
@@ -493,7 +500,7 @@ void AddModelCommands(CLI::App& app, GlobalOptions& options, std::function<int()
   keep->add_option("--at", *keep_at, "As of this earlier time (features as they were then); default now");
   keep->add_option("--clv-horizon-days", *clv_horizon, "CLV: purchases predicted over this many days")->capture_default_str();
   keep->callback([&options, &run, keep_at, clv_horizon] {
-    run = Runner(options, [keep_at, clv_horizon](Context& context) -> Result<Output> {
+    run = Change(options, "models keep", [keep_at, clv_horizon](Context& context) -> Result<Output> {
       std::optional<core::Timestamp> at;
       if (!keep_at->empty()) {
         auto parsed = core::ParseTimestamp(*keep_at);

@@ -39,7 +39,7 @@ void AddVaultCommands(CLI::App& app, GlobalOptions& options, std::function<int()
   CLI::App* scrub = vault->add_subcommand(
       "scrub", "Empty the store's write-ahead log, so no old page image of erased data remains (erasure does it too)");
   scrub->callback([&options, &run] {
-    run = Runner(options, [](Context& context) -> Output {
+    run = Change(options, "vault scrub", [](Context& context) -> Output {
       LOYALTY_TRY(context.platform().db().Scrub());
       return std::pair{Json{{"scrubbed", true}}, std::string("scrubbed: the write-ahead log is empty")};
     });
@@ -49,7 +49,7 @@ void AddVaultCommands(CLI::App& app, GlobalOptions& options, std::function<int()
       "rekey", "Re-seal every entry under a new key (stop `serve` first); creates the key file when absent");
   rekey->add_option("--new-key-file", args->new_key_file, "File with the new key (64 hex digits)")->required();
   rekey->callback([&options, &run, args] {
-    run = Runner(options, [args, &options](Context& context) -> Output {
+    run = Change(options, "vault rekey", [args, &options](Context& context) -> Output {
       const auto default_file = options.data_dir / "vault.key";
       LOYALTY_ASSIGN_OR_RETURN(const auto current, engine::ResolveVaultKey(context.config(), default_file));
       LOYALTY_ASSIGN_OR_RETURN(const auto next, privacy::VaultKey::FromFile(args->new_key_file, true));
@@ -85,7 +85,7 @@ void AddEventCommands(CLI::App& app, GlobalOptions& options, std::function<int()
   CLI::App* retention = events->add_subcommand(
       "retention", "Remove events older than [privacy] event_retention_days (run it daily); consent changes stay");
   retention->callback([&options, &run] {
-    run = Runner(options, [](Context& context) -> Output {
+    run = Change(options, "events retention", [](Context& context) -> Output {
       LOYALTY_ASSIGN_OR_RETURN(auto report, context.platform().retention().Run());
       std::string text = "removed " + std::to_string(report.events_removed) + " events from before " +
                          core::FormatTimestamp(report.cutoff) + " (" + std::to_string(report.days) + " days)";

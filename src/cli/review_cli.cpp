@@ -23,7 +23,7 @@ struct ReviewArgs {
   std::string reason;
   std::string comment;
   std::optional<int64_t> cost_minor;
-  std::string actor = "cli";
+  std::string actor = OperatorName();
 };
 
 // One line per offer: where it stands, what it is, what it would cost.
@@ -85,7 +85,9 @@ void AddReviewCommands(CLI::App& app, GlobalOptions& options, std::function<int(
   act->add_option("--cost-minor", args->cost_minor, "modify: the smaller offer's worst-case cost");
   act->add_option("--actor", args->actor, "Who decides (recorded with the verdict)")->capture_default_str();
   act->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& c) -> Output {
+    run = Change(options, "review act", [args](Context& c) -> Output {
+      c.change().actor = args->actor;
+      c.change().reason = args->reason;
       Json body{{"action", args->action}};
       if (!args->reason.empty()) body["reason"] = args->reason;
       if (!args->comment.empty()) body["comment"] = args->comment;
@@ -98,7 +100,7 @@ void AddReviewCommands(CLI::App& app, GlobalOptions& options, std::function<int(
 
   CLI::App* expire = review->add_subcommand("expire", "Expire offers nobody decided on in time; give back what they reserved");
   expire->callback([&options, &run] {
-    run = Runner(options, [](Context& c) -> Output {
+    run = Change(options, "review expire", [](Context& c) -> Output {
       LOYALTY_ASSIGN_OR_RETURN(Json r, c.platform().reviews().ExpireStale());
       return std::pair{r, "expired " + r["expired"].dump() + " offers, gave back " + r["released_minor"].dump() +
                               " (minor units) of budget"};

@@ -20,7 +20,7 @@ using Output = Result<std::pair<Json, std::string>>;
 struct TextArgs {
   std::vector<std::string> labelled;
   int folds = 10;
-  std::string actor = "cli";
+  std::string actor = OperatorName();
   int epochs = models::SentimentTraining{}.epochs;
   std::vector<std::string> texts;
   std::string from;
@@ -76,7 +76,8 @@ void AddTextCommands(CLI::App& app, GlobalOptions& options, std::function<int()>
   train->add_option("--epochs", args->epochs, "Training epochs")->capture_default_str();
   train->add_option("--actor", args->actor, "Who trains (recorded as the creator)")->capture_default_str();
   train->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& context) -> Output {
+    run = Change(options, "text train", [args](Context& context) -> Output {
+      context.change().actor = args->actor;
       LOYALTY_ASSIGN_OR_RETURN(auto examples, ReadLabelled(args->labelled));
       models::SentimentTraining training;
       training.epochs = args->epochs;
@@ -143,7 +144,8 @@ void AddTextCommands(CLI::App& app, GlobalOptions& options, std::function<int()>
   CLI::App* forget = text->add_subcommand("forget", "Erase a member's texts from the vault (their signals stay)");
   forget->add_option("--member", args->member, "Member id")->required();
   forget->callback([&options, &run, args] {
-    run = Runner(options, [args](Context& context) -> Output {
+    run = Change(options, "text forget", [args](Context& context) -> Output {
+      context.change().member = args->member;
       LOYALTY_ASSIGN_OR_RETURN(auto member, core::MemberId::Parse(args->member));
       LOYALTY_ASSIGN_OR_RETURN(const int64_t erased, context.platform().text().Forget(member));
       return std::pair{Json{{"member", member.str()}, {"erased", erased}},

@@ -1,7 +1,9 @@
 #pragma once
 // Runs the `loyalty` binary as a user would, against a fresh data directory per test.
 
+#include <pwd.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -15,6 +17,12 @@
 #include "support/temp_dir.hpp"
 
 namespace loyalty::cli {
+
+// Who the binary records as the actor when not told (the user running it).
+inline std::string LoginName() {
+  const passwd* entry = getpwuid(geteuid());
+  return entry != nullptr && entry->pw_name != nullptr ? entry->pw_name : "uid:" + std::to_string(geteuid());
+}
 
 struct CliRun {
   int exit_code;

@@ -153,6 +153,36 @@ TEST_F(CliTest, ServeAnswersOverHttpAndStopsCleanlyOnSigterm) {
   EXPECT_NE(verified.out.find("intact"), std::string::npos) << verified.out;
 }
 
+TEST_F(CliTest, EveryChangeFromTheCommandLineIsInTheAuditTrailRefusedOnesToo) {
+  ASSERT_EQ(Loyalty("ledger member add ana").exit_code, 0);
+  ASSERT_EQ(Loyalty("ledger earn --member ana --order o1 --line SKU:c:1:12.00 --key k1").exit_code, 0);
+  ASSERT_EQ(Loyalty("ledger bonus --member ana --points 5 --reason goodwill --actor sam --key k2").exit_code, 0);
+  ExpectOneLineError(Loyalty("ledger redeem-points --member ana --points 999"), 5, "");
+  const std::string file = (dir_ / "events.ndjson").string();
+  std::ofstream(file) << R"({"id":"e1","type":"login","at":"2026-01-02T10:01:00Z","member":"ana","channel":"app"})"
+                      << "\n";
+  ASSERT_EQ(Loyalty("--now 2026-01-03 import events " + file).exit_code, 0);
+  // Reads leave no entry.
+  ASSERT_EQ(Loyalty("ledger balance --member ana").exit_code, 0);
+
+  const auto trail = LoyaltyJson("audit list --member ana");
+  std::vector<std::string> seen;
+  for (const auto& e : trail) {
+    seen.push_back(e["action"].get<std::string>() + " " + std::to_string(e["status"].get<int>()) + " " +
+                   e["actor"].get<std::string>());
+    EXPECT_EQ(e["role"], "operator");
+    EXPECT_FALSE(e["request_digest"].get<std::string>().empty());
+  }
+  const std::string me = LoginName();
+  EXPECT_EQ(seen, (std::vector<std::string>{"ledger redeem-points 422 " + me, "ledger bonus 200 sam",
+                                            "ledger earn 200 " + me, "ledger member add 200 " + me}));
+  const auto imports = LoyaltyJson("audit list --actor " + me);
+  bool imported = false;
+  for (const auto& e : imports) imported = imported || (e["action"] == "import events" && e["target"] == file);
+  EXPECT_TRUE(imported);
+  EXPECT_EQ(Loyalty("audit verify").exit_code, 0);
+}
+
 TEST_F(CliTest, AccessUsersAndKeysAreManagedFromTheCommandLine) {
   ExpectOneLineError(Loyalty("access user create --name sam --role root"), 2, "no role 'root'");
   ASSERT_EQ(Loyalty("access user create --name sam --role analyst").exit_code, 0);

@@ -89,7 +89,7 @@ TEST_F(DecisionCliTest, ReviewQueueListsDecidesAndCountsVerdicts) {
 
   const core::Json approved = LoyaltyJson("review act --decision " + a["id"].get<std::string>() + " --action approve");
   EXPECT_EQ(approved["status"], "approved");
-  EXPECT_EQ(approved["verdicts"][0]["reviewer"], "cli");
+  EXPECT_EQ(approved["verdicts"][0]["reviewer"], LoginName());  // who ran it
   ExpectOneLineError(Loyalty("review act --decision " + b["id"].get<std::string>() + " --action reject"), 2, "'reason'");
   const core::Json modified = LoyaltyJson("review act --decision " + b["id"].get<std::string>() +
                                           " --action modify --reason too_costly --cost-minor 300 --actor lead");

@@ -219,12 +219,13 @@ TEST_F(ModelsCliTest, TheContinuousPhaseRetrainsOnScheduleAndPromotesOnlyPastIts
 
   // Moves and retraining runs are in the audit trail.
   const auto audit = LoyaltyJson("audit list --limit 100");
-  int moves = 0, retrains = 0;
+  int moves = 0, refused_moves = 0, retrains = 0;
   for (const auto& e : audit) {
-    if (e["action"].get<std::string>().starts_with("automation ")) ++moves;
+    if (e["action"].get<std::string>().starts_with("automation ")) ++(e["status"] == 200 ? moves : refused_moves);
     if (e["action"] == "models retrain") ++retrains;
   }
   EXPECT_EQ(moves, 6);
+  EXPECT_EQ(refused_moves, 1);  // the rollback with nothing left to roll back
   EXPECT_EQ(retrains, 5);
   const auto by_maria = LoyaltyJson("audit list --actor maria");
   ASSERT_EQ(by_maria.size(), 2u);  // her phase move and her retraining run
