@@ -1,10 +1,31 @@
 // Next best action over HTTP: real-time and campaign decisions, outcomes, the offer catalogue,
 // contact policy, strategy flag, experiments and budgets.
 
+#include <algorithm>
+
 #include "loyalty/server/routes.hpp"
 #include "route_helpers.hpp"
 
 namespace loyalty::server {
+
+namespace {
+
+// The "fairness" risk reason says the member belongs to a group under a fairness alert, which
+// hints at their protected attribute: only those who review routed offers (admins, managers)
+// see it. The offer's risk class and routing stay as they are.
+Json ForCaller(Json decision, const Request& request) {
+  if (request.role.empty()) return decision;  // keys off: the local trial acts as an admin
+  const auto role = engine::ParseRole(request.role);
+  if (role && engine::Allowed(*role, engine::Permission::kReview)) return decision;
+  for (auto& offer : decision["offers"]) {
+    auto& reasons = offer["risk_reasons"];
+    if (!reasons.is_array()) continue;
+    reasons.erase(std::remove(reasons.begin(), reasons.end(), Json("fairness")), reasons.end());
+  }
+  return decision;
+}
+
+}  // namespace
 
 void AddDecisionRoutes(Router& router, engine::Decisions& decisions) {
   engine::Decisions* d = &decisions;
@@ -14,7 +35,8 @@ void AddDecisionRoutes(Router& router, engine::Decisions& decisions) {
   router.Add(Method::kPost, "/v1/decisions", [d](const Request& request) {
     return Respond(200, [&]() -> Result<Json> {
       LOYALTY_ASSIGN_OR_RETURN(auto body, ParseBody(request));
-      return d->Decide(body);
+      LOYALTY_ASSIGN_OR_RETURN(Json decision, d->Decide(body));
+      return ForCaller(std::move(decision), request);
     });
   }, d->buffered() ? Execution::kCompute : Execution::kWorker);
   router.Add(Method::kPost, "/v1/decisions/batch", [d](const Request& request) {
@@ -76,7 +98,10 @@ void AddDecisionRoutes(Router& router, engine::Decisions& decisions) {
     });
   });
   router.Add(Method::kGet, "/v1/decisions/{id}", [d](const Request& request) {
-    return Respond(200, [&]() -> Result<Json> { return d->Get(request.path_params.at("id")); });
+    return Respond(200, [&]() -> Result<Json> {
+      LOYALTY_ASSIGN_OR_RETURN(Json decision, d->Get(request.path_params.at("id")));
+      return ForCaller(std::move(decision), request);
+    });
   });
   router.Add(Method::kPost, "/v1/decisions/{id}/outcomes", [d](const Request& request) {
     return Respond(200, [&]() -> Result<Json> {

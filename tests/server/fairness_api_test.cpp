@@ -1,6 +1,8 @@
 // Fairness over real HTTP: settings and values with problems that say what to fix, the report
 // for analysts (aggregates only), and who may change what.
 
+#include <algorithm>
+
 #include "server_fixture.hpp"
 
 namespace loyalty::server::testing {
@@ -57,6 +59,54 @@ TEST_F(FairnessApiTest, SettingsValuesAndTheReportWithWhoMayDoWhat) {
   auto check = Post(admin, "/v1/fairness/check", Json::object());
   ASSERT_EQ(check.status, 200) << check.body;
   EXPECT_TRUE(check.json()["alerts"].empty());
+}
+
+TEST_F(FairnessApiTest, OnlyReviewersSeeThatAFairnessAlertRoutedAnOffer) {
+  auto admin = Client();
+  ASSERT_EQ(admin.Send("PUT", "/v1/fairness/settings", Json{{"attribute", "band"}, {"reference", "A"}}.dump()).status, 200);
+  ASSERT_EQ(admin.Send("PUT", "/v1/offers/welcome",
+                       Json{{"kind", "bonus_points"}, {"channels", {"pos"}}, {"points", 100}, {"marketing", false}}.dump())
+                .status,
+            201);
+  // Every member of group A got an offer, none of group B: an alert for B.
+  for (int i = 0; i < 20; ++i) {
+    for (const std::string group : {"A", "B"}) {
+      const std::string id = (group == "A" ? "a" : "b") + std::to_string(i);
+      ASSERT_EQ(Post(admin, "/v1/members", {{"id", id}}).status, 201);
+      ASSERT_EQ(admin.Send("PUT", "/v1/members/" + id + "/protected-attribute", Json{{"value", group}}.dump()).status, 200);
+      if (group == "A") {
+        ASSERT_EQ(Post(admin, "/v1/decisions", {{"member", id}, {"channel", "pos"}}).status, 200);
+      }
+    }
+  }
+  auto check = Post(admin, "/v1/fairness/check", Json::object());
+  ASSERT_EQ(check.status, 200) << check.body;
+  ASSERT_FALSE(check.json()["alerts"].empty()) << check.body;
+  EXPECT_EQ(check.json()["alerts"][0]["group"], "B");
+
+  auto has_fairness_reason = [](const Json& decision) {
+    const Json& reasons = decision["offers"].at(0)["risk_reasons"];
+    return std::find(reasons.begin(), reasons.end(), Json("fairness")) != reasons.end();
+  };
+  HttpClient till = Anonymous();
+  till.SetDefaultHeader("Authorization", "Bearer " + IssueKey(engine::Role::kService));
+  auto decided = Post(till, "/v1/decisions", {{"member", "b0"}, {"channel", "pos"}});
+  ASSERT_EQ(decided.status, 200) << decided.body;
+  ASSERT_FALSE(decided.json()["offers"].empty()) << decided.body;
+  EXPECT_EQ(decided.json()["offers"][0]["routing"], "review");  // routed all the same
+  EXPECT_FALSE(has_fairness_reason(decided.json())) << decided.body;
+
+  const std::string path = "/v1/decisions/" + decided.json()["id"].get<std::string>();
+  HttpClient manager = Anonymous();
+  manager.SetDefaultHeader("Authorization", "Bearer " + IssueKey(engine::Role::kManager));
+  auto reviewed = manager.Send("GET", path);
+  ASSERT_EQ(reviewed.status, 200) << reviewed.body;
+  EXPECT_TRUE(has_fairness_reason(reviewed.json())) << reviewed.body;
+  HttpClient analyst = Anonymous();
+  analyst.SetDefaultHeader("Authorization", "Bearer " + IssueKey(engine::Role::kAnalyst));
+  auto read = analyst.Send("GET", path);
+  ASSERT_EQ(read.status, 200) << read.body;
+  EXPECT_FALSE(has_fairness_reason(read.json())) << read.body;
 }
 
 }  // namespace
