@@ -77,7 +77,7 @@ Result<FairnessSettings> ParseFairnessSettings(const Json& object) {
   LOYALTY_TRY(core::RejectUnknownFields(
       object, {"attribute", "reference", "window_days", "churn_threshold", "max_parity_difference", "min_parity_ratio",
                "max_equal_opportunity_difference", "max_equalized_odds_difference", "route_alerts_to_review",
-               "reweigh_training", "group_thresholds", "thresholds_model"}));
+               "reweigh_training", "group_thresholds", "thresholds_model", "attribute_as_model_input"}));
   FairnessSettings s;
   LOYALTY_ASSIGN_OR_RETURN(s.attribute, core::RequireString(object, "attribute"));
   if (s.attribute.empty() || s.attribute.size() > 64 ||
@@ -102,6 +102,8 @@ Result<FairnessSettings> ParseFairnessSettings(const Json& object) {
   s.route_alerts_to_review = route.value_or(true);
   LOYALTY_ASSIGN_OR_RETURN(auto reweigh, core::OptionalBool(object, "reweigh_training"));
   s.reweigh_training = reweigh.value_or(false);
+  LOYALTY_ASSIGN_OR_RETURN(auto as_input, core::OptionalBool(object, "attribute_as_model_input"));
+  s.attribute_as_model_input = as_input.value_or(false);
   if (const auto it = object.find("group_thresholds"); it != object.end() && !it->is_null()) {
     if (!it->is_object()) {
       return Fail(ErrorCode::kInvalidArgument, "field 'group_thresholds' must be an object of group to churn threshold");
@@ -135,6 +137,7 @@ Json ToJson(const FairnessSettings& s) {
           {"max_equalized_odds_difference", s.max_equalized_odds_difference},
           {"route_alerts_to_review", s.route_alerts_to_review},
           {"reweigh_training", s.reweigh_training},
+          {"attribute_as_model_input", s.attribute_as_model_input},
           {"group_thresholds", thresholds},
           {"thresholds_model", s.thresholds_model.empty() ? Json(nullptr) : Json(s.thresholds_model)}};
 }
@@ -146,6 +149,7 @@ Result<std::unique_ptr<Fairness>> Fairness::Open(store::Database& db, privacy::V
   LOYALTY_TRY(f->Load());
   Fairness* self = f.get();
   decisions.SetFairnessLookup([self](const std::string& member) { return self->ForMember(member); });
+  predictions.SetGroupLookup([self](const core::MemberId& member) { return self->ValueOf(member); });
   return f;
 }
 
@@ -289,6 +293,7 @@ Result<TrainOptions> Fairness::ForTraining(TrainOptions options) {
   if (s.attribute.empty()) return options;
   LOYALTY_ASSIGN_OR_RETURN(options.groups, Groups());
   options.reweigh = s.reweigh_training;
+  options.group_as_input = s.attribute_as_model_input;
   options.fairness_threshold = s.churn_threshold;
   options.fairness_reference = s.reference;
   return options;

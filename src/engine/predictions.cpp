@@ -33,9 +33,15 @@ int32_t DayNumber(Timestamp t) {
 
 Json IntervalJson(const models::Interval& i) { return Json{{"estimate", i.estimate}, {"low", i.low}, {"high", i.high}}; }
 
+// The name of a group's indicator column: "protected:<group>".
+constexpr std::string_view kGroupColumn = "protected:";
+
 Json ContributionsJson(const std::vector<models::Contribution>& top) {
   Json out = Json::array();
   for (const auto& c : top) {
+    // A model a manager let use the protected attribute: its indicators would tell the
+    // member's group to whoever reads the explanation, so they are left out of it.
+    if (c.feature.starts_with(kGroupColumn)) continue;
     std::ostringstream effect;
     effect << (c.effect >= 0 ? "+" : "-") << std::fixed << std::setprecision(2) << std::abs(c.effect);
     out.push_back({{"feature", c.feature},
@@ -51,6 +57,28 @@ Json ExplanationJson(const models::Explanation& e, const std::string& model) {
               {"base_probability", e.base_probability},
               {"model", model},
               {"top_contributions", ContributionsJson(e.top)}};
+}
+
+}  // namespace
+
+namespace {
+
+// Adds one indicator column per group to `data` (1 for the row's group, else 0).
+void AddGroupColumns(models::Dataset& data, const std::vector<std::string>& groups,
+                     const std::vector<std::optional<std::string>>& row_groups) {
+  const size_t old_cols = data.cols();
+  std::vector<float> values;
+  values.reserve(data.rows * (old_cols + groups.size()));
+  for (size_t r = 0; r < data.rows; ++r) {
+    values.insert(values.end(), data.values.begin() + static_cast<std::ptrdiff_t>(r * old_cols),
+                  data.values.begin() + static_cast<std::ptrdiff_t>((r + 1) * old_cols));
+    for (const auto& group : groups) values.push_back(row_groups[r] == group ? 1.0F : 0.0F);
+  }
+  data.values = std::move(values);
+  for (const auto& group : groups) {
+    data.feature_names.push_back(std::string(kGroupColumn) + group);
+    data.source_columns.push_back(data.feature_names.back());
+  }
 }
 
 }  // namespace
@@ -127,7 +155,13 @@ Result<std::shared_ptr<const Predictions::ScoredOutcomes>> Predictions::Champion
     if (fold[i] == 0) held_out.push_back(i);
   }
   const models::Dataset test = set.data.Subset(held_out);
-  LOYALTY_ASSIGN_OR_RETURN(auto scores, champion->model.Predict(test));
+  std::vector<MemberId> test_members;
+  for (const auto& id : test.ids) {
+    LOYALTY_ASSIGN_OR_RETURN(auto member, MemberId::Parse(id));
+    test_members.push_back(std::move(member));
+  }
+  models::Dataset storage;
+  LOYALTY_ASSIGN_OR_RETURN(auto scores, champion->model.Predict(ChurnInput(champion->model, test, test_members, storage)));
   auto out = std::make_shared<ScoredOutcomes>();
   out->model = champion->name;
   out->cutoff = set.cutoff;
@@ -202,6 +236,24 @@ Result<TrainResult> Predictions::TrainChurn(const TrainOptions& options) {
   const auto fold = models::StratifiedFolds(data.labels, parts, options.seed);
   std::vector<size_t> train_rows, test_rows;
   for (size_t i = 0; i < data.rows; ++i) (fold[i] == 0 ? test_rows : train_rows).push_back(i);
+  // The held-out rows with the features only: the champion gets its own input from them.
+  const models::Dataset base_test = data.Subset(test_rows);
+  std::vector<MemberId> test_members;
+  for (const auto& id : base_test.ids) {
+    LOYALTY_ASSIGN_OR_RETURN(auto member, MemberId::Parse(id));
+    test_members.push_back(std::move(member));
+  }
+  // A manager allowed the protected attribute as an input: one indicator column per group.
+  if (options.group_as_input && !options.groups.empty()) {
+    std::set<std::string> distinct;
+    for (const auto& [member, group] : options.groups) distinct.insert(group);
+    std::vector<std::optional<std::string>> groups_of_rows;
+    for (const auto& id : set.data.ids) {
+      const auto it = options.groups.find(id);
+      groups_of_rows.push_back(it == options.groups.end() ? std::nullopt : std::optional<std::string>(it->second));
+    }
+    AddGroupColumns(set.data, std::vector<std::string>(distinct.begin(), distinct.end()), groups_of_rows);
+  }
   progress("churn: training gradient-boosted trees");
   models::ChurnOptions churn_options;
   churn_options.seed = options.seed;
@@ -227,7 +279,8 @@ Result<TrainResult> Predictions::TrainChurn(const TrainOptions& options) {
   // The champion on the same held-out members: what a promotion would gain or lose.
   std::optional<std::vector<double>> champion_scores;
   if (auto champion = Churn("champion")) {
-    if (auto champion_p = (*champion)->model.Predict(test)) {
+    models::Dataset storage;
+    if (auto champion_p = (*champion)->model.Predict(ChurnInput((*champion)->model, base_test, test_members, storage))) {
       Json on_holdout = models::ToJson(models::Evaluate(*champion_p, test.labels));
       on_holdout["version"] = (*champion)->name;
       metrics_json["champion_on_holdout"] = std::move(on_holdout);
@@ -438,12 +491,33 @@ core::Status CheckFeatures(const std::vector<std::string>& trained_on) {
   const features::FeatureVector none;
   const features::FeatureVector* row = &none;
   const auto current = FeatureRows(std::span<const features::FeatureVector* const>(&row, 1)).feature_names;
-  if (trained_on != current) {
+  // Group indicators may follow the features (a churn model trained with the protected
+  // attribute as an input); ChurnInput adds them when scoring.
+  const bool same_features = trained_on.size() >= current.size() &&
+                             std::equal(current.begin(), current.end(), trained_on.begin()) &&
+                             std::all_of(trained_on.begin() + static_cast<std::ptrdiff_t>(current.size()),
+                                         trained_on.end(),
+                                         [](const std::string& name) { return name.starts_with(kGroupColumn); });
+  if (!same_features) {
     return Fail(ErrorCode::kFailedPrecondition,
                 "the model was trained on another feature list than this version computes; retrain it "
                 "(loyalty train)");
   }
   return {};
+}
+
+const models::Dataset& Predictions::ChurnInput(const models::ChurnModel& model, const models::Dataset& base,
+                                               std::span<const MemberId> members, models::Dataset& storage) const {
+  const auto& names = model.feature_names();
+  if (names.size() <= base.cols()) return base;
+  std::vector<std::string> groups;
+  for (size_t c = base.cols(); c < names.size(); ++c) groups.push_back(names[c].substr(kGroupColumn.size()));
+  std::vector<std::optional<std::string>> row_groups;
+  row_groups.reserve(members.size());
+  for (const auto& member : members) row_groups.push_back(group_lookup_ ? group_lookup_(member) : std::nullopt);
+  storage = base;
+  AddGroupColumns(storage, groups, row_groups);
+  return storage;
 }
 
 Result<std::shared_ptr<const Predictions::LoadedChurn>> Predictions::Churn(const std::string& alias) {
@@ -773,7 +847,8 @@ Result<core::Json> Predictions::Drift() {
            {"customers_now", now.rows},
            {"features", models::ToJson(models::CompareDistributions(then, now))}};
   if (score_then) {
-    LOYALTY_ASSIGN_OR_RETURN(const auto p, churn->model.Predict(now));
+    models::Dataset storage;
+    LOYALTY_ASSIGN_OR_RETURN(const auto p, churn->model.Predict(ChurnInput(churn->model, now, customers.members, storage)));
     const double psi = models::PopulationStability(*score_then, p);
     out["score"] = {{"name", "churn_probability"}, {"psi", psi}, {"level", models::StabilityLevel(psi)}};
   }
@@ -812,7 +887,9 @@ Result<Predictions::DecisionScores> Predictions::ScoresForDecision(const Feature
   if (!churn && !NoUsableModel(churn.error())) return std::unexpected(churn.error());
   if (churn) {
     const features::FeatureVector* row = &report.features;
-    LOYALTY_ASSIGN_OR_RETURN(const auto p, (*churn)->model.Predict(FeatureRows(std::span<const features::FeatureVector* const>(&row, 1))));
+    models::Dataset storage;
+    const models::Dataset input = FeatureRows(std::span<const features::FeatureVector* const>(&row, 1));
+    LOYALTY_ASSIGN_OR_RETURN(const auto p, (*churn)->model.Predict(ChurnInput((*churn)->model, input, std::span(&report.member, 1), storage)));
     out.churn_probability = p[0];
     out.models["churn"] = (*churn)->name;
   }
@@ -855,11 +932,15 @@ Result<core::Json> Predictions::Scores(const MemberId& requested) {
     out["churn"] = nullptr;
     unavailable.push_back("churn: the member has not purchased yet; churn risk starts with the first purchase");
   } else {
-    LOYALTY_ASSIGN_OR_RETURN(const auto explanations, (*churn)->model.Explain(input, 5));
+    models::Dataset storage;
+    LOYALTY_ASSIGN_OR_RETURN(const auto explanations,
+                             (*churn)->model.Explain(ChurnInput((*churn)->model, input, std::span(&member, 1), storage), 5));
     out["churn"] = ExplanationJson(explanations[0], (*churn)->name);
     // Shadow scoring never stands in the way of the champion's answer.
     if (auto challenger = Churn("challenger")) {
-      if (auto p = (*challenger)->model.Predict(input)) {
+      models::Dataset challenger_storage;
+      if (auto p = (*challenger)->model.Predict(
+              ChurnInput((*challenger)->model, input, std::span(&member, 1), challenger_storage))) {
         out["churn"]["challenger"] = {{"model", (*challenger)->name}, {"probability", (*p)[0]}};
       } else {
         unavailable.push_back("challenger " + (*challenger)->name + ": " + p.error().message);
@@ -927,7 +1008,9 @@ Result<core::Json> Predictions::WhatIf(const MemberId& requested, const core::Js
   }
   LOYALTY_ASSIGN_OR_RETURN(const auto churn, Churn("champion"));
   const features::FeatureVector* rows[] = {&report.features, &changed};
-  LOYALTY_ASSIGN_OR_RETURN(const auto explanations, churn->model.Explain(FeatureRows(rows), 5));
+  const MemberId both[] = {report.member, report.member};
+  models::Dataset storage;
+  LOYALTY_ASSIGN_OR_RETURN(const auto explanations, churn->model.Explain(ChurnInput(churn->model, FeatureRows(rows), both, storage), 5));
   return Json{{"member", report.member.str()},
               {"as_of", core::FormatTimestamp(report.as_of)},
               {"overrides", overrides},
@@ -948,7 +1031,9 @@ Result<core::Json> Predictions::Distributions() {
   auto churn = Churn("champion");
   if (!churn && churn.error().code != ErrorCode::kNotFound) return std::unexpected(churn.error());
   if (churn) {
-    LOYALTY_ASSIGN_OR_RETURN(const auto p, churn.value()->model.Predict(customers.data));
+    models::Dataset storage;
+    LOYALTY_ASSIGN_OR_RETURN(const auto p,
+                             churn.value()->model.Predict(ChurnInput(churn.value()->model, customers.data, members, storage)));
     std::vector<int64_t> histogram(10, 0);
     double sum = 0;
     int64_t high = 0;
@@ -1239,7 +1324,8 @@ Result<Json> Predictions::KeepPredictions(std::optional<Timestamp> at_given, int
     if (!churn && churn.error().code != ErrorCode::kNotFound) return std::unexpected(churn.error());
     if (churn) {
       LOYALTY_ASSIGN_OR_RETURN(const auto version, registry_.ByAlias("churn", alias));
-      LOYALTY_ASSIGN_OR_RETURN(const auto p, churn.value()->model.Predict(data));
+      models::Dataset storage;
+      LOYALTY_ASSIGN_OR_RETURN(const auto p, churn.value()->model.Predict(ChurnInput(churn.value()->model, data, members, storage)));
       const int horizon = version.data_window.value("horizon_days", 60);
       LOYALTY_TRY(keep("churn", version.version, horizon, "churn_probability", p));
     }

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -221,6 +223,34 @@ TEST_F(FairnessTest, MitigationsOnTheSimulatorsBiasedPopulation) {
   ASSERT_TRUE(other);
   EXPECT_DOUBLE_EQ((*other)["churn"]["groups"][1]["threshold"].get<double>(), 0.5);
   EXPECT_NE((*other).value("churn_note", "").find("set for churn@1"), std::string::npos);
+
+  // The attribute is no model input unless a manager allows it; then churn gets an indicator
+  // per group, scoring supplies them, and explanations do not show them.
+  auto has_group_column = [](const std::vector<std::string>& features) {
+    return std::any_of(features.begin(), features.end(), [](const std::string& f) { return f.starts_with("protected:"); });
+  };
+  EXPECT_FALSE(has_group_column(platform_->registry().ByAlias("churn", "champion")->features));
+  ASSERT_TRUE(fairness().PutSettings({{"attribute", "group"}, {"reference", "A"}, {"attribute_as_model_input", true}}, "maria"));
+  auto with_group = fairness().ForTraining({});
+  ASSERT_TRUE(with_group);
+  EXPECT_TRUE(with_group->group_as_input);
+  auto trained = platform_->predictions().TrainChurn(*with_group);
+  ASSERT_TRUE(trained) << trained.error().message;
+  const auto& features = trained->version.features;
+  ASSERT_GE(features.size(), 2u);
+  EXPECT_EQ(std::vector<std::string>(features.end() - 2, features.end()),
+            (std::vector<std::string>{"protected:A", "protected:B"}));
+  EXPECT_TRUE(trained->report.contains("champion_on_holdout"));  // the champion scored on its own input
+  ASSERT_TRUE(platform_->registry().Promote("churn", trained->version.version, "maria"));
+  const std::string member = fairness().Groups()->begin()->first;
+  auto scores = platform_->predictions().Scores(*MemberId::Parse(member));
+  ASSERT_TRUE(scores) << scores.error().message;
+  ASSERT_TRUE((*scores)["churn"].is_object()) << scores->dump();
+  EXPECT_EQ((*scores)["churn"]["model"], trained->version.name());
+  EXPECT_EQ(scores->dump().find("protected:"), std::string::npos) << scores->dump();
+  auto judged_again = fairness().Report(false);
+  ASSERT_TRUE(judged_again) << judged_again.error().message;
+  EXPECT_EQ((*judged_again)["churn"]["groups"].size(), 2u);
 }
 
 }  // namespace

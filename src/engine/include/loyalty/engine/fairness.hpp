@@ -37,6 +37,9 @@ struct FairnessSettings {
   double max_equalized_odds_difference = 0.1;
   bool route_alerts_to_review = true;
   bool reweigh_training = false;                   // mitigation: churn training reweighs by group
+  // The attribute is never a model input unless a manager sets this: churn training then gets
+  // one indicator per group (explanations leave them out). Off by default.
+  bool attribute_as_model_input = false;
   std::map<std::string, double> group_thresholds;  // mitigation: each group's churn threshold ...
   std::string thresholds_model;                    // ... for this churn model (another: not applied)
 };

@@ -38,9 +38,11 @@ struct TrainOptions {
   // Fairness: members' groups of the protected attribute (by member id). When given, the churn
   // report shows the error rates per group on the holdout, for the new model and the champion;
   // with `reweigh`, training rows are reweighed so that churn is independent of the group
-  // (Kamiran & Calders). The attribute itself is never a feature.
+  // (Kamiran & Calders). The attribute is never a feature unless a manager allowed it
+  // (`group_as_input`): then churn gets one indicator column per group, "protected:<group>".
   std::map<std::string, std::string> groups;
   bool reweigh = false;
+  bool group_as_input = false;
   double fairness_threshold = 0.5;  // flagged at risk from this churn probability
   std::string fairness_reference;   // the group the others are compared with
 };
@@ -152,6 +154,11 @@ class Predictions {
   // The champion micro-segments: sizes and descriptions.
   [[nodiscard]] core::Result<core::Json> MicroSegments();
 
+  // Members' groups of the protected attribute, for churn models trained with it as an input
+  // (Fairness registers it; set before serving). Unset: no member has a group.
+  using GroupLookup = std::function<std::optional<std::string>(const core::MemberId&)>;
+  void SetGroupLookup(GroupLookup lookup) { group_lookup_ = std::move(lookup); }
+
  private:
   std::mutex outcomes_mutex_;
   std::shared_ptr<const ScoredOutcomes> outcomes_;  // the last ChampionChurnOutcomes answer
@@ -184,6 +191,13 @@ class Predictions {
   [[nodiscard]] core::Result<std::shared_ptr<const LoadedRecommender>> Recommendations(const std::string& alias);
   // Live features of every member who has bought something (and whom `consent` allows, when
   // given: for training), in member order.
+  // A churn model's input for these rows: `base` (the feature columns) as it is, or, for a
+  // model trained with the protected attribute as an input, a copy in `storage` with the
+  // model's group indicators added from the group lookup.
+  [[nodiscard]] const models::Dataset& ChurnInput(const models::ChurnModel& model, const models::Dataset& base,
+                                                  std::span<const core::MemberId> members,
+                                                  models::Dataset& storage) const;
+  GroupLookup group_lookup_;
   struct CustomerRows {
     std::vector<core::MemberId> members;
     models::Dataset data;
