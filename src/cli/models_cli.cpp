@@ -472,10 +472,19 @@ void AddModelCommands(CLI::App& app, GlobalOptions& options, std::function<int()
   CLI::Option* retrain_actor =
       retrain->add_option("--actor", args->actor, "Who retrains (default: automation with --when-due, else you)");
   retrain->callback([&options, &run, args, when_due, retrain_actor] {
-    // Audited by RetrainChurn itself, under the model it trained.
-    run = Runner(options, [args, when_due, retrain_actor](Context& context) -> Result<Output> {
+    // A run that trains is audited by RetrainChurn itself, under the model it trained; a
+    // refused or failed one is recorded here.
+    run = Runner(options, [&options, args, when_due, retrain_actor](Context& context) -> Result<Output> {
       args->train.creator = *when_due && retrain_actor->count() == 0 ? "automation" : args->actor;
-      LOYALTY_ASSIGN_OR_RETURN(auto r, engine::RetrainChurn(context.platform(), args->train, *when_due));
+      auto retrained = engine::RetrainChurn(context.platform(), args->train, *when_due);
+      if (!retrained) {
+        context.change().actor = args->train.creator;
+        context.change().target = "churn";
+        LOYALTY_TRY(RecordChange(options, context, "models retrain", core::HttpStatus(retrained.error().code),
+                                 retrained.error().message));
+        return std::unexpected(retrained.error());
+      }
+      Json r = std::move(*retrained);
       std::ostringstream text;
       if (!r["retrained"].get<bool>()) return Output{r, "not retrained: " + r["skipped"].get<std::string>()};
       text << "trained " << r["model_version"].get<std::string>();

@@ -66,7 +66,8 @@ int ServePlatform(engine::Platform& platform, const server::ServerOptions& optio
     return {};
   });
   auto& identity = platform.identity();
-  server::AddLedgerRoutes(router, ledger, metrics, [&identity](const core::MemberId& m) { return identity.Resolve(m); });
+  server::AddLedgerRoutes(router, ledger, metrics,
+                          [&members = platform.members()](const core::MemberId& m) { return members.ResolveForLedger(m); });
   server::AddMemberRoutes(router, platform.members(), metrics);
   server::AddEventRoutes(router, platform.ingestor(), platform.event_log(), identity, metrics);
   server::AddModelRoutes(router, platform.predictions(), platform.registry(), metrics);

@@ -18,7 +18,8 @@ Result<RetentionPolicy> ParseRetentionPolicy(const Json& privacy) {
     if (*days != 0 && (*days < RetentionPolicy::kMinimumDays || *days > 36500)) {
       return Fail(ErrorCode::kInvalidArgument, "privacy.event_retention_days must be 0 (keep events for ever) or " +
                                                    std::to_string(RetentionPolicy::kMinimumDays) +
-                                                   " to 36500: features and models look a year back");
+                                                   " to 36500: features look a year back from training "
+                                                   "cutoffs up to a year old");
     }
     policy.days = static_cast<int>(*days);
   }

@@ -350,6 +350,11 @@ Result<Json> Members::Segments() {
               {"members_without_purchases", without_purchases}};
 }
 
+Result<MemberId> Members::ResolveForLedger(const MemberId& member) const {
+  if (IsErasedProfile(member)) return ErasedNotFound(member);
+  return graph_.Resolve(member);
+}
+
 Result<MemberId> Members::ResolveEvent(events::Event& event) {
   if (event.identifier.empty()) {
     if (IsErasedProfile(event.member)) {

@@ -36,12 +36,22 @@ Json IntervalJson(const models::Interval& i) { return Json{{"estimate", i.estima
 // The name of a group's indicator column: "protected:<group>".
 constexpr std::string_view kGroupColumn = "protected:";
 
+// Contributions an explanation shows.
+constexpr size_t kShownContributions = 5;
+
+// How many contributions to ask a churn model for: the shown ones plus any group indicators,
+// which are then left out, so an explanation shows as many drivers whatever the member's group.
+size_t ContributionsToAsk(const models::ChurnModel& model) {
+  return kShownContributions + (model.feature_names().size() - features::kFeatureCount);
+}
+
 Json ContributionsJson(const std::vector<models::Contribution>& top) {
   Json out = Json::array();
   for (const auto& c : top) {
     // A model a manager let use the protected attribute: its indicators would tell the
     // member's group to whoever reads the explanation, so they are left out of it.
     if (c.feature.starts_with(kGroupColumn)) continue;
+    if (out.size() == kShownContributions) break;
     std::ostringstream effect;
     effect << (c.effect >= 0 ? "+" : "-") << std::fixed << std::setprecision(2) << std::abs(c.effect);
     out.push_back({{"feature", c.feature},
@@ -934,7 +944,8 @@ Result<core::Json> Predictions::Scores(const MemberId& requested) {
   } else {
     models::Dataset storage;
     LOYALTY_ASSIGN_OR_RETURN(const auto explanations,
-                             (*churn)->model.Explain(ChurnInput((*churn)->model, input, std::span(&member, 1), storage), 5));
+                             (*churn)->model.Explain(ChurnInput((*churn)->model, input, std::span(&member, 1), storage),
+                                                     ContributionsToAsk((*churn)->model)));
     out["churn"] = ExplanationJson(explanations[0], (*churn)->name);
     // Shadow scoring never stands in the way of the champion's answer.
     if (auto challenger = Churn("challenger")) {
@@ -1010,7 +1021,8 @@ Result<core::Json> Predictions::WhatIf(const MemberId& requested, const core::Js
   const features::FeatureVector* rows[] = {&report.features, &changed};
   const MemberId both[] = {report.member, report.member};
   models::Dataset storage;
-  LOYALTY_ASSIGN_OR_RETURN(const auto explanations, churn->model.Explain(ChurnInput(churn->model, FeatureRows(rows), both, storage), 5));
+  LOYALTY_ASSIGN_OR_RETURN(const auto explanations, churn->model.Explain(ChurnInput(churn->model, FeatureRows(rows), both, storage),
+                                                                         ContributionsToAsk(churn->model)));
   return Json{{"member", report.member.str()},
               {"as_of", core::FormatTimestamp(report.as_of)},
               {"overrides", overrides},

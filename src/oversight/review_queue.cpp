@@ -40,7 +40,11 @@ CREATE INDEX review_verdicts_by_item ON review_verdicts(decision, rank, seq);
 CREATE INDEX review_verdicts_by_time ON review_verdicts(at);
 )sql";
 
-constexpr store::Migration kMigrations[] = {{1, "review verdicts", kSchemaV1}};
+// Erasure finds a member's verdicts without reading them all.
+constexpr std::string_view kSchemaV2 = "CREATE INDEX review_verdicts_by_member ON review_verdicts(member)";
+
+constexpr store::Migration kMigrations[] = {{1, "review verdicts", kSchemaV1},
+                                            {2, "review verdicts by member", kSchemaV2}};
 
 constexpr std::array<std::string_view, 5> kActionNames = {"approve", "reject", "modify", "escalate", "expire"};
 

@@ -1,8 +1,6 @@
 // Next best action over HTTP: real-time and campaign decisions, outcomes, the offer catalogue,
 // contact policy, strategy flag, experiments and budgets.
 
-#include <algorithm>
-
 #include "loyalty/server/routes.hpp"
 #include "route_helpers.hpp"
 
@@ -11,16 +9,15 @@ namespace loyalty::server {
 namespace {
 
 // The "fairness" risk reason says the member belongs to a group under a fairness alert, which
-// hints at their protected attribute: only those who review routed offers (admins, managers)
-// see it. The offer's risk class and routing stay as they are.
+// hints at their protected attribute. Removing it alone would not do: a routed offer left with
+// no reason would say the same. So only those who review routed offers (admins, managers) see
+// an offer's risk reasons; others get its risk class and routing.
 Json ForCaller(Json decision, const Request& request) {
   if (request.role.empty()) return decision;  // keys off: the local trial acts as an admin
   const auto role = engine::ParseRole(request.role);
   if (role && engine::Allowed(*role, engine::Permission::kReview)) return decision;
   for (auto& offer : decision["offers"]) {
-    auto& reasons = offer["risk_reasons"];
-    if (!reasons.is_array()) continue;
-    reasons.erase(std::remove(reasons.begin(), reasons.end(), Json("fairness")), reasons.end());
+    if (offer.contains("risk_reasons")) offer["risk_reasons"] = Json::array();
   }
   return decision;
 }

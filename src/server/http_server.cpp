@@ -56,6 +56,7 @@ struct HttpServer::Impl {
   std::atomic<bool> draining{false};
   std::atomic<int> connections{0};
   std::atomic<int> queued{0};
+  std::optional<ssl::context> tls;  // set when a certificate is configured: HTTPS only
   asio::io_context ioc;
   tcp::acceptor acceptor{ioc};
   asio::steady_timer accept_retry{ioc};
@@ -66,7 +67,6 @@ struct HttpServer::Impl {
   std::mutex sessions_mu;
   std::list<std::weak_ptr<SessionBase>> sessions;  // GUARDED_BY(sessions_mu)
   asio::steady_timer drain_timer{ioc};
-  std::optional<ssl::context> tls;  // set when a certificate is configured: HTTPS only
 
   Impl(const ServerOptions& o, const Router& r, Metrics& m)
       : options(o),
@@ -102,7 +102,19 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
   }
 
+  // Runs on the connection's strand, like everything else it does (CloseIfIdle included).
   void Start() {
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->StartOnStrand(); });
+  }
+
+  void CloseIfIdle() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      if (self->idle_) self->Close();
+    });
+  }
+
+ private:
+  void StartOnStrand() {
     if constexpr (std::is_same_v<Stream, TlsStream>) {
       // The handshake counts against the header timeout: a client that opens a connection
       // and says nothing is dropped as on plain HTTP.
@@ -117,13 +129,6 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
   }
 
-  void CloseIfIdle() override {
-    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
-      if (self->idle_) self->Close();
-    });
-  }
-
- private:
   beast::tcp_stream& Transport() { return beast::get_lowest_layer(stream_); }
 
   void ReadHeader() {
@@ -148,8 +153,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                                           "request headers exceed " + std::to_string(server_.options.max_header_bytes) +
                                               " bytes"));
     }
+    // A TLS client that hangs up without saying goodbye (no close_notify) truncates the stream.
     if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
-        ec == asio::error::connection_reset || ec == asio::error::eof) {
+        ec == asio::error::connection_reset || ec == asio::error::eof || ec == ssl::error::stream_truncated) {
       return Close();
     }
     if (ec) return SendAndClose(ProblemResponse(400, "bad_request", "malformed HTTP request: " + ec.message()));
@@ -177,7 +183,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void OnBody(beast::error_code ec) {
     if (ec == http::error::body_limit) return RefuseBody();
-    if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::connection_reset) {
+    if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
+        ec == ssl::error::stream_truncated) {
       return Close();
     }
     if (ec) return SendAndClose(ProblemResponse(400, "bad_request", "malformed HTTP request body: " + ec.message()));
@@ -455,13 +462,22 @@ core::Result<ssl::context> LoadTls(const ServerOptions& options) {
   ssl::context context(ssl::context::tls_server);
   context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                       ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  // TLS 1.2 with forward-secret AEAD suites only (TLS 1.3's are all of that kind), and keys
+  // of at least 112-bit strength.
+  SSL_CTX_set_security_level(context.native_handle(), 2);
+  if (SSL_CTX_set_cipher_list(context.native_handle(), "ECDHE+AESGCM:ECDHE+CHACHA20") != 1) {
+    return core::Fail(core::ErrorCode::kInternal, "OpenSSL refused the server's cipher list");
+  }
+  // An encrypted key would make OpenSSL ask for its passphrase on the terminal; refuse instead.
+  context.set_password_callback([](size_t, ssl::context::password_purpose) { return std::string(); });
   beast::error_code ec;
   // The key first: OpenSSL checks a key against a certificate already loaded with a cryptic
   // message, and our own check below says which files disagree.
   context.use_private_key_file(options.tls_private_key, ssl::context::pem, ec);
   if (ec) {
     return core::Fail(core::ErrorCode::kInvalidArgument,
-                      "cannot read the TLS private key '" + options.tls_private_key + "' (PEM): " + ec.message());
+                      "cannot read the TLS private key '" + options.tls_private_key + "' (PEM, not encrypted): " +
+                          ec.message());
   }
   context.use_certificate_chain_file(options.tls_certificate, ec);
   if (ec) {

@@ -236,8 +236,8 @@ TEST_F(CliTest, EventsRetentionRemovesOldEventsOnceConfiguredAndKeepsTheirCounts
   ASSERT_EQ(Loyalty("--now 2026-01-03 import events " + file).exit_code, 0);
   ExpectOneLineError(Loyalty("events retention"), 5, "event_retention_days");
 
-  std::ofstream(dir_ / "data" / "loyalty.toml") << "[privacy]\nevent_retention_days = 365\n";
-  auto report = LoyaltyJson("--now 2027-02-01T09:00:00Z events retention");
+  std::ofstream(dir_ / "data" / "loyalty.toml") << "[privacy]\nevent_retention_days = 730\n";
+  auto report = LoyaltyJson("--now 2028-02-01T09:00:00Z events retention");
   EXPECT_EQ(report["events_removed"], 2);
   EXPECT_EQ(report["cutoff"], "2026-02-01T00:00:00Z");
   auto counts = LoyaltyJson("events counts --from 2026-01-01 --to 2026-01-31");
@@ -248,7 +248,7 @@ TEST_F(CliTest, EventsRetentionRemovesOldEventsOnceConfiguredAndKeepsTheirCounts
   ExpectOneLineError(Loyalty("events counts --from yesterday"), 2, "from must be a date");
   EXPECT_EQ(LoyaltyJson("ledger balance --member ana")["total"], 12);  // the ledger keeps its own record
   // An event from before the cutoff is refused, not stored to be dropped again.
-  CliRun late = Loyalty("--now 2027-02-01T09:00:00Z import events " + file);
+  CliRun late = Loyalty("--now 2028-02-01T09:00:00Z import events " + file);
   EXPECT_EQ(late.exit_code, 2);
   EXPECT_NE(late.err.find("before the retention cutoff"), std::string::npos) << late.err;
 }

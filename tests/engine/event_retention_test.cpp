@@ -48,8 +48,8 @@ class EventRetentionTest : public ::testing::Test {
     return report ? *report : IngestReport{};
   }
 
-  // A year-old May (two purchases at the till and one in the app on the 1st, a review with
-  // words on the 3rd, a consent change on the 2nd), then a year passes and June brings one more
+  // A May two years back (two purchases at the till and one in the app on the 1st, a review with
+  // words on the 3rd, a consent change on the 2nd), then two years pass and June brings one more
   // purchase.
   void AYearOfHistory() {
     const auto report = Ingest({Purchase("p1", "ann", "2026-05-01T09:00:00Z", "pos"),
@@ -59,8 +59,8 @@ class EventRetentionTest : public ::testing::Test {
                                 Event("r1", "ann", "review", "2026-05-03T10:00:00Z", "web",
                                       {{"rating", 2}, {"text", "The parcel came late and damaged"}})});
     ASSERT_EQ(report.accepted, 5);
-    clock_.Set(*core::ParseTimestamp("2027-06-10T12:00:00Z"));
-    ASSERT_EQ(Ingest({Purchase("p9", "ann", "2027-06-01T10:00:00Z", "pos")}).accepted, 1);
+    clock_.Set(*core::ParseTimestamp("2028-06-09T12:00:00Z"));
+    ASSERT_EQ(Ingest({Purchase("p9", "ann", "2028-06-01T10:00:00Z", "pos")}).accepted, 1);
   }
 
   int64_t EventCount() { return *platform_->event_log().Count(); }
@@ -72,7 +72,7 @@ class EventRetentionTest : public ::testing::Test {
 };
 
 TEST_F(EventRetentionTest, OldEventsAreCountedByDayThenRemovedAndConsentAndRecentOnesStay) {
-  Open({.days = 365});
+  Open({.days = 730});
   AYearOfHistory();
   ASSERT_TRUE(platform_->vault().Get(TextVaultRef("r1")).value().has_value());
   const auto ann_before = *platform_->ledger().GetBalance(M("ann"));
@@ -112,10 +112,25 @@ TEST_F(EventRetentionTest, OldEventsAreCountedByDayThenRemovedAndConsentAndRecen
   EXPECT_EQ(again->events_removed, 0);
   EXPECT_EQ(again->transactions, 0);
   EXPECT_EQ((*platform_->retention().DailyCounts("", ""))["days"], expected);
+
+  // An old event that reached the log another way (ingestion refuses them) adds to its day.
+  events::Event late{.id = "p-late",
+                     .type = events::EventType::kPurchase,
+                     .at = *core::ParseTimestamp("2026-05-01T12:00:00Z"),
+                     .member = M("cai"),
+                     .channel = "pos",
+                     .properties = Json{{"order", "o-late"}},
+                     .identifier = ""};
+  ASSERT_TRUE(platform_->event_log().Append(std::span(&late, 1)));
+  ASSERT_EQ(platform_->retention().Run()->events_removed, 1);
+  auto added = *platform_->retention().DailyCounts("2026-05-01", "2026-05-01");
+  ASSERT_EQ(added["days"].size(), 2u);
+  EXPECT_EQ(added["days"][1]["events"], 3);
+  EXPECT_EQ(added["days"][1]["members"], 3);  // distinct per run, summed across runs
 }
 
 TEST_F(EventRetentionTest, APurgeLeavesNoCounts) {
-  Open({.days = 365, .count = false});
+  Open({.days = 730, .count = false});
   AYearOfHistory();
   auto report = platform_->retention().Run();
   ASSERT_TRUE(report) << report.error().message;
@@ -125,8 +140,8 @@ TEST_F(EventRetentionTest, APurgeLeavesNoCounts) {
 }
 
 TEST_F(EventRetentionTest, EventsOlderThanTheCutoffAreRefusedAtIngestionButConsentChangesAreNot) {
-  Open({.days = 365});
-  clock_.Set(*core::ParseTimestamp("2027-06-10T12:00:00Z"));
+  Open({.days = 730});
+  clock_.Set(*core::ParseTimestamp("2028-06-09T12:00:00Z"));
   const auto report = Ingest({Purchase("late", "ann", "2026-06-09T23:59:59Z", "pos"),
                               Purchase("kept", "ann", "2026-06-10T00:00:00Z", "pos"),
                               Consent("c-old", "bob", "2025-01-01T10:00:00Z")});
@@ -151,7 +166,7 @@ TEST_F(EventRetentionTest, WithoutAPolicyNothingIsRemovedAndARunSaysWhatToSet) {
 }
 
 TEST_F(EventRetentionTest, BadDaysAreRefusedByName) {
-  Open({.days = 365});
+  Open({.days = 730});
   auto counts = platform_->retention().DailyCounts("2026-13-01", "");
   ASSERT_FALSE(counts);
   EXPECT_EQ(counts.error().code, core::ErrorCode::kInvalidArgument);
@@ -163,17 +178,18 @@ TEST(RetentionPolicyTest, ThePrivacySectionSetsItWithinBounds) {
   auto parse = [](Json privacy) { return ParseRetentionPolicy(privacy); };
   EXPECT_FALSE(parse(Json::object())->enabled());
   EXPECT_EQ(parse(Json{{"event_retention_days", 730}})->days, 730);
+  EXPECT_FALSE(parse(Json{{"event_retention_days", 400}}));  // features would lose history
   EXPECT_TRUE(parse(Json{{"event_retention_days", 730}})->count);
-  EXPECT_FALSE(parse(Json{{"event_retention_days", 400}, {"event_retention", "purge"}})->count);
+  EXPECT_FALSE(parse(Json{{"event_retention_days", 800}, {"event_retention", "purge"}})->count);
   EXPECT_FALSE(parse(Json{{"event_retention_days", 0}})->enabled());
   auto too_short = parse(Json{{"event_retention_days", 90}});
   ASSERT_FALSE(too_short);
-  EXPECT_NE(too_short.error().message.find("365"), std::string::npos);
+  EXPECT_NE(too_short.error().message.find("730"), std::string::npos);
   EXPECT_FALSE(parse(Json{{"event_retention", "delete"}}));
   EXPECT_FALSE(parse(Json{{"event_retention_days", "a year"}}));
-  auto options = ParsePlatformOptions(Json{{"privacy", {{"event_retention_days", 500}}}});
+  auto options = ParsePlatformOptions(Json{{"privacy", {{"event_retention_days", 1000}}}});
   ASSERT_TRUE(options) << options.error().message;
-  EXPECT_EQ(options->retention.days, 500);
+  EXPECT_EQ(options->retention.days, 1000);
 }
 
 }  // namespace

@@ -248,6 +248,7 @@ TEST_F(FairnessTest, MitigationsOnTheSimulatorsBiasedPopulation) {
   ASSERT_TRUE((*scores)["churn"].is_object()) << scores->dump();
   EXPECT_EQ((*scores)["churn"]["model"], trained->version.name());
   EXPECT_EQ(scores->dump().find("protected:"), std::string::npos) << scores->dump();
+  EXPECT_EQ((*scores)["churn"]["top_contributions"].size(), 5u);  // as many drivers shown as ever
   auto judged_again = fairness().Report(false);
   ASSERT_TRUE(judged_again) << judged_again.error().message;
   EXPECT_EQ((*judged_again)["churn"]["groups"].size(), 2u);

@@ -133,6 +133,11 @@ TEST_F(MembersTest, AMergeMovesPointsLotsOrdersAndFeaturesAndKeepsTheLedgerBalan
   // Merging again is a safe retry; history records it once.
   ASSERT_TRUE(members().Merge(M("ann"), M("bob"), "same customer, two cards", "agent-7"));
   EXPECT_EQ(members().History(M("ann"))->size(), 1u);
+  // Ledger commands for the absorbed id act on the survivor; an erased profile's id is not found.
+  EXPECT_EQ(members().ResolveForLedger(M("bob"))->str(), "ann");
+  auto erased = members().ResolveForLedger(M("erased-0123456789abcdef"));
+  ASSERT_FALSE(erased);
+  EXPECT_EQ(erased.error().code, core::ErrorCode::kNotFound);
 }
 
 TEST_F(MembersTest, AnUnmergeGivesBackWhatIsLeftAndRestoresBothProfiles) {

@@ -106,7 +106,7 @@ TEST_F(PrivacyApiTest, AdminsEraseAMemberAndTheErasureIsAudited) {
 
 class RetentionApiTest : public ServerFixture {
  protected:
-  void ConfigurePlatform(engine::PlatformOptions& options) override { options.retention = {.days = 365}; }
+  void ConfigurePlatform(engine::PlatformOptions& options) override { options.retention = {.days = 730}; }
 };
 
 TEST_F(RetentionApiTest, AdminsRunTheRetentionPolicyAndAnalystsReadWhatIsKept) {
@@ -120,7 +120,7 @@ TEST_F(RetentionApiTest, AdminsRunTheRetentionPolicyAndAnalystsReadWhatIsKept) {
   auto accepted = client.Send("POST", "/v1/events",
                               Json::array({event("e1", "2026-03-30T08:00:00Z"), event("e2", "2026-03-30T09:00:00Z")}).dump());
   ASSERT_EQ(accepted.status, 200) << accepted.body;
-  clock_.Advance(std::chrono::days(366));
+  clock_.Advance(std::chrono::days(731));
 
   HttpClient manager = Anonymous();
   manager.SetDefaultHeader("Authorization", "Bearer " + IssueKey(engine::Role::kManager));

@@ -32,7 +32,7 @@ class ServerFixture : public ::testing::Test {
     ingestor_ = &platform_->ingestor();
     AddSystemRoutes(router_, metrics_, [] { return core::Status{}; });
     AddLedgerRoutes(router_, *ledger_, metrics_,
-                    [this](const core::MemberId& m) { return platform_->identity().Resolve(m); });
+                    [this](const core::MemberId& m) { return platform_->members().ResolveForLedger(m); });
     AddEventRoutes(router_, *ingestor_, *event_log_, platform_->identity(), metrics_);
     AddMemberRoutes(router_, platform_->members(), metrics_);
     AddModelRoutes(router_, platform_->predictions(), platform_->registry(), metrics_);

@@ -22,8 +22,9 @@
 namespace loyalty::engine {
 
 struct RetentionPolicy {
-  // The longest feature window: a shorter period would change members' features and models.
-  static constexpr int kMinimumDays = 365;
+  // Two years: the longest feature window (a year) as of the earliest cutoff training uses (a
+  // churn horizon or CLV holdout back, up to a year), so training sets stay whole.
+  static constexpr int kMinimumDays = 730;
   int days = 0;          // 0: events are kept for ever
   bool count = true;     // false: removed without a trace ("purge")
 

@@ -154,6 +154,9 @@ class Members {
   // holding it, created ("auto-" + a hash of the identifier) when nobody does. Fills
   // event.member with the profile and returns the canonical member.
   [[nodiscard]] Result<MemberId> ResolveEvent(events::Event& event);
+  // The profile a ledger command acts on: a merged id's survivor. An erased profile's id is
+  // not found: its points stay on the books, and nobody may earn or spend them.
+  [[nodiscard]] Result<MemberId> ResolveForLedger(const MemberId& member) const;
 
   // Live features are built from the event log on first use (or eagerly by `serve`), so
   // commands that never read them (daily jobs, ledger commands) do not replay the log. Until

@@ -6,7 +6,7 @@
 // TLS (OpenSSL) when a certificate is configured.
 //
 // Protections: header and body size limits (431, 413), header, body and idle timeouts (a
-// slow client cannot hold a worker), a connection limit (503 beyond it), a bounded handler
+// slow client cannot hold a worker), a connection limit (503 beyond it; closed over TLS), a bounded handler
 // queue (429 with Retry-After beyond it), and a graceful shutdown that stops accepting,
 // finishes the requests in flight and closes idle connections.
 //

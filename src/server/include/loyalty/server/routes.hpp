@@ -23,7 +23,7 @@
 namespace loyalty::server {
 
 // Maps a member id to the member it acts as (its survivor when merged).
-using MemberResolver = std::function<core::MemberId(const core::MemberId&)>;
+using MemberResolver = std::function<core::Result<core::MemberId>(const core::MemberId&)>;
 
 // Balances, statements, lots, tiers, purchases, returns, redemptions, adjustments, rewards,
 // liability, daily jobs. `ledger` and `metrics` must outlive the router.
