@@ -203,12 +203,15 @@ TEST_F(CliTest, AccessUsersAndKeysAreManagedFromTheCommandLine) {
   EXPECT_EQ(LoyaltyJson("access user disable --name sam")["disabled"], true);
 }
 
+// One event line: ana buys something for 12.00 at the till.
+constexpr std::string_view kAnaBuysOnJanuary2nd =
+    R"({"id":"e1","type":"purchase","at":"2026-01-02T10:00:00Z","member":"ana","channel":"pos","properties":{"order":"o1","lines":[{"sku":"A","quantity":1,"unit_price":"12.00"}]}})";
+
 TEST_F(CliTest, ImportEventsKeepsTheValidOnesAndReportsTheRest) {
   ASSERT_EQ(Loyalty("ledger member add ana").exit_code, 0);
   const std::string file = (dir_ / "events.ndjson").string();
   std::ofstream(file)
-      << R"({"id":"e1","type":"purchase","at":"2026-01-02T10:00:00Z","member":"ana","channel":"pos","properties":{"order":"o1","lines":[{"sku":"A","quantity":1,"unit_price":"12.00"}]}})"
-      << "\n"
+      << kAnaBuysOnJanuary2nd << "\n"
       << R"({"id":"e2","type":"login","at":"2026-01-02T10:01:00Z","member":"ana"})" << "\n"
       << "{oops\n"
       << R"({"id":"e3","type":"review","at":"2026-01-02T10:02:00Z","member":"ana","properties":{"rating":7}})" << "\n";
@@ -230,8 +233,7 @@ TEST_F(CliTest, EventsRetentionRemovesOldEventsOnceConfiguredAndKeepsTheirCounts
   ASSERT_EQ(Loyalty("ledger member add ana").exit_code, 0);
   const std::string file = (dir_ / "events.ndjson").string();
   std::ofstream(file)
-      << R"({"id":"e1","type":"purchase","at":"2026-01-02T10:00:00Z","member":"ana","channel":"pos","properties":{"order":"o1","lines":[{"sku":"A","quantity":1,"unit_price":"12.00"}]}})"
-      << "\n"
+      << kAnaBuysOnJanuary2nd << "\n"
       << R"({"id":"e2","type":"login","at":"2026-01-02T10:01:00Z","member":"ana","channel":"app"})" << "\n";
   ASSERT_EQ(Loyalty("--now 2026-01-03 import events " + file).exit_code, 0);
   ExpectOneLineError(Loyalty("events retention"), 5, "event_retention_days");

@@ -1,5 +1,7 @@
 #include "http_client.hpp"
 
+#include "beast_reply.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
@@ -43,7 +45,10 @@ HttpReply HttpClient::Read(bool head) {
   parser.skip(head);
   parser.body_limit(64 * 1024 * 1024);
   http::read(impl_->socket, impl_->buffer, parser);
-  auto& response = parser.get();
+  return ToReply(parser.get());
+}
+
+HttpReply ToReply(const http::response<http::string_body>& response) {
   HttpReply reply;
   reply.status = static_cast<int>(response.result_int());
   for (const auto& field : response) reply.headers[std::string(field.name_string())] = std::string(field.value());

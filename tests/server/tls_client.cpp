@@ -1,5 +1,7 @@
 #include "tls_client.hpp"
 
+#include "beast_reply.hpp"
+
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -95,12 +97,7 @@ HttpReply HttpsSend(uint16_t port, const std::filesystem::path& trusted, const s
   boost::beast::flat_buffer buffer;
   http::response<http::string_body> response;
   http::read(stream, buffer, response);
-  HttpReply reply;
-  reply.status = static_cast<int>(response.result_int());
-  for (const auto& field : response) reply.headers[std::string(field.name_string())] = std::string(field.value());
-  reply.content_type = reply.headers["Content-Type"];
-  reply.body = response.body();
-  return reply;
+  return ToReply(response);
 }
 
 }  // namespace loyalty::server::testing
