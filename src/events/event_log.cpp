@@ -155,8 +155,8 @@ core::Result<std::optional<core::Timestamp>> EventLog::OldestOfType(EventType ty
 
 core::Result<std::vector<std::string>> EventLog::RemoveIn(store::Transaction& tx, EventType type, core::Timestamp from,
                                                           core::Timestamp to, bool count) const {
-  const std::array<store::Param, 3> range{std::string(EventTypeName(type)), core::ToUnixMillis(from),
-                                          core::ToUnixMillis(to)};
+  // Params view their text: the type's name is a static string, so it outlives them.
+  const std::array<store::Param, 3> range{EventTypeName(type), core::ToUnixMillis(from), core::ToUnixMillis(to)};
   if (count) {
     // Counts only grow: a day counted before (events sent late) adds to its row.
     LOYALTY_TRY(tx.Execute(
