@@ -23,6 +23,8 @@ struct ReviewArgs {
   std::string reason;
   std::string comment;
   std::optional<int64_t> cost_minor;
+  std::string substitute;
+  std::string channel;
   std::string actor = OperatorName();
 };
 
@@ -45,7 +47,7 @@ void AddReviewCommands(CLI::App& app, GlobalOptions& options, std::function<int(
   review->require_subcommand(1);
 
   CLI::App* list = review->add_subcommand("list", "Routed offers and where they stand");
-  list->add_option("--status", args->status, "open (default), pending, escalated, approved, rejected, modified, expired, all");
+  list->add_option("--status", args->status, "open (default), pending, escalated, approved, rejected, modified, overridden, expired, all");
   list->add_option("--sort", args->sort, "expiry (default), value or risk");
   list->add_option("--offer", args->offer, "Only this offer");
   list->add_option("--since", args->since, "Decisions made at or after this time (default: the review window)");
@@ -75,14 +77,17 @@ void AddReviewCommands(CLI::App& app, GlobalOptions& options, std::function<int(
     });
   });
 
-  CLI::App* act = review->add_subcommand("act", "A verdict: approve, reject, modify (a smaller offer) or escalate");
+  CLI::App* act = review->add_subcommand(
+      "act", "A verdict: approve, reject, modify (a smaller offer), override (another offer instead) or escalate");
   act->add_option("--decision", args->decision, "Decision id")->required();
   act->add_option("--rank", args->rank, "The offer's position in the decision")->capture_default_str();
-  act->add_option("--action", args->action, "approve, reject, modify or escalate")->required();
+  act->add_option("--action", args->action, "approve, reject, modify, override or escalate")->required();
   act->add_option("--reason", args->reason,
                   "too_costly, wrong_offer, wrong_member, bad_timing, policy or other (required unless approving)");
   act->add_option("--comment", args->comment, "Free words for the record");
   act->add_option("--cost-minor", args->cost_minor, "modify: the smaller offer's worst-case cost");
+  act->add_option("--offer", args->substitute, "override: the offer to make instead");
+  act->add_option("--channel", args->channel, "override: its channel (default: the original offer's)");
   act->add_option("--actor", args->actor, "Who decides (recorded with the verdict)")->capture_default_str();
   act->callback([&options, &run, args] {
     run = Change(options, "review act", [args](Context& c) -> Output {
@@ -92,9 +97,18 @@ void AddReviewCommands(CLI::App& app, GlobalOptions& options, std::function<int(
       if (!args->reason.empty()) body["reason"] = args->reason;
       if (!args->comment.empty()) body["comment"] = args->comment;
       if (args->cost_minor) body["cost_minor"] = *args->cost_minor;
+      if (!args->substitute.empty()) body["offer"] = args->substitute;
+      if (!args->channel.empty()) body["channel"] = args->channel;
       LOYALTY_ASSIGN_OR_RETURN(Json r, c.platform().reviews().Act(args->decision, args->rank, body,
                                                                   engine::Reviewer{args->actor, ""}));
-      return std::pair{r, ItemLine(r)};
+      std::string text = ItemLine(r);
+      if (r.contains("substitute")) {
+        const Json& made = r["substitute"];
+        text += "\ninstead: " + made["offer"].get<std::string>() + " on " + made["channel"].get<std::string>() +
+                " at rank " + made["rank"].dump() + ", cost " + made["cost_minor"].dump() + ", send at " +
+                made["send_at"].get<std::string>();
+      }
+      return std::pair{r, text};
     });
   });
 

@@ -15,8 +15,13 @@ void ContactLedger::Prune(std::vector<Seen>& seen, int64_t now_ms) {
 
 std::optional<std::string> ContactLedger::TryReserve(const Contact& c, const Offer& offer, const ContactPolicy& policy,
                                                      bool record) {
-  const int64_t now = core::ToUnixMillis(c.at);
   std::lock_guard lock(mutex_);
+  return ReserveLocked(c, offer, policy, record);
+}
+
+std::optional<std::string> ContactLedger::ReserveLocked(const Contact& c, const Offer& offer, const ContactPolicy& policy,
+                                                        bool record) {
+  const int64_t now = core::ToUnixMillis(c.at);
   if (offer.budget_minor && offer_spent_[c.offer] + c.cost_minor > *offer.budget_minor) {
     return "the offer's budget is spent";
   }
@@ -39,18 +44,19 @@ std::optional<std::string> ContactLedger::TryReserve(const Contact& c, const Off
   if (week >= policy.max_per_week) return "the member has had " + std::to_string(week) + " contacts this week (cap " + std::to_string(policy.max_per_week) + ")";
   if (channel_day >= policy.max_per_channel_per_day) return "the member has had " + std::to_string(channel_day) + " contacts on " + std::string(ChannelName(c.channel)) + " today (cap " + std::to_string(policy.max_per_channel_per_day) + ")";
   if (offer_week >= offer.max_per_member_per_week) return "the member has had this offer " + std::to_string(offer_week) + " times this week (cap " + std::to_string(offer.max_per_member_per_week) + ")";
-  if (!record) return std::nullopt;
-  seen.push_back({now, c.offer, c.channel});
+  if (record) RecordLocked(c);
+  return std::nullopt;
+}
+
+void ContactLedger::RecordLocked(const Contact& c) {
+  by_member_[c.member].push_back({core::ToUnixMillis(c.at), c.offer, c.channel});
   offer_spent_[c.offer] += c.cost_minor;
   program_spent_ += c.cost_minor;
-  return std::nullopt;
 }
 
 void ContactLedger::Restore(const Contact& c) {
   std::lock_guard lock(mutex_);
-  by_member_[c.member].push_back({core::ToUnixMillis(c.at), c.offer, c.channel});
-  offer_spent_[c.offer] += c.cost_minor;
-  program_spent_ += c.cost_minor;
+  RecordLocked(c);
 }
 
 void ContactLedger::RestoreSpend(const std::string& offer, int64_t cost_minor) {
@@ -59,16 +65,56 @@ void ContactLedger::RestoreSpend(const std::string& offer, int64_t cost_minor) {
   program_spent_ += cost_minor;
 }
 
-void ContactLedger::Release(const Contact& c) {
-  const int64_t at = core::ToUnixMillis(c.at);
-  std::lock_guard lock(mutex_);
+bool ContactLedger::ForgetLocked(const Contact& c) {
   auto& seen = by_member_[c.member];
+  const int64_t at = core::ToUnixMillis(c.at);
   auto it = std::find_if(seen.rbegin(), seen.rend(),
                          [&](const Seen& s) { return s.at_ms == at && s.offer == c.offer && s.channel == c.channel; });
-  if (it == seen.rend()) return;
+  if (it == seen.rend()) return false;
   seen.erase(std::next(it).base());
+  return true;
+}
+
+void ContactLedger::Release(const Contact& c) {
+  std::lock_guard lock(mutex_);
+  if (!ForgetLocked(c)) return;
   offer_spent_[c.offer] -= c.cost_minor;
   program_spent_ -= c.cost_minor;
+}
+
+bool ContactLedger::ReleaseLocked(const Contact& c) {
+  offer_spent_[c.offer] -= c.cost_minor;
+  program_spent_ -= c.cost_minor;
+  return ForgetLocked(c);
+}
+
+std::optional<std::string> ContactLedger::TryReplace(const Contact& replaced, const Contact& next, const Offer& offer,
+                                                     const ContactPolicy& policy) {
+  std::lock_guard lock(mutex_);
+  const bool remembered = ReleaseLocked(replaced);
+  auto refused = ReserveLocked(next, offer, policy, true);
+  if (refused) {
+    offer_spent_[replaced.offer] += replaced.cost_minor;
+    program_spent_ += replaced.cost_minor;
+    if (remembered) by_member_[replaced.member].push_back({core::ToUnixMillis(replaced.at), replaced.offer, replaced.channel});
+  }
+  return refused;
+}
+
+void ContactLedger::UndoReplace(const Contact& replaced, const Contact& next) {
+  std::lock_guard lock(mutex_);
+  ReleaseLocked(next);
+  RecordLocked(replaced);
+}
+
+void ContactLedger::Rename(const std::string& from, const std::string& to) {
+  std::lock_guard lock(mutex_);
+  auto found = by_member_.find(from);
+  if (found == by_member_.end()) return;
+  auto seen = std::move(found->second);
+  by_member_.erase(found);
+  auto& target = by_member_[to];
+  target.insert(target.end(), seen.begin(), seen.end());
 }
 
 core::Json ContactLedger::Budgets() const {

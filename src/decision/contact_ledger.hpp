@@ -37,6 +37,15 @@ class ContactLedger {
   void RestoreSpend(const std::string& offer, int64_t cost_minor);
   // Undoes a TryReserve that succeeded.
   void Release(const Contact& contact);
+  // Gives back `replaced` (its place under the caps, when still remembered, and its cost) and
+  // reserves `next` in its place, under one lock: nothing else can take the place between.
+  // When `next` is refused, `replaced` stays as it was and the reason is returned.
+  std::optional<std::string> TryReplace(const Contact& replaced, const Contact& next, const Offer& offer,
+                                        const ContactPolicy& policy);
+  // Undoes a TryReplace that succeeded.
+  void UndoReplace(const Contact& replaced, const Contact& next);
+  // Files a member's contacts under another id (erasure renames the member).
+  void Rename(const std::string& from, const std::string& to);
   core::Json Budgets() const;
 
  private:
@@ -46,6 +55,14 @@ class ContactLedger {
     Channel channel;
   };
   void Prune(std::vector<Seen>& seen, int64_t now_ms);
+  // The checks and the record of TryReserve; the caller holds the lock.
+  std::optional<std::string> ReserveLocked(const Contact& contact, const Offer& offer, const ContactPolicy& policy,
+                                           bool record);
+  // Removes the contact's place under the caps; false when it is not remembered.
+  bool ForgetLocked(const Contact& contact);
+  // Removes the contact's cost, and its place when remembered; true when the place was found.
+  bool ReleaseLocked(const Contact& contact);
+  void RecordLocked(const Contact& contact);
 
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::vector<Seen>> by_member_;

@@ -57,6 +57,16 @@ bool HasConsent(const MemberView& member, Channel channel) {
   return std::binary_search(member.consents.begin(), member.consents.end(), ConsentPurpose(channel));
 }
 
+// Why the offer may not be made to the member at `at` (validity, eligibility rule, holdout,
+// an open ticket), or nullopt.
+std::optional<std::string_view> Exclusion(const Offer& offer, const MemberView& member, Timestamp at, bool holdout) {
+  if (!ValidAt(offer, at)) return "not valid at this time";
+  if (!offer.rule.Evaluate(member.facts)) return "eligibility rule not met";
+  if (holdout && offer.marketing) return "member is in the holdout group";
+  if (offer.upsell && member.open_ticket) return "suppressed: a service ticket is open";
+  return std::nullopt;
+}
+
 // The first moment at or after `at` outside the policy's quiet hours, in the member's time.
 Timestamp OutsideQuietHours(Timestamp at, const ContactPolicy& policy, int offset_minutes) {
   if (policy.quiet_start_hour == policy.quiet_end_hour) return at;
@@ -76,6 +86,35 @@ double ResponseCost(const Offer& offer, const MemberView& member, const ContactP
   // A multiplier's extra points: (m - 1) x the base points the expected basket earns.
   const double extra_points = (offer.multiplier - 1.0) * member.basket_points;
   return (static_cast<double>(offer.points) + extra_points) * point_cost + static_cast<double>(offer.discount_minor);
+}
+
+// The offer's risk class for the member (see automation.hpp).
+RiskAssessment Risk(const Offer& offer, const MemberView& member, int64_t cost_minor, const BetaPosterior& posterior,
+                    const ContactPolicy& policy) {
+  RiskInputs inputs;
+  inputs.cost_minor = cost_minor;
+  inputs.points = static_cast<double>(offer.points) + (offer.multiplier - 1.0) * member.basket_points;
+  inputs.tier_change = offer.kind == OfferKind::kTierNudge;
+  inputs.member_clv_minor = member.clv_minor;
+  inputs.response_uncertainty = posterior.RelativeSd();
+  inputs.review_rule = offer.review_rule && offer.review_rule->Evaluate(member.facts);
+  inputs.fairness_alert = member.fairness_alert;
+  return AssessRisk(inputs, policy);
+}
+
+// Send time: now where the member is; otherwise a day before the next expected purchase
+// (within a week and the offer's validity) for marketing, at once for service messages;
+// always outside quiet hours.
+Timestamp SendTime(const Offer& offer, Channel channel, const MemberView& member, Timestamp at,
+                   const ContactPolicy& policy, int offset_minutes) {
+  if (IsInteractive(channel)) return at;
+  Timestamp send = at;
+  if (offer.marketing && member.days_to_next_purchase && *member.days_to_next_purchase > 2) {
+    const double days = std::min(*member.days_to_next_purchase - 1.0, 7.0);
+    send += std::chrono::milliseconds(static_cast<int64_t>(days * static_cast<double>(kDayMs)));
+    if (offer.valid_until && send >= *offer.valid_until) send = at;
+  }
+  return OutsideQuietHours(send, policy, offset_minutes);
 }
 
 }  // namespace
@@ -129,24 +168,12 @@ Decision Decider::Decide(const MemberView& member, const DecisionContext& contex
       decision.candidates.push_back(std::move(n));
     };
     if (!offer.active) continue;
-    if (!ValidAt(offer, context.at)) {
-      note("not valid at this time");
-      continue;
-    }
-    if (!offer.rule.Evaluate(member.facts)) {
-      note("eligibility rule not met");
-      continue;
-    }
-    if (decision.holdout && offer.marketing) {
-      note("member is in the holdout group");
+    if (auto excluded = Exclusion(offer, member, context.at, decision.holdout)) {
+      note(*excluded);
       continue;
     }
     if (strategy == Strategy::kControl && offer.marketing) {
       note("control arm: no marketing offers");
-      continue;
-    }
-    if (offer.upsell && member.open_ticket) {
-      note("suppressed: a service ticket is open");
       continue;
     }
     Candidate c;
@@ -235,31 +262,11 @@ Decision Decider::Decide(const MemberView& member, const DecisionContext& contex
     out.cost_minor = cost;
     out.bandit_arm = c.arm;
     out.sku = c.offer->sku;
-    RiskInputs risk_inputs;
-    risk_inputs.cost_minor = cost;
-    risk_inputs.points = static_cast<double>(c.offer->points) + (c.offer->multiplier - 1.0) * member.basket_points;
-    risk_inputs.tier_change = c.offer->kind == OfferKind::kTierNudge;
-    risk_inputs.member_clv_minor = member.clv_minor;
-    risk_inputs.response_uncertainty = c.posterior.RelativeSd();
-    risk_inputs.review_rule = c.offer->review_rule && c.offer->review_rule->Evaluate(member.facts);
-    risk_inputs.fairness_alert = member.fairness_alert;
-    RiskAssessment risk = AssessRisk(risk_inputs, policy);
+    RiskAssessment risk = Risk(*c.offer, member, cost, c.posterior, policy);
     out.risk = risk.risk;
     out.risk_reasons = std::move(risk.reasons);
     out.routing = Routing(decision.phase, out.risk);
-    // Send time: now where the member is; otherwise a day before the next expected purchase
-    // (within a week and the offer's validity) for marketing, at once for service messages;
-    // always outside quiet hours.
-    Timestamp send = context.at;
-    if (!IsInteractive(channel)) {
-      if (c.offer->marketing && member.days_to_next_purchase && *member.days_to_next_purchase > 2) {
-        const double days = std::min(*member.days_to_next_purchase - 1.0, 7.0);
-        send += std::chrono::milliseconds(static_cast<int64_t>(days * static_cast<double>(kDayMs)));
-        if (c.offer->valid_until && send >= *c.offer->valid_until) send = context.at;
-      }
-      send = OutsideQuietHours(send, policy, offset);
-    }
-    out.send_at = send;
+    out.send_at = SendTime(*c.offer, channel, member, context.at, policy, offset);
     entry.outcome = "chosen";
     decision.candidates.push_back(std::move(entry));
     chosen.push_back(order[rank]);
@@ -354,6 +361,62 @@ void Decider::RestoreContact(const std::string& member, const std::string& offer
 void Decider::RestoreSpend(const std::string& offer, int64_t cost_minor) { contacts_->RestoreSpend(offer, cost_minor); }
 
 core::Json Decider::BudgetReport() const { return contacts_->Budgets(); }
+
+core::Result<DecidedOffer> Decider::Substitute(const MemberView& member, const std::string& offer_id, Channel channel,
+                                               Timestamp at, const Replaced& replaced) {
+  const Snapshot config = Current();
+  const ContactPolicy& policy = *config.policy;
+  auto refuse = [&](std::string_view why) {
+    return core::Fail(core::ErrorCode::kFailedPrecondition,
+                      "offer '" + offer_id + "' cannot be made to this member: " + std::string(why));
+  };
+  const auto found = std::find_if(config.offers->begin(), config.offers->end(),
+                                  [&](const Offer& o) { return o.id == offer_id; });
+  if (found == config.offers->end()) return core::Fail(core::ErrorCode::kNotFound, "no offer '" + offer_id + "'");
+  const Offer& offer = *found;
+  if (!offer.active) return refuse("it is not active");
+  const bool holdout = policy.holdout_percent > 0 && InShare(policy.holdout_salt, member.member, policy.holdout_percent);
+  if (auto excluded = Exclusion(offer, member, at, holdout)) return refuse(*excluded);
+  if (std::find(offer.channels.begin(), offer.channels.end(), channel) == offer.channels.end()) {
+    return refuse("it is not offered on " + std::string(ChannelName(channel)));
+  }
+  if (offer.marketing && !HasConsent(member, channel)) {
+    return refuse("no consent to " + ConsentPurpose(channel));
+  }
+  DecidedOffer out;
+  out.offer = offer.id;
+  out.kind = offer.kind;
+  out.channel = channel;
+  out.bandit_arm = offer.id + "|" + member.segment;
+  const BetaPosterior posterior = arms_.Posterior(out.bandit_arm, offer.prior_response_rate);
+  const double response_cost = ResponseCost(offer, member, policy);
+  out.cost_minor = static_cast<int64_t>(std::ceil(response_cost)) + offer.message_cost_minor;
+  out.response_probability = posterior.Mean();
+  out.expected_value_minor = posterior.Mean() * (member.basket_minor + member.churn_probability * member.clv_minor -
+                                                 response_cost) -
+                             static_cast<double>(offer.message_cost_minor);
+  out.score = out.expected_value_minor * offer.priority;
+  out.propensity = 1;
+  out.sku = offer.sku;
+  RiskAssessment risk = Risk(offer, member, out.cost_minor, posterior, policy);
+  out.risk = risk.risk;
+  out.risk_reasons = std::move(risk.reasons);
+  out.routing = "auto";
+  out.send_at = SendTime(offer, channel, member, at, policy, policy.default_utc_offset_minutes);
+  // The substitute takes the replaced offer's place under the caps: counted at the decision's
+  // time, as a restart counts it.
+  auto refused = contacts_->TryReplace({replaced.member, replaced.offer, replaced.channel, replaced.at, replaced.cost_minor},
+                                       {member.member, offer.id, channel, replaced.at, out.cost_minor}, offer, policy);
+  if (refused) return refuse(*refused);
+  return out;
+}
+
+void Decider::UndoSubstitute(const std::string& member, const DecidedOffer& chosen, const Replaced& replaced) {
+  contacts_->UndoReplace({replaced.member, replaced.offer, replaced.channel, replaced.at, replaced.cost_minor},
+                         {member, chosen.offer, chosen.channel, replaced.at, chosen.cost_minor});
+}
+
+void Decider::RenameMember(const std::string& from, const std::string& to) { contacts_->Rename(from, to); }
 
 Json ToJson(const DecidedOffer& o) {
   Json out{{"offer", o.offer},

@@ -119,11 +119,15 @@ UPDATE decision_settings SET doc = json_set(doc, '$.tier_change_risk', 'low')
   WHERE name = 'policy' AND json_extract(doc, '$.tier_change_risk') IS NULL;
 )sql";
 
+// An offer a reviewer chose in place of one the decision routed to review: the rank it replaces.
+constexpr std::string_view kSchemaV6 = "ALTER TABLE decision_items ADD COLUMN replaces INTEGER";
+
 constexpr store::Migration kMigrations[] = {{1, "decisions, offers, experiments, outcomes", kSchemaV1},
                                             {2, "recommended product per offer made", kSchemaV2},
                                             {3, "routed offers and their releases", kSchemaV3},
                                             {4, "automation phase and risk class", kSchemaV4},
-                                            {5, "programs deciding before phases keep running as they did", kSchemaV5}};
+                                            {5, "programs deciding before phases keep running as they did", kSchemaV5},
+                                            {6, "offers chosen by reviewers", kSchemaV6}};
 
 std::string JoinReasons(const std::vector<std::string>& reasons) {
   std::string out;
@@ -202,7 +206,8 @@ Result<Json> StoredDecision(Transaction& tx, const std::string& id) {
   out["experiment"] = row->Text(3).empty() ? Json(nullptr) : Json{{"id", row->Text(3)}, {"arm", row->Text(4)}};
   LOYALTY_ASSIGN_OR_RETURN(
       auto items, tx.Query("SELECT offer, channel, send_at, propensity, response_probability, expected_value, cost_minor, "
-                           "arm, routing, sku, risk, risk_reasons FROM decision_items WHERE decision = ?1 ORDER BY rank",
+                           "arm, routing, sku, risk, risk_reasons, replaces FROM decision_items WHERE decision = ?1 "
+                           "ORDER BY rank",
                            {id}));
   Json offers = Json::array();
   for (const auto& i : items) {
@@ -218,6 +223,7 @@ Result<Json> StoredDecision(Transaction& tx, const std::string& id) {
     if (!i.Text(9).empty()) offer["sku"] = i.Text(9);
     offer["risk"] = i.Text(10).empty() ? Json(nullptr) : Json(i.Text(10));
     offer["risk_reasons"] = SplitReasons(i.Text(11));
+    if (!i.IsNull(12)) offer["replaces"] = i.Int(12);
     offers.push_back(std::move(offer));
   }
   out["offers"] = offers;
@@ -818,6 +824,26 @@ Result<bool> DecisionLog::RecordRejection(Transaction& tx, const RoutedOffer& of
                  {"review:" + offer.decision + ":" + std::to_string(offer.rank), offer.decision, offer.offer,
                   core::ToUnixMillis(offer.at)}));
   return inserted == 1;
+}
+
+Result<int> DecisionLog::RecordSubstitute(Transaction& tx, const RoutedOffer& replaced, const DecidedOffer& chosen) {
+  LOYALTY_ASSIGN_OR_RETURN(auto same, tx.QueryOne("SELECT rank FROM decision_items WHERE decision = ?1 AND offer = ?2",
+                                                  {replaced.decision, chosen.offer}));
+  if (same) {
+    return Fail(ErrorCode::kConflict, "decision '" + replaced.decision + "' made offer '" + chosen.offer +
+                                          "' already (rank " + std::to_string(same->Int(0)) + "): choose another");
+  }
+  LOYALTY_ASSIGN_OR_RETURN(auto last, tx.QueryOne("SELECT MAX(rank) FROM decision_items WHERE decision = ?1",
+                                                  {replaced.decision}));
+  const int rank = static_cast<int>(last->Int(0)) + 1;
+  LOYALTY_TRY(tx.Execute(
+      "INSERT INTO decision_items (decision, rank, offer, channel, send_at, propensity, response_probability, "
+      "expected_value, cost_minor, arm, routing, sku, risk, risk_reasons, replaces) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+      {replaced.decision, int64_t{rank}, chosen.offer, ChannelName(chosen.channel), core::ToUnixMillis(chosen.send_at),
+       chosen.propensity, chosen.response_probability, chosen.expected_value_minor, chosen.cost_minor, chosen.bandit_arm,
+       chosen.routing, chosen.sku, RiskName(chosen.risk), JoinReasons(chosen.risk_reasons), int64_t{replaced.rank}}));
+  return rank;
 }
 
 Result<int64_t> DecisionLog::PseudonymiseIn(Transaction& tx, const std::string& member,

@@ -460,6 +460,13 @@ Result<Decisions::Request> Decisions::ParseRequest(const Json& body) const {
   return r;
 }
 
+Result<decision::MemberView> Decisions::ViewNow(const MemberId& member, decision::Channel channel) {
+  Request request;
+  request.context.at = clock_.Now();
+  request.context.channel = channel;
+  return View(member, request);
+}
+
 Result<decision::MemberView> Decisions::View(const MemberId& requested, const Request& request) {
   LOYALTY_ASSIGN_OR_RETURN(const auto report, members_.Features(requested, std::nullopt));
   LOYALTY_ASSIGN_OR_RETURN(const auto scores, predictions_.ScoresForDecision(report));

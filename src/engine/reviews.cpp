@@ -69,41 +69,52 @@ struct Reviews::Ask {
   std::string reason;
   std::string comment;
   std::optional<int64_t> cost_minor;
+  std::string substitute;                          // an override: the offer chosen instead ...
+  std::optional<decision::Channel> channel;        // ... and its channel (default: the original's)
 };
 
-namespace {
-
-// The verdict fields of a body: action, reason code (required unless approving), comment and,
-// for a modification, the new cost.
-Status ParseVerdict(const Json& body, ReviewAction& action, std::string& reason, std::string& comment,
-                    std::optional<int64_t>& cost_minor) {
+// The verdict fields of a body: action, reason code (required unless approving), comment; for
+// a modification the new cost, for an override the offer chosen instead (and its channel).
+Status Reviews::ParseVerdict(const Json& body, Ask& ask) {
   LOYALTY_ASSIGN_OR_RETURN(auto action_text, core::RequireString(body, "action"));
-  LOYALTY_ASSIGN_OR_RETURN(action, oversight::ParseReviewAction(action_text));
+  LOYALTY_ASSIGN_OR_RETURN(ask.action, oversight::ParseReviewAction(action_text));
   LOYALTY_ASSIGN_OR_RETURN(auto reason_text, core::OptionalString(body, "reason"));
   if (reason_text) {
     auto checked = oversight::CheckReasonCode(*reason_text);
     if (!checked) return core::Wrap(checked.error(), "field 'reason'");
-    reason = *reason_text;
-  } else if (action != ReviewAction::kApprove) {
+    ask.reason = *reason_text;
+  } else if (ask.action != ReviewAction::kApprove) {
     return Fail(ErrorCode::kInvalidArgument,
-                "field 'reason' is required to " + std::string(oversight::ReviewActionName(action)) + " an offer");
+                "field 'reason' is required to " + std::string(oversight::ReviewActionName(ask.action)) + " an offer");
   }
   LOYALTY_ASSIGN_OR_RETURN(auto comment_text, core::OptionalString(body, "comment"));
-  comment = comment_text.value_or("");
-  if (comment.size() > kMaxComment) {
+  ask.comment = comment_text.value_or("");
+  if (ask.comment.size() > kMaxComment) {
     return Fail(ErrorCode::kInvalidArgument, "field 'comment' is longer than " + std::to_string(kMaxComment) + " bytes");
   }
-  LOYALTY_ASSIGN_OR_RETURN(cost_minor, core::OptionalInt(body, "cost_minor"));
-  if (action == ReviewAction::kModify && !cost_minor) {
+  LOYALTY_ASSIGN_OR_RETURN(ask.cost_minor, core::OptionalInt(body, "cost_minor"));
+  if (ask.action == ReviewAction::kModify && !ask.cost_minor) {
     return Fail(ErrorCode::kInvalidArgument, "field 'cost_minor' (the smaller offer's worst-case cost) is required to modify");
   }
-  if (action != ReviewAction::kModify && cost_minor) {
+  if (ask.action != ReviewAction::kModify && ask.cost_minor) {
     return Fail(ErrorCode::kInvalidArgument, "field 'cost_minor' belongs to modifications only");
+  }
+  LOYALTY_ASSIGN_OR_RETURN(auto offer, core::OptionalString(body, "offer"));
+  LOYALTY_ASSIGN_OR_RETURN(auto channel, core::OptionalString(body, "channel"));
+  if (ask.action == ReviewAction::kOverride && !offer) {
+    return Fail(ErrorCode::kInvalidArgument, "field 'offer' (the offer to make instead) is required to override");
+  }
+  if (ask.action != ReviewAction::kOverride && (offer || channel)) {
+    return Fail(ErrorCode::kInvalidArgument, "fields 'offer' and 'channel' belong to overrides only");
+  }
+  ask.substitute = offer.value_or("");
+  if (channel) {
+    auto parsed = decision::ParseChannel(*channel);
+    if (!parsed) return core::Wrap(parsed.error(), "field 'channel'");
+    ask.channel = *parsed;
   }
   return {};
 }
-
-}  // namespace
 
 std::chrono::hours Reviews::Expiry() { return std::chrono::hours(decisions_.decider().policy()->review_expiry_hours); }
 
@@ -111,11 +122,11 @@ Result<Json> Reviews::List(const Json& query) {
   LOYALTY_TRY(core::RejectUnknownFields(query, {"status", "sort", "offer", "since", "limit"}));
   LOYALTY_ASSIGN_OR_RETURN(auto status, core::OptionalString(query, "status"));
   const std::string wanted = status.value_or("open");
-  static const std::set<std::string> kStatuses = {"pending", "escalated", "open",    "approved",
-                                                  "rejected", "modified", "expired", "all"};
+  static const std::set<std::string> kStatuses = {"pending",  "escalated", "open",       "approved", "rejected",
+                                                  "modified", "overridden", "expired", "all"};
   if (!kStatuses.contains(wanted)) {
     return Fail(ErrorCode::kInvalidArgument, "status must be one of pending, escalated, open, approved, rejected, "
-                                             "modified, expired, all; not '" + wanted + "'");
+                                             "modified, overridden, expired, all; not '" + wanted + "'");
   }
   LOYALTY_ASSIGN_OR_RETURN(auto sort, core::OptionalString(query, "sort"));
   const std::string order = sort.value_or("expiry");
@@ -195,11 +206,11 @@ Result<Json> Reviews::Get(const std::string& decision, int rank) {
 
 Result<Json> Reviews::Act(const std::string& decision, int rank, const Json& body, const Reviewer& reviewer) {
   if (!body.is_object()) return Fail(ErrorCode::kInvalidArgument, "the request body must be a JSON object");
-  LOYALTY_TRY(core::RejectUnknownFields(body, {"action", "reason", "comment", "cost_minor", "actor"}));
+  LOYALTY_TRY(core::RejectUnknownFields(body, {"action", "reason", "comment", "cost_minor", "offer", "channel", "actor"}));
   Ask ask;
   ask.decision = decision;
   ask.rank = rank;
-  LOYALTY_TRY(ParseVerdict(body, ask.action, ask.reason, ask.comment, ask.cost_minor));
+  LOYALTY_TRY(ParseVerdict(body, ask));
   LOYALTY_ASSIGN_OR_RETURN(Json items, Apply({ask}, reviewer));
   return items[0];
 }
@@ -208,9 +219,12 @@ Result<Json> Reviews::Bulk(const Json& body, const Reviewer& reviewer) {
   if (!body.is_object()) return Fail(ErrorCode::kInvalidArgument, "the request body must be a JSON object");
   LOYALTY_TRY(core::RejectUnknownFields(body, {"action", "reason", "comment", "items", "actor"}));
   Ask common;
-  LOYALTY_TRY(ParseVerdict(body, common.action, common.reason, common.comment, common.cost_minor));
+  LOYALTY_TRY(ParseVerdict(body, common));
   if (common.action == ReviewAction::kModify) {
     return Fail(ErrorCode::kInvalidArgument, "modify offers one at a time: each needs its own cost");
+  }
+  if (common.action == ReviewAction::kOverride) {
+    return Fail(ErrorCode::kInvalidArgument, "override offers one at a time: each substitute is checked for its member");
   }
   const auto list = body.find("items");
   if (list == body.end() || !list->is_array() || list->empty() || list->size() > kMaxBulk) {
@@ -264,8 +278,30 @@ Result<Json> Reviews::Apply(const std::vector<Ask>& asks, const Reviewer& review
   const auto expiry = Expiry();
   const bool admin = reviewer.role.empty() || reviewer.role == "admin";
   auto& log = decisions_.log();
-  LOYALTY_ASSIGN_OR_RETURN(
-      Json out, db_.WriteValue<Json>([&](store::Transaction& tx) -> Result<Json> {
+  auto& decider = decisions_.decider();
+
+  // An override (always alone) reserves its substitute in the decider's memory first, in place
+  // of the offer it replaces: taken back if the verdict cannot be stored.
+  std::optional<decision::DecidedOffer> substitute;
+  std::string substitute_member;
+  decision::Decider::Replaced replaced;
+  if (asks.size() == 1 && asks[0].action == ReviewAction::kOverride) {
+    LOYALTY_ASSIGN_OR_RETURN(auto routed, db_.ReadValue<DecisionLog::RoutedOffer>([&](store::Transaction& tx) {
+                               return log.FindRouted(tx, asks[0].decision, asks[0].rank);
+                             }));
+    if (routed.released_minor) {
+      return Fail(ErrorCode::kConflict, "offer " + std::to_string(routed.rank) + " of decision '" + routed.decision +
+                                            "' is decided already");
+    }
+    LOYALTY_ASSIGN_OR_RETURN(const auto original_channel, decision::ParseChannel(routed.channel));
+    const decision::Channel channel = asks[0].channel.value_or(original_channel);
+    LOYALTY_ASSIGN_OR_RETURN(const auto member, core::MemberId::Parse(routed.member));
+    LOYALTY_ASSIGN_OR_RETURN(const auto view, decisions_.ViewNow(member, channel));
+    replaced = {routed.member, routed.offer, original_channel, routed.at, routed.cost_minor};
+    LOYALTY_ASSIGN_OR_RETURN(substitute, decider.Substitute(view, asks[0].substitute, channel, now, replaced));
+    substitute_member = view.member;
+  }
+  auto written = db_.WriteValue<Json>([&](store::Transaction& tx) -> Result<Json> {
         effects.clear();
         Json items = Json::array();
         for (size_t i = 0; i < asks.size(); ++i) {
@@ -303,9 +339,20 @@ Result<Json> Reviews::Apply(const std::vector<Ask>& asks, const Reviewer& review
                                .comment = ask.comment,
                                .cost_minor = ask.cost_minor,
                                .models = models[ask.decision],
-                               .at = now};
-          LOYALTY_TRY(queue_.Record(tx, v, *found));
+                               .at = now,
+                               .substitute = "",
+                               .substitute_rank = std::nullopt};
           Effect effect{*found, ask.action, 0, false};
+          if (ask.action == ReviewAction::kOverride) {
+            // The substitute joins the decision; the original gives everything back and is a
+            // rejection label for its arm.
+            LOYALTY_ASSIGN_OR_RETURN(const int rank, log.RecordSubstitute(tx, *found, *substitute));
+            v.substitute = substitute->offer;
+            v.substitute_rank = rank;
+            LOYALTY_TRY(log.ReleaseRouted(tx, *found, "overridden", found->cost_minor, true, now));
+            LOYALTY_ASSIGN_OR_RETURN(effect.labelled, log.RecordRejection(tx, *found));
+          }
+          LOYALTY_TRY(queue_.Record(tx, v, *found));
           if (ask.action == ReviewAction::kReject) {
             effect.released_minor = found->cost_minor;
             LOYALTY_TRY(log.ReleaseRouted(tx, *found, "rejected", effect.released_minor, true, now));
@@ -317,12 +364,22 @@ Result<Json> Reviews::Apply(const std::vector<Ask>& asks, const Reviewer& review
           LOYALTY_ASSIGN_OR_RETURN(auto offer_after, log.FindRouted(tx, ask.decision, ask.rank));
           LOYALTY_ASSIGN_OR_RETURN(auto after, queue_.Item(tx, std::move(offer_after), expiry));
           items.push_back(oversight::ToJson(after));
+          if (ask.action == ReviewAction::kOverride) {
+            Json made = decision::ToJson(*substitute);
+            made["rank"] = *v.substitute_rank;
+            items.back()["substitute"] = std::move(made);
+          }
           effects.push_back(std::move(effect));
         }
         return items;
-      }));
-  // Committed: free what was given back in the decider's memory, and teach the bandits.
-  auto& decider = decisions_.decider();
+      });
+  if (!written) {
+    if (substitute) decider.UndoSubstitute(substitute_member, *substitute, replaced);
+    return std::unexpected(written.error());
+  }
+  Json out = std::move(*written);
+  // Committed: free what was given back in the decider's memory (an override's original was
+  // given back when its substitute took its place), and teach the bandits.
   for (const auto& e : effects) {
     GiveBack(decider, e.offer, e.released_minor, e.action == ReviewAction::kReject);
     if (e.labelled) decider.arms().Record(e.offer.arm, 1, 0);
@@ -358,7 +415,9 @@ Result<Json> Reviews::ExpireStale() {
                                .comment = "nobody decided before " + core::FormatTimestamp(item.expires_at),
                                .cost_minor = std::nullopt,
                                .models = "",
-                               .at = now};
+                               .at = now,
+                               .substitute = "",
+                               .substitute_rank = std::nullopt};
           LOYALTY_TRY(queue_.Record(tx, v, offer));
           LOYALTY_TRY(log.ReleaseRouted(tx, offer, "expired", offer.cost_minor, true, now));
           total += offer.cost_minor;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -103,9 +104,11 @@ Result<Json> SubjectRequests::Erase(const MemberId& requested, std::string_view 
   // Buffered decisions are stored first, so none lands under the member's id afterwards.
   s_.decisions.Flush();
   int64_t vault_entries = 0, decisions = 0;
+  std::map<MemberId, MemberId> renamed;
   LOYALTY_ASSIGN_OR_RETURN(
       const ErasedProfiles erased,
       s_.members.Erase(requested, [&](store::Transaction& tx, const std::map<MemberId, MemberId>& pseudonyms) -> core::Status {
+        renamed = pseudonyms;
         for (const auto& [profile, pseudonym] : pseudonyms) {
           LOYALTY_ASSIGN_OR_RETURN(const int64_t sealed, s_.vault.EraseMember(tx, profile));
           vault_entries += sealed;
@@ -118,6 +121,9 @@ Result<Json> SubjectRequests::Erase(const MemberId& requested, std::string_view 
         return {};
       }));
   s_.fairness.Forget(erased.profiles);
+  // The member's recent contacts still count against the caps, as a restart would count them:
+  // under the pseudonym.
+  for (const auto& [profile, pseudonym] : renamed) s_.decisions.decider().RenameMember(profile.str(), pseudonym.str());
   const core::Status scrubbed = s_.db.Scrub();
   if (!scrubbed) core::Log(core::LogLevel::kWarn, "privacy.scrub_failed", {{"error", scrubbed.error().message}});
   Json profiles = Json::array();

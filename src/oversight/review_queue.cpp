@@ -43,13 +43,21 @@ CREATE INDEX review_verdicts_by_time ON review_verdicts(at);
 // Erasure finds a member's verdicts without reading them all.
 constexpr std::string_view kSchemaV2 = "CREATE INDEX review_verdicts_by_member ON review_verdicts(member)";
 
-constexpr store::Migration kMigrations[] = {{1, "review verdicts", kSchemaV1},
-                                            {2, "review verdicts by member", kSchemaV2}};
+// An override names the offer the reviewer chose instead, and the rank it took in the decision.
+constexpr std::string_view kSchemaV3 = R"sql(
+ALTER TABLE review_verdicts ADD COLUMN substitute TEXT NOT NULL DEFAULT '';
+ALTER TABLE review_verdicts ADD COLUMN substitute_rank INTEGER;
+)sql";
 
-constexpr std::array<std::string_view, 5> kActionNames = {"approve", "reject", "modify", "escalate", "expire"};
+constexpr store::Migration kMigrations[] = {{1, "review verdicts", kSchemaV1},
+                                            {2, "review verdicts by member", kSchemaV2},
+                                            {3, "overrides name their substitute", kSchemaV3}};
+
+constexpr std::array<std::string_view, 6> kActionNames = {"approve", "reject", "modify", "override", "escalate", "expire"};
 
 constexpr std::string_view kVerdictColumns =
-    "SELECT decision, rank, action, reviewer, role, reason, comment, cost_minor, models, at FROM review_verdicts ";
+    "SELECT decision, rank, action, reviewer, role, reason, comment, cost_minor, models, at, substitute, substitute_rank "
+    "FROM review_verdicts ";
 
 Result<Verdict> ReadVerdict(const store::Row& row) {
   Verdict v;
@@ -65,6 +73,8 @@ Result<Verdict> ReadVerdict(const store::Row& row) {
   if (!row.IsNull(7)) v.cost_minor = row.Int(7);
   v.models = row.Text(8);
   v.at = core::FromUnixMillis(row.Int(9));
+  v.substitute = row.Text(10);
+  if (!row.IsNull(11)) v.substitute_rank = static_cast<int>(row.Int(11));
   return v;
 }
 
@@ -80,6 +90,7 @@ ReviewItem Judge(DecisionLog::RoutedOffer offer, std::vector<Verdict> verdicts, 
       case ReviewAction::kApprove: item.status = "approved"; break;
       case ReviewAction::kReject: item.status = "rejected"; break;
       case ReviewAction::kModify: item.status = "modified"; break;
+      case ReviewAction::kOverride: item.status = "overridden"; break;
       case ReviewAction::kExpire: item.status = "expired"; break;
       case ReviewAction::kEscalate:
         item.status = "escalated";
@@ -104,7 +115,7 @@ Result<ReviewAction> ParseReviewAction(std::string_view name) {
     }
   }
   return Fail(ErrorCode::kInvalidArgument,
-              "unknown review action '" + std::string(name) + "'; one of approve, reject, modify, escalate");
+              "unknown review action '" + std::string(name) + "'; one of approve, reject, modify, override, escalate");
 }
 
 core::Status CheckReasonCode(std::string_view code) {
@@ -161,11 +172,12 @@ Result<ReviewItem> ReviewQueue::Item(Transaction& tx, DecisionLog::RoutedOffer o
 core::Status ReviewQueue::Record(Transaction& tx, const Verdict& v, const DecisionLog::RoutedOffer& offer) {
   LOYALTY_TRY(tx.Execute(
       "INSERT INTO review_verdicts (decision, rank, action, reviewer, role, reason, comment, cost_minor, models, at, "
-      "member, offer, strategy, routing, offered_minor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-      "?14, ?15)",
+      "member, offer, strategy, routing, offered_minor, substitute, substitute_rank) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+      "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
       {v.decision, int64_t{v.rank}, ReviewActionName(v.action), v.reviewer, v.role, v.reason, v.comment,
        v.cost_minor ? store::Param(*v.cost_minor) : store::Param(nullptr), v.models, core::ToUnixMillis(v.at),
-       offer.member, offer.offer, offer.strategy, offer.routing, offer.cost_minor}));
+       offer.member, offer.offer, offer.strategy, offer.routing, offer.cost_minor, v.substitute,
+       v.substitute_rank ? store::Param(int64_t{*v.substitute_rank}) : store::Param(nullptr)}));
   return {};
 }
 
@@ -182,7 +194,7 @@ Result<Json> ReviewQueue::Stats(core::Timestamp since) {
                              tx.QueryOne("SELECT COUNT(*) FROM review_verdicts WHERE at >= ?1 AND action = 'escalate'",
                                          {core::ToUnixMillis(since)}));
     struct Counts {
-      int64_t approved = 0, modified = 0, rejected = 0, expired = 0;
+      int64_t approved = 0, modified = 0, overridden = 0, rejected = 0, expired = 0;
     };
     std::map<std::string, Counts> by_strategy, by_models, by_reviewer;
     Counts total;
@@ -191,6 +203,7 @@ Result<Json> ReviewQueue::Stats(core::Timestamp since) {
       auto add = [&](Counts& c) {
         if (action == "approve") ++c.approved;
         if (action == "modify") ++c.modified;
+        if (action == "override") ++c.overridden;
         if (action == "reject") ++c.rejected;
         if (action == "expire") ++c.expired;
       };
@@ -201,14 +214,16 @@ Result<Json> ReviewQueue::Stats(core::Timestamp since) {
       add(by_models[row.Text(2).empty() ? "none" : row.Text(2)]);
       add(by_reviewer[row.Text(3)]);
     }
-    // Acceptance: approved as offered; override: modified or rejected; both over the offers
-    // a person decided on (expired ones had nobody).
+    // Acceptance: approved as offered; override: modified, replaced by another offer or
+    // rejected; both over the offers a person decided on (expired ones had nobody).
     auto render = [](const Counts& c) {
-      const int64_t decided = c.approved + c.modified + c.rejected;
-      Json out{{"approved", c.approved}, {"modified", c.modified}, {"rejected", c.rejected}, {"expired", c.expired}};
+      const int64_t decided = c.approved + c.modified + c.overridden + c.rejected;
+      Json out{{"approved", c.approved}, {"modified", c.modified}, {"overridden", c.overridden},
+               {"rejected", c.rejected}, {"expired", c.expired}};
       out["acceptance_rate"] = decided > 0 ? Json(static_cast<double>(c.approved) / static_cast<double>(decided)) : Json(nullptr);
-      out["override_rate"] =
-          decided > 0 ? Json(static_cast<double>(c.modified + c.rejected) / static_cast<double>(decided)) : Json(nullptr);
+      out["override_rate"] = decided > 0 ? Json(static_cast<double>(c.modified + c.overridden + c.rejected) /
+                                                static_cast<double>(decided))
+                                         : Json(nullptr);
       return out;
     };
     auto group = [&](const std::map<std::string, Counts>& groups) {
@@ -232,6 +247,7 @@ Json ToJson(const Verdict& v) {
   out["reason"] = v.reason.empty() ? Json(nullptr) : Json(v.reason);
   out["comment"] = v.comment.empty() ? Json(nullptr) : Json(v.comment);
   if (v.cost_minor) out["cost_minor"] = *v.cost_minor;
+  if (!v.substitute.empty()) out["substitute"] = {{"offer", v.substitute}, {"rank", v.substitute_rank.value_or(-1)}};
   return out;
 }
 

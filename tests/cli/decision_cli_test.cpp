@@ -97,6 +97,22 @@ TEST_F(DecisionCliTest, ReviewQueueListsDecidesAndCountsVerdicts) {
   ExpectOneLineError(Loyalty("review act --decision " + b["id"].get<std::string>() + " --action approve"), 4,
                      "modified by lead");
   EXPECT_EQ(LoyaltyJson("review stats")["by_reviewer"]["lead"]["modified"], 1);
+
+  // Another offer instead of the one routed to review.
+  ASSERT_EQ(Loyalty("ledger member add cat").exit_code, 0);
+  const core::Json c = LoyaltyJson("decide --member cat --channel pos --cart-minor 5000");
+  ASSERT_EQ(c["offers"][0]["offer"], "coupon") << c.dump();
+  ASSERT_EQ(Loyalty("offers put --file " + File("sticker.json", R"({"id": "sticker", "kind": "content_message",
+                                                                  "channels": ["pos"], "marketing": false})"))
+                .exit_code,
+            0);
+  const std::string override_c = "review act --decision " + c["id"].get<std::string>() + " --action override";
+  ExpectOneLineError(Loyalty(override_c + " --reason wrong_offer"), 2, "'offer'");
+  ExpectOneLineError(Loyalty(override_c + " --reason wrong_offer --offer sticker --channel sms"), 5, "not offered on sms");
+  const CliRun overridden = Loyalty(override_c + " --reason wrong_offer --offer sticker");
+  ASSERT_EQ(overridden.exit_code, 0) << overridden.err;
+  EXPECT_NE(overridden.out.find("instead: sticker on pos at rank 1"), std::string::npos) << overridden.out;
+  EXPECT_EQ(LoyaltyJson("review stats")["overridden"], 1);
   EXPECT_EQ(LoyaltyJson("review expire")["expired"], 0);
   ExpectOneLineError(Loyalty("review show --decision dec_none"), 3, "dec_none");
 }

@@ -1,5 +1,6 @@
 // The review workflow on a real store: routed offers wait for a person, verdicts give back
-// what rejected and smaller offers reserved (also after a restart), escalations need an admin,
+// what rejected and smaller offers reserved (also after a restart), overrides make another offer
+// in the original's place, escalations need an admin,
 // stale offers expire, rates are kept per reviewer, and systematic rejections teach the
 // bandits to recommend something else.
 
@@ -257,6 +258,84 @@ TEST_F(ReviewsTest, ARejectionFreesTheMembersCapsAndALateExpiryStillGivesBackThe
   Open();
   EXPECT_EQ(Committed("coupon"), before - 500);
   auto listed = reviews().List(Json{{"status", "expired"}});
+  ASSERT_TRUE(listed);
+  EXPECT_EQ((*listed)["matched"], 1);
+}
+
+TEST_F(ReviewsTest, AnOverrideMakesAnotherOfferInItsPlaceUnderTheSameCapsAndBudgets) {
+  ASSERT_TRUE(decisions().PutPolicy(Json{{"holdout_percent", 0}, {"review_cost_minor", 100}, {"max_per_day", 1}}, "manager"));
+  Offer("coupon", 500, 3.0);  // what the engine picks, and sends to review
+  Offer("sticker", 50);       // what the reviewer prefers
+  ASSERT_TRUE(decisions().PutOffer("vip", Json{{"kind", "discount"}, {"channels", {"pos"}}, {"discount_minor", 60},
+                                               {"marketing", false}, {"eligibility", "churn_risk > 2"}},
+                                   "manager"));
+  Json made = Decide("m1");
+  ASSERT_EQ(made["offers"].size(), 1u);
+  ASSERT_EQ(made["offers"][0]["offer"], "coupon") << made.dump(1);
+  const std::string id = made["id"].get<std::string>();
+  ASSERT_EQ(Committed("coupon"), 500);
+
+  // What an override needs, and substitutes the member may not have: nothing changes.
+  EXPECT_EQ(Refused(made, 0, {{"action", "override"}, {"reason", "wrong_offer"}}, "manager"), core::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(Refused(made, 0, {{"action", "reject"}, {"reason", "wrong_offer"}, {"offer", "sticker"}}, "manager"),
+            core::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(Refused(made, 0, {{"action", "override"}, {"reason", "wrong_offer"}, {"offer", "nope"}}, "manager"),
+            core::ErrorCode::kNotFound);
+  EXPECT_EQ(Refused(made, 0, {{"action", "override"}, {"reason", "wrong_offer"}, {"offer", "vip"}}, "manager"),
+            core::ErrorCode::kFailedPrecondition);  // its eligibility rule does not hold
+  EXPECT_EQ(Refused(made, 0, {{"action", "override"}, {"reason", "wrong_offer"}, {"offer", "sticker"}, {"channel", "email"}},
+                    "manager"),
+            core::ErrorCode::kFailedPrecondition);  // not offered there
+  EXPECT_EQ(Refused(made, 0, {{"action", "override"}, {"reason", "wrong_offer"}, {"offer", "coupon"}}, "manager"),
+            core::ErrorCode::kConflict);  // the decision made it already
+  EXPECT_FALSE(reviews().Bulk(Json{{"action", "override"}, {"reason", "wrong_offer"}, {"offer", "sticker"},
+                                   {"items", {{{"decision", id}, {"rank", 0}}}}},
+                              Reviewer{"x", "manager"}));
+  EXPECT_EQ(Committed("coupon"), 500);
+  EXPECT_EQ(Committed("sticker"), 0);
+
+  Json overridden = Act(made, 0, {{"action", "override"}, {"reason", "wrong_offer"}, {"offer", "sticker"},
+                                  {"comment", "a gesture is enough"}},
+                        "manager");
+  EXPECT_EQ(overridden["status"], "overridden");
+  EXPECT_EQ(overridden["released_minor"], 500);
+  EXPECT_EQ(overridden["verdicts"][0]["substitute"], Json({{"offer", "sticker"}, {"rank", 1}}));
+  EXPECT_EQ(overridden["substitute"]["offer"], "sticker");
+  EXPECT_EQ(overridden["substitute"]["routing"], "auto");
+  EXPECT_EQ(overridden["substitute"]["cost_minor"], 50);
+  EXPECT_EQ(Committed("coupon"), 0);
+  EXPECT_EQ(Committed("sticker"), 50);
+  EXPECT_EQ(Refused(made, 0, {{"action", "approve"}}, "manager"), core::ErrorCode::kConflict);
+
+  // The substitute joins the decision (outcomes are reported against it as usual); the original
+  // is a rejection label for its bandit arm.
+  auto logged = decisions().Get(id);
+  ASSERT_TRUE(logged);
+  ASSERT_EQ((*logged)["offers"].size(), 2u);
+  EXPECT_EQ((*logged)["offers"][1]["offer"], "sticker");
+  EXPECT_EQ((*logged)["offers"][1]["replaces"], 0);
+  ASSERT_EQ((*logged)["outcomes"].size(), 1u);
+  EXPECT_EQ((*logged)["outcomes"][0]["type"], "rejected");
+  EXPECT_EQ((*logged)["outcomes"][0]["offer"], "coupon");
+  auto shown = decisions().RecordOutcome(id, Json{{"offer", "sticker"}, {"type", "impression"}});
+  EXPECT_TRUE(shown) << shown.error().message;
+
+  // It holds the member's one contact today, before and after a restart.
+  auto again = decisions().Decide(Json{{"member", "m1"}, {"channel", "pos"}, {"cart_minor", 20000}, {"dry_run", true}});
+  ASSERT_TRUE(again);
+  EXPECT_TRUE((*again)["offers"].empty()) << again->dump(1);
+  Open();
+  EXPECT_EQ(Committed("coupon"), 0);
+  EXPECT_EQ(Committed("sticker"), 50);
+  auto after_restart = decisions().Decide(Json{{"member", "m1"}, {"channel", "pos"}, {"cart_minor", 20000}, {"dry_run", true}});
+  ASSERT_TRUE(after_restart);
+  EXPECT_TRUE((*after_restart)["offers"].empty());
+
+  auto stats = reviews().Stats(std::nullopt);
+  ASSERT_TRUE(stats);
+  EXPECT_EQ((*stats)["overridden"], 1);
+  EXPECT_EQ((*stats)["override_rate"], 1.0);
+  auto listed = reviews().List(Json{{"status", "overridden"}});
   ASSERT_TRUE(listed);
   EXPECT_EQ((*listed)["matched"], 1);
 }

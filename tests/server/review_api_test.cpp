@@ -1,5 +1,6 @@
 // The review queue over real HTTP: reviewers see routed offers and decide them; escalated
-// ones only admins; analysts and services see none of it; bad requests say what to fix.
+// ones only admins; a person may make another offer instead; analysts and services see none of
+// it; bad requests say what to fix.
 
 #include <gtest/gtest.h>
 
@@ -97,6 +98,22 @@ TEST_F(ReviewApiTest, ManagersDecideRoutedOffersAdminsTheEscalatedOnes) {
   auto expired = Post(manager, "/v1/jobs/expire-reviews", Json::object());
   ASSERT_EQ(expired.status, 200) << expired.body;
   EXPECT_EQ(expired.json()["expired"], 0);  // bob's coupon still has time
+
+  // bob's coupon: a person makes another offer instead, one the catalogue has.
+  ExpectProblem(Post(manager, Target(bob, "coupon"), {{"action", "override"}, {"reason", "wrong_offer"}, {"offer", "gift"}}),
+                404, "not_found", "gift");
+  ASSERT_EQ(admin.Send("PUT", "/v1/offers/gift",
+                       Json{{"kind", "content_message"}, {"channels", {"pos"}}, {"marketing", false}}.dump())
+                .status,
+            201);
+  ExpectProblem(Post(manager, Target(bob, "coupon"),
+                     {{"action", "override"}, {"reason", "wrong_offer"}, {"offer", "gift"}, {"channel", "fax"}}),
+                400, "invalid_argument", "channel");
+  auto overridden = Post(manager, Target(bob, "coupon"), {{"action", "override"}, {"reason", "wrong_offer"}, {"offer", "gift"}});
+  ASSERT_EQ(overridden.status, 200) << overridden.body;
+  EXPECT_EQ(overridden.json()["status"], "overridden");
+  EXPECT_EQ(overridden.json()["substitute"]["offer"], "gift");
+  EXPECT_EQ(manager.Send("GET", "/v1/reviews/stats").json()["overridden"], 1);
 
   HttpClient analyst = Anonymous();
   analyst.SetDefaultHeader("Authorization", "Bearer " + IssueKey(engine::Role::kAnalyst));

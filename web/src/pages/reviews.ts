@@ -1,6 +1,6 @@
 // The review queue: offers the engine routed to a person. Each shows why it was chosen and
-// how sure the engine was; a manager approves, rejects with a reason, makes it smaller, or
-// escalates it, one at a time or a reviewed group at once.
+// how sure the engine was; a manager approves, rejects with a reason, makes it smaller, makes
+// another offer instead, or escalates it, one at a time or a reviewed group at once.
 
 import { ApiError } from "../api";
 import { append, h, kpi, notice, section } from "../dom";
@@ -18,7 +18,7 @@ interface Explanation {
   excluded: Record<string, string[]>; models: Record<string, string>; segment: string;
 }
 interface Queue { items: Item[]; matched: number; counts: Record<string, number>; groups: { offer: string; level: string; open: number; cost_minor: number }[] }
-interface Stats { acceptance_rate: number | null; override_rate: number | null; approved: number; rejected: number; modified: number; escalations: number; expired: number }
+interface Stats { acceptance_rate: number | null; override_rate: number | null; approved: number; rejected: number; modified: number; overridden: number; escalations: number; expired: number }
 
 const REASONS = ["too_costly", "wrong_offer", "wrong_member", "bad_timing", "policy", "other"];
 
@@ -72,6 +72,9 @@ function itemRow(ctx: PageContext, item: Item, currency: string, selected: Set<s
       const digits = new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
       const unit = 10 ** digits;
       const cost = h("input", { id: `cost-${key}`, type: "number", min: 0, step: 1 / unit, value: Math.floor(item.cost_minor / 2) / unit });
+      // Another offer instead: one the decision considered for this member.
+      const others = [...new Set(full.explanation.candidates.map((c) => c.offer).filter((o) => o !== item.offer))];
+      const instead = h("select", { id: `instead-${key}` }, others.map((o) => h("option", { value: o }, o)));
       cell.replaceChildren();
       append(cell, [explanationView(item, full.explanation, currency),
         open ? h("div", { class: "actions" },
@@ -80,6 +83,10 @@ function itemRow(ctx: PageContext, item: Item, currency: string, selected: Set<s
           h("button", { type: "button", onclick: () => act({ action: "reject", reason: reason.value, comment: comment.value }) }, "Reject"),
           h("label", { for: `cost-${key}` }, `Smaller cost (${currency})`), cost,
           h("button", { type: "button", onclick: () => act({ action: "modify", reason: reason.value, comment: comment.value, cost_minor: Math.round(Number(cost.value) * unit) }) }, "Modify"),
+          others.length ? h("label", { for: `instead-${key}` }, "Instead") : null, others.length ? instead : null,
+          others.length
+            ? h("button", { type: "button", "data-testid": `override-${key}`, onclick: () => act({ action: "override", offer: instead.value, reason: reason.value, comment: comment.value }) }, "Override")
+            : null,
           item.level !== "escalate" && item.status !== "escalated"
             ? h("button", { type: "button", onclick: () => act({ action: "escalate", reason: reason.value, comment: comment.value }) }, "Escalate")
             : null) : null,
@@ -123,7 +130,7 @@ export const reviewsPage: Page = async (ctx) => {
 
   const filters = h("form", { class: "filters", "aria-label": "Filter the queue" },
     h("label", { for: "f-status" }, "Status"),
-    h("select", { id: "f-status" }, ["open", "pending", "escalated", "approved", "rejected", "modified", "expired", "all"].map((s) =>
+    h("select", { id: "f-status" }, ["open", "pending", "escalated", "approved", "rejected", "modified", "overridden", "expired", "all"].map((s) =>
       h("option", { value: s, selected: s === status }, words(s)))),
     h("label", { for: "f-sort" }, "Sort by"),
     h("select", { id: "f-sort" }, [["value", "Expected value"], ["expiry", "Expiry"], ["risk", "Risk"]].map(([v, t]) =>
@@ -160,7 +167,7 @@ export const reviewsPage: Page = async (ctx) => {
       h("div", { class: "kpis" },
         kpi("Waiting", count((queue.counts.pending ?? 0) + (queue.counts.escalated ?? 0)), "pending and escalated", "kpi-waiting"),
         kpi("Acceptance rate", share(stats.acceptance_rate), `${count(stats.approved)} approved, ${count(stats.rejected)} rejected, ${count(stats.modified)} modified`),
-        kpi("Override rate", share(stats.override_rate), "rejected or modified"),
+        kpi("Override rate", share(stats.override_rate), `rejected, modified or overridden (${count(stats.overridden)} replaced by another offer)`),
         kpi("Expired", count(stats.expired), "no one decided in time")),
       queue.groups.length ? h("p", { class: "help" }, "Open by offer: ",
         queue.groups.map((g) => `${g.offer} (${g.level}) ${count(g.open)}, ${minor(g.cost_minor, currency)} at stake`).join("; ")) : null),

@@ -135,6 +135,28 @@ class Decider {
   void RestoreContact(const std::string& member, const std::string& offer, Channel channel, core::Timestamp at);
   void RestoreSpend(const std::string& offer, int64_t cost_minor);
 
+  // What a person's substitute replaces: an offer a decision made, with its contact and cost.
+  struct Replaced {
+    std::string member;  // as the decision named the member
+    std::string offer;
+    Channel channel = Channel::kEmail;
+    core::Timestamp at;  // when the decision was made
+    int64_t cost_minor = 0;
+  };
+  // A person's choice in place of an offer a decision routed to review: `offer` for the member
+  // on `channel`, checked as a decision checks an offer (active and valid at `at`, eligibility
+  // rule, holdout, open ticket, the channel's marketing consent, caps and budgets) and reserved
+  // in place of `replaced`, which first gives back its place under the caps and its budget (the
+  // substitute's contact counts at the decision's time, as the replaced one did).
+  // Routed "auto" (a person chose it), propensity 1. Fails (422) with the reason the offer
+  // cannot be made; then nothing changed.
+  [[nodiscard]] core::Result<DecidedOffer> Substitute(const MemberView& member, const std::string& offer, Channel channel,
+                                                      core::Timestamp at, const Replaced& replaced);
+  // Undoes a Substitute (made for `member`) whose record could not be stored.
+  void UndoSubstitute(const std::string& member, const DecidedOffer& chosen, const Replaced& replaced);
+  // Erasure: the member's recent contacts count under the pseudonym from now on.
+  void RenameMember(const std::string& from, const std::string& to);
+
   BetaArms& arms() { return arms_; }
   // Budget committed so far: per offer and for the whole program.
   core::Json BudgetReport() const;

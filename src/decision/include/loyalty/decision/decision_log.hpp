@@ -189,6 +189,12 @@ class DecisionLog {
   // decider's arms, after the commit); false when it was recorded before.
   [[nodiscard]] core::Result<bool> RecordRejection(store::Transaction& tx, const RoutedOffer& offer);
 
+  // Adds the offer a reviewer chose in place of `replaced` to its decision (the next rank, routed
+  // "auto", naming the rank it replaces), inside a caller's transaction; returns its rank. 409
+  // when the decision made that offer already (outcomes name the offer, so it must be unique).
+  [[nodiscard]] core::Result<int> RecordSubstitute(store::Transaction& tx, const RoutedOffer& replaced,
+                                                   const DecidedOffer& chosen);
+
   // Erasure: files the member's decisions under `pseudonym` (inside a caller's transaction);
   // returns how many.
   [[nodiscard]] core::Result<int64_t> PseudonymiseIn(store::Transaction& tx, const std::string& member,

@@ -89,6 +89,10 @@ class Decisions {
   // have drawn (response rate), beside what the logged policy drew.
   [[nodiscard]] core::Result<core::Json> Evaluate(std::optional<core::Timestamp> since);
 
+  // What a decision would know about the member now, on `channel` (a reviewer's substitute
+  // offer is checked against it).
+  [[nodiscard]] core::Result<decision::MemberView> ViewNow(const core::MemberId& member, decision::Channel channel);
+
   // Offers routed to a person in decisions made at or after `since` (buffered decisions are
   // stored first).
   [[nodiscard]] core::Result<std::vector<decision::DecisionLog::RoutedOffer>> RoutedOffers(core::Timestamp since);

@@ -39,7 +39,10 @@ class Reviews {
   [[nodiscard]] core::Result<core::Json> List(const core::Json& query);
   // One routed offer with its decision's explanation.
   [[nodiscard]] core::Result<core::Json> Get(const std::string& decision, int rank);
-  // {"action": approve | reject | modify | escalate, "reason": code, "comment", "cost_minor"}.
+  // {"action": approve | reject | modify | override | escalate, "reason": code, "comment",
+  // "cost_minor" (modify: the smaller offer's cost), "offer" and "channel" (override: the offer
+  // to make instead, checked for the member as a decision checks it, and its channel, by
+  // default the original's)}.
   [[nodiscard]] core::Result<core::Json> Act(const std::string& decision, int rank, const core::Json& body,
                                              const Reviewer& reviewer);
   // {"action", "reason", "comment", "items": [{"decision", "rank"}, ...]}: all or none.
@@ -51,6 +54,7 @@ class Reviews {
 
  private:
   struct Ask;
+  [[nodiscard]] static core::Status ParseVerdict(const core::Json& body, Ask& ask);
   // Applies verdicts in one transaction, then frees caps and budgets in memory and tells the
   // bandits. Returns the items as they stand after.
   [[nodiscard]] core::Result<core::Json> Apply(const std::vector<Ask>& asks, const Reviewer& reviewer);

@@ -1,7 +1,7 @@
 #pragma once
 // The review queue: offers a decision routed to a person (by cost, or by the offer's review
-// rule) wait here until someone approves, rejects or modifies them, escalates them to an
-// admin, or they expire. Each verdict is kept with the offer as reviewed (who, with what role,
+// rule) wait here until someone approves, rejects or modifies them, replaces them with another
+// offer (an override), escalates them to an admin, or they expire. Each verdict is kept with the offer as reviewed (who, with what role,
 // reason code and comment), so acceptance and override rates can be told per strategy, model
 // version and reviewer long after the decision.
 //
@@ -24,9 +24,9 @@
 
 namespace loyalty::oversight {
 
-enum class ReviewAction { kApprove, kReject, kModify, kEscalate, kExpire };
+enum class ReviewAction { kApprove, kReject, kModify, kOverride, kEscalate, kExpire };
 std::string_view ReviewActionName(ReviewAction action);
-// approve, reject, modify, escalate (expire is the queue's own, never asked for).
+// approve, reject, modify, override, escalate (expire is the queue's own, never asked for).
 [[nodiscard]] core::Result<ReviewAction> ParseReviewAction(std::string_view name);
 
 // Why a person did not take the offer as it was.
@@ -45,12 +45,14 @@ struct Verdict {
   std::optional<int64_t> cost_minor = std::nullopt;  // a modified offer's new cost
   std::string models;   // model versions behind the decision, e.g. "churn@3, clv@2"
   core::Timestamp at;
+  std::string substitute;                         // an override: the offer chosen instead ...
+  std::optional<int> substitute_rank = std::nullopt;  // ... and its rank in the decision
 };
 
 // A routed offer with where it stands.
 struct ReviewItem {
   decision::DecisionLog::RoutedOffer offer;
-  std::string status;  // pending | escalated | approved | rejected | modified | expired
+  std::string status;  // pending | escalated | approved | rejected | modified | overridden | expired
   std::string level;   // review | escalate: who may decide (escalate: admins)
   core::Timestamp expires_at;
   std::vector<Verdict> verdicts;  // oldest first
@@ -72,7 +74,7 @@ class ReviewQueue {
   [[nodiscard]] core::Status Record(store::Transaction& tx, const Verdict& verdict,
                                     const decision::DecisionLog::RoutedOffer& offer);
   // Verdicts given at or after `since`: counts and rates of approvals, modifications and
-  // rejections per strategy, model versions and reviewer, and the expired.
+  // overrides and rejections per strategy, model versions and reviewer, and the expired.
   [[nodiscard]] core::Result<core::Json> Stats(core::Timestamp since);
   // Erasure: files the member's verdicts under `pseudonym` and drops reviewers' comments on
   // them (free text may name the member), inside a caller's transaction.
