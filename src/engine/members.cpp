@@ -22,15 +22,6 @@ using store::Transaction;
 
 namespace {
 
-// A stable, non-reversible member id for a profile first seen through an identifier: the id
-// shows up in logs and exports, the identifier (PII) must not.
-MemberId AutoMemberId(const Identifier& identifier) {
-  const uint64_t hash = core::StableHash64(identity::ToString(identifier));
-  char text[24];
-  std::snprintf(text, sizeof text, "auto-%016llx", static_cast<unsigned long long>(hash));
-  return *MemberId::Parse(text);
-}
-
 constexpr std::string_view kConcurrentClaim = "identifier claimed concurrently";
 
 }  // namespace
@@ -370,7 +361,8 @@ Result<MemberId> Members::ResolveEvent(events::Event& event) {
       event.member = *holder;
       return *holder;
     }
-    const MemberId created = AutoMemberId(*identifier);
+    // The id shows up in logs, exports and analysts' views; the identifier (PII) must not.
+    LOYALTY_ASSIGN_OR_RETURN(const MemberId created, graph_.DerivedMemberId(*identifier));
     Status written = db_.Write([&](Transaction& tx) -> Status {
       LOYALTY_TRY(ledger_.CreateMembersIn(tx, std::span<const MemberId>(&created, 1)));
       LOYALTY_ASSIGN_OR_RETURN(auto outcome, graph_.AttachIn(tx, created, std::span(&*identifier, 1), clock_.Now()));

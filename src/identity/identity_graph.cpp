@@ -174,6 +174,12 @@ std::vector<MemberId> IdentityGraph::Absorbed(const MemberId& member) const {
   return out;
 }
 
+Result<MemberId> IdentityGraph::DerivedMemberId(const Identifier& identifier) const {
+  // Its own purpose in the digest: the id is not a prefix of the identifier's stored digest.
+  LOYALTY_ASSIGN_OR_RETURN(const std::string digest, vault_.Digest("member-id|" + ToString(identifier)));
+  return MemberId::Parse("auto-" + digest.substr(0, 16));
+}
+
 Result<std::optional<MemberId>> IdentityGraph::Lookup(const Identifier& identifier) {
   LOYALTY_ASSIGN_OR_RETURN(std::string digest, DigestOf(vault_, identifier));
   std::optional<MemberId> holder;

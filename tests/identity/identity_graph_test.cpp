@@ -76,6 +76,25 @@ TEST_F(IdentityGraphTest, KeepsIdentifierValuesOnlySealed) {
   EXPECT_EQ(*graph_->IdentifiersOf(M("a")), std::vector<Identifier>{Email("ann.secret@example.com")});
 }
 
+TEST_F(IdentityGraphTest, DerivedMemberIdsAreStableHereAndKeyedSoAGuessCannotBeTested) {
+  const auto ann = graph_->DerivedMemberId(Email("ann@example.com"));
+  ASSERT_TRUE(ann) << ann.error().message;
+  EXPECT_EQ(ann->str().rfind("auto-", 0), 0u);
+  EXPECT_EQ(ann->str().size(), 5u + 16u);
+  EXPECT_EQ(*graph_->DerivedMemberId(Email("Ann@Example.com")), *ann);  // any spelling
+  EXPECT_NE(*graph_->DerivedMemberId(Email("bob@example.com")), *ann);
+  // Another store (another vault key) derives another id for the same identifier: knowing the
+  // identifier is not enough to find its member id.
+  testing::TempDir other_dir;
+  auto other_db = std::move(*store::OpenSqlite({.path = other_dir / "other.db", .durability = store::Durability::kNormal}));
+  auto other_vault = std::move(*privacy::Vault::Open(*other_db, privacy::VaultKey::Generate(), clock_));
+  auto other_graph = std::move(*IdentityGraph::Open(*other_db, *Normalizer::Create("US"), *other_vault));
+  EXPECT_NE(*other_graph->DerivedMemberId(Email("ann@example.com")), *ann);
+  // ... nor is the id a piece of the identifier's own stored digest.
+  Attach("a", {Email("ann@example.com")});
+  EXPECT_EQ(FileBytes().find(ann->str().substr(5)), std::string::npos);
+}
+
 TEST_F(IdentityGraphTest, SealsValuesAnOlderStoreKeptInTheClear) {
   // An older store: the value in the clear and the sealing task not yet run.
   ASSERT_TRUE(db_->Write([](store::Transaction& tx) -> core::Status {

@@ -151,7 +151,7 @@ class Members {
   [[nodiscard]] Result<core::Json> Segments();
 
   // The canonical member an event belongs to; for an event named by identifier, the profile
-  // holding it, created ("auto-" + a hash of the identifier) when nobody does. Fills
+  // holding it, created ("auto-" + a keyed digest of the identifier) when nobody does. Fills
   // event.member with the profile and returns the canonical member.
   [[nodiscard]] Result<MemberId> ResolveEvent(events::Event& event);
   // The profile a ledger command acts on: a merged id's survivor. An erased profile's id is

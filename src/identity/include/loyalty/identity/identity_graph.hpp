@@ -69,6 +69,11 @@ class IdentityGraph {
   // True when `member` was merged into another and not unmerged.
   bool IsAbsorbed(const MemberId& member) const;
 
+  // A member id derived from the identifier ("auto-" and 16 hex digits of a keyed digest): the
+  // same for the same identifier in this store, and no one without the vault can tell which
+  // identifier it came from, or test a guess against it.
+  [[nodiscard]] core::Result<MemberId> DerivedMemberId(const Identifier& identifier) const;
+
   // The canonical member holding the identifier, nullopt when nobody does.
   [[nodiscard]] core::Result<std::optional<MemberId>> Lookup(const Identifier& identifier);
   // Identifiers of the member and of every profile merged into it, sorted.
