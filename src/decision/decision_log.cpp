@@ -635,12 +635,24 @@ Result<Json> DecisionLog::ExperimentResults(const std::string& id) {
   return out;
 }
 
+std::string ModelVersionsText(const Json& models) {
+  std::string out;
+  if (!models.is_object()) return out;
+  for (const auto& [kind, version] : models.items()) {
+    const std::string name = version.is_string() ? version.get<std::string>() : version.dump();
+    // Versions name their kind ("churn@3"); anything else is given its kind.
+    out += (out.empty() ? "" : ", ") + (name.starts_with(kind + "@") ? name : kind + ":" + name);
+  }
+  return out;
+}
+
 std::string DecisionLog::NewId() { return TimeOrderedDecisionId(); }
 
 Result<std::string> DecisionLog::Record(const Decision& decision, const Assignment& assignment, double covariate) {
-  const std::string id = NewId();
-  LOYALTY_TRY(db_.Write([&](Transaction& tx) { return InsertDecision(tx, id, decision, assignment, covariate); }));
-  return id;
+  std::vector<Entry> one(1);
+  one[0] = {NewId(), decision, assignment, covariate, core::Dump(ExplanationJson(decision))};
+  LOYALTY_TRY(RecordBatch(one));
+  return one[0].id;
 }
 
 Status DecisionLog::RecordBatch(const std::vector<Entry>& entries) {
@@ -649,8 +661,26 @@ Status DecisionLog::RecordBatch(const std::vector<Entry>& entries) {
     for (const auto& e : entries) {
       LOYALTY_TRY(InsertDecision(tx, e.id, e.decision, e.assignment, e.covariate, e.explanation));
     }
+    if (trail_) LOYALTY_TRY(trail_(tx, entries));
     return {};
   });
+}
+
+std::string DecisionLog::StoredDigest(const Entry& e) {
+  const Decision& d = e.decision;
+  std::string text = e.id + '\n' + d.member + '\n' + std::to_string(core::ToUnixMillis(d.at)) + '\n' +
+                     std::string(StrategyName(d.strategy)) + '\n' + (d.holdout ? "1" : "0") + '\n' +
+                     e.assignment.experiment + '/' + e.assignment.arm + '\n';
+  for (const auto& o : d.offers) {
+    text += o.offer + ' ' + std::string(ChannelName(o.channel)) + ' ' + std::to_string(o.cost_minor) + ' ' +
+            std::to_string(o.propensity) + ' ' + o.routing + ' ' + o.bandit_arm + '\n';
+  }
+  text += e.explanation.empty() ? core::Dump(ExplanationJson(d)) : e.explanation;
+  std::array<unsigned char, crypto_generichash_BYTES> digest;
+  crypto_generichash(digest.data(), digest.size(), reinterpret_cast<const unsigned char*>(text.data()), text.size(),
+                     nullptr, 0);
+  std::array<char, 2 * crypto_generichash_BYTES + 1> hex;
+  return sodium_bin2hex(hex.data(), hex.size(), digest.data(), digest.size());
 }
 
 Result<Json> DecisionLog::Get(const std::string& id) {

@@ -605,8 +605,7 @@ Result<Json> Decisions::Decide(const Json& body) {
     // rendering it again, and freeing its parts on another thread, cost more than the rows.
     std::string explanation = core::Dump(out["explanation"]);
     d.candidates = {};
-    d.facts_used = {};
-    d.models = nullptr;
+    d.facts_used = {};  // the models stay: the audit trail names them
     writer_->Add({std::move(id), std::move(d), choice.assignment, view.pre_period_spend_minor, std::move(explanation)});
   } else {
     auto id = log_->Record(d, choice.assignment, view.pre_period_spend_minor);

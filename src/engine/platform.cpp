@@ -56,6 +56,29 @@ privacy::VaultKey ProcessKey() {
   return key;
 }
 
+// Every decision stored is an entry in the audit trail, in the same transaction: what was decided
+// (a digest of the decision as stored), for whom, under which models.
+decision::DecisionLog::Trail DecisionTrail(oversight::AuditLog& audit) {
+  return [&audit](store::Transaction& tx, std::span<const decision::DecisionLog::Entry> decisions) -> core::Status {
+    std::vector<oversight::AuditEntry> entries(decisions.size());
+    for (size_t i = 0; i < decisions.size(); ++i) {
+      const auto& d = decisions[i];
+      auto& entry = entries[i];
+      entry.actor = "engine";
+      entry.role = "automation";
+      entry.action = "decision";
+      entry.target = "/v1/decisions/" + d.id;
+      entry.member = d.decision.member;
+      entry.status = 200;
+      entry.reason = std::string(decision::StrategyName(d.decision.strategy)) +
+                     (d.assignment.experiment.empty() ? "" : " (" + d.assignment.experiment + "/" + d.assignment.arm + ")");
+      entry.result_digest = decision::DecisionLog::StoredDigest(d);
+      entry.model_version = decision::ModelVersionsText(d.decision.models);
+    }
+    return audit.AppendIn(tx, entries);
+  };
+}
+
 }  // namespace
 
 core::Result<std::unique_ptr<Platform>> Platform::Open(store::Database& db, PlatformOptions options,
@@ -87,6 +110,7 @@ core::Result<std::unique_ptr<Platform>> Platform::Open(store::Database& db, Plat
   LOYALTY_ASSIGN_OR_RETURN(p->decisions_,
                            Decisions::Open(db, *p->members_, *p->predictions_, *p->ledger_, clock, options.decision_seed,
                                            options.buffered_decision_log));
+  p->decisions_->log().SetTrail(DecisionTrail(*p->audit_));
   LOYALTY_ASSIGN_OR_RETURN(p->review_queue_, oversight::ReviewQueue::Open(db, clock));
   p->reviews_ = std::make_unique<Reviews>(db, *p->decisions_, *p->review_queue_, clock);
   p->kpis_ = std::make_unique<ProgramKpis>(*p->event_log_, p->decisions_->log(), *p->identity_, clock, currency);

@@ -22,17 +22,10 @@ constexpr size_t kMaxBulk = 500;
 
 // "churn@3, clv@2": the model versions a decision's explanation names.
 std::string ModelsOf(const Json& decision) {
-  std::string out;
   const auto explanation = decision.find("explanation");
-  if (explanation == decision.end() || !explanation->is_object()) return out;
+  if (explanation == decision.end() || !explanation->is_object()) return {};
   const auto models = explanation->find("models");
-  if (models == explanation->end() || !models->is_object()) return out;
-  for (const auto& [kind, version] : models->items()) {
-    const std::string name = version.is_string() ? version.get<std::string>() : version.dump();
-    // Versions name their kind ("churn@3"); anything else is given its kind.
-    out += (out.empty() ? "" : ", ") + (name.starts_with(kind + "@") ? name : kind + ":" + name);
-  }
-  return out;
+  return models == explanation->end() ? std::string() : decision::ModelVersionsText(*models);
 }
 
 // Frees in the decider's memory what a committed release gave back: budget, and with

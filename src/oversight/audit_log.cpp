@@ -103,24 +103,36 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(store::Database& db, const core
 }
 
 Result<AuditEntry> AuditLog::Append(AuditEntry entry) {
-  if (entry.actor.empty() || entry.action.empty()) {
-    return Fail(ErrorCode::kInvalidArgument, "an audit entry needs an actor and an action");
-  }
+  return db_.WriteValue<AuditEntry>([&](Transaction& tx) -> Result<AuditEntry> {
+    LOYALTY_TRY(AppendIn(tx, std::span(&entry, 1)));
+    return entry;
+  });
+}
+
+core::Status AuditLog::AppendIn(Transaction& tx, std::span<AuditEntry> entries) const {
   // The store's single writer orders appends, so each one reads the true previous hash; the
   // time is read there too, so times never run backwards along the chain.
-  return db_.WriteValue<AuditEntry>([&](Transaction& tx) -> Result<AuditEntry> {
-    entry.at = clock_.Now();
-    LOYALTY_ASSIGN_OR_RETURN(auto last, tx.QueryOne("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"));
-    entry.seq = last ? last->Int(0) + 1 : 1;
-    entry.hash = ChainHash(last ? last->Text(1) : std::string(), entry);
+  if (entries.empty()) return {};
+  LOYALTY_ASSIGN_OR_RETURN(auto last, tx.QueryOne("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"));
+  int64_t seq = last ? last->Int(0) : 0;
+  std::string previous = last ? last->Text(1) : std::string();
+  const core::Timestamp now = clock_.Now();
+  for (auto& entry : entries) {
+    if (entry.actor.empty() || entry.action.empty()) {
+      return Fail(ErrorCode::kInvalidArgument, "an audit entry needs an actor and an action");
+    }
+    entry.at = now;
+    entry.seq = ++seq;
+    entry.hash = ChainHash(previous, entry);
+    previous = entry.hash;
     LOYALTY_TRY(tx.Execute(
         "INSERT INTO audit_log (seq, at, actor, role, action, target, member_id, status, reason, request_digest, "
         "result_digest, model_version, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         {entry.seq, core::ToUnixMillis(entry.at), entry.actor, entry.role, entry.action, entry.target, entry.member,
          static_cast<int64_t>(entry.status), entry.reason, entry.request_digest, entry.result_digest,
          entry.model_version, entry.hash}));
-    return entry;
-  });
+  }
+  return {};
 }
 
 Result<std::vector<AuditEntry>> AuditLog::Query(const AuditQuery& q) {

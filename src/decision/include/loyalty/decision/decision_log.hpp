@@ -6,6 +6,7 @@
 //
 // Thread-safe (the store serialises writes).
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -61,6 +62,9 @@ struct StrategyFlag {
 };
 [[nodiscard]] core::Result<StrategyFlag> ParseStrategyFlag(const core::Json& object);
 core::Json ToJson(const StrategyFlag& flag);
+
+// "churn@3, clv@2": the model versions behind a decision, from its explanation's "models".
+std::string ModelVersionsText(const core::Json& models);
 
 class DecisionLog {
  public:
@@ -137,6 +141,14 @@ class DecisionLog {
   };
   // Stores many decisions in one transaction (all or none).
   [[nodiscard]] core::Status RecordBatch(const std::vector<Entry>& entries);
+  // Called inside every transaction that stores decisions, with those decisions (and their
+  // explanations as stored): the engine appends them to the audit trail there, so a decision
+  // is stored with its audit entry or not at all. Set once, before decisions are stored.
+  using Trail = std::function<core::Status(store::Transaction&, std::span<const Entry>)>;
+  void SetTrail(Trail trail) { trail_ = std::move(trail); }
+  // A digest (BLAKE2b, hex) of a decision as stored: id, member, time, strategy, holdout,
+  // experiment arm, each offer's choice and cost, and the explanation text.
+  static std::string StoredDigest(const Entry& entry);
   // The decision as made, with its outcomes. 404 when unknown.
   [[nodiscard]] core::Result<core::Json> Get(const std::string& id);
   // Every decision made for the given members, as Get shows them: each member's in time order.
@@ -234,6 +246,7 @@ class DecisionLog {
 
   store::Database& db_;
   const core::Clock& clock_;
+  Trail trail_;
 };
 
 }  // namespace loyalty::decision

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,9 @@ class AuditLog {
 
   // Appends an entry (seq, at and hash are set here) and returns it as stored.
   [[nodiscard]] core::Result<AuditEntry> Append(AuditEntry entry);
+  // Appends entries in order inside a caller's write transaction (what they record commits, or
+  // fails, with them); sets their seq, at and hash.
+  [[nodiscard]] core::Status AppendIn(store::Transaction& tx, std::span<AuditEntry> entries) const;
   [[nodiscard]] core::Result<std::vector<AuditEntry>> Query(const AuditQuery& query);
   // Recomputes the whole chain.
   [[nodiscard]] core::Result<AuditVerification> Verify();

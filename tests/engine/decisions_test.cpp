@@ -1,0 +1,83 @@
+// Decisions on a real store: every decision stored is an entry in the hash-chained audit trail,
+// written in the same transaction, whether answered one by one or in a campaign.
+
+#include "loyalty/engine/decisions.hpp"
+
+#include <gtest/gtest.h>
+
+#include "loyalty/engine/platform.hpp"
+#include "loyalty/store/sqlite.hpp"
+#include "support/temp_dir.hpp"
+
+namespace loyalty::engine {
+namespace {
+
+using core::Json;
+
+class DecisionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = std::move(*store::OpenSqlite({.path = dir_ / "decisions.db", .durability = store::Durability::kNormal}));
+    auto platform = Platform::Open(*db_, {}, clock_);
+    ASSERT_TRUE(platform) << platform.error().message;
+    platform_ = std::move(*platform);
+    ASSERT_TRUE(decisions().PutPolicy(Json{{"holdout_percent", 0}}, "manager"));
+    ASSERT_TRUE(decisions().PutOffer("sticker", Json{{"kind", "content_message"}, {"channels", {"pos"}}, {"marketing", false}},
+                                     "manager"));
+    for (const char* member : {"ann", "bob", "cat"}) {
+      ASSERT_TRUE(platform_->ledger().CreateMember(*core::MemberId::Parse(member)));
+    }
+  }
+  Decisions& decisions() { return platform_->decisions(); }
+  std::vector<oversight::AuditEntry> DecisionEntries(const std::string& member) {
+    auto entries = platform_->audit().Query({.member = member});
+    EXPECT_TRUE(entries) << entries.error().message;
+    std::vector<oversight::AuditEntry> out;
+    for (auto& e : entries.value_or(std::vector<oversight::AuditEntry>{})) {
+      if (e.action == "decision") out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  ::loyalty::testing::TempDir dir_;
+  core::ManualClock clock_{*core::ParseTimestamp("2026-05-20T12:00:00Z")};
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<Platform> platform_;
+};
+
+TEST_F(DecisionsTest, EveryStoredDecisionIsAnEntryInTheAuditTrail) {
+  auto made = decisions().Decide(Json{{"member", "ann"}, {"channel", "pos"}});
+  ASSERT_TRUE(made) << made.error().message;
+  ASSERT_EQ((*made)["offers"].size(), 1u);
+  auto campaign = decisions().DecideBatch(Json{{"members", {"bob"}}, {"channel", "pos"}});
+  ASSERT_TRUE(campaign) << campaign.error().message;
+  auto dry = decisions().Decide(Json{{"member", "cat"}, {"channel", "pos"}, {"dry_run", true}});
+  ASSERT_TRUE(dry);
+  decisions().Flush();
+
+  const auto ann = DecisionEntries("ann");
+  ASSERT_EQ(ann.size(), 1u);
+  EXPECT_EQ(ann[0].target, "/v1/decisions/" + (*made)["id"].get<std::string>());
+  EXPECT_EQ(ann[0].actor, "engine");
+  EXPECT_EQ(ann[0].role, "automation");
+  EXPECT_EQ(ann[0].reason, "ai");
+  EXPECT_EQ(ann[0].result_digest.size(), 64u);
+  EXPECT_EQ(DecisionEntries("bob").size(), 1u) << "a campaign's decisions too";
+  EXPECT_TRUE(DecisionEntries("cat").empty()) << "a dry run stores nothing";
+
+  auto verified = platform_->audit().Verify();
+  ASSERT_TRUE(verified);
+  EXPECT_TRUE(verified->ok) << verified->problem;
+  // Changing what the trail says was decided breaks the chain from there on.
+  ASSERT_TRUE(db_->Write([&](store::Transaction& tx) -> core::Status {
+    LOYALTY_TRY(tx.Execute("UPDATE audit_log SET result_digest = 'x' WHERE seq = ?1", {ann[0].seq}));
+    return {};
+  }));
+  verified = platform_->audit().Verify();
+  ASSERT_TRUE(verified);
+  EXPECT_FALSE(verified->ok);
+  EXPECT_EQ(verified->first_broken, ann[0].seq);
+}
+
+}  // namespace
+}  // namespace loyalty::engine
