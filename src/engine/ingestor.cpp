@@ -1,6 +1,7 @@
 #include "loyalty/engine/ingestor.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <mutex>
 #include <shared_mutex>
 #include <optional>
@@ -12,6 +13,49 @@ using core::Fail;
 using core::Json;
 using core::Result;
 using core::Status;
+
+namespace {
+
+// Replaces the event's device id, if it carries one in the clear, with its keyed digest;
+// true when it did.
+Result<bool> PseudonymiseDevice(const privacy::Vault& vault, events::Event& event) {
+  if (event.type != events::EventType::kAppOpen && event.type != events::EventType::kLogin) return false;
+  const auto device = event.properties.find("device");
+  if (device == event.properties.end() || !device->is_string()) return false;
+  const std::string& value = device->get_ref<const std::string&>();
+  if (value.starts_with(kDevicePrefix)) return false;  // a digest already
+  LOYALTY_ASSIGN_OR_RETURN(const std::string digest, vault.Digest("device|" + value));
+  *device = std::string(kDevicePrefix) + digest;
+  return true;
+}
+
+}  // namespace
+
+Result<int64_t> Ingestor::PseudonymiseLoggedDevices(store::Database& db) {
+  constexpr std::string_view kTask = "pseudonymise logged devices";
+  LOYALTY_ASSIGN_OR_RETURN(const bool done, vault_.TaskDone(kTask));
+  if (done) return 0;
+  std::vector<events::Event> changed;
+  Status failed;
+  const core::Timestamp all_from = core::FromUnixMillis(0);
+  const core::Timestamp all_to = core::FromUnixMillis(std::numeric_limits<int64_t>::max() / 2);
+  for (const auto type : {events::EventType::kAppOpen, events::EventType::kLogin}) {
+    LOYALTY_TRY(log_.OfType(type, all_from, all_to, [&](const events::Event& logged) {
+      if (!failed) return;
+      events::Event event = logged;
+      auto replaced = PseudonymiseDevice(vault_, event);
+      if (!replaced) failed = std::unexpected(replaced.error());
+      else if (*replaced) changed.push_back(std::move(event));
+    }));
+    LOYALTY_TRY(failed);
+  }
+  // One transaction: the task is marked done with the events it changed.
+  LOYALTY_TRY(db.Write([&](store::Transaction& tx) -> Status {
+    LOYALTY_TRY(log_.ReplaceProperties(tx, changed));
+    return vault_.MarkTaskDone(tx, kTask);
+  }));
+  return static_cast<int64_t>(changed.size());
+}
 
 Result<std::vector<Result<Json>>> Ingestor::SplitBatch(std::string_view body) {
   std::vector<Result<Json>> items;
@@ -191,6 +235,7 @@ Result<IngestReport> Ingestor::Ingest(const std::vector<Result<Json>>& items) {
     valid_member.push_back(&canonical[i]);
   }
   if (!valid.empty()) {
+    for (events::Event& event : valid) LOYALTY_TRY(PseudonymiseDevice(vault_, event));
     LOYALTY_TRY(text_.Seal(valid));
     LOYALTY_ASSIGN_OR_RETURN(std::vector<bool> inserted, log_.Append(valid));
     const bool live = members_.live_features_ready();  // else the first read replays the log

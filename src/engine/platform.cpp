@@ -102,7 +102,9 @@ core::Result<std::unique_ptr<Platform>> Platform::Open(store::Database& db, Plat
   if (sealed > 0) core::Log(core::LogLevel::kInfo, "vault.sealed_logged_texts", {{"events", sealed}});
   p->retention_ = std::make_unique<EventRetention>(db, *p->event_log_, *p->vault_, options.retention, clock);
   p->ingestor_ = std::make_unique<Ingestor>(*p->event_log_, *p->ledger_, *p->members_, *p->features_, *p->text_,
-                                            *p->retention_, clock);
+                                            *p->retention_, *p->vault_, clock);
+  LOYALTY_ASSIGN_OR_RETURN(const int64_t devices, p->ingestor_->PseudonymiseLoggedDevices(db));
+  if (devices > 0) core::Log(core::LogLevel::kInfo, "vault.pseudonymised_logged_devices", {{"events", devices}});
   p->predictions_ = std::make_unique<Predictions>(*p->members_, *p->features_, *p->event_log_, *p->identity_,
                                                  *p->ledger_, *p->registry_, currency, clock);
   LOYALTY_ASSIGN_OR_RETURN(p->access_, Access::Open(db, clock));

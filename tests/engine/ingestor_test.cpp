@@ -1,4 +1,5 @@
-// Ingestion's partial-success contract, duplicates, and purchases reaching the ledger once.
+// Ingestion's partial-success contract, duplicates, purchases reaching the ledger once, and
+// device ids kept only as keyed digests.
 
 #include "loyalty/engine/ingestor.hpp"
 
@@ -7,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "loyalty/store/sqlite.hpp"
+#include "support/store_files.hpp"
 #include "support/temp_dir.hpp"
 
 namespace loyalty::engine {
@@ -162,6 +164,46 @@ TEST_F(IngestorTest, EmptyOrOversizedBatchesAreRefusedWhole) {
   auto too_many = Ingestor::SplitBatch(big);
   ASSERT_FALSE(too_many);
   EXPECT_NE(too_many.error().message.find("at most 10000"), std::string::npos);
+}
+
+TEST_F(IngestorTest, DeviceIdsAreLoggedAsKeyedDigestsAndAnOlderStoresAreReplacedOnce) {
+  auto login = [](const std::string& id, const std::string& device) {
+    return Json{{"id", id}, {"type", "login"}, {"at", "2026-05-01T09:05:00Z"}, {"member", "ana"},
+                {"properties", {{"device", device}}}};
+  };
+  EXPECT_EQ(Ingest(Json::array({login("l1", "iPhone-7F3A-SECRET"), login("l2", "iPhone-7F3A-SECRET"),
+                                login("l3", "Pixel-0042-SECRET")})
+                       .dump())
+                .accepted,
+            3);
+  const std::vector<std::string> ids = {"l1", "l2", "l3"};
+  auto logged = log_->Find(ids);
+  ASSERT_TRUE(logged);
+  std::vector<std::string> devices;
+  for (const auto& e : *logged) devices.push_back(e->properties["device"].get<std::string>());
+  EXPECT_EQ(devices[0].rfind(kDevicePrefix, 0), 0u) << devices[0];
+  EXPECT_EQ(devices[0], devices[1]) << "one device, one digest: devices can still be counted";
+  EXPECT_NE(devices[0], devices[2]);
+  ASSERT_TRUE(db_->Scrub());
+  EXPECT_EQ(::loyalty::testing::StoreFileBytes(dir_ / "ingest.db").find("SECRET"), std::string::npos);
+
+  // An older store logged them in the clear: the next start replaces them, once.
+  events::Event old = (*logged)[2].value();
+  old.id = "l4";
+  old.properties["device"] = "Tablet-0007-SECRET";
+  ASSERT_TRUE(log_->Append(std::span(&old, 1)));
+  ASSERT_TRUE(db_->Write([](store::Transaction& tx) -> core::Status {
+    LOYALTY_TRY(tx.Execute("DELETE FROM vault_tasks WHERE name = 'pseudonymise logged devices'", {}));
+    return {};
+  }));
+  platform_.reset();
+  platform_ = std::move(*Platform::Open(*db_, {}, clock_));
+  auto upgraded = platform_->event_log().Find(std::vector<std::string>{"l3", "l4"});
+  ASSERT_TRUE(upgraded);
+  EXPECT_EQ((*upgraded)[0]->properties["device"], devices[2]) << "a digest stays as it is";
+  EXPECT_EQ((*upgraded)[1]->properties["device"].get<std::string>().rfind(kDevicePrefix, 0), 0u);
+  ASSERT_TRUE(db_->Scrub());
+  EXPECT_EQ(::loyalty::testing::StoreFileBytes(dir_ / "ingest.db").find("SECRET"), std::string::npos);
 }
 
 }  // namespace

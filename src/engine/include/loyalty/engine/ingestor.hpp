@@ -12,6 +12,8 @@
 //
 // Free text (tickets, reviews, messages) is scored and moved into the PII vault before the
 // events are logged (see TextSignals): the log keeps a reference, the sentiment and topics.
+// Device ids (app opens, logins) are logged as keyed digests ("dev_" + 32 hex digits): a member's
+// devices can still be told apart, but not recognised without the vault.
 //
 // Events named by an identifier instead of a member id are resolved through the identity
 // graph (a profile is created for an identifier nobody holds). Every new event then updates
@@ -33,6 +35,9 @@
 
 namespace loyalty::engine {
 
+// How a device id digest begins in the log.
+inline constexpr std::string_view kDevicePrefix = "dev_";
+
 struct Rejection {
   size_t index = 0;     // position in the batch, from 0
   std::string id;       // the event's id when it had a readable one
@@ -53,14 +58,19 @@ class Ingestor {
 
   // Everything passed must outlive the ingestor.
   Ingestor(events::EventLog& log, ledger::Ledger& ledger, Members& members, features::FeatureStore& features,
-           TextSignals& text, const EventRetention& retention, const core::Clock& clock)
+           TextSignals& text, const EventRetention& retention, privacy::Vault& vault, const core::Clock& clock)
       : log_(log),
         ledger_(ledger),
         members_(members),
         features_(features),
         text_(text),
         retention_(retention),
+        vault_(vault),
         clock_(clock) {}
+
+  // One-off, at start: replaces the device ids an older store logged in the clear with their
+  // digests (once per store). Returns how many events changed.
+  [[nodiscard]] core::Result<int64_t> PseudonymiseLoggedDevices(store::Database& db);
 
   // Splits a body into events: a JSON array, or NDJSON (one JSON object per line; blank
   // lines skipped). A line that is not JSON becomes an item carrying its error, so the rest
@@ -85,6 +95,7 @@ class Ingestor {
   features::FeatureStore& features_;
   TextSignals& text_;
   const EventRetention& retention_;
+  privacy::Vault& vault_;
   const core::Clock& clock_;
 };
 
