@@ -16,12 +16,12 @@ void ContactLedger::Prune(std::vector<Seen>& seen, int64_t now_ms) {
 std::optional<std::string> ContactLedger::TryReserve(const Contact& c, const Offer& offer, const ContactPolicy& policy,
                                                      bool record) {
   std::lock_guard lock(mutex_);
-  return ReserveLocked(c, offer, policy, record);
+  return ReserveLocked(c, offer, policy, record, c.at);
 }
 
 std::optional<std::string> ContactLedger::ReserveLocked(const Contact& c, const Offer& offer, const ContactPolicy& policy,
-                                                        bool record) {
-  const int64_t now = core::ToUnixMillis(c.at);
+                                                        bool record, core::Timestamp check_at) {
+  const int64_t now = core::ToUnixMillis(check_at);
   if (offer.budget_minor && offer_spent_[c.offer] + c.cost_minor > *offer.budget_minor) {
     return "the offer's budget is spent";
   }
@@ -89,10 +89,10 @@ bool ContactLedger::ReleaseLocked(const Contact& c) {
 }
 
 std::optional<std::string> ContactLedger::TryReplace(const Contact& replaced, const Contact& next, const Offer& offer,
-                                                     const ContactPolicy& policy) {
+                                                     const ContactPolicy& policy, core::Timestamp now) {
   std::lock_guard lock(mutex_);
   const bool remembered = ReleaseLocked(replaced);
-  auto refused = ReserveLocked(next, offer, policy, true);
+  auto refused = ReserveLocked(next, offer, policy, true, now);
   if (refused) {
     offer_spent_[replaced.offer] += replaced.cost_minor;
     program_spent_ += replaced.cost_minor;

@@ -39,9 +39,11 @@ class ContactLedger {
   void Release(const Contact& contact);
   // Gives back `replaced` (its place under the caps, when still remembered, and its cost) and
   // reserves `next` in its place, under one lock: nothing else can take the place between.
-  // When `next` is refused, `replaced` stays as it was and the reason is returned.
+  // The caps are checked as they stand at `now` (contacts since `next.at` count); `next` is
+  // recorded at its own time. When `next` is refused, `replaced` stays as it was and the
+  // reason is returned.
   std::optional<std::string> TryReplace(const Contact& replaced, const Contact& next, const Offer& offer,
-                                        const ContactPolicy& policy);
+                                        const ContactPolicy& policy, core::Timestamp now);
   // Undoes a TryReplace that succeeded.
   void UndoReplace(const Contact& replaced, const Contact& next);
   // Files a member's contacts under another id (erasure renames the member).
@@ -55,9 +57,10 @@ class ContactLedger {
     Channel channel;
   };
   void Prune(std::vector<Seen>& seen, int64_t now_ms);
-  // The checks and the record of TryReserve; the caller holds the lock.
+  // The checks (the caps as they stand at `check_at`) and the record of TryReserve; the
+  // caller holds the lock.
   std::optional<std::string> ReserveLocked(const Contact& contact, const Offer& offer, const ContactPolicy& policy,
-                                           bool record);
+                                           bool record, core::Timestamp check_at);
   // Removes the contact's place under the caps; false when it is not remembered.
   bool ForgetLocked(const Contact& contact);
   // Removes the contact's cost, and its place when remembered; true when the place was found.

@@ -375,8 +375,8 @@ core::Result<DecidedOffer> Decider::Substitute(const MemberView& member, const s
   if (found == config.offers->end()) return core::Fail(core::ErrorCode::kNotFound, "no offer '" + offer_id + "'");
   const Offer& offer = *found;
   if (!offer.active) return refuse("it is not active");
-  const bool holdout = policy.holdout_percent > 0 && InShare(policy.holdout_salt, member.member, policy.holdout_percent);
-  if (auto excluded = Exclusion(offer, member, at, holdout)) return refuse(*excluded);
+  if (auto excluded = Exclusion(offer, member, at, replaced.holdout)) return refuse(*excluded);
+  if (replaced.strategy == Strategy::kControl && offer.marketing) return refuse("control arm: no marketing offers");
   if (std::find(offer.channels.begin(), offer.channels.end(), channel) == offer.channels.end()) {
     return refuse("it is not offered on " + std::string(ChannelName(channel)));
   }
@@ -401,12 +401,10 @@ core::Result<DecidedOffer> Decider::Substitute(const MemberView& member, const s
   RiskAssessment risk = Risk(offer, member, out.cost_minor, posterior, policy);
   out.risk = risk.risk;
   out.risk_reasons = std::move(risk.reasons);
-  out.routing = "auto";
+  out.routing = Routing(config.automation.For(replaced.strategy), out.risk);
   out.send_at = SendTime(offer, channel, member, at, policy, policy.default_utc_offset_minutes);
-  // The substitute takes the replaced offer's place under the caps: counted at the decision's
-  // time, as a restart counts it.
   auto refused = contacts_->TryReplace({replaced.member, replaced.offer, replaced.channel, replaced.at, replaced.cost_minor},
-                                       {member.member, offer.id, channel, replaced.at, out.cost_minor}, offer, policy);
+                                       {member.member, offer.id, channel, replaced.at, out.cost_minor}, offer, policy, at);
   if (refused) return refuse(*refused);
   return out;
 }

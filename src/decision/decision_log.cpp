@@ -760,7 +760,7 @@ constexpr std::string_view kRoutedColumns =
     "SELECT i.decision, i.rank, d.member, d.at, d.strategy, i.offer, i.channel, i.propensity, i.response_probability, "
     "i.expected_value, i.cost_minor, i.arm, i.routing, "
     "(SELECT r.cost_minor FROM decision_releases r WHERE r.decision = i.decision AND r.rank = i.rank), "
-    "i.risk, i.risk_reasons "
+    "i.risk, i.risk_reasons, d.holdout "
     "FROM decision_items i JOIN decisions d ON d.id = i.decision ";
 
 DecisionLog::RoutedOffer RoutedFromRow(const store::Row& row) {
@@ -781,6 +781,7 @@ DecisionLog::RoutedOffer RoutedFromRow(const store::Row& row) {
   if (!row.IsNull(13)) o.released_minor = row.Int(13);
   o.risk = row.Text(14);
   for (const auto& reason : SplitReasons(row.Text(15))) o.risk_reasons.push_back(reason.get<std::string>());
+  o.holdout = row.Int(16) != 0;
   return o;
 }
 

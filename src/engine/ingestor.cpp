@@ -16,14 +16,20 @@ using core::Status;
 
 namespace {
 
-// Replaces the event's device id, if it carries one in the clear, with its keyed digest;
-// true when it did.
-Result<bool> PseudonymiseDevice(const privacy::Vault& vault, events::Event& event) {
+// True for what PseudonymiseDevice writes: the prefix and 32 lower-case hex digits.
+bool IsDeviceDigest(std::string_view value) {
+  if (value.size() != kDevicePrefix.size() + 32 || !value.starts_with(kDevicePrefix)) return false;
+  return value.substr(kDevicePrefix.size()).find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+// Replaces the event's device id with its keyed digest; with `only_clear`, leaves one that is
+// a digest already (an upgrade run again). True when it replaced it.
+Result<bool> PseudonymiseDevice(const privacy::Vault& vault, events::Event& event, bool only_clear) {
   if (event.type != events::EventType::kAppOpen && event.type != events::EventType::kLogin) return false;
   const auto device = event.properties.find("device");
   if (device == event.properties.end() || !device->is_string()) return false;
   const std::string& value = device->get_ref<const std::string&>();
-  if (value.starts_with(kDevicePrefix)) return false;  // a digest already
+  if (only_clear && IsDeviceDigest(value)) return false;
   LOYALTY_ASSIGN_OR_RETURN(const std::string digest, vault.Digest("device|" + value));
   *device = std::string(kDevicePrefix) + digest;
   return true;
@@ -35,26 +41,32 @@ Result<int64_t> Ingestor::PseudonymiseLoggedDevices(store::Database& db) {
   constexpr std::string_view kTask = "pseudonymise logged devices";
   LOYALTY_ASSIGN_OR_RETURN(const bool done, vault_.TaskDone(kTask));
   if (done) return 0;
-  std::vector<events::Event> changed;
+  // In pages, each its own transaction: a run cut short leaves digests, which a run again skips.
+  std::vector<events::Event> page;
+  int64_t changed = 0;
   Status failed;
+  auto flush = [&]() -> Status {
+    LOYALTY_TRY(db.Write([&](store::Transaction& tx) { return log_.ReplaceProperties(tx, page); }));
+    changed += static_cast<int64_t>(page.size());
+    page.clear();
+    return {};
+  };
   const core::Timestamp all_from = core::FromUnixMillis(0);
   const core::Timestamp all_to = core::FromUnixMillis(std::numeric_limits<int64_t>::max() / 2);
   for (const auto type : {events::EventType::kAppOpen, events::EventType::kLogin}) {
     LOYALTY_TRY(log_.OfType(type, all_from, all_to, [&](const events::Event& logged) {
       if (!failed) return;
       events::Event event = logged;
-      auto replaced = PseudonymiseDevice(vault_, event);
+      auto replaced = PseudonymiseDevice(vault_, event, true);
       if (!replaced) failed = std::unexpected(replaced.error());
-      else if (*replaced) changed.push_back(std::move(event));
+      else if (*replaced) page.push_back(std::move(event));
+      if (failed && page.size() == 1000) failed = flush();
     }));
+    if (failed && !page.empty()) failed = flush();
     LOYALTY_TRY(failed);
   }
-  // One transaction: the task is marked done with the events it changed.
-  LOYALTY_TRY(db.Write([&](store::Transaction& tx) -> Status {
-    LOYALTY_TRY(log_.ReplaceProperties(tx, changed));
-    return vault_.MarkTaskDone(tx, kTask);
-  }));
-  return static_cast<int64_t>(changed.size());
+  LOYALTY_TRY(db.Write([&](store::Transaction& tx) { return vault_.MarkTaskDone(tx, kTask); }));
+  return changed;
 }
 
 Result<std::vector<Result<Json>>> Ingestor::SplitBatch(std::string_view body) {
@@ -235,7 +247,7 @@ Result<IngestReport> Ingestor::Ingest(const std::vector<Result<Json>>& items) {
     valid_member.push_back(&canonical[i]);
   }
   if (!valid.empty()) {
-    for (events::Event& event : valid) LOYALTY_TRY(PseudonymiseDevice(vault_, event));
+    for (events::Event& event : valid) LOYALTY_TRY(PseudonymiseDevice(vault_, event, false));
     LOYALTY_TRY(text_.Seal(valid));
     LOYALTY_ASSIGN_OR_RETURN(std::vector<bool> inserted, log_.Append(valid));
     const bool live = members_.live_features_ready();  // else the first read replays the log

@@ -57,7 +57,9 @@ privacy::VaultKey ProcessKey() {
 }
 
 // Every decision stored is an entry in the audit trail, in the same transaction: what was decided
-// (a digest of the decision as stored), for whom, under which models.
+// (a digest of the decision as stored) and under which models. The entry does not name the
+// member: the trail is never rewritten, and an erasure must leave no list of the member's
+// decisions behind (the decision log, which names them, is pseudonymised).
 decision::DecisionLog::Trail DecisionTrail(oversight::AuditLog& audit) {
   return [&audit](store::Transaction& tx, std::span<const decision::DecisionLog::Entry> decisions) -> core::Status {
     std::vector<oversight::AuditEntry> entries(decisions.size());
@@ -68,7 +70,6 @@ decision::DecisionLog::Trail DecisionTrail(oversight::AuditLog& audit) {
       entry.role = "automation";
       entry.action = "decision";
       entry.target = "/v1/decisions/" + d.id;
-      entry.member = d.decision.member;
       entry.status = 200;
       entry.reason = std::string(decision::StrategyName(d.decision.strategy)) +
                      (d.assignment.experiment.empty() ? "" : " (" + d.assignment.experiment + "/" + d.assignment.arm + ")");

@@ -273,26 +273,25 @@ Result<Json> Reviews::Apply(const std::vector<Ask>& asks, const Reviewer& review
   auto& log = decisions_.log();
   auto& decider = decisions_.decider();
 
-  // An override (always alone) reserves its substitute in the decider's memory first, in place
-  // of the offer it replaces: taken back if the verdict cannot be stored.
+  // An override (always alone) needs what a decision would know about the member now; its
+  // substitute is reserved in the decider's memory inside the verdict's transaction, once the
+  // offer is found open (verdicts on one offer are serialised there), and taken back if the
+  // verdict is not stored.
+  std::optional<decision::MemberView> view;
+  std::optional<decision::Channel> channel;
   std::optional<decision::DecidedOffer> substitute;
-  std::string substitute_member;
   decision::Decider::Replaced replaced;
   if (asks.size() == 1 && asks[0].action == ReviewAction::kOverride) {
     LOYALTY_ASSIGN_OR_RETURN(auto routed, db_.ReadValue<DecisionLog::RoutedOffer>([&](store::Transaction& tx) {
                                return log.FindRouted(tx, asks[0].decision, asks[0].rank);
                              }));
-    if (routed.released_minor) {
-      return Fail(ErrorCode::kConflict, "offer " + std::to_string(routed.rank) + " of decision '" + routed.decision +
-                                            "' is decided already");
-    }
     LOYALTY_ASSIGN_OR_RETURN(const auto original_channel, decision::ParseChannel(routed.channel));
-    const decision::Channel channel = asks[0].channel.value_or(original_channel);
+    channel = asks[0].channel.value_or(original_channel);
     LOYALTY_ASSIGN_OR_RETURN(const auto member, core::MemberId::Parse(routed.member));
-    LOYALTY_ASSIGN_OR_RETURN(const auto view, decisions_.ViewNow(member, channel));
-    replaced = {routed.member, routed.offer, original_channel, routed.at, routed.cost_minor};
-    LOYALTY_ASSIGN_OR_RETURN(substitute, decider.Substitute(view, asks[0].substitute, channel, now, replaced));
-    substitute_member = view.member;
+    LOYALTY_ASSIGN_OR_RETURN(view, decisions_.ViewNow(member, *channel));
+    LOYALTY_ASSIGN_OR_RETURN(const auto strategy, decision::ParseStrategy(routed.strategy));
+    replaced = {routed.member, routed.offer,  original_channel, routed.at, routed.cost_minor,
+                strategy,      routed.holdout};
   }
   auto written = db_.WriteValue<Json>([&](store::Transaction& tx) -> Result<Json> {
         effects.clear();
@@ -337,6 +336,15 @@ Result<Json> Reviews::Apply(const std::vector<Ask>& asks, const Reviewer& review
                                .substitute_rank = std::nullopt};
           Effect effect{*found, ask.action, 0, false};
           if (ask.action == ReviewAction::kOverride) {
+            LOYALTY_ASSIGN_OR_RETURN(substitute, decider.Substitute(*view, ask.substitute, *channel, now, replaced));
+            // A person may choose what the phase would let them approve: an offer it would
+            // escalate, only an admin.
+            if (substitute->routing == "escalate" && !admin) {
+              return fail(ErrorCode::kPermissionDenied, "offer '" + ask.substitute + "' would be escalated (risk " +
+                                                            std::string(decision::RiskName(substitute->risk)) +
+                                                            "): only an admin may choose it");
+            }
+            substitute->routing = "auto";  // a person chose it
             // The substitute joins the decision; the original gives everything back and is a
             // rejection label for its arm.
             LOYALTY_ASSIGN_OR_RETURN(const int rank, log.RecordSubstitute(tx, *found, *substitute));
@@ -367,7 +375,7 @@ Result<Json> Reviews::Apply(const std::vector<Ask>& asks, const Reviewer& review
         return items;
       });
   if (!written) {
-    if (substitute) decider.UndoSubstitute(substitute_member, *substitute, replaced);
+    if (substitute) decider.UndoSubstitute(view->member, *substitute, replaced);
     return std::unexpected(written.error());
   }
   Json out = std::move(*written);

@@ -14,11 +14,15 @@ namespace {
 
 using core::Json;
 
-class DecisionsTest : public ::testing::Test {
+// Runs with the buffered log (decisions answered before they are stored, the default) and with
+// the durable one (each stored before it is answered).
+class DecisionsTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     db_ = std::move(*store::OpenSqlite({.path = dir_ / "decisions.db", .durability = store::Durability::kNormal}));
-    auto platform = Platform::Open(*db_, {}, clock_);
+    PlatformOptions options;
+    options.buffered_decision_log = GetParam();
+    auto platform = Platform::Open(*db_, std::move(options), clock_);
     ASSERT_TRUE(platform) << platform.error().message;
     platform_ = std::move(*platform);
     ASSERT_TRUE(decisions().PutPolicy(Json{{"holdout_percent", 0}}, "manager"));
@@ -29,12 +33,13 @@ class DecisionsTest : public ::testing::Test {
     }
   }
   Decisions& decisions() { return platform_->decisions(); }
-  std::vector<oversight::AuditEntry> DecisionEntries(const std::string& member) {
-    auto entries = platform_->audit().Query({.member = member});
+  // The trail's decision entries, oldest first.
+  std::vector<oversight::AuditEntry> DecisionEntries() {
+    auto entries = platform_->audit().Query({.actor = "engine"});
     EXPECT_TRUE(entries) << entries.error().message;
     std::vector<oversight::AuditEntry> out;
     for (auto& e : entries.value_or(std::vector<oversight::AuditEntry>{})) {
-      if (e.action == "decision") out.push_back(std::move(e));
+      if (e.action == "decision") out.insert(out.begin(), std::move(e));
     }
     return out;
   }
@@ -45,7 +50,7 @@ class DecisionsTest : public ::testing::Test {
   std::unique_ptr<Platform> platform_;
 };
 
-TEST_F(DecisionsTest, EveryStoredDecisionIsAnEntryInTheAuditTrail) {
+TEST_P(DecisionsTest, EveryStoredDecisionIsAnEntryInTheAuditTrail) {
   auto made = decisions().Decide(Json{{"member", "ann"}, {"channel", "pos"}});
   ASSERT_TRUE(made) << made.error().message;
   ASSERT_EQ((*made)["offers"].size(), 1u);
@@ -55,15 +60,20 @@ TEST_F(DecisionsTest, EveryStoredDecisionIsAnEntryInTheAuditTrail) {
   ASSERT_TRUE(dry);
   decisions().Flush();
 
-  const auto ann = DecisionEntries("ann");
-  ASSERT_EQ(ann.size(), 1u);
-  EXPECT_EQ(ann[0].target, "/v1/decisions/" + (*made)["id"].get<std::string>());
-  EXPECT_EQ(ann[0].actor, "engine");
+  // ann's and bob's from the campaign (in the order they were stored); the dry run for cat
+  // stored nothing.
+  auto entries = DecisionEntries();
+  ASSERT_EQ(entries.size(), 2u);
+  const std::string ann_target = "/v1/decisions/" + (*made)["id"].get<std::string>();
+  if (entries[0].target != ann_target) std::swap(entries[0], entries[1]);
+  const auto& ann = entries;
+  EXPECT_EQ(ann[0].target, ann_target);
   EXPECT_EQ(ann[0].role, "automation");
   EXPECT_EQ(ann[0].reason, "ai");
   EXPECT_EQ(ann[0].result_digest.size(), 64u);
-  EXPECT_EQ(DecisionEntries("bob").size(), 1u) << "a campaign's decisions too";
-  EXPECT_TRUE(DecisionEntries("cat").empty()) << "a dry run stores nothing";
+  EXPECT_TRUE(ann[0].member.empty()) << "the trail, never rewritten, names no member an erasure would leave behind";
+  EXPECT_EQ(entries[1].target.rfind("/v1/decisions/dec_", 0), 0u) << "a campaign's decision too";
+  EXPECT_NE(entries[1].target, entries[0].target);
 
   auto verified = platform_->audit().Verify();
   ASSERT_TRUE(verified);
@@ -78,6 +88,9 @@ TEST_F(DecisionsTest, EveryStoredDecisionIsAnEntryInTheAuditTrail) {
   EXPECT_FALSE(verified->ok);
   EXPECT_EQ(verified->first_broken, ann[0].seq);
 }
+
+INSTANTIATE_TEST_SUITE_P(BufferedAndDurable, DecisionsTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) { return param.param ? "Buffered" : "Durable"; });
 
 }  // namespace
 }  // namespace loyalty::engine

@@ -294,6 +294,15 @@ TEST_F(ReviewsTest, AnOverrideMakesAnotherOfferInItsPlaceUnderTheSameCapsAndBudg
   EXPECT_EQ(Committed("coupon"), 500);
   EXPECT_EQ(Committed("sticker"), 0);
 
+  // A substitute an admin would have to approve, a manager may not choose.
+  ASSERT_TRUE(decisions().PutOffer("hamper", Json{{"kind", "free_reward"}, {"channels", {"pos"}}, {"discount_minor", 90000},
+                                                  {"marketing", false}},
+                                   "manager"));
+  EXPECT_EQ(Refused(made, 0, {{"action", "override"}, {"reason", "wrong_offer"}, {"offer", "hamper"}}, "manager"),
+            core::ErrorCode::kPermissionDenied);
+  EXPECT_EQ(Committed("coupon"), 500);
+  EXPECT_EQ(Committed("hamper"), 0);
+
   Json overridden = Act(made, 0, {{"action", "override"}, {"reason", "wrong_offer"}, {"offer", "sticker"},
                                   {"comment", "a gesture is enough"}},
                         "manager");
@@ -330,6 +339,22 @@ TEST_F(ReviewsTest, AnOverrideMakesAnotherOfferInItsPlaceUnderTheSameCapsAndBudg
   auto after_restart = decisions().Decide(Json{{"member", "m1"}, {"channel", "pos"}, {"cart_minor", 20000}, {"dry_run", true}});
   ASSERT_TRUE(after_restart);
   EXPECT_TRUE((*after_restart)["offers"].empty());
+
+  // The caps as they stand when the reviewer acts: the member had the sticker (one a week)
+  // since this decision was made, so it cannot replace this one's offer.
+  clock_.Advance(std::chrono::days(1));
+  Json second = Decide("m2");
+  ASSERT_EQ(second["offers"][0]["offer"], "coupon");
+  clock_.Advance(std::chrono::hours(2));
+  ASSERT_TRUE(decisions().PutPolicy(Json{{"holdout_percent", 0}, {"review_cost_minor", 100}, {"max_per_day", 5},
+                                                {"max_per_channel_per_day", 5}},
+                                           "manager"));
+  Json sticker_given = decisions().Decide(Json{{"member", "m2"}, {"channel", "pos"}, {"cart_minor", 20000}, {"k", 3}}).value();
+  bool has_sticker = false;
+  for (const auto& o : sticker_given["offers"]) has_sticker |= o["offer"] == "sticker";
+  ASSERT_TRUE(has_sticker) << sticker_given.dump(1);
+  EXPECT_EQ(Refused(second, 0, {{"action", "override"}, {"reason", "wrong_offer"}, {"offer", "sticker"}}, "manager"),
+            core::ErrorCode::kFailedPrecondition);
 
   auto stats = reviews().Stats(std::nullopt);
   ASSERT_TRUE(stats);

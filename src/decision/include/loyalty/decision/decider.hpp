@@ -142,14 +142,18 @@ class Decider {
     Channel channel = Channel::kEmail;
     core::Timestamp at;  // when the decision was made
     int64_t cost_minor = 0;
+    Strategy strategy = Strategy::kAi;  // the decision's: a control arm gets no marketing offer
+    bool holdout = false;               // the decision's member was held out of marketing
   };
   // A person's choice in place of an offer a decision routed to review: `offer` for the member
-  // on `channel`, checked as a decision checks an offer (active and valid at `at`, eligibility
-  // rule, holdout, open ticket, the channel's marketing consent, caps and budgets) and reserved
-  // in place of `replaced`, which first gives back its place under the caps and its budget (the
-  // substitute's contact counts at the decision's time, as the replaced one did).
-  // Routed "auto" (a person chose it), propensity 1. Fails (422) with the reason the offer
-  // cannot be made; then nothing changed.
+  // on `channel`, checked as the decision checked its offers (active and valid at `at`,
+  // eligibility rule, the decision's holdout and control arm, open ticket, the channel's
+  // marketing consent, the caps as they stand at `at`, budgets) and reserved in place of
+  // `replaced`, which first gives back its place under the caps and its budget (the
+  // substitute's contact is kept at the decision's time, as a restart counts it). Its routing
+  // is what the strategy's phase gives its risk class (the caller decides whether the person
+  // may choose it); propensity 1. Fails (422) with the reason the offer cannot be made; then
+  // nothing changed.
   [[nodiscard]] core::Result<DecidedOffer> Substitute(const MemberView& member, const std::string& offer, Channel channel,
                                                       core::Timestamp at, const Replaced& replaced);
   // Undoes a Substitute (made for `member`) whose record could not be stored.

@@ -185,6 +185,7 @@ class DecisionLog {
     std::string risk;                             // low | medium | high; empty: logged before risk classes
     std::vector<std::string> risk_reasons;
     std::optional<int64_t> released_minor = std::nullopt;  // budget given back, once released
+    bool holdout = false;                                   // the decision's member was held out
   };
   // The routed offers of decisions made at or after `since`, oldest first.
   [[nodiscard]] core::Result<std::vector<RoutedOffer>> RoutedOffers(core::Timestamp since);
