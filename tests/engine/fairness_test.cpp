@@ -43,7 +43,7 @@ class FairnessTest : public ::testing::Test {
     std::vector<core::Result<Json>> events;
     for (const char group : {'a', 'b'}) {
       for (int i = 0; i < 100; ++i) {
-        char id[8];
+        char id[16];
         std::snprintf(id, sizeof id, "%c%03d", group, i);
         ids.push_back(*core::MemberId::Parse(id));
         groups.emplace_back(ids.back(), group == 'a' ? "A" : "B");
