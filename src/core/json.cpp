@@ -67,6 +67,9 @@ Result<Json> ParseJson(std::string_view text) {
   } catch (const Json::parse_error& e) {
     return Fail(ErrorCode::kInvalidArgument,
                 "malformed JSON at byte " + std::to_string(e.byte) + ": " + std::string(e.what()));
+  } catch (const Json::exception& e) {
+    // Well-formed but not representable, e.g. a number beyond a double ("1e999": out_of_range).
+    return Fail(ErrorCode::kInvalidArgument, "unreadable JSON: " + std::string(e.what()));
   }
 }
 

@@ -10,7 +10,7 @@ using core::Json;
 void AddEventRoutes(Router& router, engine::Ingestor& ingestor, events::EventLog& log,
                     const identity::IdentityGraph& identity, Metrics& metrics) {
   router.Add(Method::kPost, "/v1/events", [&ingestor, &metrics](const Request& request) {
-    auto items = engine::Ingestor::SplitBatch(request.body);
+    auto items = events::SplitBatch(request.body);
     if (!items) return ProblemResponse(items.error());
     auto report = ingestor.Ingest(*items);
     if (!report) return ProblemResponse(report.error());

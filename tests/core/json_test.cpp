@@ -22,6 +22,18 @@ TEST(Json, DeepNestingIsRefusedBeforeItCanExhaustTheStack) {
   EXPECT_TRUE(ParseJson(R"({"text": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["})"));
 }
 
+// Found by the event batch fuzzer: a number beyond a double made the parser throw an
+// exception nobody caught (the process ended).
+TEST(Json, ANumberBeyondADoubleIsAnErrorNotACrash) {
+  for (const char* text : {"9E489", "[1e999]", "{\"points\": -1e400}"}) {
+    auto slow = ParseJson(text);
+    ASSERT_FALSE(slow) << text;
+    EXPECT_EQ(slow.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(slow.error().message.find("overflow"), std::string::npos) << slow.error().message;
+    EXPECT_FALSE(ParseJsonFast(text)) << text;
+  }
+}
+
 TEST(Json, DumpNeverThrowsOnBytesThatAreNotUtf8) {
   const Json value = {{"reason", std::string("bad \xff byte")}};
   EXPECT_EQ(Dump(value), "{\"reason\":\"bad \xef\xbf\xbd byte\"}");

@@ -38,7 +38,7 @@ class IngestorTest : public ::testing::Test {
   }
 
   IngestReport Ingest(const std::string& body) {
-    auto items = Ingestor::SplitBatch(body);
+    auto items = events::SplitBatch(body);
     EXPECT_TRUE(items) << items.error().message;
     auto report = ingestor_->Ingest(*items);
     EXPECT_TRUE(report) << report.error().message;
@@ -154,14 +154,14 @@ TEST_F(IngestorTest, NdjsonLinesAreJudgedOneByOne) {
 }
 
 TEST_F(IngestorTest, EmptyOrOversizedBatchesAreRefusedWhole) {
-  EXPECT_FALSE(Ingestor::SplitBatch(""));
-  EXPECT_FALSE(Ingestor::SplitBatch("[1,"));
-  EXPECT_FALSE(Ingestor::SplitBatch("  \n "));
-  EXPECT_FALSE(Ingestor::SplitBatch(" [ ] "));
+  EXPECT_FALSE(events::SplitBatch(""));
+  EXPECT_FALSE(events::SplitBatch("[1,"));
+  EXPECT_FALSE(events::SplitBatch("  \n "));
+  EXPECT_FALSE(events::SplitBatch(" [ ] "));
   std::string big = "[";
   for (size_t i = 0; i <= Ingestor::kMaxBatch; ++i) big += (i ? ",{}" : "{}");
   big += "]";
-  auto too_many = Ingestor::SplitBatch(big);
+  auto too_many = events::SplitBatch(big);
   ASSERT_FALSE(too_many);
   EXPECT_NE(too_many.error().message.find("at most 10000"), std::string::npos);
 }

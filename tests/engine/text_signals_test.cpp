@@ -29,7 +29,7 @@ class TextSignalsTest : public ::testing::Test {
   static core::MemberId Ana() { return *core::MemberId::Parse("ana"); }
 
   IngestReport Ingest(const Json& batch) {
-    auto items = Ingestor::SplitBatch(batch.dump());
+    auto items = events::SplitBatch(batch.dump());
     EXPECT_TRUE(items) << items.error().message;
     auto report = platform_->ingestor().Ingest(*items);
     EXPECT_TRUE(report) << report.error().message;

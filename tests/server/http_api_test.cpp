@@ -168,6 +168,9 @@ TEST_F(HttpApiTest, EventBatchesAreIngestedWithPerEventResults) {
   EXPECT_EQ(all_bad.status, 422);
   EXPECT_EQ(all_bad.json()["rejected"], 1);
   ExpectProblem(client.Send("POST", "/v1/events", "[{\"id\": \"e9\""), 400, "invalid_argument", "malformed JSON");
+  // A number beyond a double (found by fuzzing) is the caller's mistake, and the server stays up.
+  ExpectProblem(client.Send("POST", "/v1/events", "[{\"id\": 1e999}]"), 400, "invalid_argument", "overflow");
+  ExpectProblem(client.Send("POST", "/v1/members", "{\"id\": \"x\", \"tier\": 9E489}"), 400, "invalid_argument", "overflow");
   auto not_events = client.Send("POST", "/v1/events", "{\"not\": \"an event\"\n");
   EXPECT_EQ(not_events.status, 422);  // one NDJSON line, and it is not JSON
   EXPECT_NE(not_events.json()["rejections"][0]["reason"].get<std::string>().find("line 1"), std::string::npos);

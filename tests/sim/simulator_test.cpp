@@ -105,7 +105,7 @@ TEST(Simulator, ItsEventsIngestWithoutASingleRejection) {
   while (std::getline(member_file, line)) members.push_back(*core::MemberId::Parse(line.substr(0, line.find(','))));
   ASSERT_TRUE(ledger->CreateMembers(members));
   engine::Ingestor& ingestor = (*platform)->ingestor();
-  auto items = engine::Ingestor::SplitBatch(Slurp(dir / "sim" / "events.ndjson"));
+  auto items = events::SplitBatch(Slurp(dir / "sim" / "events.ndjson"));
   ASSERT_TRUE(items) << items.error().message;
   auto report = ingestor.Ingest(*items);
   ASSERT_TRUE(report);

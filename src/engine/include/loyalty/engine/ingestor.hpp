@@ -1,6 +1,6 @@
 #pragma once
-// Event ingestion: validates a batch of events, sends purchases and returns to the ledger
-// exactly once, and appends the events to the log.
+// Event ingestion: validates a batch of events (split by events::SplitBatch), sends purchases
+// and returns to the ledger exactly once, and appends the events to the log.
 //
 // The partial-success contract: each event is judged on its own. Valid events are kept even
 // when others in the same batch are rejected; every rejected event is reported with its index
@@ -30,6 +30,7 @@
 #include "loyalty/engine/members.hpp"
 #include "loyalty/engine/event_retention.hpp"
 #include "loyalty/engine/text_signals.hpp"
+#include "loyalty/events/batch.hpp"
 #include "loyalty/events/event_log.hpp"
 #include "loyalty/ledger/ledger.hpp"
 
@@ -54,7 +55,7 @@ struct IngestReport {
 
 class Ingestor {
  public:
-  static constexpr size_t kMaxBatch = 10000;
+  static constexpr size_t kMaxBatch = events::kMaxBatch;
 
   // Everything passed must outlive the ingestor.
   Ingestor(events::EventLog& log, ledger::Ledger& ledger, Members& members, features::FeatureStore& features,
@@ -71,14 +72,6 @@ class Ingestor {
   // One-off, at start: replaces the device ids an older store logged in the clear with their
   // digests (once per store). Returns how many events changed.
   [[nodiscard]] core::Result<int64_t> PseudonymiseLoggedDevices(store::Database& db);
-
-  // Splits a body into events: a JSON array, or NDJSON (one JSON object per line; blank
-  // lines skipped). A line that is not JSON becomes an item carrying its error, so the rest
-  // of the batch still counts. A body that is neither is an error, as is a batch over kMaxBatch.
-  [[nodiscard]] static core::Result<std::vector<core::Result<core::Json>>> SplitBatch(std::string_view body);
-
-  // One NDJSON line as a batch item: its JSON, or an error that names the line (from 1).
-  [[nodiscard]] static core::Result<core::Json> ParseLine(std::string_view line, size_t line_no);
 
   // Judges and ingests every item. Fails only when the store itself fails (nothing is
   // reported accepted then; retrying the batch is safe).
