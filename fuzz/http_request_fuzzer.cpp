@@ -13,6 +13,7 @@
 #include <string_view>
 #include <variant>
 
+#include "beast_method.hpp"
 #include "loyalty/server/http.hpp"
 #include "loyalty/server/router.hpp"
 
@@ -20,19 +21,6 @@ namespace {
 
 namespace http = boost::beast::http;
 using loyalty::server::Method;
-
-Method FromVerb(http::verb verb) {
-  switch (verb) {
-    case http::verb::get: return Method::kGet;
-    case http::verb::head: return Method::kHead;
-    case http::verb::post: return Method::kPost;
-    case http::verb::put: return Method::kPut;
-    case http::verb::patch: return Method::kPatch;
-    case http::verb::delete_: return Method::kDelete;
-    case http::verb::options: return Method::kOptions;
-    default: return Method::kOther;
-  }
-}
 
 // Patterns of the shapes the API has: literal segments, one and two {name} segments, and a
 // literal beside a {name} at the same depth.
@@ -70,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto& request = parser.get();
   const std::string_view target(request.target().data(), request.target().size());
   const std::string_view path = target.substr(0, target.find('?'));
-  const auto matched = Routes().Match(FromVerb(request.method()), path);
+  const auto matched = Routes().Match(loyalty::server::FromVerb(request.method()), path);
   if (const auto* route = std::get_if<loyalty::server::RouteMatch>(&matched)) {
     if (route->route == nullptr) __builtin_trap();
     for (const auto& [name, value] : route->params) {

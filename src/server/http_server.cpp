@@ -13,6 +13,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "beast_method.hpp"
+
 namespace loyalty::server {
 
 namespace asio = boost::asio;
@@ -21,23 +23,6 @@ namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
-
-namespace {
-
-Method FromVerb(http::verb verb) {
-  switch (verb) {
-    case http::verb::get: return Method::kGet;
-    case http::verb::head: return Method::kHead;
-    case http::verb::post: return Method::kPost;
-    case http::verb::put: return Method::kPut;
-    case http::verb::patch: return Method::kPatch;
-    case http::verb::delete_: return Method::kDelete;
-    case http::verb::options: return Method::kOptions;
-    default: return Method::kOther;
-  }
-}
-
-}  // namespace
 
 // What the server needs of a connection whatever its transport.
 class SessionBase {
