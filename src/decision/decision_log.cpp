@@ -170,8 +170,7 @@ std::string TimeOrderedDecisionId() {
 }
 
 Status InsertDecision(Transaction& tx, const std::string& id, const Decision& d, const DecisionLog::Assignment& a,
-                      double covariate, const std::string& rendered = {}) {
-  const std::string explanation = rendered.empty() ? core::Dump(ExplanationJson(d)) : rendered;
+                      double covariate, const std::string& explanation) {
   LOYALTY_TRY(tx.Execute(
       "INSERT INTO decisions (id, member, at, strategy, experiment, arm, holdout, covariate, explanation, phase) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -655,18 +654,11 @@ Result<std::string> DecisionLog::Record(const Decision& decision, const Assignme
   return one[0].id;
 }
 
-Status DecisionLog::RecordBatch(const std::vector<Entry>& entries) {
-  if (entries.empty()) return {};
-  return db_.Write([&](Transaction& tx) -> Status {
-    for (const auto& e : entries) {
-      LOYALTY_TRY(InsertDecision(tx, e.id, e.decision, e.assignment, e.covariate, e.explanation));
-    }
-    if (trail_) LOYALTY_TRY(trail_(tx, entries));
-    return {};
-  });
-}
+namespace {
 
-std::string DecisionLog::StoredDigest(const Entry& e) {
+// A decision as stored, as one text: id, member, time, strategy, holdout, experiment arm, each
+// offer's choice and cost, and the explanation text stored with it.
+std::string StoredText(const DecisionLog::Entry& e, const std::string& explanation) {
   const Decision& d = e.decision;
   std::string text = e.id + '\n' + d.member + '\n' + std::to_string(core::ToUnixMillis(d.at)) + '\n' +
                      std::string(StrategyName(d.strategy)) + '\n' + (d.holdout ? "1" : "0") + '\n' +
@@ -675,12 +667,26 @@ std::string DecisionLog::StoredDigest(const Entry& e) {
     text += o.offer + ' ' + std::string(ChannelName(o.channel)) + ' ' + std::to_string(o.cost_minor) + ' ' +
             std::to_string(o.propensity) + ' ' + o.routing + ' ' + o.bandit_arm + '\n';
   }
-  text += e.explanation.empty() ? core::Dump(ExplanationJson(d)) : e.explanation;
-  std::array<unsigned char, crypto_generichash_BYTES> digest;
-  crypto_generichash(digest.data(), digest.size(), reinterpret_cast<const unsigned char*>(text.data()), text.size(),
-                     nullptr, 0);
-  std::array<char, 2 * crypto_generichash_BYTES + 1> hex;
-  return sodium_bin2hex(hex.data(), hex.size(), digest.data(), digest.size());
+  return text + explanation;
+}
+
+}  // namespace
+
+Status DecisionLog::RecordBatch(const std::vector<Entry>& entries) {
+  if (entries.empty()) return {};
+  return db_.Write([&](Transaction& tx) -> Status {
+    std::vector<std::string> stored;
+    if (trail_) stored.reserve(entries.size());
+    for (const auto& e : entries) {
+      // Rendered once, for the row and the trail, when the caller has not rendered it already.
+      const std::string rendered = e.explanation.empty() ? core::Dump(ExplanationJson(e.decision)) : std::string();
+      const std::string& explanation = e.explanation.empty() ? rendered : e.explanation;
+      LOYALTY_TRY(InsertDecision(tx, e.id, e.decision, e.assignment, e.covariate, explanation));
+      if (trail_) stored.push_back(StoredText(e, explanation));
+    }
+    if (trail_) LOYALTY_TRY(trail_(tx, entries, stored));
+    return {};
+  });
 }
 
 Result<Json> DecisionLog::Get(const std::string& id) {

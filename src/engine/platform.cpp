@@ -61,7 +61,8 @@ privacy::VaultKey ProcessKey() {
 // member: the trail is never rewritten, and an erasure must leave no list of the member's
 // decisions behind (the decision log, which names them, is pseudonymised).
 decision::DecisionLog::Trail DecisionTrail(oversight::AuditLog& audit) {
-  return [&audit](store::Transaction& tx, std::span<const decision::DecisionLog::Entry> decisions) -> core::Status {
+  return [&audit](store::Transaction& tx, std::span<const decision::DecisionLog::Entry> decisions,
+                  std::span<const std::string> stored) -> core::Status {
     std::vector<oversight::AuditEntry> entries(decisions.size());
     for (size_t i = 0; i < decisions.size(); ++i) {
       const auto& d = decisions[i];
@@ -73,7 +74,7 @@ decision::DecisionLog::Trail DecisionTrail(oversight::AuditLog& audit) {
       entry.status = 200;
       entry.reason = std::string(decision::StrategyName(d.decision.strategy)) +
                      (d.assignment.experiment.empty() ? "" : " (" + d.assignment.experiment + "/" + d.assignment.arm + ")");
-      entry.result_digest = decision::DecisionLog::StoredDigest(d);
+      entry.result_digest = oversight::Digest(stored[i]);
       entry.model_version = decision::ModelVersionsText(d.decision.models);
     }
     return audit.AppendIn(tx, entries);

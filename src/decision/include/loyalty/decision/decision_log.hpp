@@ -141,14 +141,14 @@ class DecisionLog {
   };
   // Stores many decisions in one transaction (all or none).
   [[nodiscard]] core::Status RecordBatch(const std::vector<Entry>& entries);
-  // Called inside every transaction that stores decisions, with those decisions (and their
-  // explanations as stored): the engine appends them to the audit trail there, so a decision
-  // is stored with its audit entry or not at all. Set once, before decisions are stored.
-  using Trail = std::function<core::Status(store::Transaction&, std::span<const Entry>)>;
+  // Called inside every transaction that stores decisions, with those decisions and, for each,
+  // the decision as stored in one text (id, member, time, strategy, holdout, experiment arm,
+  // each offer's choice and cost, the explanation text): the engine appends them to the audit
+  // trail there, so a decision is stored with its audit entry or not at all. Set once, before
+  // decisions are stored.
+  using Trail =
+      std::function<core::Status(store::Transaction&, std::span<const Entry>, std::span<const std::string> stored)>;
   void SetTrail(Trail trail) { trail_ = std::move(trail); }
-  // A digest (BLAKE2b, hex) of a decision as stored: id, member, time, strategy, holdout,
-  // experiment arm, each offer's choice and cost, and the explanation text.
-  static std::string StoredDigest(const Entry& entry);
   // The decision as made, with its outcomes. 404 when unknown.
   [[nodiscard]] core::Result<core::Json> Get(const std::string& id);
   // Every decision made for the given members, as Get shows them: each member's in time order.
