@@ -64,7 +64,8 @@ Status Migrate(Database& db, std::string_view component, std::span<const Migrati
                         ", newer than this binary knows (" + std::to_string(known_max) + "); upgrade loyalty");
       }
       if (m.version <= applied) return {};
-      LOYALTY_TRY(tx.ExecuteScript(m.sql));
+      const bool own_sql = db.backend() == "postgres" && !m.postgres_sql.empty();
+      LOYALTY_TRY(tx.ExecuteScript(own_sql ? m.postgres_sql : m.sql));
       LOYALTY_TRY(tx.Execute("INSERT INTO schema_migrations (component, version, description) VALUES (?1, ?2, ?3)",
                              {component, m.version, m.description}));
       return {};

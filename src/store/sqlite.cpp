@@ -2,14 +2,13 @@
 
 #include <sqlite3.h>
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
+
+#include "group_commit.hpp"
 
 namespace loyalty::store {
 
@@ -162,89 +161,75 @@ class Connection final : public Transaction {
   std::unordered_map<std::string, sqlite3_stmt*> cache_;
 };
 
-// A writer waiting in the group-commit queue (the LevelDB writers_ pattern: the writer at the
-// front commits a batch on behalf of those queued behind it).
-struct PendingWrite {
-  const std::function<Status(Transaction&)>* work;
-  bool exclusive = false;  // runs alone, outside any transaction (Scrub); never batched
-  Status status;
-  bool done = false;
-  std::condition_variable cv;
+// The writer connection as the group commit drives it.
+class SqliteWriter final : public internal::WriterConnection {
+ public:
+  explicit SqliteWriter(std::unique_ptr<Connection> conn) : conn_(std::move(conn)) {}
+
+  Connection& connection() { return *conn_; }
+  Transaction& transaction() override { return *conn_; }
+  Status Begin() override { return Run("BEGIN IMMEDIATE"); }
+  Status Savepoint() override { return Run("SAVEPOINT w"); }
+  Status RollbackToSavepoint() override {
+    LOYALTY_TRY(Run("ROLLBACK TO w"));
+    return Run("RELEASE w");
+  }
+  Status ReleaseSavepoint() override { return Run("RELEASE w"); }
+  Status Commit() override { return Run("COMMIT"); }
+  void Rollback() override {
+    if (!conn_->InAutocommit()) (void)Run("ROLLBACK");
+  }
+  // SQLite ends the whole transaction by itself on some errors (disk full, I/O error).
+  bool InTransaction() const override { return !conn_->InAutocommit(); }
+
+ private:
+  // Runs a parameterless statement through the prepared-statement cache.
+  Status Run(std::string_view sql) {
+    auto result = conn_->Execute(sql, {});
+    if (!result) return std::unexpected(result.error());
+    return {};
+  }
+
+  std::unique_ptr<Connection> conn_;
 };
 
 class SqliteDatabase final : public Database {
  public:
   SqliteDatabase(SqliteOptions options, std::unique_ptr<Connection> writer)
-      : options_(std::move(options)), writer_(std::move(writer)) {}
+      : options_(std::move(options)),
+        writer_(std::move(writer)),
+        commits_(writer_, {.max_batch = options_.max_batch, .commit_delay_us = options_.commit_delay_us}) {}
 
   std::string_view backend() const override { return "sqlite"; }
 
-  WriteStats write_stats() const override { return {writes_.load(), commits_.load()}; }
+  WriteStats write_stats() const override { return commits_.stats(); }
 
-  Status Write(const std::function<Status(Transaction&)>& work) override {
-    PendingWrite self;
-    self.work = &work;
-    std::unique_lock lock(mu_);
-    queue_.push_back(&self);
-    if (leader_waiting_) arrival_cv_.notify_one();
-    while (!self.done && &self != queue_.front()) self.cv.wait(lock);
-    if (self.done) return std::move(self.status);
-
-    // This thread leads: it runs every queued write, including those that arrive while it
-    // runs, in one transaction, then commits once for all of them.
-    const size_t max_batch = static_cast<size_t>(std::max(1, options_.max_batch));
-    std::vector<PendingWrite*> batch;
-    lock.unlock();
-    try {
-      RunBatch(batch, max_batch);
-    } catch (const std::exception& e) {
-      // Never leave the queue stuck or the write lock held: fail the batch and move on. The
-      // leader is always part of its batch, even if the failure came before it was taken in.
-      if (batch.empty()) batch.push_back(&self);
-      AbortBatch(batch, Error{ErrorCode::kInternal, std::string("write failed: ") + e.what()});
-    }
-    lock.lock();
-    for (size_t i = 0; i < batch.size(); ++i) {
-      PendingWrite* w = queue_.front();
-      queue_.pop_front();
-      w->done = true;
-      if (w != &self) w->cv.notify_one();
-    }
-    if (!queue_.empty()) queue_.front()->cv.notify_one();
-    return std::move(self.status);
-  }
+  Status Write(const std::function<Status(Transaction&)>& work) override { return commits_.Write(work); }
 
   Status Scrub() override {
-    PendingWrite self;
-    self.exclusive = true;
-    std::unique_lock lock(mu_);
-    queue_.push_back(&self);
-    if (leader_waiting_) arrival_cv_.notify_one();
-    while (&self != queue_.front()) self.cv.wait(lock);
-    lock.unlock();
-    Status status;
-    // A reader still on an old snapshot keeps the log busy; readers are short, so retry for a
-    // moment, in short waits: every write queues behind the scrub meanwhile.
-    writer_->SetBusyTimeout(20);
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (true) {
-      auto rows = writer_->Query("PRAGMA wal_checkpoint(TRUNCATE)", {});
-      if (!rows) {
-        status = std::unexpected(rows.error());
-        break;
+    return commits_.RunAlone([this]() -> Status {
+      Connection& conn = writer_.connection();
+      Status status;
+      // A reader still on an old snapshot keeps the log busy; readers are short, so retry for
+      // a moment, in short waits: every write queues behind the scrub meanwhile.
+      conn.SetBusyTimeout(20);
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      while (true) {
+        auto rows = conn.Query("PRAGMA wal_checkpoint(TRUNCATE)", {});
+        if (!rows) {
+          status = std::unexpected(rows.error());
+          break;
+        }
+        if (rows->empty() || rows->front().Int(0) == 0) break;
+        if (std::chrono::steady_clock::now() > give_up) {
+          status = core::Fail(ErrorCode::kUnavailable, "readers kept the write-ahead log busy; run the scrub again");
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
-      if (rows->empty() || rows->front().Int(0) == 0) break;
-      if (std::chrono::steady_clock::now() > give_up) {
-        status = core::Fail(ErrorCode::kUnavailable, "readers kept the write-ahead log busy; run the scrub again");
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    writer_->SetBusyTimeout(options_.busy_timeout_ms);
-    lock.lock();
-    queue_.pop_front();
-    if (!queue_.empty()) queue_.front()->cv.notify_one();
-    return status;
+      conn.SetBusyTimeout(options_.busy_timeout_ms);
+      return status;
+    });
   }
 
   Status Read(const std::function<Status(Transaction&)>& work) override {
@@ -264,87 +249,6 @@ class SqliteDatabase final : public Database {
   }
 
  private:
-  // Takes the writes at the front of the queue (the leader's own first) into `batch`, runs
-  // each in its own savepoint so a failure rolls back only itself, and commits the batch.
-  void RunBatch(std::vector<PendingWrite*>& batch, size_t max_batch) {
-    auto take_arrivals = [&] {
-      std::lock_guard lock(mu_);
-      for (size_t i = batch.size(); i < queue_.size() && batch.size() < max_batch && !queue_[i]->exclusive; ++i) {
-        batch.push_back(queue_[i]);
-      }
-    };
-    take_arrivals();
-    if (Status begin = Run("BEGIN IMMEDIATE"); !begin) {
-      for (auto* w : batch) w->status = begin;
-      return;
-    }
-    bool any_ok = false;
-    bool waited = false;
-    for (size_t next = 0; next < batch.size();) {
-      for (; next < batch.size(); ++next) {
-        PendingWrite* w = batch[next];
-        w->status = Run("SAVEPOINT w");
-        if (w->status) w->status = RunWork(*w);
-        // SQLite ends the whole transaction by itself on some errors (disk full, I/O error):
-        // then every write of the batch is gone, and none may be reported done.
-        if (writer_->InAutocommit()) {
-          return AbortBatch(batch, Error{ErrorCode::kUnavailable, "the store aborted the transaction; retry"});
-        }
-        if (!w->status) {
-          if (Status undone = Run("ROLLBACK TO w"); !undone) return AbortBatch(batch, undone.error());
-        }
-        if (Status released = Run("RELEASE w"); !released) return AbortBatch(batch, released.error());
-        any_ok = any_ok || w->status.has_value();
-      }
-      take_arrivals();
-      // The writers of the previous batch are still waking up: give them a moment to join
-      // this commit rather than each paying for one of their own. Once per batch, and only
-      // while writers are concurrent, so a lone writer never waits.
-      if (next == batch.size() && !waited && batch.size() < last_batch_size_ && batch.size() < max_batch &&
-          options_.commit_delay_us > 0) {
-        waited = true;
-        std::unique_lock lock(mu_);
-        leader_waiting_ = true;
-        arrival_cv_.wait_for(lock, std::chrono::microseconds(options_.commit_delay_us),
-                             [&] { return queue_.size() > batch.size(); });
-        leader_waiting_ = false;
-        lock.unlock();
-        take_arrivals();
-      }
-    }
-    last_batch_size_ = batch.size();
-    if (!any_ok) {
-      (void)Run("ROLLBACK");
-      return;
-    }
-    if (Status commit = Run("COMMIT"); !commit) return AbortBatch(batch, commit.error());
-    writes_ += static_cast<int64_t>(batch.size());
-    commits_ += 1;
-  }
-
-  // Runs one write's work; an exception from it fails that write only.
-  Status RunWork(PendingWrite& w) {
-    try {
-      return (*w.work)(*writer_);
-    } catch (const std::exception& e) {
-      return core::Fail(ErrorCode::kInternal, std::string("write failed: ") + e.what());
-    }
-  }
-
-  // Rolls back whatever the batch did and fails every write in it, including those that had
-  // succeeded: none of them is durable.
-  void AbortBatch(const std::vector<PendingWrite*>& batch, const Error& error) {
-    if (!writer_->InAutocommit()) (void)Run("ROLLBACK");
-    for (auto* w : batch) w->status = std::unexpected(error);
-  }
-
-  // Runs a parameterless statement through the prepared-statement cache.
-  Status Run(std::string_view sql) {
-    auto result = writer_->Execute(sql, {});
-    if (!result) return std::unexpected(result.error());
-    return {};
-  }
-
   Result<std::unique_ptr<Connection>> AcquireReader() {
     {
       std::lock_guard lock(readers_mu_);
@@ -364,16 +268,8 @@ class SqliteDatabase final : public Database {
   }
 
   const SqliteOptions options_;
-  std::unique_ptr<Connection> writer_;  // used only by the current batch leader
-
-  std::mutex mu_;
-  std::deque<PendingWrite*> queue_;  // GUARDED_BY(mu_)
-  std::condition_variable arrival_cv_;
-  bool leader_waiting_ = false;  // GUARDED_BY(mu_)
-  size_t last_batch_size_ = 0;   // used by the current leader only
-
-  std::atomic<int64_t> writes_{0};
-  std::atomic<int64_t> commits_{0};
+  SqliteWriter writer_;
+  internal::GroupCommit commits_;
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<Connection>> readers_;  // GUARDED_BY(readers_mu_)

@@ -98,7 +98,10 @@ class Transaction {
 struct Migration {
   int version;
   std::string_view description;
-  std::string_view sql;
+  std::string_view sql;  // portable DDL (see postgres.hpp)
+  // Run on PostgreSQL instead of `sql`, where the two must differ (e.g. a column SQLite has
+  // implicitly, like rowid).
+  std::string_view postgres_sql = {};
 };
 
 class Database {
@@ -112,13 +115,13 @@ class Database {
   // Runs `work` in a read-only snapshot. Never waits for writers.
   [[nodiscard]] virtual Status Read(const std::function<Status(Transaction&)>& work) = 0;
 
-  // Makes content already deleted unrecoverable from the store's files (erasure calls it):
-  // copies the write-ahead log into the database and empties it, so no old page images of
-  // deleted rows remain (deleted content in the database file itself is overwritten as it
-  // is deleted). Waits for the writes queued before it.
+  // Makes content already deleted unrecoverable from the store's files (erasure calls it).
+  // SQLite copies the write-ahead log into the database and empties it, so no old page images
+  // of deleted rows remain (deleted content in the database file itself is overwritten as it
+  // is deleted); PostgreSQL vacuums the dead rows away. Waits for the writes queued before it.
   [[nodiscard]] virtual Status Scrub() = 0;
 
-  // Backend name for logs and reports: "sqlite".
+  // Backend name for logs and reports: "sqlite" or "postgres".
   virtual std::string_view backend() const = 0;
 
   // Counters since open: Write() calls and the commits that carried them. With concurrent

@@ -1,0 +1,45 @@
+#pragma once
+// The PostgreSQL backend of the store (libpqxx): the system of record when one box is not
+// enough. Same interface and group commit as the embedded SQLite store.
+//
+// Writes: one writer connection per process runs batches of Write() calls in READ COMMITTED
+// transactions that first take a transaction-scoped advisory lock on the schema, so writes
+// from every process serialise exactly as on SQLite: a read-check-write (a redemption checking
+// a balance) can never interleave with another's. Reads run in REPEATABLE READ, READ ONLY
+// transactions on a pool of connections: one snapshot each, never waiting for writers.
+//
+// Dialect: statements use `?1`... (sent as `$1`...); parameter types are inferred from their
+// use, so a parameter must appear where PostgreSQL can tell its type (write
+// `CAST(?1 AS TEXT) IS NULL`, not `?1 IS NULL`, for an optional filter). A failed statement
+// aborts the rest of its Write(): return the error. Schema scripts (ExecuteScript) are read
+// in the store's portable DDL: INTEGER is a 64-bit BIGINT, `INTEGER PRIMARY KEY` a generated
+// identity, REAL a DOUBLE PRECISION, BLOB a BYTEA; `WITHOUT ROWID` is dropped.
+
+#include <memory>
+#include <string>
+
+#include "loyalty/store/database.hpp"
+
+namespace loyalty::store {
+
+struct PostgresOptions {
+  // libpq connection string or URI, e.g. "postgresql://loyalty@db.internal:5432/loyalty".
+  std::string url;
+  // Schema holding the tables, created when missing; lets several programs (or test runs)
+  // share one database. Lowercase letters, digits and '_'.
+  std::string schema = "loyalty";
+  int read_connections = 8;  // kept open between reads; more are opened under load
+  int max_batch = 512;       // upper bound on calls batched into one commit
+  // How long a batch leader waits for the writers of the previous batch before committing
+  // without them (0: never wait). Waits happen only while writers are concurrent.
+  int commit_delay_us = 200;
+};
+
+// Connects, creates the schema if needed, and opens the writer connection. Fails with
+// kUnavailable when the server cannot be reached, kInvalidArgument on a malformed option.
+[[nodiscard]] Result<std::unique_ptr<Database>> OpenPostgres(const PostgresOptions& options);
+
+// Reads a store's portable DDL as PostgreSQL DDL (see above). Exposed for tests.
+std::string PostgresDdl(std::string_view portable);
+
+}  // namespace loyalty::store
