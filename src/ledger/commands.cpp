@@ -522,7 +522,7 @@ Result<EvaluateTiersResult> Ledger::EvaluateTiers(const EvaluateTiersCommand& co
                                         : "o.spend_minor - o.spend_returned_minor";
     const std::string sql = "SELECT m.member_id, m.tier, COALESCE(SUM(" + std::string(column) +
                             "), 0) FROM members m LEFT JOIN orders o ON o.member_id = m.member_id "
-                            "AND o.occurred_at > ?1 AND o.occurred_at <= ?2 WHERE (?3 IS NULL OR m.member_id = ?3) "
+                            "AND o.occurred_at > ?1 AND o.occurred_at <= ?2 WHERE (CAST(?3 AS TEXT) IS NULL OR m.member_id = ?3) "
                             "GROUP BY m.member_id ORDER BY m.member_id";
     std::optional<std::string> only;
     if (command.member) only = command.member->str();

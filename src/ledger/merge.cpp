@@ -140,8 +140,9 @@ Result<MergeTransfer> Ledger::MergeMembersIn(Transaction& tx, const MemberId& su
   LOYALTY_TRY(MoveOrders(tx, orders, survivor, moved.new_lot_of));
   transfer.orders = static_cast<int64_t>(orders.size());
   // The survivor is as recently active as the more recent of the two (inactivity expiry).
-  LOYALTY_TRY(tx.Execute("UPDATE members SET last_activity_at = MAX(last_activity_at, (SELECT last_activity_at FROM "
-                         "members WHERE member_id = ?2)) WHERE member_id = ?1",
+  LOYALTY_TRY(tx.Execute("UPDATE members SET last_activity_at = (SELECT CASE WHEN a.last_activity_at > "
+                         "members.last_activity_at THEN a.last_activity_at ELSE members.last_activity_at END "
+                         "FROM members a WHERE a.member_id = ?2) WHERE member_id = ?1",
                          {survivor.str(), absorbed.str()}));
   Json new_lots = Json::array();
   for (const auto& [old_lot, new_lot] : moved.new_lot_of) new_lots.push_back(new_lot);
@@ -170,10 +171,14 @@ Result<UnmergeTransfer> Ledger::UnmergeMembersIn(Transaction& tx, int64_t merge_
 
   UnmergeTransfer transfer;
   MovedLots moved;
-  LOYALTY_ASSIGN_OR_RETURN(auto open, tx.QueryOne("SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = ?1 "
-                                                  "AND remaining > 0 AND lot_id IN (SELECT value FROM json_each(?2))",
-                                                  {survivor.str(), merge->Text(3)}));
-  const int64_t amount = open->Int(0);
+  // What is left of the lots the merge moved (a merged member has few open lots).
+  const std::set<int64_t> merged_lots(lots.begin(), lots.end());
+  LOYALTY_ASSIGN_OR_RETURN(auto open, tx.Query("SELECT lot_id, remaining FROM lots WHERE member_id = ?1 AND remaining > 0",
+                                               {survivor.str()}));
+  int64_t amount = 0;
+  for (const auto& lot : open) {
+    if (merged_lots.contains(lot.Int(0))) amount += lot.Int(1);
+  }
   if (amount > 0) {
     LOYALTY_ASSIGN_OR_RETURN(transfer.entry_id,
                              PostTransfer(tx, "unmerge", survivor, absorbed, amount, merge_id, now));

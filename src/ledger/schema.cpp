@@ -119,15 +119,23 @@ CREATE INDEX member_merges_open_by_absorbed ON member_merges(absorbed_id) WHERE 
 // the breakage model use it, so history loaded in bulk keeps its own dates.
 constexpr std::string_view kV3 = R"sql(
 ALTER TABLE entries ADD COLUMN occurred_at INTEGER;
-UPDATE entries SET occurred_at = (SELECT MIN(o.occurred_at, entries.created_at) FROM orders o
+UPDATE entries SET occurred_at = (SELECT CASE WHEN o.occurred_at < entries.created_at THEN o.occurred_at
+                                               ELSE entries.created_at END FROM orders o
                                   WHERE o.entry_id = entries.entry_id)
  WHERE kind = 'earn';
+)sql";
+
+// Tier history reads newest first, ties in insertion order: SQLite has the rowid for that;
+// PostgreSQL gets a column of the same name.
+constexpr std::string_view kV4Postgres = R"sql(
+ALTER TABLE tier_history ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY;
 )sql";
 
 constexpr store::Migration kMigrations[] = {
     {1, "members, accounts, journal, lots, orders, rewards, tiers", kV1},
     {2, "member merges", kV2},
     {3, "occurrence time of journal entries", kV3},
+    {4, "insertion order of tier history", "", kV4Postgres},
 };
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Kills a writer process with SIGKILL at random moments while it posts commands, reopens the
 // store after each kill, and checks that every invariant holds and every acknowledged
-// command is present exactly once (its replay returns the acknowledged entry).
+// command is present exactly once (its replay returns the acknowledged entry). On SQLite the
+// writer owns the files; on PostgreSQL (the "postgres:" run) the server sees the client die
+// mid-transaction.
 
 #include <fcntl.h>
 #include <poll.h>
@@ -25,7 +27,7 @@ struct Child {
   int out = -1;
 };
 
-Child Spawn(const std::string& db_path, int64_t first, const char* durability) {
+Child Spawn(const std::string& target, const std::string& schema, int64_t first, const char* durability) {
   int fds[2];
   if (pipe(fds) != 0) return {};
   const pid_t pid = fork();
@@ -34,7 +36,8 @@ Child Spawn(const std::string& db_path, int64_t first, const char* durability) {
     close(fds[0]);
     close(fds[1]);
     const std::string first_text = std::to_string(first);
-    execl(LOYALTY_CRASH_WRITER, LOYALTY_CRASH_WRITER, db_path.c_str(), first_text.c_str(), durability, nullptr);
+    execl(LOYALTY_CRASH_WRITER, LOYALTY_CRASH_WRITER, target.c_str(), first_text.c_str(), durability,
+          schema.empty() ? nullptr : schema.c_str(), nullptr);
     _exit(127);
   }
   close(fds[1]);
@@ -53,15 +56,17 @@ bool ReadSome(int fd, int timeout_ms, std::string& buffer) {
 }
 
 TEST(LedgerCrash, AcknowledgedCommandsSurviveSigkillAndInvariantsHold) {
-  ::loyalty::testing::TempDir dir;
-  const std::string db_path = (dir / "crash.db").string();
+  ::loyalty::testing::TestStore store;
+  const auto postgres = store.postgres_options();
+  const std::string target = postgres ? postgres->url : (store.dir() / "store.db").string();
+  const std::string schema = postgres ? postgres->schema : "";
   std::mt19937 rng(20261124);
   std::vector<std::pair<int64_t, int64_t>> acked;  // command index, entry id
   int64_t total_acked = 0;
 
   for (int round = 0; round < kRounds; ++round) {
     // Both durabilities survive a process kill; they differ only on power loss.
-    Child child = Spawn(db_path, round * kIndicesPerRound, round % 2 == 0 ? "full" : "normal");
+    Child child = Spawn(target, schema, round * kIndicesPerRound, round % 2 == 0 ? "full" : "normal");
     ASSERT_GT(child.pid, 0);
     std::string output;
     // Wait until the writer is ready and has acknowledged something, then kill it after a
@@ -93,7 +98,7 @@ TEST(LedgerCrash, AcknowledgedCommandsSurviveSigkillAndInvariantsHold) {
     }
 
     // Reopen as a fresh process would, and check.
-    auto db = store::OpenSqlite({.path = db_path, .durability = store::Durability::kFull});
+    auto db = store.Open(store::Durability::kFull);
     ASSERT_TRUE(db) << db.error().message;
     core::ManualClock clock(crash::Now());
     auto ledger = Ledger::Open(**db, crash::Program(), clock);

@@ -2,20 +2,23 @@
 // and prints "ack <i> <entry_id>" once each command has returned, i.e. once it is committed
 // at the chosen durability. It runs until it is killed.
 //
-// Usage: ledger_crash_writer DB_PATH FIRST_INDEX full|normal
+// Usage: ledger_crash_writer STORE FIRST_INDEX full|normal [SCHEMA]
+//   STORE is a SQLite file, or a postgresql:// URL with the schema to write in.
 
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "crash_commands.hpp"
+#include "loyalty/store/postgres.hpp"
 #include "loyalty/store/sqlite.hpp"
 
 int main(int argc, char** argv) {
   using namespace loyalty;
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: ledger_crash_writer DB_PATH FIRST_INDEX full|normal\n");
+  if (argc != 4 && argc != 5) {
+    std::fprintf(stderr, "usage: ledger_crash_writer STORE FIRST_INDEX full|normal [SCHEMA]\n");
     return 2;
   }
   auto durability = store::ParseDurability(argv[3]);
@@ -23,7 +26,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\n", durability.error().message.c_str());
     return 2;
   }
-  auto db = store::OpenSqlite({.path = argv[1], .durability = *durability});
+  const std::string target = argv[1];
+  auto db = target.starts_with("postgresql://")
+                ? store::OpenPostgres({.url = target, .schema = argc == 5 ? argv[4] : "loyalty"})
+                : store::OpenSqlite({.path = target, .durability = *durability});
   if (!db) {
     std::fprintf(stderr, "error: %s\n", db.error().message.c_str());
     return 1;

@@ -1,5 +1,6 @@
 #pragma once
-// A ledger on a real SQLite file in a temp dir, with a manual clock, plus terse helpers.
+// A ledger on a real store (a SQLite file, or PostgreSQL in the "postgres:" run) with a manual
+// clock, plus terse helpers.
 
 #include <gtest/gtest.h>
 
@@ -7,8 +8,7 @@
 #include <string>
 
 #include "loyalty/ledger/ledger.hpp"
-#include "loyalty/store/sqlite.hpp"
-#include "support/temp_dir.hpp"
+#include "support/test_store.hpp"
 
 namespace loyalty::ledger::testing {
 
@@ -36,7 +36,7 @@ class LedgerFixture : public ::testing::Test {
   void Reopen() {
     ledger_.reset();
     db_.reset();
-    auto db = store::OpenSqlite({.path = dir_ / "ledger.db", .durability = store::Durability::kNormal});
+    auto db = store_.Open();
     ASSERT_TRUE(db) << db.error().message;
     db_ = std::move(*db);
     auto ledger = Ledger::Open(*db_, config_, clock_);
@@ -62,7 +62,7 @@ class LedgerFixture : public ::testing::Test {
     EXPECT_TRUE(report->ok) << (report->violations.empty() ? "" : report->violations.front());
   }
 
-  ::loyalty::testing::TempDir dir_;
+  ::loyalty::testing::TestStore store_;
   core::ManualClock clock_{At("2026-01-05T09:00:00Z")};
   ProgramConfig config_;
   std::unique_ptr<store::Database> db_;

@@ -245,9 +245,10 @@ TEST_F(LedgerTest, PartialReturnsClawBackEachUnitsShareExactly) {
 }
 
 TEST(LedgerPolicy, RejectClawbackRefusesAReturnWhosePointsAreSpent) {
-  ::loyalty::testing::TempDir dir;
+  ::loyalty::testing::TestStore store;
   core::ManualClock clock(At("2026-01-01"));
-  auto db = store::OpenSqlite({.path = dir / "l.db", .durability = store::Durability::kNormal});
+  auto db = store.Open();
+  ASSERT_TRUE(db) << db.error().message;
   ProgramConfig config = PlainProgram();
   config.clawback = ClawbackPolicy::kReject;
   auto ledger = Ledger::Open(**db, config, clock);
@@ -454,6 +455,72 @@ TEST_F(LedgerTest, ABatchKeepsEachGoodCommandAndLeavesNoTraceOfARefusedOne) {
   EXPECT_TRUE((*again)[0] && (*again)[3] && (*again)[4]);
   EXPECT_EQ(Total("ana"), 12);
   EXPECT_EQ(ledger_->GetStatement(Member("ana"), std::nullopt, 10)->lines.size(), 3u);
+  ExpectInvariants();
+}
+
+// Merges and erasure run inside the caller's transaction (identity and privacy own them); here
+// the ledger's part alone, on each backend.
+TEST_F(LedgerTest, MergeMovesOpenPointsAndOrdersAndUnmergeGivesBackWhatIsLeft) {
+  AddMember("ana");
+  AddMember("ana_dup");
+  ASSERT_TRUE(Buy("ana", "o1", "40.00"));
+  ASSERT_TRUE(Buy("ana_dup", "o2", "25.00"));
+  auto merged = db_->WriteValue<MergeTransfer>(
+      [&](store::Transaction& tx) { return ledger_->MergeMembersIn(tx, Member("ana"), Member("ana_dup"), 7); });
+  ASSERT_TRUE(merged) << merged.error().message;
+  EXPECT_EQ(merged->points, Points(25));
+  EXPECT_EQ(merged->orders, 1);
+  EXPECT_EQ(Total("ana"), 65);
+  EXPECT_EQ(Total("ana_dup"), 0);
+  ExpectInvariants();
+
+  // The survivor spends 50 points: the oldest lot (its own 40) first, then 10 of the merged 25.
+  ASSERT_TRUE(ledger_->RedeemPoints({Key("d1"), Member("ana"), Points(50)}));
+  auto unmerged = db_->WriteValue<UnmergeTransfer>(
+      [&](store::Transaction& tx) { return ledger_->UnmergeMembersIn(tx, 7); });
+  ASSERT_TRUE(unmerged) << unmerged.error().message;
+  EXPECT_EQ(unmerged->returned, Points(15));
+  EXPECT_EQ(unmerged->kept, Points(10));
+  EXPECT_EQ(unmerged->orders, 1);
+  EXPECT_EQ(Total("ana"), 0);
+  EXPECT_EQ(Total("ana_dup"), 15);
+  auto again = db_->WriteValue<UnmergeTransfer>(
+      [&](store::Transaction& tx) { return ledger_->UnmergeMembersIn(tx, 7); });
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kConflict);
+  ExpectInvariants();
+}
+
+TEST_F(LedgerTest, ErasureMovesTheJournalToAPseudonymAndRemovesTypedReasons) {
+  AddMember("ana");
+  AddMember("ana_dup");
+  ASSERT_TRUE(Buy("ana", "o1", "40.00"));
+  ASSERT_TRUE(ledger_->Adjust({Key("a1"), Member("ana"), Points(5), "goodwill for Ana's late parcel", "agent-7"}));
+  ASSERT_TRUE(Buy("ana_dup", "o2", "25.00"));
+  ASSERT_TRUE(db_->WriteValue<MergeTransfer>(
+      [&](store::Transaction& tx) { return ledger_->MergeMembersIn(tx, Member("ana"), Member("ana_dup"), 3); }));
+
+  ASSERT_TRUE(db_->Write([&](store::Transaction& tx) {
+    return ledger_->PseudonymiseIn(tx, Member("ana"), Member("erased_1"));
+  }));
+  EXPECT_EQ(Total("erased_1"), 70);
+  auto statement = ledger_->GetStatement(Member("erased_1"), std::nullopt, 50);
+  ASSERT_TRUE(statement) << statement.error().message;
+  ASSERT_EQ(statement->lines.size(), 3u);
+  for (const auto& line : statement->lines) {
+    const std::string details = line.details.dump();
+    EXPECT_EQ(details.find("Ana"), std::string::npos) << details;
+    if (line.kind == "adjust") {
+      EXPECT_EQ(line.details.value("reason", ""), "erased");
+    }
+    if (line.kind == "merge") {
+      EXPECT_EQ(details.find("\"ana\""), std::string::npos) << details;
+    }
+  }
+  // A retry naming the erased member no longer matches its stored command: nothing posts again.
+  auto retry = ledger_->Adjust({Key("a1"), Member("ana"), Points(5), "goodwill for Ana's late parcel", "agent-7"});
+  EXPECT_FALSE(retry);
+  EXPECT_EQ(Total("erased_1"), 70);
   ExpectInvariants();
 }
 

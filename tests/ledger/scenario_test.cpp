@@ -80,8 +80,8 @@ class Scenario {
 
  private:
   void Open(const std::string& where) {
-    auto db = store::OpenSqlite({.path = dir_ / "scenario.db", .durability = store::Durability::kNormal});
-    ASSERT_TRUE(db) << where;
+    auto db = store_.Open();
+    ASSERT_TRUE(db) << where << ": " << db.error().message;
     db_ = std::move(*db);
     auto ledger = Ledger::Open(*db_, program_, clock_);
     ASSERT_TRUE(ledger) << where << ": " << ledger.error().message;
@@ -182,7 +182,7 @@ class Scenario {
   }
 
   std::filesystem::path file_;
-  ::loyalty::testing::TempDir dir_;
+  ::loyalty::testing::TestStore store_;
   core::ManualClock clock_{At("2026-01-01")};
   ProgramConfig program_ = DefaultProgramConfig();
   std::unique_ptr<store::Database> db_;
