@@ -2,6 +2,9 @@
 //  - durable earn commands/s against raw single-row SQLite inserts at the same durability
 //    (1 and 2 writer threads; group commit should carry 2 threads past the baseline);
 //  - balance and statement latency (p50/p99) for a member with 10,000 postings.
+//  - with LOYALTY_BENCH_POSTGRES_URL set, the same earn commands on PostgreSQL, against
+//    pgbench's TPC-B rate on the same server (bench/postgres/run measures it first and passes
+//    it in LOYALTY_BENCH_PGBENCH_TPS).
 // Run: build/release/bin/ledger_bench  (see BENCHMARKS.md)
 
 #include <benchmark/benchmark.h>
@@ -10,13 +13,16 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <unistd.h>
 
 #include "loyalty/ledger/ledger.hpp"
+#include "loyalty/store/postgres.hpp"
 #include "loyalty/store/sqlite.hpp"
 
 namespace {
@@ -99,11 +105,32 @@ std::unique_ptr<LedgerEnv> OpenLedger(const std::filesystem::path& path, store::
   return env;
 }
 
+void AddMembers() {
+  for (int m = 0; m < kMembers; ++m) (void)g_env->ledger->CreateMember(*core::MemberId::Parse("m" + std::to_string(m)));
+  g_stats_at_start = g_env->db->write_stats();
+}
+
 void EarnSetup(const benchmark::State& state) {
   g_env = OpenLedger(BenchDir() / "ledger.db", state.range(0) == 1 ? store::Durability::kFull
                                                                       : store::Durability::kNormal);
-  for (int m = 0; m < kMembers; ++m) (void)g_env->ledger->CreateMember(*core::MemberId::Parse("m" + std::to_string(m)));
-  g_stats_at_start = g_env->db->write_stats();
+  AddMembers();
+}
+
+// A fresh schema on the server each run (range(0) is 2 for PostgreSQL in batch_sizes).
+void EarnPostgresSetup(const benchmark::State&) {
+  const store::PostgresOptions options{.url = std::getenv("LOYALTY_BENCH_POSTGRES_URL"), .schema = "bench_ledger"};
+  {
+    auto db = store::OpenPostgres(options);
+    if (!db) {
+      std::fprintf(stderr, "ledger_bench: %s\n", db.error().message.c_str());
+      std::exit(1);
+    }
+    (void)(*db)->Write([](store::Transaction& tx) { return tx.ExecuteScript("DROP SCHEMA bench_ledger CASCADE"); });
+  }
+  g_env = std::make_unique<LedgerEnv>();
+  g_env->db = std::move(*store::OpenPostgres(options));
+  g_env->ledger = std::move(*ledger::Ledger::Open(*g_env->db, ledger::DefaultProgramConfig(), g_env->clock));
+  AddMembers();
 }
 
 // Commands per commit of the last run of each (durability, threads) configuration.
@@ -136,6 +163,13 @@ void BM_LedgerEarn(benchmark::State& state) {
 }
 BENCHMARK(BM_LedgerEarn)->ArgName("full")->Arg(1)->Arg(0)->Setup(EarnSetup)->Teardown(EarnTeardown)->UseRealTime()
     ->Threads(1)->Threads(2)->Threads(4)->Threads(8);
+
+void RegisterPostgresBenchmarks() {
+  if (std::getenv("LOYALTY_BENCH_POSTGRES_URL") == nullptr) return;
+  benchmark::RegisterBenchmark("BM_LedgerEarnPostgres", BM_LedgerEarn)
+      ->ArgName("pg")->Arg(2)->Setup(EarnPostgresSetup)->Teardown(EarnTeardown)->UseRealTime()
+      ->Threads(1)->Threads(2)->Threads(4)->Threads(8);
+}
 
 // ---- Query latency for a member with 10,000 postings. ----
 
@@ -203,11 +237,14 @@ class RatioReporter : public benchmark::ConsoleReporter {
     }
   }
   void PrintRatios() const {
-    std::printf("\nEarn commands/s as a ratio to raw single-row SQLite inserts measured in this run:\n");
+    bool header = false;
     for (const char* full : {"1", "0"}) {
       const std::string raw_name = std::string("BM_RawSqliteInsert/full:") + full + "/real_time";
       auto raw = rates_.find(raw_name);
       if (raw == rates_.end()) continue;
+      if (!std::exchange(header, true)) {
+        std::printf("\nEarn commands/s as a ratio to raw single-row SQLite inserts measured in this run:\n");
+      }
       for (int threads : {1, 2, 4, 8}) {
         const std::string name =
             std::string("BM_LedgerEarn/full:") + full + "/real_time/threads:" + std::to_string(threads);
@@ -217,6 +254,17 @@ class RatioReporter : public benchmark::ConsoleReporter {
                     full[0] == '1' ? "FULL" : "NORMAL", threads, earn->second, raw->second,
                     earn->second / raw->second, batch_sizes[{full[0] == '1' ? 1 : 0, threads}]);
       }
+    }
+    const char* pgbench = std::getenv("LOYALTY_BENCH_PGBENCH_TPS");
+    if (pgbench == nullptr) return;
+    const double tps = std::atof(pgbench);
+    std::printf("\nEarn commands/s on PostgreSQL as a ratio to pgbench TPC-B transactions/s (%.0f) on the same server:\n",
+                tps);
+    for (int threads : {1, 2, 4, 8}) {
+      auto earn = rates_.find("BM_LedgerEarnPostgres/pg:2/real_time/threads:" + std::to_string(threads));
+      if (earn == rates_.end() || tps <= 0) continue;
+      std::printf("  threads=%d  earn %8.0f/s  ratio %.2f  (%.2f commands/commit)\n", threads, earn->second,
+                  earn->second / tps, batch_sizes[{2, threads}]);
     }
   }
 
@@ -229,6 +277,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  RegisterPostgresBenchmarks();
   RatioReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   reporter.PrintRatios();
