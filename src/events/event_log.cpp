@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <string>
+#include <vector>
 
 namespace loyalty::events {
 
@@ -136,10 +138,20 @@ core::Status EventLog::ReplaceProperties(store::Transaction& tx, std::span<const
 core::Result<int64_t> EventLog::PseudonymiseIn(store::Transaction& tx, const core::MemberId& member,
                                                const core::MemberId& pseudonym) const {
   // Properties that identify the person or hold their own words (device ids, search queries,
-  // clicked links) go; what the program counts (orders, amounts, types, times) stays.
-  return tx.Execute("UPDATE events SET member_id = ?2, properties = json_remove(properties, '$.device', '$.query', "
-                    "'$.link', '$.text') WHERE member_id = ?1",
-                    {member.str(), pseudonym.str()});
+  // clicked links) go; what the program counts (orders, amounts, types, times) stays. Edited
+  // here rather than with either SQL dialect's JSON functions.
+  LOYALTY_ASSIGN_OR_RETURN(auto rows,
+                           tx.Query("SELECT event_id, properties FROM events WHERE member_id = ?1", {member.str()}));
+  for (const auto& row : rows) {
+    LOYALTY_ASSIGN_OR_RETURN(core::Json properties, core::ParseJson(row.Text(1)));
+    if (!properties.is_object()) continue;
+    size_t removed = 0;
+    for (const char* personal : {"device", "query", "link", "text"}) removed += properties.erase(personal);
+    if (removed == 0) continue;
+    LOYALTY_TRY(tx.Execute("UPDATE events SET properties = ?2 WHERE event_id = ?1",
+                           {row.Text(0), core::Dump(properties)}));
+  }
+  return tx.Execute("UPDATE events SET member_id = ?2 WHERE member_id = ?1", {member.str(), pseudonym.str()});
 }
 
 core::Result<std::optional<core::Timestamp>> EventLog::OldestOfType(EventType type) {
@@ -158,14 +170,23 @@ core::Result<std::vector<std::string>> EventLog::RemoveIn(store::Transaction& tx
   // Params view their text: the type's name is a static string, so it outlives them.
   const std::array<store::Param, 3> range{EventTypeName(type), core::ToUnixMillis(from), core::ToUnixMillis(to)};
   if (count) {
-    // Counts only grow: a day counted before (events sent late) adds to its row.
-    LOYALTY_TRY(tx.Execute(
-        "INSERT INTO event_daily_counts (day, type, channel, events, members) "
-        "SELECT date(at / 1000, 'unixepoch'), type, channel, count(*), count(DISTINCT member_id) FROM events "
-        "WHERE type = ?1 AND at >= ?2 AND at < ?3 GROUP BY 1, 3 "
-        "ON CONFLICT (day, type, channel) DO UPDATE SET events = events + excluded.events, "
-        "members = members + excluded.members",
-        std::span<const store::Param>(range)));
+    // UTC days as day numbers (floored for times before 1970), named in C++: the dialects
+    // spell date arithmetic differently.
+    LOYALTY_ASSIGN_OR_RETURN(
+        auto days, tx.Query("SELECT CASE WHEN at >= 0 THEN at / 86400000 ELSE (at + 1) / 86400000 - 1 END AS day, "
+                            "channel, count(*), count(DISTINCT member_id) FROM events "
+                            "WHERE type = ?1 AND at >= ?2 AND at < ?3 GROUP BY 1, 2",
+                            std::span<const store::Param>(range)));
+    for (const auto& day : days) {
+      const std::string name = core::FormatTimestamp(core::FromUnixMillis(day.Int(0) * 86'400'000)).substr(0, 10);
+      // Counts only grow: a day counted before (events sent late) adds to its row.
+      LOYALTY_TRY(tx.Execute("INSERT INTO event_daily_counts (day, type, channel, events, members) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5) "
+                             "ON CONFLICT (day, type, channel) DO UPDATE SET "
+                             "events = event_daily_counts.events + excluded.events, "
+                             "members = event_daily_counts.members + excluded.members",
+                             {name, EventTypeName(type), day.Text(1), day.Int(2), day.Int(3)}));
+    }
   }
   LOYALTY_ASSIGN_OR_RETURN(auto rows,
                            tx.Query("DELETE FROM events WHERE type = ?1 AND at >= ?2 AND at < ?3 RETURNING event_id",
@@ -215,22 +236,23 @@ core::Status EventLog::OfType(EventType type, core::Timestamp from, core::Timest
 
 core::Status EventLog::Replay(std::span<const core::MemberId> members, std::optional<core::Timestamp> before,
                               const Visitor& visit) {
+  if (members.empty()) return {};
   const int64_t cutoff = before ? core::ToUnixMillis(*before) : INT64_MAX;
-  core::Json ids = core::Json::array();
-  for (const auto& member : members) ids.push_back(member.str());
-  const std::string ids_text = core::Dump(ids);
-  // One member's events come in order straight from the (member_id, at) index; several
-  // members' are merged into time order by the query.
-  const bool one = members.size() == 1;
+  // The profiles of one person are few: one parameter each. One member's events come in order
+  // straight from the (member_id, at) index; several members' are merged by the query.
+  std::vector<std::string> ids;
+  ids.reserve(members.size());
+  std::string sql = "SELECT event_id, member_id, type, at, channel, properties FROM events WHERE at < ?1 AND member_id ";
+  sql += members.size() == 1 ? "= ?2" : "IN (";
+  for (size_t i = 0; i < members.size(); ++i) {
+    ids.push_back(members[i].str());
+    if (members.size() > 1) sql += (i == 0 ? "?" : ", ?") + std::to_string(i + 2);
+  }
+  sql += members.size() == 1 ? " ORDER BY at, event_id" : ") ORDER BY at, event_id";
+  std::vector<store::Param> params{cutoff};
+  for (const auto& id : ids) params.emplace_back(id);
   return db_.Read([&](store::Transaction& tx) -> core::Status {
-    LOYALTY_ASSIGN_OR_RETURN(
-        auto rows, one ? tx.Query("SELECT event_id, member_id, type, at, channel, properties FROM events "
-                                  "WHERE member_id = ?1 AND at < ?2 ORDER BY at, event_id",
-                                  {members.front().str(), cutoff})
-                       : tx.Query("SELECT event_id, member_id, type, at, channel, properties FROM events "
-                                  "WHERE member_id IN (SELECT value FROM json_each(?1)) AND at < ?2 "
-                                  "ORDER BY at, event_id",
-                                  {ids_text, cutoff}));
+    LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query(sql, params));
     for (const auto& row : rows) {
       LOYALTY_ASSIGN_OR_RETURN(Event event, EventFromRow(row));
       visit(event);

@@ -2,41 +2,140 @@
 
 #include <gtest/gtest.h>
 
-#include "loyalty/store/sqlite.hpp"
-#include "support/temp_dir.hpp"
+#include "support/test_store.hpp"
 
 namespace loyalty::events {
 namespace {
 
-Event Make(const std::string& id, const std::string& member, const std::string& at) {
-  return Event{id, EventType::kAppOpen, *core::ParseTimestamp(at), *core::MemberId::Parse(member), "app",
-               core::Json::object(), ""};
+Event Make(const std::string& id, const std::string& member, const std::string& at, std::string channel = "app",
+           core::Json properties = core::Json::object()) {
+  return Event{id, EventType::kAppOpen, *core::ParseTimestamp(at), *core::MemberId::Parse(member), std::move(channel),
+               std::move(properties), ""};
 }
 
-TEST(EventLog, AppendsOnceAndReportsDuplicates) {
-  testing::TempDir dir;
-  core::ManualClock clock(*core::ParseTimestamp("2026-05-01"));
-  auto db = store::OpenSqlite({.path = dir / "events.db", .durability = store::Durability::kNormal});
-  auto log = EventLog::Open(**db, clock);
-  ASSERT_TRUE(log);
+core::MemberId Member(const std::string& id) { return *core::MemberId::Parse(id); }
+
+// An event log on a real store: SQLite, or PostgreSQL in the "postgres:" run.
+class EventLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = store_.Open();
+    ASSERT_TRUE(db) << db.error().message;
+    db_ = std::move(*db);
+    auto log = EventLog::Open(*db_, clock_);
+    ASSERT_TRUE(log) << log.error().message;
+    log_ = std::move(*log);
+  }
+
+  std::vector<std::string> Ids(const std::vector<Event>& events) {
+    std::vector<std::string> ids;
+    for (const auto& e : events) ids.push_back(e.id);
+    return ids;
+  }
+
+  testing::TestStore store_;
+  core::ManualClock clock_{*core::ParseTimestamp("2026-05-01")};
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<EventLog> log_;
+};
+
+TEST_F(EventLogTest, AppendsOnceAndReportsDuplicates) {
   std::vector<Event> batch = {Make("a", "ana", "2026-04-01"), Make("b", "ana", "2026-04-02"),
                               Make("a", "ana", "2026-04-03")};
-  auto inserted = (*log)->Append(batch);
+  auto inserted = log_->Append(batch);
   ASSERT_TRUE(inserted);
   EXPECT_EQ(*inserted, (std::vector<bool>{true, true, false}));
-  EXPECT_EQ(*(*log)->Append(std::vector<Event>{Make("b", "ana", "2026-04-02")}), std::vector<bool>{false});
-  EXPECT_EQ(*(*log)->Count(), 2);
+  EXPECT_EQ(*log_->Append(std::vector<Event>{Make("b", "ana", "2026-04-02")}), std::vector<bool>{false});
+  EXPECT_EQ(*log_->Count(), 2);
 
-  ASSERT_TRUE((*log)->Append(std::vector<Event>{Make("c", "ben", "2026-04-05"), Make("d", "ana", "2026-04-09")}));
-  auto timeline = (*log)->ForMember(*core::MemberId::Parse("ana"), std::nullopt, 10);
+  ASSERT_TRUE(log_->Append(std::vector<Event>{Make("c", "ben", "2026-04-05"), Make("d", "ana", "2026-04-09")}));
+  auto timeline = log_->ForMember(*core::MemberId::Parse("ana"), std::nullopt, 10);
   ASSERT_TRUE(timeline);
   ASSERT_EQ(timeline->size(), 3u);
   EXPECT_EQ((*timeline)[0].id, "d");  // newest first
   EXPECT_EQ((*timeline)[2].id, "a");
-  auto older = (*log)->ForMember(*core::MemberId::Parse("ana"), *core::ParseTimestamp("2026-04-02"), 10);
+  auto older = log_->ForMember(*core::MemberId::Parse("ana"), *core::ParseTimestamp("2026-04-02"), 10);
   ASSERT_EQ(older->size(), 1u);
   EXPECT_EQ((*older)[0].id, "a");
-  EXPECT_FALSE((*log)->ForMember(*core::MemberId::Parse("ana"), std::nullopt, 0));
+  EXPECT_FALSE(log_->ForMember(*core::MemberId::Parse("ana"), std::nullopt, 0));
+}
+
+TEST_F(EventLogTest, ReplaysThePersonsProfilesTogetherInTimeOrder) {
+  ASSERT_TRUE(log_->Append(std::vector<Event>{Make("a1", "ana", "2026-04-01"), Make("b1", "ben", "2026-04-02"),
+                                              Make("d1", "ana_old", "2026-04-03"), Make("a2", "ana", "2026-04-04"),
+                                              Make("d2", "ana_old", "2026-04-04"), Make("a3", "ana", "2026-04-20")}));
+  const std::vector<core::MemberId> person = {Member("ana"), Member("ana_old")};
+  std::vector<std::string> seen;
+  ASSERT_TRUE(log_->Replay(person, *core::ParseTimestamp("2026-04-10"), [&](const Event& e) { seen.push_back(e.id); }));
+  EXPECT_EQ(seen, (std::vector<std::string>{"a1", "d1", "a2", "d2"}));  // ties by id; a3 is after the cutoff
+  seen.clear();
+  ASSERT_TRUE(log_->Replay(std::span(person).first(1), std::nullopt, [&](const Event& e) { seen.push_back(e.id); }));
+  EXPECT_EQ(seen, (std::vector<std::string>{"a1", "a2", "a3"}));
+  auto newest = log_->ForMembers(person, std::nullopt, 3);
+  ASSERT_TRUE(newest);
+  EXPECT_EQ(Ids(*newest), (std::vector<std::string>{"a3", "d2", "a2"}));
+
+  seen.clear();
+  ASSERT_TRUE(log_->ReplayAll(std::nullopt, [&](const Event& e) { seen.push_back(e.member.str() + ":" + e.id); }));
+  EXPECT_EQ(seen, (std::vector<std::string>{"ana:a1", "ana:a2", "ana:a3", "ana_old:d1", "ana_old:d2", "ben:b1"}));
+}
+
+TEST_F(EventLogTest, RetentionRemovesARangeAndKeepsAnonymousDailyCounts) {
+  ASSERT_TRUE(log_->Append(std::vector<Event>{
+      Make("e1", "ana", "2026-03-01T08:00:00Z", "app"), Make("e2", "ben", "2026-03-01T23:59:59Z", "app"),
+      Make("e3", "ana", "2026-03-01T12:00:00Z", "app"), Make("e4", "ana", "2026-03-01T12:00:00Z", "web"),
+      Make("e5", "ana", "2026-03-02T00:00:00Z", "app"), Make("e6", "ana", "2026-04-15T00:00:00Z", "app")}));
+  auto oldest = log_->OldestOfType(EventType::kAppOpen);
+  ASSERT_TRUE(oldest && *oldest);
+  EXPECT_EQ(**oldest, *core::ParseTimestamp("2026-03-01T08:00:00Z"));
+
+  auto removed = db_->WriteValue<std::vector<std::string>>([&](store::Transaction& tx) {
+    return log_->RemoveIn(tx, EventType::kAppOpen, *core::ParseTimestamp("2026-01-01"),
+                          *core::ParseTimestamp("2026-04-01"), /*count=*/true);
+  });
+  ASSERT_TRUE(removed) << removed.error().message;
+  std::sort(removed->begin(), removed->end());
+  EXPECT_EQ(*removed, (std::vector<std::string>{"e1", "e2", "e3", "e4", "e5"}));
+  EXPECT_EQ(*log_->Count(), 1);
+
+  // A late event of a day already counted adds to that day's row.
+  ASSERT_TRUE(log_->Append(std::vector<Event>{Make("late", "cy", "2026-03-01T09:00:00Z", "app")}));
+  ASSERT_TRUE(db_->WriteValue<std::vector<std::string>>([&](store::Transaction& tx) {
+    return log_->RemoveIn(tx, EventType::kAppOpen, *core::ParseTimestamp("2026-01-01"),
+                          *core::ParseTimestamp("2026-04-01"), /*count=*/true);
+  }));
+  auto counts = log_->DailyCounts("2026-03-01", "2026-03-31");
+  ASSERT_TRUE(counts) << counts.error().message;
+  ASSERT_EQ(counts->size(), 3u);
+  EXPECT_EQ((*counts)[0].day, "2026-03-01");
+  EXPECT_EQ((*counts)[0].channel, "app");
+  EXPECT_EQ((*counts)[0].events, 4);   // e1, e2, e3, then the late one
+  EXPECT_EQ((*counts)[0].members, 3);  // ana and ben, then cy
+  EXPECT_EQ((*counts)[1].day, "2026-03-01");
+  EXPECT_EQ((*counts)[1].channel, "web");
+  EXPECT_EQ((*counts)[1].events, 1);
+  EXPECT_EQ((*counts)[2].day, "2026-03-02");
+  EXPECT_EQ((*counts)[2].events, 1);
+}
+
+TEST_F(EventLogTest, ErasureFilesTheEventsUnderAPseudonymWithoutPersonalProperties) {
+  ASSERT_TRUE(log_->Append(std::vector<Event>{
+      Make("s1", "ana", "2026-04-01", "web", {{"query", "shoes for Ana"}, {"results", 12}}),
+      Make("o1", "ana", "2026-04-02", "app", {{"device", "phone-of-ana"}, {"screen", "home"}}),
+      Make("b1", "ben", "2026-04-02", "app", {{"device", "phone-of-ben"}})}));
+  auto moved = db_->WriteValue<int64_t>(
+      [&](store::Transaction& tx) { return log_->PseudonymiseIn(tx, Member("ana"), Member("erased_1")); });
+  ASSERT_TRUE(moved) << moved.error().message;
+  EXPECT_EQ(*moved, 2);
+  EXPECT_TRUE(log_->ForMember(Member("ana"), std::nullopt, 10)->empty());
+  auto kept = log_->ForMember(Member("erased_1"), std::nullopt, 10);
+  ASSERT_TRUE(kept);
+  ASSERT_EQ(kept->size(), 2u);
+  EXPECT_EQ((*kept)[0].properties, (core::Json{{"screen", "home"}}));
+  EXPECT_EQ((*kept)[1].properties, (core::Json{{"results", 12}}));
+  auto other = log_->ForMember(Member("ben"), std::nullopt, 10);
+  ASSERT_EQ(other->size(), 1u);
+  EXPECT_EQ((*other)[0].properties.value("device", ""), "phone-of-ben");
 }
 
 }  // namespace
