@@ -16,6 +16,14 @@ using core::Status;
 namespace {
 
 // A LIKE pattern (escaped with a backslash) for text that contains `needle` anywhere.
+// Whether `document` is an object whose `field` is the string `value` (a field of another
+// type is no match, as in SQL).
+bool FieldIs(const Json& document, const char* field, const std::string& value) {
+  if (!document.is_object()) return false;
+  const auto it = document.find(field);
+  return it != document.end() && it->is_string() && it->get_ref<const std::string&>() == value;
+}
+
 std::string Containing(std::string_view needle) {
   std::string pattern = "%";
   for (char c : needle) {
@@ -73,7 +81,7 @@ Status Ledger::PseudonymiseIn(store::Transaction& tx, const MemberId& member, co
   auto rename_in_transfer = [&](Json& transfer) {
     bool changed = false;
     for (const char* field : {"from", "to"}) {
-      if (transfer.is_object() && transfer.value(field, "") == from) {
+      if (FieldIs(transfer, field, from)) {
         transfer[field] = to;
         changed = true;
       }
@@ -93,7 +101,7 @@ Status Ledger::PseudonymiseIn(store::Transaction& tx, const MemberId& member, co
                                                    {naming}));
   for (const auto& row : commands) {
     LOYALTY_ASSIGN_OR_RETURN(Json payload, core::ParseJson(row.Text(1)));
-    if (!payload.is_object() || payload.value("member", "") != from) continue;
+    if (!FieldIs(payload, "member", from)) continue;
     payload["member"] = to;
     if (payload.contains("reason")) payload["reason"] = "erased";
     LOYALTY_ASSIGN_OR_RETURN(Json result, core::ParseJson(row.Text(2)));
@@ -111,7 +119,7 @@ Status Ledger::PseudonymiseIn(store::Transaction& tx, const MemberId& member, co
     LOYALTY_ASSIGN_OR_RETURN(core::Json result, core::ParseJson(row.Text(1)));
     if (!result.contains("changes") || !result["changes"].is_array()) continue;
     for (auto& change : result["changes"]) {
-      if (change.is_object() && change.value("member", "") == from) change["member"] = to;
+      if (FieldIs(change, "member", from)) change["member"] = to;
     }
     LOYALTY_TRY(tx.Execute("UPDATE commands SET result = ?2 WHERE idempotency_key = ?1", {row.Text(0), core::Dump(result)}));
   }

@@ -2,9 +2,11 @@
 
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <mutex>
+#include <semaphore>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -31,11 +33,14 @@ std::string FirstLine(std::string_view text) {
 }
 
 // Class 23 is integrity constraint violation; 40001/40P01 serialisation failure and deadlock;
-// 08 connection exceptions; 53 insufficient resources; 57 operator intervention (shutdown).
+// 08 connection exceptions; 53 insufficient resources; 57 operator intervention (shutdown);
+// 55P03 a lock not available within lock_timeout.
 ErrorCode CodeOf(std::string_view sqlstate) {
   if (sqlstate.starts_with("23")) return ErrorCode::kConflict;
+  // The role lacks a privilege: the operator's to grant, no retry helps.
+  if (sqlstate == "42501") return ErrorCode::kFailedPrecondition;
   if (sqlstate == "40001" || sqlstate == "40P01") return ErrorCode::kUnavailable;
-  if (sqlstate.starts_with("08") || sqlstate.starts_with("53") || sqlstate.starts_with("57")) {
+  if (sqlstate.starts_with("08") || sqlstate.starts_with("53") || sqlstate.starts_with("57") || sqlstate == "55P03") {
     return ErrorCode::kUnavailable;
   }
   return ErrorCode::kInternal;
@@ -48,6 +53,9 @@ auto Guarded(std::string_view what, F&& body) -> decltype(body()) {
     return body();
   } catch (const pqxx::sql_error& e) {
     return std::unexpected(Error{CodeOf(e.sqlstate()), "postgres: " + std::string(what) + ": " + FirstLine(e.what())});
+  } catch (const pqxx::transaction_rollback& e) {
+    // Deadlocks and serialisation failures (not sql_errors in libpqxx 6): retry.
+    return std::unexpected(Error{ErrorCode::kUnavailable, "postgres: " + std::string(what) + ": " + FirstLine(e.what())});
   } catch (const pqxx::broken_connection& e) {
     return std::unexpected(Error{ErrorCode::kUnavailable, "postgres: connection lost: " + FirstLine(e.what())});
   } catch (const pqxx::in_doubt_error& e) {
@@ -156,6 +164,28 @@ std::optional<size_t> MatchWords(std::string_view text, size_t at, std::initiali
   return i;
 }
 
+// The statements of a script, split at the semicolons of its code.
+std::vector<std::string> SplitStatements(std::string_view script) {
+  std::vector<std::string> statements(1);
+  ForEachCodePiece(script, [&](bool code, std::string_view piece) {
+    if (!code) {
+      statements.back() += piece;
+      return;
+    }
+    for (char c : piece) {
+      if (c == ';') {
+        statements.emplace_back();
+      } else {
+        statements.back() += c;
+      }
+    }
+  });
+  std::erase_if(statements, [](const std::string& statement) {
+    return std::all_of(statement.begin(), statement.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+  });
+  return statements;
+}
+
 class PgSession;
 
 // Statements of one transaction on one connection.
@@ -166,15 +196,23 @@ class PgTransaction final : public Transaction {
 
   Result<int64_t> Execute(std::string_view sql, std::span<const Param> params) override;
   Result<std::vector<Row>> Query(std::string_view sql, std::span<const Param> params) override;
+  // One statement at a time, through exec_params: libpqxx's exec() aborts the whole
+  // transaction when a statement fails, which would take the other writes of the batch (and
+  // the statement's own error) with it.
   Status ExecuteScript(std::string_view sql) override {
-    return Guarded("script", [&]() -> Status {
-      tx_->exec(PostgresDdl(sql));
-      return {};
-    });
+    for (const std::string& statement : SplitStatements(PostgresDdl(sql))) {
+      LOYALTY_TRY(Guarded("script", [&]() -> Status {
+        LOYALTY_TRY(CheckOpen());
+        tx_->exec_params(statement);
+        return {};
+      }));
+    }
+    return {};
   }
 
  private:
   Result<pqxx::result> Run(std::string_view sql, std::span<const Param> params);
+  Status CheckOpen() const;
 
   PgSession& session_;
   pqxx::transaction_base* tx_;
@@ -183,16 +221,30 @@ class PgTransaction final : public Transaction {
 // One connection with its prepared statements (named s1, s2... by their text).
 class PgSession {
  public:
-  static Result<std::unique_ptr<PgSession>> Connect(const PostgresOptions& options) {
+  // `writer`: the session that takes the write lock; it gives up waiting for it (and for
+  // any row lock) after lock_timeout, and the server ends it if it stalls in a transaction.
+  static Result<std::unique_ptr<PgSession>> Connect(const PostgresOptions& options, bool writer) {
     return Guarded("connect", [&]() -> Result<std::unique_ptr<PgSession>> {
       auto session = std::make_unique<PgSession>(options.url);
       session->conn_.set_variable("search_path", options.schema);
-      session->conn_.set_variable("application_name", "loyalty");
+      session->conn_.set_variable("application_name", "'" + options.application_name + "'");
+      if (writer) {
+        session->conn_.set_variable("lock_timeout", std::to_string(options.lock_timeout_ms));
+        session->conn_.set_variable("idle_in_transaction_session_timeout", "60000");
+      }
       return session;
     });
   }
 
-  explicit PgSession(const std::string& url) : conn_(url) {}
+  explicit PgSession(const std::string& url) : conn_(url) {
+    // A lost connection stays lost: libpqxx would otherwise reconnect silently on the next
+    // statement, which would then run outside the transaction it belongs to (or COMMIT
+    // nothing, successfully). The store opens a new session for the next transaction instead.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    conn_.inhibit_reactivation(true);
+#pragma GCC diagnostic pop
+  }
 
   pqxx::connection& conn() { return conn_; }
 
@@ -216,7 +268,15 @@ class PgSession {
   std::unordered_map<std::string, Statement> statements_;
 };
 
+Status PgTransaction::CheckOpen() const {
+  if (tx_ == nullptr || !session_.conn().is_open()) {
+    return Fail(ErrorCode::kUnavailable, "postgres: the connection was lost; the transaction is gone, retry");
+  }
+  return {};
+}
+
 Result<pqxx::result> PgTransaction::Run(std::string_view sql, std::span<const Param> params) {
+  LOYALTY_TRY(CheckOpen());
   // Parameters travel as text; PostgreSQL converts them to the type their use implies.
   std::vector<std::string> texts(params.size());
   std::vector<const char*> values(params.size(), nullptr);
@@ -296,20 +356,29 @@ Result<std::vector<Row>> PgTransaction::Query(std::string_view sql, std::span<co
 
 // The writer connection as the group commit drives it: the batch is a pqxx::work, each write
 // runs inside a savepoint of it. (Not pqxx::subtransaction: it sets its savepoint lazily, on
-// its first exec(), and prepared statements never trigger that.)
+// its first exec(), and prepared statements never trigger that.) Savepoints go through
+// exec_params, which, unlike exec(), leaves the transaction alone when a statement fails.
 class PgWriter final : public internal::WriterConnection {
  public:
-  explicit PgWriter(std::unique_ptr<PgSession> session) : session_(std::move(session)), tx_(*session_, nullptr) {}
+  PgWriter(PostgresOptions options, std::unique_ptr<PgSession> session)
+      : options_(std::move(options)), session_(std::move(session)), tx_(std::make_unique<PgTransaction>(*session_, nullptr)) {}
 
   PgSession& session() { return *session_; }
-  Transaction& transaction() override { return tx_; }
+  Transaction& transaction() override { return *tx_; }
 
   Status Begin() override {
+    if (!session_->conn().is_open()) {
+      // The last batch lost its connection: this one starts on a new session.
+      LOYALTY_ASSIGN_OR_RETURN(auto fresh, PgSession::Connect(options_, /*writer=*/true));
+      tx_.reset();
+      session_ = std::move(fresh);
+      tx_ = std::make_unique<PgTransaction>(*session_, nullptr);
+    }
     return Guarded("begin", [&]() -> Status {
       work_.emplace(session_->conn(), "batch");
       // Writes of every process serialise on the schema's lock, held until commit.
-      work_->exec("SELECT pg_advisory_xact_lock(hashtext('loyalty.store:' || current_schema()))");
-      tx_.Bind(&*work_);
+      work_->exec_params("SELECT pg_advisory_xact_lock(hashtext('loyalty.store:' || current_schema()))");
+      tx_->Bind(&*work_);
       return {};
     });
   }
@@ -321,43 +390,49 @@ class PgWriter final : public internal::WriterConnection {
   Status ReleaseSavepoint() override { return Run("RELEASE SAVEPOINT w"); }
   Status Commit() override {
     Status status = Guarded("commit", [&]() -> Status {
+      if (!session_->conn().is_open()) {
+        return Fail(ErrorCode::kUnavailable, "postgres: the connection was lost before commit; nothing was stored");
+      }
       work_->commit();
       return {};
     });
     work_.reset();
-    tx_.Bind(nullptr);
+    tx_->Bind(nullptr);
     return status;
   }
   void Rollback() override {
     try {
-      if (work_) work_->abort();
+      if (work_ && session_->conn().is_open()) work_->abort();
     } catch (const std::exception&) {
       // The connection is gone; so is the transaction.
     }
     work_.reset();
-    tx_.Bind(nullptr);
+    if (tx_) tx_->Bind(nullptr);
   }
   bool InTransaction() const override { return work_.has_value() && session_->conn().is_open(); }
 
  private:
   Status Run(const char* sql) {
     return Guarded(sql, [&]() -> Status {
-      work_->exec(sql);
+      if (!InTransaction()) return Fail(ErrorCode::kUnavailable, "postgres: the connection was lost; retry");
+      work_->exec_params(sql);
       return {};
     });
   }
 
+  const PostgresOptions options_;
   std::unique_ptr<PgSession> session_;
   std::optional<pqxx::work> work_;
-  PgTransaction tx_;
+  std::unique_ptr<PgTransaction> tx_;
 };
 
 class PostgresDatabase final : public Database {
  public:
   PostgresDatabase(PostgresOptions options, std::unique_ptr<PgSession> writer)
       : options_(std::move(options)),
-        writer_(std::move(writer)),
-        commits_(writer_, {.max_batch = options_.max_batch, .commit_delay_us = options_.commit_delay_us}) {}
+        writer_(options_, std::move(writer)),
+        commits_(writer_, {.max_batch = options_.max_batch, .commit_delay_us = options_.commit_delay_us}),
+        reader_slots_(std::max(1, options_.max_read_connections)) {}
 
   std::string_view backend() const override { return "postgres"; }
   WriteStats write_stats() const override { return commits_.stats(); }
@@ -365,6 +440,13 @@ class PostgresDatabase final : public Database {
   Status Write(const std::function<Status(Transaction&)>& work) override { return commits_.Write(work); }
 
   Status Read(const std::function<Status(Transaction&)>& work) override {
+    // At most max_read_connections reads at once: a burst queues here rather than opening a
+    // connection per read until the server refuses them (other nodes' writers among them).
+    reader_slots_.acquire();
+    struct Slot {
+      std::counting_semaphore<>& slots;
+      ~Slot() { slots.release(); }
+    } slot{reader_slots_};
     LOYALTY_ASSIGN_OR_RETURN(std::unique_ptr<PgSession> session, AcquireReader());
     using Snapshot = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
     std::optional<Snapshot> snapshot;
@@ -380,25 +462,30 @@ class PostgresDatabase final : public Database {
         status = Fail(ErrorCode::kInternal, std::string("read failed: ") + e.what());
       }
     }
-    bool healthy = true;
     try {
-      if (snapshot) snapshot->abort();  // a read keeps nothing
+      if (snapshot && session->conn().is_open()) snapshot->abort();  // a read keeps nothing
     } catch (const std::exception&) {
-      healthy = false;
+      // Lost with its connection; the session is dropped below.
     }
     snapshot.reset();
-    if (healthy && session->conn().is_open()) ReleaseReader(std::move(session));
+    if (session->conn().is_open()) ReleaseReader(std::move(session));
     return status;
   }
 
-  // Deleted rows leave dead tuples until vacuumed; VACUUM removes them from the tables and
-  // indexes of the database. Old row images in the server's write-ahead log and in backups
-  // last until those are recycled (docs/operations.md).
+  // Deleted rows leave dead tuples until vacuumed; VACUUM prunes them from the schema's tables
+  // and indexes so nothing reads them again, and their space is reused. The bytes stay in the
+  // server's files until overwritten, and in its write-ahead log and backups until those are
+  // recycled (docs/operations.md). Runs on a connection of its own, after the writes queued
+  // before it.
   Status Scrub() override {
     return commits_.RunAlone([this]() -> Status {
+      LOYALTY_ASSIGN_OR_RETURN(auto session, PgSession::Connect(options_, /*writer=*/false));
       return Guarded("vacuum", [&]() -> Status {
-        pqxx::nontransaction maintenance(writer_.session().conn());
-        maintenance.exec("VACUUM");
+        pqxx::nontransaction maintenance(session->conn());
+        const pqxx::result tables = maintenance.exec_params(
+            "SELECT quote_ident(table_name) FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'");
+        for (const auto& table : tables) maintenance.exec("VACUUM " + options_.schema + "." + table[0].as<std::string>());
         return {};
       });
     });
@@ -414,7 +501,7 @@ class PostgresDatabase final : public Database {
         return session;
       }
     }
-    return PgSession::Connect(options_);
+    return PgSession::Connect(options_, /*writer=*/false);
   }
 
   void ReleaseReader(std::unique_ptr<PgSession> session) {
@@ -425,13 +512,17 @@ class PostgresDatabase final : public Database {
   const PostgresOptions options_;
   PgWriter writer_;
   internal::GroupCommit commits_;
+  std::counting_semaphore<> reader_slots_;
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<PgSession>> readers_;  // GUARDED_BY(readers_mu_)
 };
 
 bool ValidSchemaName(std::string_view name) {
-  if (name.empty() || name.size() > 63 || std::isdigit(static_cast<unsigned char>(name.front()))) return false;
+  if (name.empty() || name.size() > 63 || std::isdigit(static_cast<unsigned char>(name.front())) ||
+      name.starts_with("pg_")) {
+    return false;
+  }
   for (char c : name) {
     if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_')) {
       return false;
@@ -451,7 +542,9 @@ std::string PostgresDdl(std::string_view portable) {
       {{"INTEGER", "PRIMARY", "KEY"}, "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"},
       {{"INTEGER"}, "BIGINT"},
       {{"REAL"}, "DOUBLE PRECISION"},
-      {{"BLOB"}, "BYTEA"},
+      // Text compares and sorts byte by byte, as in SQLite, whatever the database's locale:
+      // range scans like `account >= 'member:' AND account < 'member;'` rely on it.
+      {{"TEXT"}, "TEXT COLLATE \"C\""},
       {{"WITHOUT", "ROWID"}, ""},
       {{"AUTOINCREMENT"}, ""},
   };
@@ -480,25 +573,31 @@ std::string PostgresDdl(std::string_view portable) {
 
 Result<std::unique_ptr<Database>> OpenPostgres(const PostgresOptions& options) {
   if (options.url.empty()) return Fail(ErrorCode::kInvalidArgument, "the PostgreSQL store needs a connection URL");
+  const bool plain_name = !options.application_name.empty() && options.application_name.size() <= 63 &&
+                          std::all_of(options.application_name.begin(), options.application_name.end(), [](char c) {
+                            return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+                          });
+  if (!plain_name) {
+    return Fail(ErrorCode::kInvalidArgument, "application name '" + options.application_name +
+                                                 "' is not 1-63 letters, digits, '_' and '-'");
+  }
   if (!ValidSchemaName(options.schema)) {
     return Fail(ErrorCode::kInvalidArgument, "schema '" + options.schema +
                                                  "' is not a name of lowercase letters, digits and '_' "
                                                  "(at most 63, not starting with a digit)");
   }
-  auto connected = Guarded("connect", [&]() -> Result<std::unique_ptr<PgSession>> {
-    auto session = std::make_unique<PgSession>(options.url);
-    pqxx::nontransaction setup(session->conn());
-    setup.exec("CREATE SCHEMA IF NOT EXISTS " + options.schema);
-    return session;
+  // Created only when missing: a role that may use an existing schema need not be allowed to
+  // create schemas.
+  auto created = Guarded("schema", [&]() -> Status {
+    PgSession session(options.url);
+    pqxx::nontransaction setup(session.conn());
+    if (!setup.exec_params("SELECT 1 FROM pg_namespace WHERE nspname = $1", options.schema).empty()) return {};
+    setup.exec_params("CREATE SCHEMA IF NOT EXISTS " + options.schema);
+    return {};
   });
-  if (!connected) {
-    // A race with another process creating the same schema is a success.
-    if (connected.error().code != ErrorCode::kConflict) {
-      return Fail(connected.error().code == ErrorCode::kInternal ? ErrorCode::kUnavailable : connected.error().code,
-                  connected.error().message);
-    }
-  }
-  LOYALTY_ASSIGN_OR_RETURN(auto writer, PgSession::Connect(options));
+  // A race with another process creating the same schema is a success.
+  if (!created && created.error().code != ErrorCode::kConflict) return std::unexpected(created.error());
+  LOYALTY_ASSIGN_OR_RETURN(auto writer, PgSession::Connect(options, /*writer=*/true));
   return std::unique_ptr<Database>(new PostgresDatabase(options, std::move(writer)));
 }
 

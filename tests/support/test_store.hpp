@@ -16,6 +16,7 @@
 
 #include "loyalty/store/postgres.hpp"
 #include "loyalty/store/sqlite.hpp"
+#include "support/store_files.hpp"
 #include "support/temp_dir.hpp"
 
 namespace loyalty::testing {
@@ -61,6 +62,31 @@ class TestStore {
   }
 
   const TempDir& dir() const { return dir_; }
+
+  // Everything the store holds, for tests that check what is (or is no longer) kept in the
+  // clear: on SQLite every byte of its files (the database and its write-ahead log); on
+  // PostgreSQL the text of every row of every table of the schema.
+  std::string StoredBytes() {
+    if (!postgres_) return StoreFileBytes(dir_ / "store.db");
+    std::string out;
+    auto db = Open();
+    if (!db) {
+      ADD_FAILURE() << db.error().message;
+      return out;
+    }
+    auto status = (*db)->Read([&](store::Transaction& tx) -> core::Status {
+      LOYALTY_ASSIGN_OR_RETURN(auto tables, tx.Query("SELECT table_name FROM information_schema.tables "
+                                                     "WHERE table_schema = current_schema()"));
+      if (tables.empty()) ADD_FAILURE() << "the schema holds no tables: nothing was read";
+      for (const auto& table : tables) {
+        LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT CAST(t AS TEXT) FROM " + table.Text(0) + " t"));
+        for (const auto& row : rows) out += row.Text(0) + "\n";
+      }
+      return {};
+    });
+    if (!status) ADD_FAILURE() << status.error().message;
+    return out;
+  }
 
  private:
   TempDir dir_;

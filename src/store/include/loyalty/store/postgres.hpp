@@ -13,7 +13,12 @@
 // `CAST(?1 AS TEXT) IS NULL`, not `?1 IS NULL`, for an optional filter). A failed statement
 // aborts the rest of its Write(): return the error. Schema scripts (ExecuteScript) are read
 // in the store's portable DDL: INTEGER is a 64-bit BIGINT, `INTEGER PRIMARY KEY` a generated
-// identity, REAL a DOUBLE PRECISION, BLOB a BYTEA; `WITHOUT ROWID` is dropped.
+// identity (never insert explicit values into one: its sequence would not follow), REAL a
+// DOUBLE PRECISION, TEXT compares byte by byte (COLLATE "C", as in SQLite); `WITHOUT ROWID`
+// is dropped. BLOB is not part of the portable dialect.
+//
+// A lost connection is never reconnected under a transaction: the statement fails as
+// unavailable (retry), the batch is rolled back, and the next batch opens a new session.
 
 #include <memory>
 #include <string>
@@ -28,8 +33,18 @@ struct PostgresOptions {
   // Schema holding the tables, created when missing; lets several programs (or test runs)
   // share one database. Lowercase letters, digits and '_'.
   std::string schema = "loyalty";
-  int read_connections = 8;  // kept open between reads; more are opened under load
-  int max_batch = 512;       // upper bound on calls batched into one commit
+  // How the server lists this process's connections (pg_stat_activity): e.g. the node's name.
+  // Letters, digits, '_' and '-'.
+  std::string application_name = "loyalty";
+  int read_connections = 8;       // kept open between reads
+  int max_read_connections = 32;  // reads at once; more wait for a connection
+  // Upper bound on calls batched into one commit. Each call is a savepoint; beyond 64 written
+  // savepoints in one transaction the server's subtransaction cache overflows and every
+  // snapshot on the server slows down.
+  int max_batch = 64;
+  // How long a writer waits for the write lock (held by another node's batch) or a row lock
+  // before failing as unavailable.
+  int lock_timeout_ms = 30000;
   // How long a batch leader waits for the writers of the previous batch before committing
   // without them (0: never wait). Waits happen only while writers are concurrent.
   int commit_delay_us = 200;
