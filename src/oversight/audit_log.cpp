@@ -143,8 +143,9 @@ Result<std::vector<AuditEntry>> AuditLog::Query(const AuditQuery& q) {
     if (q.to) to = core::ToUnixMillis(*q.to);
     LOYALTY_ASSIGN_OR_RETURN(
         auto rows, tx.Query(std::string(kColumns) +
-                                " WHERE (?1 IS NULL OR member_id = ?1) AND (?2 IS NULL OR actor = ?2) "
-                                "AND (?3 IS NULL OR at >= ?3) AND (?4 IS NULL OR at < ?4) ORDER BY seq DESC LIMIT ?5",
+                                " WHERE (CAST(?1 AS TEXT) IS NULL OR member_id = ?1) AND (CAST(?2 AS TEXT) IS NULL OR "
+                                "actor = ?2) AND (CAST(?3 AS BIGINT) IS NULL OR at >= ?3) AND (CAST(?4 AS BIGINT) IS NULL "
+                                "OR at < ?4) ORDER BY seq DESC LIMIT ?5",
                             {q.member, q.actor, from, to, static_cast<int64_t>(q.limit)}));
     std::vector<AuditEntry> out;
     for (const auto& row : rows) out.push_back(ReadEntry(row));

@@ -7,9 +7,7 @@
 #include <map>
 
 #include "loyalty/core/clock.hpp"
-#include "loyalty/store/sqlite.hpp"
-#include "support/store_files.hpp"
-#include "support/temp_dir.hpp"
+#include "support/test_store.hpp"
 
 namespace loyalty::identity {
 namespace {
@@ -19,12 +17,14 @@ MemberId M(std::string_view id) { return *MemberId::Parse(id); }
 class IdentityGraphTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = std::move(*store::OpenSqlite({.path = dir_ / "identity.db", .durability = store::Durability::kNormal}));
+    auto db = store_.Open();
+    ASSERT_TRUE(db) << db.error().message;
+    db_ = std::move(*db);
     vault_ = std::move(*privacy::Vault::Open(*db_, key_, clock_));
     graph_ = std::move(*IdentityGraph::Open(*db_, *Normalizer::Create("US"), *vault_));
   }
 
-  std::string FileBytes() { return testing::StoreFileBytes(dir_ / "identity.db"); }
+  std::string FileBytes() { return store_.StoredBytes(); }
 
   Identifier Email(std::string_view raw) { return *graph_->normalizer().Normalize(IdentifierKind::kEmail, raw); }
 
@@ -59,7 +59,7 @@ class IdentityGraphTest : public ::testing::Test {
     return *out;
   }
 
-  testing::TempDir dir_;
+  testing::TestStore store_;
   core::ManualClock clock_{*core::ParseTimestamp("2026-03-01T10:00:00Z")};
   privacy::VaultKey key_ = privacy::VaultKey::Generate();
   core::Timestamp now_ = *core::ParseTimestamp("2026-03-01T10:00:00Z");
@@ -85,8 +85,8 @@ TEST_F(IdentityGraphTest, DerivedMemberIdsAreStableHereAndKeyedSoAGuessCannotBeT
   EXPECT_NE(*graph_->DerivedMemberId(Email("bob@example.com")), *ann);
   // Another store (another vault key) derives another id for the same identifier: knowing the
   // identifier is not enough to find its member id.
-  testing::TempDir other_dir;
-  auto other_db = std::move(*store::OpenSqlite({.path = other_dir / "other.db", .durability = store::Durability::kNormal}));
+  testing::TestStore other_store;
+  auto other_db = std::move(*other_store.Open());
   auto other_vault = std::move(*privacy::Vault::Open(*other_db, privacy::VaultKey::Generate(), clock_));
   auto other_graph = std::move(*IdentityGraph::Open(*other_db, *Normalizer::Create("US"), *other_vault));
   EXPECT_NE(*other_graph->DerivedMemberId(Email("ann@example.com")), *ann);

@@ -5,8 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "loyalty/store/sqlite.hpp"
-#include "support/temp_dir.hpp"
+#include "support/test_store.hpp"
 
 namespace loyalty::oversight {
 namespace {
@@ -14,7 +13,9 @@ namespace {
 class AuditLogTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = std::move(*store::OpenSqlite({.path = dir_ / "audit.db"}));
+    auto db = store_.Open(store::Durability::kFull);
+    ASSERT_TRUE(db) << db.error().message;
+    db_ = std::move(*db);
     log_ = std::move(*AuditLog::Open(*db_, clock_));
   }
 
@@ -42,7 +43,7 @@ class AuditLogTest : public ::testing::Test {
     }));
   }
 
-  ::loyalty::testing::TempDir dir_;
+  ::loyalty::testing::TestStore store_;
   core::ManualClock clock_{*core::ParseTimestamp("2026-07-01T08:00:00Z")};
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<AuditLog> log_;

@@ -9,8 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "loyalty/store/sqlite.hpp"
-#include "support/temp_dir.hpp"
+#include "support/test_store.hpp"
 
 namespace loyalty::privacy {
 namespace {
@@ -20,22 +19,19 @@ core::MemberId Member(const std::string& id) { return *core::MemberId::Parse(id)
 class VaultTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = std::move(*store::OpenSqlite({.path = dir_ / "loyalty.db"}));
+    Reopen();
     vault_ = std::move(*Vault::Open(*db_, key_, clock_));
   }
 
-  std::string FileBytes() {
-    std::string all;
-    for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
-      std::ifstream in(entry.path(), std::ios::binary);
-      std::stringstream content;
-      content << in.rdbuf();
-      all += content.str();
-    }
-    return all;
+  void Reopen() {
+    auto db = store_.Open(store::Durability::kFull);
+    ASSERT_TRUE(db) << db.error().message;
+    db_ = std::move(*db);
   }
 
-  ::loyalty::testing::TempDir dir_;
+  std::string FileBytes() { return store_.StoredBytes(); }
+
+  ::loyalty::testing::TestStore store_;
   core::ManualClock clock_{*core::ParseTimestamp("2026-07-01T08:00:00Z")};
   VaultKey key_ = VaultKey::Generate();
   std::unique_ptr<store::Database> db_;
@@ -61,7 +57,7 @@ TEST_F(VaultTest, KeepsSecretsThatOnlyTheKeyOpensAndNoPlaintextReachesTheFile) {
   EXPECT_EQ(bytes.find("courier"), std::string::npos);
   EXPECT_EQ(bytes.find("other member"), std::string::npos);
 
-  db_ = std::move(*store::OpenSqlite({.path = dir_ / "loyalty.db"}));
+  Reopen();
   // Another key is refused at once, naming the key that sealed the entries ...
   auto wrong = Vault::Open(*db_, VaultKey::Generate(), clock_);
   ASSERT_FALSE(wrong.has_value());
@@ -130,7 +126,8 @@ TEST_F(VaultTest, DigestsAreKeyedAndStable) {
   EXPECT_EQ(*vault_->Digest("email:ann@example.com"), digest);
   EXPECT_NE(*vault_->Digest("email:bob@example.com"), digest);
   // Another store's vault has its own lookup key: the same value gives another digest.
-  auto other_db = std::move(*store::OpenSqlite({.path = dir_ / "other.db", .durability = store::Durability::kNormal}));
+  ::loyalty::testing::TestStore other_store;
+  auto other_db = std::move(*other_store.Open());
   auto other = std::move(*Vault::Open(*other_db, key_, clock_));
   EXPECT_NE(*other->Digest("email:ann@example.com"), digest);
   // A vault opened without the key check by a key that did not seal the lookup key cannot
