@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "group_commit.hpp"
+#include "idle_pool.hpp"
 
 namespace loyalty::store {
 
@@ -468,7 +469,7 @@ class PostgresDatabase final : public Database {
       // Lost with its connection; the session is dropped below.
     }
     snapshot.reset();
-    if (session->conn().is_open()) ReleaseReader(std::move(session));
+    if (session->conn().is_open()) readers_.Return(std::move(session));
     return status;
   }
 
@@ -493,20 +494,8 @@ class PostgresDatabase final : public Database {
 
  private:
   Result<std::unique_ptr<PgSession>> AcquireReader() {
-    {
-      std::lock_guard lock(readers_mu_);
-      if (!readers_.empty()) {
-        auto session = std::move(readers_.back());
-        readers_.pop_back();
-        return session;
-      }
-    }
+    if (auto session = readers_.Take()) return session;
     return PgSession::Connect(options_, /*writer=*/false);
-  }
-
-  void ReleaseReader(std::unique_ptr<PgSession> session) {
-    std::lock_guard lock(readers_mu_);
-    if (static_cast<int>(readers_.size()) < options_.read_connections) readers_.push_back(std::move(session));
   }
 
   const PostgresOptions options_;
@@ -514,8 +503,7 @@ class PostgresDatabase final : public Database {
   internal::GroupCommit commits_;
   std::counting_semaphore<> reader_slots_;
 
-  std::mutex readers_mu_;
-  std::vector<std::unique_ptr<PgSession>> readers_;  // GUARDED_BY(readers_mu_)
+  internal::IdlePool<PgSession> readers_{options_.read_connections};
 };
 
 bool ValidSchemaName(std::string_view name) {

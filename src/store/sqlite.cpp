@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "group_commit.hpp"
+#include "idle_pool.hpp"
 
 namespace loyalty::store {
 
@@ -250,29 +251,20 @@ class SqliteDatabase final : public Database {
 
  private:
   Result<std::unique_ptr<Connection>> AcquireReader() {
-    {
-      std::lock_guard lock(readers_mu_);
-      if (!readers_.empty()) {
-        auto conn = std::move(readers_.back());
-        readers_.pop_back();
-        return conn;
-      }
-    }
+    if (auto conn = readers_.Take()) return conn;
     return Connection::Open(options_, /*read_only=*/true);
   }
 
   void ReleaseReader(std::unique_ptr<Connection> conn) {
     if (!conn->InAutocommit()) return;  // a read that could not end its transaction: discard
-    std::lock_guard lock(readers_mu_);
-    if (static_cast<int>(readers_.size()) < options_.read_connections) readers_.push_back(std::move(conn));
+    readers_.Return(std::move(conn));
   }
 
   const SqliteOptions options_;
   SqliteWriter writer_;
   internal::GroupCommit commits_;
 
-  std::mutex readers_mu_;
-  std::vector<std::unique_ptr<Connection>> readers_;  // GUARDED_BY(readers_mu_)
+  internal::IdlePool<Connection> readers_{options_.read_connections};
 };
 
 }  // namespace
