@@ -118,6 +118,15 @@ INSERT INTO decision_settings (name, doc, updated_at, updated_by)
 UPDATE decision_settings SET doc = json_set(doc, '$.tier_change_risk', 'low')
   WHERE name = 'policy' AND json_extract(doc, '$.tier_change_risk') IS NULL;
 )sql";
+constexpr std::string_view kSchemaV5Postgres = R"sql(
+INSERT INTO decision_settings (name, doc, updated_at, updated_by)
+  SELECT 'automation',
+         '{"action":"move","settings":{"phase":"dynamic","strategies":{}},"reason":"upgrade: the program ran fully automatic before automation phases"}',
+         CAST(EXTRACT(EPOCH FROM now()) * 1000 AS BIGINT), 'upgrade'
+  WHERE EXISTS (SELECT 1 FROM decisions) OR EXISTS (SELECT 1 FROM decision_experiments WHERE running = 1);
+UPDATE decision_settings SET doc = CAST(jsonb_set(CAST(doc AS jsonb), '{tier_change_risk}', '"low"') AS TEXT)
+  WHERE name = 'policy' AND CAST(doc AS jsonb) -> 'tier_change_risk' IS NULL;
+)sql";
 
 // An offer a reviewer chose in place of one the decision routed to review: the rank it replaces.
 constexpr std::string_view kSchemaV6 = "ALTER TABLE decision_items ADD COLUMN replaces INTEGER";
@@ -126,7 +135,8 @@ constexpr store::Migration kMigrations[] = {{1, "decisions, offers, experiments,
                                             {2, "recommended product per offer made", kSchemaV2},
                                             {3, "routed offers and their releases", kSchemaV3},
                                             {4, "automation phase and risk class", kSchemaV4},
-                                            {5, "programs deciding before phases keep running as they did", kSchemaV5},
+                                            {5, "programs deciding before phases keep running as they did", kSchemaV5,
+                                             kSchemaV5Postgres},
                                             {6, "offers chosen by reviewers", kSchemaV6}};
 
 std::string JoinReasons(const std::vector<std::string>& reasons) {
@@ -856,8 +866,8 @@ Result<bool> DecisionLog::RecordRejection(Transaction& tx, const RoutedOffer& of
   // Its id names the offer's rank, which reporters' ids never do.
   LOYALTY_ASSIGN_OR_RETURN(
       const int64_t inserted,
-      tx.Execute("INSERT OR IGNORE INTO decision_outcomes (id, decision, offer, type, at, value_minor, response) "
-                 "VALUES (?1, ?2, ?3, 'rejected', ?4, 0, 0)",
+      tx.Execute("INSERT INTO decision_outcomes (id, decision, offer, type, at, value_minor, response) "
+                 "VALUES (?1, ?2, ?3, 'rejected', ?4, 0, 0) ON CONFLICT DO NOTHING",
                  {"review:" + offer.decision + ":" + std::to_string(offer.rank), offer.decision, offer.offer,
                   core::ToUnixMillis(offer.at)}));
   return inserted == 1;
@@ -927,11 +937,14 @@ Status DecisionLog::Restore(Decider& decider) {
 
 Result<std::vector<DecisionLog::FirstDecision>> DecisionLog::FirstDecisions(core::Timestamp from, core::Timestamp to) {
   return db_.ReadValue<std::vector<FirstDecision>>([&](Transaction& tx) -> Result<std::vector<FirstDecision>> {
-    // With min() the only aggregate, SQLite takes the bare column (holdout) from the row that
-    // holds the minimum: the first decision's own assignment.
-    LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT member, min(at), holdout FROM decisions "
-                                                 "WHERE at >= ?1 AND at < ?2 GROUP BY member",
-                                                 {core::ToUnixMillis(from), core::ToUnixMillis(to)}));
+    // The first decision of each member in the window, with its own holdout assignment (of
+    // decisions made in the same millisecond, the one with the lowest id).
+    LOYALTY_ASSIGN_OR_RETURN(
+        auto rows, tx.Query("SELECT d.member, d.at, d.holdout FROM decisions d "
+                            "JOIN (SELECT member, MIN(at) AS first_at FROM decisions WHERE at >= ?1 AND at < ?2 "
+                            "GROUP BY member) f ON f.member = d.member AND d.at = f.first_at "
+                            "WHERE d.id = (SELECT MIN(e.id) FROM decisions e WHERE e.member = d.member AND e.at = d.at)",
+                            {core::ToUnixMillis(from), core::ToUnixMillis(to)}));
     std::vector<FirstDecision> out;
     out.reserve(rows.size());
     for (const auto& row : rows) out.push_back({row.Text(0), core::FromUnixMillis(row.Int(1)), row.Int(2) != 0});

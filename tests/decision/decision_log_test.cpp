@@ -6,12 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 #include <thread>
 
-#include "loyalty/store/sqlite.hpp"
-#include "support/temp_dir.hpp"
+#include "support/test_store.hpp"
 
 namespace loyalty::decision {
 namespace {
@@ -26,7 +26,9 @@ class DecisionLogTest : public ::testing::Test {
   void Reopen() {
     log_.reset();
     db_.reset();
-    db_ = *store::OpenSqlite({.path = dir_ / "program.db", .durability = store::Durability::kNormal});
+    auto db = store_.Open();
+    ASSERT_TRUE(db) << db.error().message;
+    db_ = std::move(*db);
     auto log = DecisionLog::Open(*db_, clock_);
     ASSERT_TRUE(log) << log.error().message;
     log_ = std::move(*log);
@@ -61,7 +63,7 @@ class DecisionLogTest : public ::testing::Test {
     return decider;
   }
 
-  testing::TempDir dir_;
+  testing::TestStore store_;
   core::ManualClock clock_{kStart};
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<DecisionLog> log_;
@@ -164,6 +166,34 @@ TEST_F(DecisionLogTest, APhaseAndEachOffersRiskAreKeptWithTheDecision) {
   ASSERT_EQ(routed->size(), 1u);
   EXPECT_EQ((*routed)[0].risk, "medium");
   EXPECT_EQ((*routed)[0].risk_reasons, std::vector<std::string>{"tier_change"});
+}
+
+// The holdout comparison reads each member's first decision in a window with the holdout
+// assignment that decision itself carried.
+TEST_F(DecisionLogTest, FirstDecisionsCarryTheirOwnHoldoutAssignment) {
+  ASSERT_TRUE(log_->PutOffer(MakeOffer({{"id", "a"}, {"kind", "bonus_points"}, {"channels", {"email"}}, {"points", 100}}), "ann"));
+  ASSERT_TRUE(PutPolicyWithoutHoldout());
+  auto decider = Load();
+  auto record = [&](const std::string& member, std::chrono::minutes after, bool holdout) {
+    Decision d = decider->Decide(Member(member), {.at = kStart + after}, Strategy::kRules);
+    d.holdout = holdout;
+    ASSERT_TRUE(log_->Record(d, {}, 0));
+  };
+  record("m1", std::chrono::minutes(0), true);   // before the window
+  record("m1", std::chrono::minutes(10), false);  // m1's first in the window
+  record("m1", std::chrono::minutes(20), true);
+  record("m2", std::chrono::minutes(30), true);
+  record("m2", std::chrono::minutes(40), false);
+  record("m3", std::chrono::minutes(90), false);  // after the window
+  auto firsts = log_->FirstDecisions(kStart + std::chrono::minutes(5), kStart + std::chrono::minutes(60));
+  ASSERT_TRUE(firsts) << firsts.error().message;
+  std::sort(firsts->begin(), firsts->end(), [](const auto& a, const auto& b) { return a.member < b.member; });
+  ASSERT_EQ(firsts->size(), 2u);
+  EXPECT_EQ((*firsts)[0].member, "m1");
+  EXPECT_EQ((*firsts)[0].at, kStart + std::chrono::minutes(10));
+  EXPECT_FALSE((*firsts)[0].holdout);
+  EXPECT_EQ((*firsts)[1].member, "m2");
+  EXPECT_TRUE((*firsts)[1].holdout);
 }
 
 TEST_F(DecisionLogTest, OutcomesAreIdempotentAttributedAndTeachTheBandit) {
