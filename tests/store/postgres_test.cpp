@@ -18,6 +18,8 @@ TEST(PostgresDdl, ReadsThePortableDialect) {
   EXPECT_EQ(PostgresDdl("CREATE TABLE realms (texts TEXT DEFAULT 'INTEGER', x INTEGER) -- REAL\n"),
             "CREATE TABLE realms (texts TEXT COLLATE \"C\" DEFAULT 'INTEGER', x BIGINT) -- REAL\n");
   EXPECT_EQ(PostgresDdl("INSERT INTO t VALUES ('it''s INTEGER')"), "INSERT INTO t VALUES ('it''s INTEGER')");
+  // A cast takes no collation.
+  EXPECT_EQ(PostgresDdl("UPDATE t SET s = CAST(n AS text)"), "UPDATE t SET s = CAST(n AS text)");
   // A composite key is not a generated one.
   EXPECT_EQ(PostgresDdl("a INTEGER NOT NULL, PRIMARY KEY (a)"), "a BIGINT NOT NULL, PRIMARY KEY (a)");
 }
