@@ -377,7 +377,6 @@ class PgWriter final : public internal::WriterConnection {
   PgWriter(PostgresOptions options, std::unique_ptr<PgSession> session)
       : options_(std::move(options)), session_(std::move(session)), tx_(std::make_unique<PgTransaction>(*session_, nullptr)) {}
 
-  PgSession& session() { return *session_; }
   Transaction& transaction() override { return *tx_; }
 
   Status Begin() override {
