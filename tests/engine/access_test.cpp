@@ -5,12 +5,11 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "loyalty/store/sqlite.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_store.hpp"
 
 namespace loyalty::engine {
 namespace {
@@ -18,11 +17,11 @@ namespace {
 class AccessTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = std::move(*store::OpenSqlite({.path = dir_ / "access.db"}));
+    db_ = std::move(*store_.Open());
     access_ = std::move(*Access::Open(*db_, clock_));
   }
 
-  ::loyalty::testing::TempDir dir_;
+  ::loyalty::testing::TestStore store_;
   core::ManualClock clock_{*core::ParseTimestamp("2026-06-01T09:00:00Z")};
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<Access> access_;
@@ -73,7 +72,7 @@ TEST_F(AccessTest, ARevocationByAnotherProcessTakesEffectWithinASecond) {
   ASSERT_TRUE(access_->Authenticate(key->secret));  // now remembered for a second
 
   // The CLI revokes the key through its own connection while the server runs.
-  auto cli_db = store::OpenSqlite({.path = dir_ / "access.db"});
+  auto cli_db = store_.Open();
   ASSERT_TRUE(cli_db);
   auto cli = Access::Open(**cli_db, clock_);
   ASSERT_TRUE(cli);
@@ -89,13 +88,7 @@ TEST_F(AccessTest, TheStoreNeverHoldsAKeyAsItIs) {
   auto key = access_->IssueKey("ann", "");
   ASSERT_TRUE(key);
   db_.reset();  // flush and close
-  std::string bytes;
-  for (const char* name : {"access.db", "access.db-wal"}) {
-    std::ifstream in(dir_ / name, std::ios::binary);
-    std::stringstream all;
-    all << in.rdbuf();
-    bytes += all.str();
-  }
+  const std::string bytes = store_.StoredBytes();
   ASSERT_FALSE(bytes.empty());
   EXPECT_EQ(bytes.find(key->secret), std::string::npos);
   EXPECT_EQ(bytes.find(key->secret.substr(10)), std::string::npos);  // not even its unshown part

@@ -8,6 +8,7 @@
 #include "loyalty/engine/platform.hpp"
 #include "loyalty/store/sqlite.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_store.hpp"
 
 namespace loyalty::engine {
 namespace {
@@ -19,7 +20,7 @@ using core::Json;
 class DecisionsTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    db_ = std::move(*store::OpenSqlite({.path = dir_ / "decisions.db", .durability = store::Durability::kNormal}));
+    db_ = std::move(*store_.Open());
     PlatformOptions options;
     options.buffered_decision_log = GetParam();
     auto platform = Platform::Open(*db_, std::move(options), clock_);
@@ -45,6 +46,8 @@ class DecisionsTest : public ::testing::TestWithParam<bool> {
   }
 
   ::loyalty::testing::TempDir dir_;
+
+  ::loyalty::testing::TestStore store_;
   core::ManualClock clock_{*core::ParseTimestamp("2026-05-20T12:00:00Z")};
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<Platform> platform_;

@@ -9,6 +9,7 @@
 #include "loyalty/engine/platform.hpp"
 #include "loyalty/store/sqlite.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_store.hpp"
 
 namespace loyalty::engine {
 namespace {
@@ -34,7 +35,7 @@ Json Consent(const std::string& id, const std::string& member, const std::string
 class EventRetentionTest : public ::testing::Test {
  protected:
   void Open(RetentionPolicy policy) {
-    db_ = std::move(*store::OpenSqlite({.path = dir_ / "retention.db", .durability = store::Durability::kNormal}));
+    db_ = std::move(*store_.Open());
     auto platform = Platform::Open(*db_, {.default_region = "GB", .retention = policy}, clock_);
     ASSERT_TRUE(platform) << platform.error().message;
     platform_ = std::move(*platform);
@@ -66,6 +67,8 @@ class EventRetentionTest : public ::testing::Test {
   int64_t EventCount() { return *platform_->event_log().Count(); }
 
   ::loyalty::testing::TempDir dir_;
+
+  ::loyalty::testing::TestStore store_;
   core::ManualClock clock_{*core::ParseTimestamp("2026-05-20T12:00:00Z")};
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<Platform> platform_;

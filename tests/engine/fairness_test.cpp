@@ -17,6 +17,7 @@
 #include "loyalty/sim/simulator.hpp"
 #include "loyalty/store/sqlite.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_store.hpp"
 
 namespace loyalty::engine {
 namespace {
@@ -26,7 +27,7 @@ using core::Json;
 class FairnessTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = std::move(*store::OpenSqlite({.path = dir_ / "fair.db", .durability = store::Durability::kNormal}));
+    db_ = std::move(*store_.Open());
     PlatformOptions options;
     options.vault_key = key_;  // the same key when the test opens the store again
     auto platform = Platform::Open(*db_, std::move(options), clock_);
@@ -66,6 +67,8 @@ class FairnessTest : public ::testing::Test {
   }
 
   ::loyalty::testing::TempDir dir_;
+
+  ::loyalty::testing::TestStore store_;
   privacy::VaultKey key_ = privacy::VaultKey::Generate();
   core::ManualClock clock_{*core::ParseTimestamp("2026-06-01T12:00:00Z")};
   std::unique_ptr<store::Database> db_;

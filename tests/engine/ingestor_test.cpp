@@ -10,6 +10,7 @@
 #include "loyalty/store/sqlite.hpp"
 #include "support/store_files.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_store.hpp"
 
 namespace loyalty::engine {
 namespace {
@@ -19,7 +20,7 @@ using core::Json;
 class IngestorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = std::move(*store::OpenSqlite({.path = dir_ / "ingest.db", .durability = store::Durability::kNormal}));
+    db_ = std::move(*store_.Open());
     platform_ = std::move(*Platform::Open(*db_, {}, clock_));
     ledger_ = &platform_->ledger();
     log_ = &platform_->event_log();
@@ -48,6 +49,8 @@ class IngestorTest : public ::testing::Test {
   int64_t Balance() { return ledger_->GetBalance(*core::MemberId::Parse("ana"))->total.value(); }
 
   ::loyalty::testing::TempDir dir_;
+
+  ::loyalty::testing::TestStore store_;
   core::ManualClock clock_{*core::ParseTimestamp("2026-05-01T12:00:00Z")};
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<Platform> platform_;

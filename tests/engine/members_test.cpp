@@ -12,6 +12,7 @@
 #include "loyalty/engine/platform.hpp"
 #include "loyalty/store/sqlite.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_store.hpp"
 
 namespace loyalty::engine {
 namespace {
@@ -38,7 +39,7 @@ class MembersTest : public ::testing::Test {
   void Open() {
     platform_.reset();
     db_.reset();
-    db_ = std::move(*store::OpenSqlite({.path = dir_ / "members.db", .durability = store::Durability::kNormal}));
+    db_ = std::move(*store_.Open());
     auto platform = Platform::Open(*db_, {.default_region = "GB"}, clock_);
     ASSERT_TRUE(platform) << platform.error().message;
     platform_ = std::move(*platform);
@@ -77,6 +78,8 @@ class MembersTest : public ::testing::Test {
   void ExpectInvariants() { ExpectLedgerInvariants(ledger()); }
 
   testing::TempDir dir_;
+
+  ::loyalty::testing::TestStore store_;
   core::ManualClock clock_{*core::ParseTimestamp("2026-05-01T12:00:00Z")};
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<Platform> platform_;
@@ -344,7 +347,7 @@ TEST_F(MembersTest, TrainingLeavesOutMembersWhoRefusedProfilingAndErasedMembers)
 class MergeChainTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = std::move(*store::OpenSqlite({.path = dir_ / "chain.db", .durability = store::Durability::kNormal}));
+    db_ = std::move(*store_.Open());
     platform_ = std::move(*Platform::Open(*db_, {}, clock_));
     for (const char* id : {"s", "a", "b"}) ASSERT_TRUE(platform_->members().Create(*MemberId::Parse(id), {}));
   }
@@ -361,6 +364,8 @@ class MergeChainTest : public ::testing::Test {
   void ExpectInvariants() { ExpectLedgerInvariants(platform_->ledger()); }
 
   testing::TempDir dir_;
+
+  ::loyalty::testing::TestStore store_;
   core::ManualClock clock_{*core::ParseTimestamp("2026-05-01T12:00:00Z")};
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<Platform> platform_;

@@ -1,4 +1,4 @@
-// Predictions on a simulated program loaded into a real SQLite store: churn trained on
+// Predictions on a simulated program loaded into a real store (SQLite, or PostgreSQL as postgres:PredictionsTest): churn trained on
 // point-in-time features beats the RFM recency rule, CLV fits the simulated purchases, scores
 // carry explanations and model versions, what-if moves the prediction, no event after the
 // cutoff reaches a training feature, and promote / rollback change what scores.
@@ -14,6 +14,7 @@
 #include "loyalty/sim/simulator.hpp"
 #include "loyalty/store/sqlite.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_store.hpp"
 
 namespace loyalty::engine {
 namespace {
@@ -33,7 +34,8 @@ class PredictionsTest : public ::testing::Test {
     config.seed = 11;
     config.start = clock_->Now() - std::chrono::days(365);
     ASSERT_TRUE(sim::Simulate(config, dir_->path() / "sim"));
-    db_ = std::move(*store::OpenSqlite({.path = *dir_ / "loyalty.db", .durability = store::Durability::kNormal})).release();
+    store_ = new testing::TestStore();
+    db_ = std::move(*store_->Open()).release();
     platform_ = std::move(*Platform::Open(*db_, PlatformOptions{}, *clock_)).release();
     ASSERT_TRUE(platform_->members().EnsureLiveFeatures());
     auto accepted = LoadSimulatedProgram(*platform_, dir_->path() / "sim");
@@ -42,6 +44,7 @@ class PredictionsTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete platform_;
     delete db_;
+    delete store_;
     delete clock_;
     delete dir_;
   }
@@ -58,11 +61,13 @@ class PredictionsTest : public ::testing::Test {
   }
 
   static testing::TempDir* dir_;
+  static testing::TestStore* store_;
   static core::ManualClock* clock_;
   static store::Database* db_;
   static Platform* platform_;
 };
 testing::TempDir* PredictionsTest::dir_ = nullptr;
+testing::TestStore* PredictionsTest::store_ = nullptr;
 core::ManualClock* PredictionsTest::clock_ = nullptr;
 store::Database* PredictionsTest::db_ = nullptr;
 Platform* PredictionsTest::platform_ = nullptr;

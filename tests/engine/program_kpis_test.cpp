@@ -8,6 +8,7 @@
 #include "loyalty/engine/platform.hpp"
 #include "loyalty/store/sqlite.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_store.hpp"
 
 namespace loyalty::engine {
 namespace {
@@ -17,7 +18,7 @@ using core::Json;
 class ProgramKpisTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = std::move(*store::OpenSqlite({.path = dir_ / "kpis.db", .durability = store::Durability::kNormal}));
+    db_ = std::move(*store_.Open());
     auto platform = Platform::Open(*db_, {.buffered_decision_log = false}, clock_);
     ASSERT_TRUE(platform) << platform.error().message;
     platform_ = std::move(*platform);
@@ -41,6 +42,8 @@ class ProgramKpisTest : public ::testing::Test {
   }
 
   ::loyalty::testing::TempDir dir_;
+
+  ::loyalty::testing::TestStore store_;
   core::ManualClock clock_{*core::ParseTimestamp("2026-03-15T12:00:00Z")};
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<Platform> platform_;

@@ -11,6 +11,7 @@
 #include "loyalty/engine/platform.hpp"
 #include "loyalty/store/sqlite.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_store.hpp"
 
 namespace loyalty::engine {
 namespace {
@@ -20,7 +21,7 @@ using core::Json;
 class ReviewsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = std::move(*store::OpenSqlite({.path = dir_ / "reviews.db", .durability = store::Durability::kNormal}));
+    db_ = std::move(*store_.Open());
     Open();
     ASSERT_TRUE(decisions().PutPolicy(Json{{"holdout_percent", 0},
                                            {"review_cost_minor", 100},
@@ -74,6 +75,8 @@ class ReviewsTest : public ::testing::Test {
   }
 
   ::loyalty::testing::TempDir dir_;
+
+  ::loyalty::testing::TestStore store_;
   core::ManualClock clock_{*core::ParseTimestamp("2026-05-20T12:00:00Z")};
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<Platform> platform_;

@@ -11,6 +11,7 @@
 #include "loyalty/store/sqlite.hpp"
 #include "support/store_files.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_store.hpp"
 
 namespace loyalty::engine {
 namespace {
@@ -23,7 +24,7 @@ MemberId M(std::string_view id) { return *MemberId::Parse(id); }
 class SubjectRequestsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = std::move(*store::OpenSqlite({.path = dir_ / "export.db", .durability = store::Durability::kNormal}));
+    db_ = std::move(*store_.Open());
     auto platform = Platform::Open(*db_, {.default_region = "GB"}, clock_);
     ASSERT_TRUE(platform) << platform.error().message;
     platform_ = std::move(*platform);
@@ -77,6 +78,8 @@ class SubjectRequestsTest : public ::testing::Test {
   }
 
   ::loyalty::testing::TempDir dir_;
+
+  ::loyalty::testing::TestStore store_;
   core::ManualClock clock_{*core::ParseTimestamp("2026-05-20T12:00:00Z")};
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<Platform> platform_;

@@ -13,6 +13,7 @@
 #include "loyalty/engine/platform.hpp"
 #include "loyalty/store/sqlite.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_store.hpp"
 
 namespace loyalty::engine {
 namespace {
@@ -22,7 +23,7 @@ using core::Json;
 class TextSignalsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = std::move(*store::OpenSqlite({.path = dir_ / "text.db", .durability = store::Durability::kNormal}));
+    db_ = std::move(*store_.Open());
     platform_ = std::move(*Platform::Open(*db_, {}, clock_));
     ASSERT_TRUE(platform_->ledger().CreateMember(Ana()));
   }
@@ -40,6 +41,8 @@ class TextSignalsTest : public ::testing::Test {
   }
 
   ::loyalty::testing::TempDir dir_;
+
+  ::loyalty::testing::TestStore store_;
   core::ManualClock clock_{*core::ParseTimestamp("2026-05-20T12:00:00Z")};
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<Platform> platform_;

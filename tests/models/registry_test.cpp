@@ -4,6 +4,7 @@
 
 #include "loyalty/store/sqlite.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_store.hpp"
 
 namespace loyalty::models {
 namespace {
@@ -11,7 +12,7 @@ namespace {
 class RegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = std::move(*store::OpenSqlite({.path = dir_ / "models.db", .durability = store::Durability::kNormal}));
+    db_ = std::move(*store_.Open());
     registry_ = std::move(*ModelRegistry::Open(*db_, clock_));
   }
   ModelVersion Register(const std::string& kind, double auc) {
@@ -23,6 +24,8 @@ class RegistryTest : public ::testing::Test {
   std::string Champion(const std::string& kind) { return registry_->ByAlias(kind, "champion")->name(); }
 
   testing::TempDir dir_;
+
+  ::loyalty::testing::TestStore store_;
   core::ManualClock clock_{*core::ParseTimestamp("2026-01-01")};
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<ModelRegistry> registry_;
