@@ -10,7 +10,7 @@
 #include "loyalty/core/config.hpp"
 #include "loyalty/core/logging.hpp"
 #include "loyalty/oversight/audit_log.hpp"
-#include "loyalty/store/sqlite.hpp"
+#include "loyalty/store/configured.hpp"
 
 namespace loyalty::cli {
 
@@ -31,30 +31,17 @@ core::Result<std::unique_ptr<Context>> Context::Open(const GlobalOptions& option
   LOYALTY_ASSIGN_OR_RETURN(context->config_, LoadCliConfig(options));
   const core::Json& config = context->config_;
 
-  const core::Json store_section = config.value("store", core::Json::object());
-  LOYALTY_TRY(core::RejectUnknownFields(store_section, {"durability", "busy_timeout_ms"}, "store"));
-  store::SqliteOptions sqlite;
-  LOYALTY_ASSIGN_OR_RETURN(auto durability, core::OptionalString(store_section, "durability", "store"));
-  if (durability) {
-    auto parsed = store::ParseDurability(*durability);
-    if (!parsed) return core::Wrap(parsed.error(), "store.durability");
-    sqlite.durability = *parsed;
-  }
-  LOYALTY_ASSIGN_OR_RETURN(auto busy, core::OptionalInt(store_section, "busy_timeout_ms", "store"));
-  if (busy) sqlite.busy_timeout_ms = static_cast<int>(*busy);
-
+  // The data directory holds the SQLite store, and on either backend the default vault key file.
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec) {
     return Fail(ErrorCode::kInvalidArgument,
                 "cannot create data directory '" + options.data_dir.string() + "': " + ec.message());
   }
-  sqlite.path = options.data_dir / "loyalty.db";
-  LOYALTY_ASSIGN_OR_RETURN(context->db_, store::OpenSqlite(sqlite));
-  core::Log(core::LogLevel::kInfo, "store.open",
-            {{"backend", context->db_->backend()},
-             {"path", sqlite.path.string()},
-             {"durability", sqlite.durability == store::Durability::kFull ? "full" : "normal"}});
+  LOYALTY_ASSIGN_OR_RETURN(auto opened,
+                           store::OpenConfigured(config.value("store", core::Json::object()), options.data_dir));
+  context->db_ = std::move(opened.db);
+  core::Log(core::LogLevel::kInfo, "store.open", opened.description);
 
   if (options.now) {
     LOYALTY_ASSIGN_OR_RETURN(auto now, core::ParseTimestamp(*options.now));

@@ -58,7 +58,10 @@ auto Guarded(std::string_view what, F&& body) -> decltype(body()) {
     // Deadlocks and serialisation failures (not sql_errors in libpqxx 6): retry.
     return std::unexpected(Error{ErrorCode::kUnavailable, "postgres: " + std::string(what) + ": " + FirstLine(e.what())});
   } catch (const pqxx::broken_connection& e) {
-    return std::unexpected(Error{ErrorCode::kUnavailable, "postgres: connection lost: " + FirstLine(e.what())});
+    const bool connecting = what == "connect" || what == "schema";
+    const std::string_view failure = connecting ? "cannot connect" : "connection lost";
+    return std::unexpected(
+        Error{ErrorCode::kUnavailable, "postgres: " + std::string(failure) + ": " + FirstLine(e.what())});
   } catch (const pqxx::in_doubt_error& e) {
     return std::unexpected(
         Error{ErrorCode::kUnavailable, "postgres: the connection failed during commit; the outcome is unknown"});
