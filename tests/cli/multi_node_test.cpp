@@ -1,0 +1,239 @@
+// Two `loyalty serve` nodes on one PostgreSQL store, as a load balancer would use them: clients
+// post purchase events to both; one node is killed (SIGKILL) mid-stream and restarted, and a
+// client whose request failed resends it to the other node. Afterwards every acknowledged
+// event is in the event log exactly once, every purchase posted exactly once, and the ledger
+// balances. Runs as postgres:MultiNode (ctest starts the server).
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "loyalty/core/json.hpp"
+#include "server/http_client.hpp"
+#include "support/test_store.hpp"
+
+namespace loyalty::cli {
+namespace {
+
+using core::Json;
+using server::testing::HttpClient;
+using server::testing::HttpReply;
+
+// One `loyalty serve` process on its own data directory and an ephemeral port.
+class Node {
+ public:
+  Node(std::filesystem::path data_dir, std::map<std::string, std::string> env)
+      : data_dir_(std::move(data_dir)), env_(std::move(env)) {}
+  ~Node() { Kill(); }
+
+  // Starts the process and waits for its banner; returns false (with the reason logged) if
+  // it does not come up.
+  bool Start() {
+    int out[2];
+    if (pipe(out) != 0) return false;
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], STDOUT_FILENO);
+      close(out[0]);
+      close(out[1]);
+      unsetenv("LOYALTY_TEST_POSTGRES_URL_FILE");
+      for (const auto& [name, value] : env_) setenv(name.c_str(), value.c_str(), 1);
+      const std::string dir = data_dir_.string();
+      const std::string log = (data_dir_ / "serve.log").string();
+      freopen(log.c_str(), "a", stderr);
+      execl(LOYALTY_BINARY, LOYALTY_BINARY, "serve", "--data-dir", dir.c_str(), "--port", "0", "--log-level", "warn",
+            nullptr);
+      _exit(127);
+    }
+    close(out[1]);
+    FILE* child_out = fdopen(out[0], "r");
+    char line[256] = {};
+    const bool started = fgets(line, sizeof line, child_out) != nullptr;
+    fclose(child_out);  // the node writes nothing else to stdout before it stops
+    const std::string banner = line;
+    if (!started || banner.rfind("loyalty serving on http://127.0.0.1:", 0) != 0) {
+      ADD_FAILURE() << "the node did not start: '" << banner << "' (see " << (data_dir_ / "serve.log") << ")";
+      return false;
+    }
+    port_ = std::stoi(banner.substr(banner.rfind(':') + 1));
+    return true;
+  }
+
+  void Kill() {
+    if (pid_ <= 0) return;
+    port_ = 0;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+  int port() const { return port_.load(); }
+
+ private:
+  std::filesystem::path data_dir_;
+  std::map<std::string, std::string> env_;
+  pid_t pid_ = -1;
+  std::atomic<int> port_{0};
+};
+
+constexpr int kMembers = 24;
+constexpr int kBatches = 40;  // per client
+constexpr int kBatchSize = 5;
+
+std::string MemberName(int i) { return "m" + std::to_string(i); }
+
+// A batch of purchases; event i of it buys (i + 1) items at 3.00, so earns are easy to tell apart.
+std::string PurchaseBatch(int client, int batch, std::vector<std::string>& ids) {
+  Json events = Json::array();
+  for (int i = 0; i < kBatchSize; ++i) {
+    const std::string id = "c" + std::to_string(client) + "-b" + std::to_string(batch) + "-" + std::to_string(i);
+    ids.push_back(id);
+    events.push_back({{"id", id},
+                      {"type", "purchase"},
+                      {"member", MemberName((batch * kBatchSize + i + client) % kMembers)},
+                      {"at", "2026-03-01T10:00:00Z"},
+                      {"channel", "pos"},
+                      {"properties", {{"order", id}, {"lines", {{{"sku", "SKU-1"}, {"quantity", i + 1}, {"unit_price", "3.00"}}}}}}});
+  }
+  return events.dump();
+}
+
+class MultiNodeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!store_.postgres()) GTEST_SKIP() << "runs as postgres:MultiNode";
+    const auto& pg = *store_.postgres_options();
+    env_ = {{"LOYALTY_STORE__BACKEND", "postgres"},
+            {"LOYALTY_STORE__URL", pg.url},
+            {"LOYALTY_STORE__SCHEMA", pg.schema},
+            {"LOYALTY_STORE__READ_CONNECTIONS", "2"},
+            {"LOYALTY_SERVER__AUTH", "off"},
+            {"LOYALTY_SERVER__WORKER_THREADS", "8"},
+            // Every node seals and opens the same vault: one key for all.
+            {"LOYALTY_PRIVACY__VAULT_KEY", "7c1f0c2a9e4b3d5f6a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f"}};
+    for (int i = 0; i < 2; ++i) {
+      std::filesystem::create_directories(store_.dir().path() / ("node" + std::to_string(i)));
+      nodes_.push_back(std::make_unique<Node>(store_.dir().path() / ("node" + std::to_string(i)), env_));
+    }
+  }
+
+  // Sends to `preferred` and, while that fails (connection refused or dropped, 5xx, 429), to
+  // whichever node is up; returns the first definite answer.
+  HttpReply SendUntilAnswered(size_t preferred, const std::string& method, const std::string& target,
+                              const std::string& body) {
+    for (int attempt = 0; attempt < 400; ++attempt) {
+      const int port = nodes_[(preferred + attempt) % nodes_.size()]->port();
+      if (port != 0) {
+        try {
+          HttpClient client(static_cast<uint16_t>(port));
+          HttpReply reply = client.Send(method, target, body);
+          if (reply.status < 500 && reply.status != 429) return reply;
+        } catch (const std::exception&) {
+          // The node died under the request: it may or may not have kept it; resending is safe.
+        }
+      }
+      ++failovers_;
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    ADD_FAILURE() << "no node answered " << method << " " << target;
+    return {};
+  }
+
+  ::loyalty::testing::TestStore store_;
+  std::map<std::string, std::string> env_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+  std::atomic<int> failovers_{0};
+};
+
+TEST_F(MultiNodeTest, EveryAcknowledgedEventAndPostingSurvivesAKilledNodeExactlyOnce) {
+  for (auto& node : nodes_) ASSERT_TRUE(node->Start());
+  for (int m = 0; m < kMembers; ++m) {
+    const HttpReply created =
+        SendUntilAnswered(m % 2, "POST", "/v1/members", Json{{"id", MemberName(m)}}.dump());
+    ASSERT_EQ(created.status, 201) << created.body;
+  }
+
+  // Two clients, one per node; node 0 is killed when both are a third of the way through.
+  std::atomic<int> sent{0};
+  std::vector<std::vector<std::string>> acknowledged(2);
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 2; ++c) {
+    clients.emplace_back([&, c] {
+      for (int b = 0; b < kBatches; ++b) {
+        std::vector<std::string> ids;
+        const std::string body = PurchaseBatch(c, b, ids);
+        const HttpReply reply = SendUntilAnswered(c, "POST", "/v1/events", body);
+        EXPECT_EQ(reply.status, 200) << reply.body;
+        EXPECT_EQ(reply.json()["rejected"], 0) << reply.body;
+        if (reply.status == 200) acknowledged[c].insert(acknowledged[c].end(), ids.begin(), ids.end());
+        ++sent;
+      }
+    });
+  }
+  while (sent.load() < 2 * kBatches / 3) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  nodes_[0]->Kill();
+  const int sent_before_the_kill = sent.load();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(nodes_[0]->Start());  // the restarted node serves again, on a new port
+  for (auto& client : clients) client.join();
+  EXPECT_LT(sent_before_the_kill, 2 * kBatches) << "the node died after the traffic, not during it";
+  EXPECT_GT(failovers_.load(), 0) << "no request met the dead node";
+
+  // What the restarted node and the survivor both see.
+  std::set<std::string> expected;
+  for (const auto& ids : acknowledged) expected.insert(ids.begin(), ids.end());
+  ASSERT_EQ(expected.size(), size_t{2 * kBatches * kBatchSize});
+  std::multiset<std::string> logged;
+  std::multiset<std::string> posted;
+  int64_t balances = 0;
+  int64_t earned = 0;
+  for (int m = 0; m < kMembers; ++m) {
+    const std::string member = MemberName(m);
+    const HttpReply events = SendUntilAnswered(m % 2, "GET", "/v1/members/" + member + "/events?limit=1000", "");
+    ASSERT_EQ(events.status, 200) << events.body;
+    const Json logged_events = events.json();
+    for (const auto& event : logged_events) logged.insert(event["id"].get<std::string>());
+    const HttpReply statement =
+        SendUntilAnswered(m % 2, "GET", "/v1/members/" + member + "/statement?limit=500", "");
+    ASSERT_EQ(statement.status, 200) << statement.body;
+    const Json lines = statement.json()["lines"];
+    for (const auto& line : lines) {
+      ASSERT_EQ(line["kind"], "earn") << line.dump();
+      posted.insert(line["details"]["order"].get<std::string>());
+      earned += line["points"].get<int64_t>();
+    }
+    const HttpReply balance = SendUntilAnswered((m + 1) % 2, "GET", "/v1/members/" + member + "/balance", "");
+    ASSERT_EQ(balance.status, 200) << balance.body;
+    balances += balance.json()["total"].get<int64_t>();
+  }
+  EXPECT_EQ(logged.size(), expected.size()) << "an event logged twice, or lost";
+  EXPECT_EQ(std::set<std::string>(logged.begin(), logged.end()), expected);
+  EXPECT_EQ(posted.size(), expected.size()) << "a purchase posted twice, or not at all";
+  EXPECT_EQ(std::set<std::string>(posted.begin(), posted.end()), expected);
+  // Event i of each batch bought i + 1 items at 3.00: 3 points per item at the base rate.
+  int64_t bought = 0;
+  for (int i = 0; i < kBatchSize; ++i) bought += i + 1;
+  EXPECT_EQ(earned, 3 * bought * 2 * kBatches);
+  EXPECT_EQ(balances, earned);
+
+  // The ledger's own invariants, recomputed from the journal by the command line.
+  std::string command;
+  for (const auto& [name, value] : env_) command += name + "='" + value + "' ";
+  command += std::string(LOYALTY_BINARY) + " --data-dir " + (store_.dir().path() / "cli").string() + " ledger verify";
+  FILE* pipe = popen(("env -u LOYALTY_TEST_POSTGRES_URL_FILE " + command + " 2>&1").c_str(), "r");
+  std::string out(4096, '\0');
+  out.resize(fread(out.data(), 1, out.size(), pipe));
+  EXPECT_EQ(pclose(pipe), 0) << out;
+}
+
+}  // namespace
+}  // namespace loyalty::cli
