@@ -78,12 +78,18 @@ int main(int argc, char** argv) {
   });
 
   loyalty::cli::ServeOptions serve_options;
-  CLI::App* serve = app.add_subcommand("serve", "Serve the HTTP API and the dashboard on the embedded store (until SIGTERM)");
+  CLI::App* serve = app.add_subcommand("serve", "Serve the HTTP API and the dashboard (until SIGTERM)");
   serve->add_option("--address", serve_options.address, "Address to bind (default 127.0.0.1, config server.address)");
   serve->add_option("--port", serve_options.port, "Port to bind, 0 for any free port (default 8080, config server.port)");
   serve->add_option("--web-root", serve_options.web_root,
                     "The dashboard's built files (default web/dist of the sources, config server.web_root)");
   serve->callback([&] { run = [&] { return loyalty::cli::RunServe(options, serve_options); }; });
+
+  std::string worker_partitions;
+  CLI::App* worker = app.add_subcommand(
+      "worker", "Consume the event bus (NATS JetStream) on a multi-node program: features and triggered decisions (until SIGTERM)");
+  worker->add_option("--partitions", worker_partitions, "Partitions to consume, e.g. 0-3,6 (default all)");
+  worker->callback([&] { run = [&] { return loyalty::cli::RunWorker(options, worker_partitions); }; });
 
   loyalty::cli::AddLedgerCommands(app, options, run);
   loyalty::cli::AddImportCommands(app, options, run);

@@ -1,6 +1,6 @@
 #pragma once
-// `loyalty serve`: the HTTP API and the dashboard on the embedded store until SIGTERM or
-// SIGINT, then a graceful drain and exit 0.
+// `loyalty serve`: the HTTP API and the dashboard until SIGTERM or SIGINT, then a graceful
+// drain and exit 0. `loyalty worker`: the event bus's consumer on a multi-node program.
 
 #include <signal.h>
 
@@ -20,6 +20,10 @@ struct ServeOptions {
 };
 
 int RunServe(const GlobalOptions& options, const ServeOptions& serve);
+
+// `loyalty worker`: consumes the event bus's `partitions` ("0-3,6"; empty: all) until SIGTERM
+// or SIGINT: features, scores and the decisions events trigger (engine/bus_link.hpp).
+int RunWorker(const GlobalOptions& options, const std::string& partitions);
 
 // Blocks SIGINT and SIGTERM in the calling thread; call before any thread starts, so every
 // thread inherits the mask and ServePlatform alone receives them.

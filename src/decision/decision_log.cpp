@@ -131,13 +131,21 @@ UPDATE decision_settings SET doc = CAST(jsonb_set(CAST(doc AS jsonb), '{tier_cha
 // An offer a reviewer chose in place of one the decision routed to review: the rank it replaces.
 constexpr std::string_view kSchemaV6 = "ALTER TABLE decision_items ADD COLUMN replaces INTEGER";
 
+// The event that triggered a decision (a worker deciding on the bus's events): one decision per
+// event, however often the event is delivered. NULLs do not collide in a unique index.
+constexpr std::string_view kSchemaV7 = R"sql(
+ALTER TABLE decisions ADD COLUMN trigger_event TEXT;
+CREATE UNIQUE INDEX decisions_by_trigger ON decisions(trigger_event);
+)sql";
+
 constexpr store::Migration kMigrations[] = {{1, "decisions, offers, experiments, outcomes", kSchemaV1},
                                             {2, "recommended product per offer made", kSchemaV2},
                                             {3, "routed offers and their releases", kSchemaV3},
                                             {4, "automation phase and risk class", kSchemaV4},
                                             {5, "programs deciding before phases keep running as they did", kSchemaV5,
                                              kSchemaV5Postgres},
-                                            {6, "offers chosen by reviewers", kSchemaV6}};
+                                            {6, "offers chosen by reviewers", kSchemaV6},
+                                            {7, "the event that triggered a decision", kSchemaV7}};
 
 std::string JoinReasons(const std::vector<std::string>& reasons) {
   std::string out;
@@ -180,12 +188,13 @@ std::string TimeOrderedDecisionId() {
 }
 
 Status InsertDecision(Transaction& tx, const std::string& id, const Decision& d, const DecisionLog::Assignment& a,
-                      double covariate, const std::string& explanation) {
+                      double covariate, const std::string& explanation, const std::string& trigger) {
+  const std::optional<std::string> trigger_event = trigger.empty() ? std::nullopt : std::optional(trigger);
   LOYALTY_TRY(tx.Execute(
-      "INSERT INTO decisions (id, member, at, strategy, experiment, arm, holdout, covariate, explanation, phase) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+      "INSERT INTO decisions (id, member, at, strategy, experiment, arm, holdout, covariate, explanation, phase, "
+      "trigger_event) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
       {id, d.member, core::ToUnixMillis(d.at), StrategyName(d.strategy), a.experiment, a.arm, d.holdout ? 1 : 0,
-       covariate, explanation, PhaseName(d.phase)}));
+       covariate, explanation, PhaseName(d.phase), trigger_event}));
   for (size_t rank = 0; rank < d.offers.size(); ++rank) {
     const auto& o = d.offers[rank];
     LOYALTY_TRY(tx.Execute(
@@ -657,9 +666,10 @@ std::string ModelVersionsText(const Json& models) {
 
 std::string DecisionLog::NewId() { return TimeOrderedDecisionId(); }
 
-Result<std::string> DecisionLog::Record(const Decision& decision, const Assignment& assignment, double covariate) {
+Result<std::string> DecisionLog::Record(const Decision& decision, const Assignment& assignment, double covariate,
+                                        const std::string& trigger) {
   std::vector<Entry> one(1);
-  one[0] = {NewId(), decision, assignment, covariate, core::Dump(ExplanationJson(decision))};
+  one[0] = {NewId(), decision, assignment, covariate, core::Dump(ExplanationJson(decision)), trigger};
   LOYALTY_TRY(RecordBatch(one));
   return one[0].id;
 }
@@ -691,7 +701,7 @@ Status DecisionLog::RecordBatch(const std::vector<Entry>& entries) {
       // Rendered once, for the row and the trail, when the caller has not rendered it already.
       const std::string rendered = e.explanation.empty() ? core::Dump(ExplanationJson(e.decision)) : std::string();
       const std::string& explanation = e.explanation.empty() ? rendered : e.explanation;
-      LOYALTY_TRY(InsertDecision(tx, e.id, e.decision, e.assignment, e.covariate, explanation));
+      LOYALTY_TRY(InsertDecision(tx, e.id, e.decision, e.assignment, e.covariate, explanation, e.trigger));
       if (trail_) stored.push_back(StoredText(e, explanation));
     }
     if (trail_) LOYALTY_TRY(trail_(tx, entries, stored));
@@ -701,6 +711,14 @@ Status DecisionLog::RecordBatch(const std::vector<Entry>& entries) {
 
 Result<Json> DecisionLog::Get(const std::string& id) {
   return db_.ReadValue<Json>([&](Transaction& tx) { return StoredDecision(tx, id); });
+}
+
+Result<std::optional<std::string>> DecisionLog::TriggeredBy(const std::string& event) {
+  return db_.ReadValue<std::optional<std::string>>([&](Transaction& tx) -> Result<std::optional<std::string>> {
+    LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT id FROM decisions WHERE trigger_event = ?1", {event}));
+    if (rows.empty()) return std::optional<std::string>();
+    return std::optional<std::string>(rows[0].Text(0));
+  });
 }
 
 Result<Json> DecisionLog::ForMembers(std::span<const std::string> members) {

@@ -576,7 +576,22 @@ Decisions::Choice Decisions::ChooseStrategy(const std::string& member) const {
   return {decision::InShare(flag_.salt, member, flag_.share_percent) ? flag_.strategy : flag_.fallback, {}};
 }
 
-Result<Json> Decisions::Decide(const Json& body) {
+Result<Json> Decisions::Decide(const Json& body) { return DecideFor(body, ""); }
+
+Result<Json> Decisions::DecideOnEvent(const Json& body, const std::string& event) {
+  if (event.empty()) return Fail(ErrorCode::kInvalidArgument, "a triggered decision needs the event's id");
+  LOYALTY_ASSIGN_OR_RETURN(auto existing, log_->TriggeredBy(event));
+  if (!existing) return DecideFor(body, event);
+  return AlreadyDecided(*existing);
+}
+
+Result<Json> Decisions::AlreadyDecided(const std::string& id) {
+  LOYALTY_ASSIGN_OR_RETURN(Json made, log_->Get(id));
+  made["repeated"] = true;
+  return made;
+}
+
+Result<Json> Decisions::DecideFor(const Json& body, const std::string& trigger) {
   if (!body.is_object()) return Fail(ErrorCode::kInvalidArgument, "the request body must be a JSON object");
   LOYALTY_TRY(core::RejectUnknownFields(body, {"member", "channel", "k", "utc_offset_minutes", "cart_minor", "location", "dry_run",
                                                 "explain"}));
@@ -598,7 +613,7 @@ Result<Json> Decisions::Decide(const Json& body) {
   if (!request.context.reserve) {
     out["id"] = nullptr;
     out["dry_run"] = true;
-  } else if (writer_) {
+  } else if (writer_ && trigger.empty()) {
     std::string id = decision::DecisionLog::NewId();
     out["id"] = id;
     // The writer stores the explanation as answered and keeps only what the log's rows need:
@@ -606,11 +621,16 @@ Result<Json> Decisions::Decide(const Json& body) {
     std::string explanation = core::Dump(out["explanation"]);
     d.candidates = {};
     d.facts_used = {};  // the models stay: the audit trail names them
-    writer_->Add({std::move(id), std::move(d), choice.assignment, view.pre_period_spend_minor, std::move(explanation)});
+    writer_->Add({std::move(id), std::move(d), choice.assignment, view.pre_period_spend_minor, std::move(explanation), {}});
   } else {
-    auto id = log_->Record(d, choice.assignment, view.pre_period_spend_minor);
+    auto id = log_->Record(d, choice.assignment, view.pre_period_spend_minor, trigger);
     if (!id) {
       decider_.Release(d);
+      // Another delivery of the same event decided first: its decision stands.
+      if (id.error().code == ErrorCode::kConflict && !trigger.empty()) {
+        LOYALTY_ASSIGN_OR_RETURN(auto first, log_->TriggeredBy(trigger));
+        if (first) return AlreadyDecided(*first);
+      }
       return std::unexpected(id.error());
     }
     out["id"] = *id;
@@ -686,7 +706,7 @@ Result<Json> Decisions::DecideBatch(const Json& body) {
       sample.push_back(std::move(entry));
     }
     if (request.context.reserve) {
-      pending.push_back({decision::DecisionLog::NewId(), std::move(d), choice.assignment, view->pre_period_spend_minor, {}});
+      pending.push_back({decision::DecisionLog::NewId(), std::move(d), choice.assignment, view->pre_period_spend_minor, {}, {}});
     }
     if (pending.size() >= 1000) LOYALTY_TRY(flush());
   }

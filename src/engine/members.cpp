@@ -224,6 +224,14 @@ Status Members::ReplayFeatures(const MemberId& member) {
   return {};
 }
 
+Status Members::RefreshLiveFeatures(const MemberId& member) {
+  if (!live_features_ready()) return {};
+  auto lock = SharedIdentityLock();
+  const MemberId canonical = graph_.Resolve(member);
+  if (IsErasedProfile(canonical)) return {};
+  return ReplayFeatures(canonical);
+}
+
 Status Members::EnsureLiveFeatures() {
   if (live_features_ready()) return {};
   auto lock = ExclusiveIdentityLock();

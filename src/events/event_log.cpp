@@ -66,6 +66,13 @@ Result<std::vector<bool>> EventLog::Append(std::span<const Event> events) {
                       event.channel, properties, received}));
       inserted.push_back(changed == 1);
     }
+    if (append_hook_) {
+      std::vector<Event> added;
+      for (size_t i = 0; i < events.size(); ++i) {
+        if (inserted[i]) added.push_back(events[i]);
+      }
+      if (!added.empty()) LOYALTY_TRY(append_hook_(tx, added));
+    }
     return inserted;
   });
 }

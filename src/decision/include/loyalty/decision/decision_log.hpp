@@ -129,7 +129,7 @@ class DecisionLog {
   static std::string NewId();
   // Stores a decision; returns its id.
   [[nodiscard]] core::Result<std::string> Record(const Decision& decision, const Assignment& assignment,
-                                                 double covariate);
+                                                 double covariate, const std::string& trigger = "");
   struct Entry {
     std::string id;  // from NewId()
     Decision decision;
@@ -138,6 +138,9 @@ class DecisionLog {
     // The explanation as JSON text when the caller has rendered it already (an answered
     // decision); empty: rendered from `decision`.
     std::string explanation;
+    // The id of the event that triggered the decision, if one did: a second decision for the
+    // same event is refused as a conflict.
+    std::string trigger;
   };
   // Stores many decisions in one transaction (all or none).
   [[nodiscard]] core::Status RecordBatch(const std::vector<Entry>& entries);
@@ -151,6 +154,8 @@ class DecisionLog {
   void SetTrail(Trail trail) { trail_ = std::move(trail); }
   // The decision as made, with its outcomes. 404 when unknown.
   [[nodiscard]] core::Result<core::Json> Get(const std::string& id);
+  // The id of the decision the event `event` triggered, if any.
+  [[nodiscard]] core::Result<std::optional<std::string>> TriggeredBy(const std::string& event);
   // Every decision made for the given members, as Get shows them: each member's in time order.
   [[nodiscard]] core::Result<core::Json> ForMembers(std::span<const std::string> members);
   // Records an outcome and tells the bandits (through `decider`). 404 for an unknown

@@ -77,6 +77,10 @@ class Decisions {
   // "location", "dry_run", "explain"}. Returns the decision with its id, offers and (unless
   // "explain" is false) explanation; the log keeps the explanation either way.
   [[nodiscard]] core::Result<core::Json> Decide(const core::Json& request);
+  // A decision the event `event` (its id) triggered, as Decide, stored before it returns: a
+  // worker acknowledges the event after. The same event again returns the decision it
+  // triggered the first time, with "repeated": true, and reserves nothing.
+  [[nodiscard]] core::Result<core::Json> DecideOnEvent(const core::Json& request, const std::string& event);
   // A campaign: every member whose facts match "segment" (a rule; empty: everyone), or the
   // listed "members"; {"channel", "k", "dry_run", "limit"}. Returns counts per offer, channel
   // and routing and the first decisions.
@@ -132,6 +136,10 @@ class Decisions {
     std::string location;
   };
   [[nodiscard]] core::Result<Request> ParseRequest(const core::Json& body) const;
+  // Decide, triggered by the event `trigger` when not empty.
+  [[nodiscard]] core::Result<core::Json> DecideFor(const core::Json& body, const std::string& trigger);
+  // The stored decision `id`, marked as answering a repeated trigger.
+  [[nodiscard]] core::Result<core::Json> AlreadyDecided(const std::string& id);
   // What the decision knows about the member now.
   [[nodiscard]] core::Result<decision::MemberView> View(const core::MemberId& member, const Request& request);
   // A running experiment's arm for the member, else the strategy flag.

@@ -162,6 +162,9 @@ class Members {
   // commands that never read them (daily jobs, ledger commands) do not replay the log. Until
   // then ingestion only logs events; the build replays them.
   [[nodiscard]] core::Status EnsureLiveFeatures();
+  // Another process logged an event of `member` (a node of a multi-node program): rebuilds the
+  // live features of the profile it resolves to from the log. Nothing to do before the build.
+  [[nodiscard]] core::Status RefreshLiveFeatures(const MemberId& member);
   bool live_features_ready() const { return live_ready_.load(std::memory_order_acquire); }
 
   // Ingestion holds this shared for a batch; merges and the live-feature build hold it

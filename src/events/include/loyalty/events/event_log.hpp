@@ -22,6 +22,10 @@ class EventLog {
   // Appends the events in one transaction; for each, true when it was new and false when
   // its id was already in the log.
   [[nodiscard]] core::Result<std::vector<bool>> Append(std::span<const Event> events);
+  // Called inside each Append's transaction with the events that were new; its failure fails
+  // the append. Set once, before the first append (the event bus's outbox stages them).
+  using AppendHook = std::function<core::Status(store::Transaction&, std::span<const Event> added)>;
+  void SetAppendHook(AppendHook hook) { append_hook_ = std::move(hook); }
 
   // The member's events, newest first, before `before` (exclusive) when given.
   [[nodiscard]] core::Result<std::vector<Event>> ForMember(const core::MemberId& member,
@@ -76,6 +80,7 @@ class EventLog {
   EventLog(store::Database& db, const core::Clock& clock) : db_(db), clock_(clock) {}
   store::Database& db_;
   const core::Clock& clock_;
+  AppendHook append_hook_;
 };
 
 }  // namespace loyalty::events

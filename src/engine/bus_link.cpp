@@ -1,0 +1,242 @@
+#include "loyalty/engine/bus_link.hpp"
+
+#include <charconv>
+
+#include "loyalty/core/logging.hpp"
+#include "loyalty/decision/offers.hpp"
+
+namespace loyalty::engine {
+
+using core::ErrorCode;
+using core::Fail;
+using core::Json;
+
+namespace {
+
+core::Status ReadInt(const Json& section, std::string_view key, int low, int high, int& out) {
+  LOYALTY_ASSIGN_OR_RETURN(auto value, core::OptionalInt(section, key, "bus"));
+  if (!value) return {};
+  if (*value < low || *value > high) {
+    return Fail(ErrorCode::kInvalidArgument, "bus." + std::string(key) + " must be from " + std::to_string(low) +
+                                                 " to " + std::to_string(high));
+  }
+  out = static_cast<int>(*value);
+  return {};
+}
+
+core::Status ParseWorkerSection(const Json& config, BusOptions& options) {
+  const Json worker = config.value("worker", Json::object());
+  if (!worker.is_object()) return Fail(ErrorCode::kInvalidArgument, "[worker] must be a table");
+  LOYALTY_TRY(core::RejectUnknownFields(worker, {"decide_on", "channel"}, "worker"));
+  if (auto it = worker.find("decide_on"); it != worker.end()) {
+    if (!it->is_array()) return Fail(ErrorCode::kInvalidArgument, "worker.decide_on must be a list of event types");
+    options.decide_on.clear();
+    for (const auto& name : *it) {
+      if (!name.is_string()) return Fail(ErrorCode::kInvalidArgument, "worker.decide_on must be a list of event types");
+      auto type = events::ParseEventType(name.get<std::string>());
+      if (!type) return core::Wrap(type.error(), "worker.decide_on");
+      options.decide_on.insert(*type);
+    }
+  }
+  LOYALTY_ASSIGN_OR_RETURN(auto channel, core::OptionalString(worker, "channel", "worker"));
+  if (channel) {
+    if (auto parsed = decision::ParseChannel(*channel); !parsed) return core::Wrap(parsed.error(), "worker.channel");
+    options.channel = *channel;
+  }
+  return {};
+}
+
+}  // namespace
+
+core::Result<std::optional<BusOptions>> ParseBusOptions(const Json& config) {
+  const Json section = config.value("bus", Json::object());
+  if (!section.is_object()) return Fail(ErrorCode::kInvalidArgument, "[bus] must be a table");
+  LOYALTY_ASSIGN_OR_RETURN(auto backend, core::OptionalString(section, "backend", "bus"));
+  if (!backend || *backend == "in_process") {
+    LOYALTY_TRY(core::RejectUnknownFields(section, {"backend"}, "bus"));
+    return std::optional<BusOptions>();
+  }
+  if (*backend != "nats") {
+    return Fail(ErrorCode::kInvalidArgument, "bus.backend '" + *backend + "' is not \"in_process\" or \"nats\"");
+  }
+  LOYALTY_TRY(core::RejectUnknownFields(section,
+                                        {"backend", "url", "stream", "subject_prefix", "partitions",
+                                         "duplicate_window_ms", "ack_wait_ms"},
+                                        "bus"));
+  BusOptions options;
+  bus::JetStreamOptions& js = options.jetstream;
+  LOYALTY_ASSIGN_OR_RETURN(auto url, core::OptionalString(section, "url", "bus"));
+  if (url) js.url = *url;
+  LOYALTY_ASSIGN_OR_RETURN(auto stream, core::OptionalString(section, "stream", "bus"));
+  if (stream) js.stream = *stream;
+  LOYALTY_ASSIGN_OR_RETURN(auto prefix, core::OptionalString(section, "subject_prefix", "bus"));
+  if (prefix) js.subject_prefix = *prefix;
+  LOYALTY_TRY(ReadInt(section, "partitions", 1, 1024, js.partitions));
+  LOYALTY_TRY(ReadInt(section, "duplicate_window_ms", 1000, 86'400'000, js.duplicate_window_ms));
+  LOYALTY_TRY(ReadInt(section, "ack_wait_ms", 100, 3'600'000, js.ack_wait_ms));
+  LOYALTY_TRY(ParseWorkerSection(config, options));
+  return std::optional<BusOptions>(std::move(options));
+}
+
+core::Result<std::vector<int>> ParsePartitions(std::string_view text, int partitions) {
+  std::vector<int> out;
+  if (text.empty()) {
+    for (int p = 0; p < partitions; ++p) out.push_back(p);
+    return out;
+  }
+  auto number = [&](std::string_view part) -> core::Result<int> {
+    int value = -1;
+    const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), value);
+    if (ec != std::errc() || end != part.data() + part.size() || value < 0 || value >= partitions) {
+      return Fail(ErrorCode::kInvalidArgument, "partition '" + std::string(part) + "' is not a number from 0 to " +
+                                                   std::to_string(partitions - 1));
+    }
+    return value;
+  };
+  std::set<int> chosen;
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    const size_t dash = item.find('-');
+    LOYALTY_ASSIGN_OR_RETURN(int first, number(item.substr(0, dash)));
+    int last = first;
+    if (dash != std::string_view::npos) {
+      LOYALTY_ASSIGN_OR_RETURN(last, number(item.substr(dash + 1)));
+    }
+    if (last < first) return Fail(ErrorCode::kInvalidArgument, "partition range '" + std::string(item) + "' runs backwards");
+    for (int p = first; p <= last; ++p) chosen.insert(p);
+  }
+  return std::vector<int>(chosen.begin(), chosen.end());
+}
+
+// --- NodeBusLink
+
+core::Result<std::unique_ptr<NodeBusLink>> NodeBusLink::Start(Platform& platform, const bus::JetStreamOptions& options) {
+  std::unique_ptr<NodeBusLink> link(new NodeBusLink());
+  LOYALTY_ASSIGN_OR_RETURN(link->stream_, bus::JetStream::Connect(options));
+  LOYALTY_ASSIGN_OR_RETURN(link->outbox_, bus::Outbox::Open(platform.db()));
+  bus::Outbox& outbox = *link->outbox_;
+  const bus::JetStreamOptions& stream = link->stream_->options();
+  platform.event_log().SetAppendHook([&outbox, &stream](store::Transaction& tx, std::span<const events::Event> added) {
+    std::vector<bus::Message> messages;
+    messages.reserve(added.size());
+    for (const auto& event : added) {
+      messages.push_back({bus::SubjectOf(stream, bus::PartitionOf(event.member.str(), stream.partitions)), event.id,
+                          core::Dump(events::ToJson(event))});
+    }
+    return outbox.Stage(tx, messages);
+  });
+  bus::JetStream& publisher = *link->stream_;
+  link->relay_ = std::make_unique<bus::Relay>(
+      outbox, [&publisher](std::span<const bus::Message> messages) { return publisher.Publish(messages); },
+      std::chrono::milliseconds(5));
+  NodeBusLink* self = link.get();
+  LOYALTY_ASSIGN_OR_RETURN(link->follower_, link->stream_->Follow([self, &platform](const bus::Delivery& delivery) {
+    ++self->followed_;
+    auto event = core::ParseJson(delivery.payload);
+    if (!event || !event->contains("member") || !(*event)["member"].is_string()) return;
+    auto member = core::MemberId::Parse((*event)["member"].get<std::string>());
+    if (!member) return;
+    if (auto refreshed = platform.members().RefreshLiveFeatures(*member); !refreshed) {
+      core::Log(core::LogLevel::kWarn, "bus.refresh_failed",
+                {{"member", member->str()}, {"error", refreshed.error().message}});
+    }
+  }));
+  return link;
+}
+
+NodeBusLink::~NodeBusLink() {
+  follower_.reset();
+  relay_.reset();  // its last batch published or left in the outbox for the next node
+}
+
+// --- Worker
+
+core::Result<std::unique_ptr<Worker>> Worker::Start(Platform& platform, const BusOptions& options,
+                                                     std::vector<int> partitions) {
+  if (partitions.empty()) return Fail(ErrorCode::kInvalidArgument, "a worker needs at least one partition");
+  std::unique_ptr<Worker> worker(new Worker(platform, options));
+  LOYALTY_TRY(platform.members().EnsureLiveFeatures());
+  LOYALTY_ASSIGN_OR_RETURN(worker->stream_, bus::JetStream::Connect(options.jetstream));
+  for (int partition : partitions) {
+    LOYALTY_ASSIGN_OR_RETURN(auto consumer,
+                             worker->stream_->Consume(partition, options.durable_prefix + "-" + std::to_string(partition)));
+    worker->consumers_.push_back(std::move(consumer));
+  }
+  for (auto& consumer : worker->consumers_) {
+    worker->threads_.emplace_back([w = worker.get(), c = consumer.get()] { w->Consume(*c); });
+  }
+  return worker;
+}
+
+Worker::~Worker() {
+  stopping_ = true;
+  for (auto& thread : threads_) thread.join();
+  const Stats done = stats();
+  core::Log(core::LogLevel::kInfo, "worker.stop",
+            {{"processed", done.processed}, {"decided", done.decided}, {"repeated", done.repeated},
+             {"skipped", done.skipped}, {"retried", done.retried}});
+}
+
+Worker::Stats Worker::stats() const {
+  return {processed_.load(), decided_.load(), repeated_.load(), skipped_.load(), retried_.load()};
+}
+
+void Worker::Consume(bus::PartitionConsumer& consumer) {
+  while (!stopping_) {
+    auto batch = consumer.Fetch(64, 200);
+    if (!batch) {
+      core::Log(core::LogLevel::kWarn, "worker.fetch_failed", {{"error", batch.error().message}});
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      continue;
+    }
+    const auto& deliveries = batch->deliveries();
+    for (size_t i = 0; i < deliveries.size(); ++i) {
+      if (!Handle(deliveries[i])) {
+        ++retried_;
+        batch->Nak(i);
+        continue;
+      }
+      if (auto acked = batch->Ack(i); !acked) {
+        // Delivered again after ack_wait: handled again, idempotently.
+        core::Log(core::LogLevel::kWarn, "worker.ack_failed", {{"error", acked.error().message}});
+        continue;
+      }
+      ++processed_;
+    }
+  }
+}
+
+bool Worker::Handle(const bus::Delivery& delivery) {
+  auto skip = [&](std::string_view why) {
+    core::Log(core::LogLevel::kWarn, "worker.skipped", {{"message", delivery.id}, {"reason", why}});
+    ++skipped_;
+    return true;
+  };
+  auto payload = core::ParseJson(delivery.payload);
+  if (!payload || !payload->is_object()) return skip("not a JSON object");
+  const Json& event = *payload;
+  if (!event.contains("member") || !event["member"].is_string() || !event.contains("type") ||
+      !event["type"].is_string() || !event.contains("id") || !event["id"].is_string()) {
+    return skip("no id, type or member");
+  }
+  auto member = core::MemberId::Parse(event["member"].get<std::string>());
+  auto type = events::ParseEventType(event["type"].get<std::string>());
+  if (!member || !type) return skip("unreadable member or type");
+  if (auto refreshed = platform_.members().RefreshLiveFeatures(*member); !refreshed) return false;
+  if (!options_.decide_on.contains(*type)) return true;
+  auto decided = platform_.decisions().DecideOnEvent({{"member", member->str()}, {"channel", options_.channel}},
+                                                     event["id"].get<std::string>());
+  if (!decided) {
+    // The member was erased or merged away since: nobody to decide for.
+    if (decided.error().code == ErrorCode::kNotFound) return skip(decided.error().message);
+    core::Log(core::LogLevel::kWarn, "worker.decide_failed",
+              {{"event", event["id"]}, {"error", decided.error().message}});
+    return false;
+  }
+  ++(decided->value("repeated", false) ? repeated_ : decided_);
+  return true;
+}
+
+}  // namespace loyalty::engine
