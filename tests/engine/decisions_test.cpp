@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "loyalty/engine/platform.hpp"
 #include "loyalty/store/sqlite.hpp"
 #include "support/temp_dir.hpp"
@@ -52,6 +54,48 @@ class DecisionsTest : public ::testing::TestWithParam<bool> {
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<Platform> platform_;
 };
+
+TEST_P(DecisionsTest, AnEventTriggersOneDecisionHoweverOftenItIsDelivered) {
+  const Json request{{"member", "ann"}, {"channel", "pos"}};
+  auto first = decisions().DecideOnEvent(request, "evt-1");
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_FALSE((*first)["id"].is_null());
+  EXPECT_FALSE(first->contains("repeated"));
+  ASSERT_EQ((*first)["offers"].size(), 1u);
+
+  // Delivered again (a worker died before acknowledging): the decision made stands.
+  auto again = decisions().DecideOnEvent(request, "evt-1");
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ((*again)["id"], (*first)["id"]);
+  EXPECT_EQ((*again)["repeated"], true);
+  auto other = decisions().DecideOnEvent(request, "evt-2");
+  ASSERT_TRUE(other);
+  EXPECT_NE((*other)["id"], (*first)["id"]);
+
+  // Stored before answering even with the buffered log: two decisions, one per event.
+  auto stored = decisions().log().TriggeredBy("evt-1");
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(**stored, (*first)["id"]);
+  EXPECT_EQ(DecisionEntries().size(), 2u);
+  EXPECT_EQ(decisions().DecideOnEvent(request, "").error().code, core::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(decisions().DecideOnEvent(Json{{"member", "nobody"}, {"channel", "pos"}}, "evt-3").error().code,
+            core::ErrorCode::kNotFound);
+}
+
+TEST_P(DecisionsTest, ConcurrentDeliveriesOfOneEventDecideOnce) {
+  std::vector<std::thread> threads;
+  std::vector<std::string> ids(4);
+  for (size_t t = 0; t < ids.size(); ++t) {
+    threads.emplace_back([&, t] {
+      auto made = decisions().DecideOnEvent(Json{{"member", "bob"}, {"channel", "pos"}}, "evt-race");
+      EXPECT_TRUE(made) << made.error().message;
+      if (made) ids[t] = (*made)["id"].get<std::string>();
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const auto& id : ids) EXPECT_EQ(id, ids[0]);
+  EXPECT_EQ(DecisionEntries().size(), 1u);
+}
 
 TEST_P(DecisionsTest, EveryStoredDecisionIsAnEntryInTheAuditTrail) {
   auto made = decisions().Decide(Json{{"member", "ann"}, {"channel", "pos"}});
