@@ -29,11 +29,26 @@ core::Status ParseWorkerSection(const Json& config, BusOptions& options) {
   if (!worker.is_object()) return Fail(ErrorCode::kInvalidArgument, "[worker] must be a table");
   LOYALTY_TRY(core::RejectUnknownFields(worker, {"decide_on", "channel"}, "worker"));
   if (auto it = worker.find("decide_on"); it != worker.end()) {
-    if (!it->is_array()) return Fail(ErrorCode::kInvalidArgument, "worker.decide_on must be a list of event types");
+    // A list, or (from the environment) one text of comma-separated names.
+    std::vector<std::string> names;
+    if (it->is_string()) {
+      std::string_view text = it->get_ref<const std::string&>();
+      while (!text.empty()) {
+        const size_t comma = text.find(',');
+        names.emplace_back(text.substr(0, comma));
+        text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+      }
+    } else if (it->is_array()) {
+      for (const auto& name : *it) {
+        if (!name.is_string()) return Fail(ErrorCode::kInvalidArgument, "worker.decide_on must list event types");
+        names.push_back(name.get<std::string>());
+      }
+    } else {
+      return Fail(ErrorCode::kInvalidArgument, "worker.decide_on must list event types");
+    }
     options.decide_on.clear();
-    for (const auto& name : *it) {
-      if (!name.is_string()) return Fail(ErrorCode::kInvalidArgument, "worker.decide_on must be a list of event types");
-      auto type = events::ParseEventType(name.get<std::string>());
+    for (const auto& name : names) {
+      auto type = events::ParseEventType(name);
       if (!type) return core::Wrap(type.error(), "worker.decide_on");
       options.decide_on.insert(*type);
     }

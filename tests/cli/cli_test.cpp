@@ -95,6 +95,19 @@ TEST_F(CliTest, ConfigurationFileAndEnvironmentAreReadAndCheckedAtStart) {
   unsetenv("LOYALTY_STORE__DURABILITY");
 }
 
+TEST_F(CliTest, AWorkerNeedsTheEventBusAndAReachableStore) {
+  ExpectOneLineError(Loyalty("worker"), 2, "[bus] backend = \"nats\"");
+  setenv("LOYALTY_BUS__BACKEND", "nats", 1);
+  ExpectOneLineError(Loyalty("worker --partitions 0-99"), 2, "--partitions");
+  setenv("LOYALTY_BUS__URL", "nats://127.0.0.1:1", 1);
+  ExpectOneLineError(Loyalty("worker"), 6, "cannot connect");
+  unsetenv("LOYALTY_BUS__URL");
+  unsetenv("LOYALTY_BUS__BACKEND");
+  setenv("LOYALTY_STORE__BACKEND", "postgres", 1);
+  ExpectOneLineError(Loyalty("ledger liability"), 2, "store.url is required");
+  unsetenv("LOYALTY_STORE__BACKEND");
+}
+
 TEST_F(CliTest, StructuredLogsGoToStderrAsJsonLines) {
   CliRun r = Loyalty("--log-level info --log-format json ledger liability");
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -2,7 +2,9 @@
 // post purchase events to both; one node is killed (SIGKILL) mid-stream and restarted, and a
 // client whose request failed resends it to the other node. Afterwards every acknowledged
 // event is in the event log exactly once, every purchase posted exactly once, and the ledger
-// balances. Runs as postgres:MultiNode (ctest starts the server).
+// balances. With the event bus (NATS JetStream), two workers consume the events and one of them
+// is killed and restarted too: every purchase still triggers exactly one decision. Runs as
+// postgres:MultiNode (ctest starts PostgreSQL and NATS).
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -12,6 +14,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <set>
 #include <thread>
@@ -19,6 +22,7 @@
 
 #include "loyalty/core/json.hpp"
 #include "server/http_client.hpp"
+#include "support/test_nats.hpp"
 #include "support/test_store.hpp"
 
 namespace loyalty::cli {
@@ -28,15 +32,17 @@ using core::Json;
 using server::testing::HttpClient;
 using server::testing::HttpReply;
 
-// One `loyalty serve` process on its own data directory and an ephemeral port.
+// One `loyalty serve` or `loyalty worker` process on its own data directory.
 class Node {
  public:
-  Node(std::filesystem::path data_dir, std::map<std::string, std::string> env)
-      : data_dir_(std::move(data_dir)), env_(std::move(env)) {}
+  Node(std::filesystem::path data_dir, std::map<std::string, std::string> env, std::vector<std::string> command)
+      : data_dir_(std::move(data_dir)), env_(std::move(env)), command_(std::move(command)) {
+    std::filesystem::create_directories(data_dir_);
+  }
   ~Node() { Kill(); }
 
-  // Starts the process and waits for its banner; returns false (with the reason logged) if
-  // it does not come up.
+  // Starts the process and waits for its first line ("loyalty serving on ...", "loyalty
+  // worker consuming ..."); false (the test failing) if it does not come up.
   bool Start() {
     int out[2];
     if (pipe(out) != 0) return false;
@@ -46,25 +52,33 @@ class Node {
       close(out[0]);
       close(out[1]);
       unsetenv("LOYALTY_TEST_POSTGRES_URL_FILE");
+      unsetenv("LOYALTY_TEST_NATS_URL_FILE");
       for (const auto& [name, value] : env_) setenv(name.c_str(), value.c_str(), 1);
-      const std::string dir = data_dir_.string();
-      const std::string log = (data_dir_ / "serve.log").string();
-      freopen(log.c_str(), "a", stderr);
-      execl(LOYALTY_BINARY, LOYALTY_BINARY, "serve", "--data-dir", dir.c_str(), "--port", "0", "--log-level", "warn",
-            nullptr);
+      const std::string log = (data_dir_ / "process.log").string();
+      if (freopen(log.c_str(), "a", stderr) == nullptr) _exit(126);
+      std::vector<std::string> args = {LOYALTY_BINARY, "--data-dir", data_dir_.string(), "--log-level", "warn"};
+      args.insert(args.end(), command_.begin(), command_.end());
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(LOYALTY_BINARY, argv.data());
       _exit(127);
     }
     close(out[1]);
     FILE* child_out = fdopen(out[0], "r");
     char line[256] = {};
     const bool started = fgets(line, sizeof line, child_out) != nullptr;
-    fclose(child_out);  // the node writes nothing else to stdout before it stops
-    const std::string banner = line;
-    if (!started || banner.rfind("loyalty serving on http://127.0.0.1:", 0) != 0) {
-      ADD_FAILURE() << "the node did not start: '" << banner << "' (see " << (data_dir_ / "serve.log") << ")";
+    fclose(child_out);  // nothing else is written to stdout before it stops
+    banner_ = line;
+    if (!started || banner_.rfind("loyalty ", 0) != 0 || banner_.find("error") != std::string::npos) {
+      std::ifstream log(data_dir_ / "process.log");
+      const std::string said((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+      ADD_FAILURE() << "'" << command_[0] << "' did not start: '" << banner_ << "'; it said: " << said;
       return false;
     }
-    port_ = std::stoi(banner.substr(banner.rfind(':') + 1));
+    if (const auto colon = banner_.rfind(':'); banner_.starts_with("loyalty serving on ")) {
+      port_ = std::stoi(banner_.substr(colon + 1));
+    }
     return true;
   }
 
@@ -81,8 +95,10 @@ class Node {
  private:
   std::filesystem::path data_dir_;
   std::map<std::string, std::string> env_;
+  std::vector<std::string> command_;
   pid_t pid_ = -1;
   std::atomic<int> port_{0};
+  std::string banner_;
 };
 
 constexpr int kMembers = 24;
@@ -120,10 +136,41 @@ class MultiNodeTest : public ::testing::Test {
             {"LOYALTY_SERVER__WORKER_THREADS", "8"},
             // Every node seals and opens the same vault: one key for all.
             {"LOYALTY_PRIVACY__VAULT_KEY", "7c1f0c2a9e4b3d5f6a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f"}};
-    for (int i = 0; i < 2; ++i) {
-      std::filesystem::create_directories(store_.dir().path() / ("node" + std::to_string(i)));
-      nodes_.push_back(std::make_unique<Node>(store_.dir().path() / ("node" + std::to_string(i)), env_));
+    // With the test NATS server: events go out on the bus, and two workers decide on purchases.
+    if (const auto nats = ::loyalty::testing::TestNatsUrl()) {
+      const auto stream = ::loyalty::testing::FreshStream(*nats);
+      env_.insert({{"LOYALTY_BUS__BACKEND", "nats"},
+                   {"LOYALTY_BUS__URL", stream.url},
+                   {"LOYALTY_BUS__STREAM", stream.stream},
+                   {"LOYALTY_BUS__SUBJECT_PREFIX", stream.subject_prefix},
+                   {"LOYALTY_BUS__PARTITIONS", std::to_string(stream.partitions)},
+                   {"LOYALTY_BUS__ACK_WAIT_MS", "1000"},
+                   {"LOYALTY_WORKER__DECIDE_ON", "purchase"}});
+      for (int i = 0; i < 2; ++i) {
+        workers_.push_back(std::make_unique<Node>(store_.dir().path() / ("worker" + std::to_string(i)), env_,
+                                                  std::vector<std::string>{"worker"}));
+      }
     }
+    for (int i = 0; i < 2; ++i) {
+      nodes_.push_back(std::make_unique<Node>(store_.dir().path() / ("node" + std::to_string(i)), env_,
+                                              std::vector<std::string>{"serve", "--port", "0"}));
+    }
+  }
+
+  // The decisions stored per triggering event, straight from the store.
+  std::map<std::string, int64_t> DecisionsPerEvent() {
+    std::map<std::string, int64_t> out;
+    auto db = store_.Open();
+    EXPECT_TRUE(db) << db.error().message;
+    if (!db) return out;
+    auto status = (*db)->Read([&](store::Transaction& tx) -> core::Status {
+      LOYALTY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT trigger_event, COUNT(*) FROM decisions "
+                                                   "WHERE trigger_event IS NOT NULL GROUP BY trigger_event"));
+      for (const auto& row : rows) out[row.Text(0)] = row.Int(1);
+      return {};
+    });
+    EXPECT_TRUE(status) << status.error().message;
+    return out;
   }
 
   // Sends to `preferred` and, while that fails (connection refused or dropped, 5xx, 429), to
@@ -151,11 +198,13 @@ class MultiNodeTest : public ::testing::Test {
   ::loyalty::testing::TestStore store_;
   std::map<std::string, std::string> env_;
   std::vector<std::unique_ptr<Node>> nodes_;
+  std::vector<std::unique_ptr<Node>> workers_;  // with the event bus only
   std::atomic<int> failovers_{0};
 };
 
 TEST_F(MultiNodeTest, EveryAcknowledgedEventAndPostingSurvivesAKilledNodeExactlyOnce) {
   for (auto& node : nodes_) ASSERT_TRUE(node->Start());
+  for (auto& worker : workers_) ASSERT_TRUE(worker->Start());
   for (int m = 0; m < kMembers; ++m) {
     const HttpReply created =
         SendUntilAnswered(m % 2, "POST", "/v1/members", Json{{"id", MemberName(m)}}.dump());
@@ -181,9 +230,13 @@ TEST_F(MultiNodeTest, EveryAcknowledgedEventAndPostingSurvivesAKilledNodeExactly
   }
   while (sent.load() < 2 * kBatches / 3) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   nodes_[0]->Kill();
+  if (!workers_.empty()) workers_[0]->Kill();
   const int sent_before_the_kill = sent.load();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   ASSERT_TRUE(nodes_[0]->Start());  // the restarted node serves again, on a new port
+  if (!workers_.empty()) {
+    ASSERT_TRUE(workers_[0]->Start());  // and the worker resumes its consumers
+  }
   for (auto& client : clients) client.join();
   EXPECT_LT(sent_before_the_kill, 2 * kBatches) << "the node died after the traffic, not during it";
   EXPECT_GT(failovers_.load(), 0) << "no request met the dead node";
@@ -224,6 +277,19 @@ TEST_F(MultiNodeTest, EveryAcknowledgedEventAndPostingSurvivesAKilledNodeExactly
   for (int i = 0; i < kBatchSize; ++i) bought += i + 1;
   EXPECT_EQ(earned, 3 * bought * 2 * kBatches);
   EXPECT_EQ(balances, earned);
+
+  // Through the bus: every purchase triggered exactly one decision, whichever worker took it
+  // and however often it was delivered (the killed worker's unacknowledged ones come again).
+  if (!workers_.empty()) {
+    std::map<std::string, int64_t> decided;
+    for (int i = 0; i < 300; ++i) {
+      decided = DecisionsPerEvent();
+      if (decided.size() >= expected.size()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(decided.size(), expected.size()) << "an acknowledged event never reached a worker";
+    for (const auto& id : expected) EXPECT_EQ(decided[id], 1) << id;
+  }
 
   // The ledger's own invariants, recomputed from the journal by the command line.
   std::string command;
