@@ -169,8 +169,16 @@ core::Result<std::unique_ptr<JetStream>> JetStream::Connect(const JetStreamOptio
     config.Storage = js_FileStorage;
     config.Duplicates = int64_t{options.duplicate_window_ms} * 1'000'000;  // nanoseconds
     s = js_AddStream(&info, impl->js, &config, nullptr, &js_error);
-    // Another node may have created it a moment ago.
-    if (s != NATS_OK) s = js_GetStreamInfo(&info, impl->js, options.stream.c_str(), nullptr, &js_error);
+    if (s != NATS_OK) {
+      // Another node may have created it a moment ago; if not, the creation's error says why.
+      const core::Error refused = NatsError(ErrorCode::kUnavailable, "cannot create stream " + options.stream +
+                                                                         " on subjects " + subjects, s, js_error);
+      jsErrCode again = jsErrCode(0);
+      if (js_GetStreamInfo(&info, impl->js, options.stream.c_str(), nullptr, &again) != NATS_OK) {
+        return std::unexpected(refused);
+      }
+      s = NATS_OK;
+    }
   }
   if (s != NATS_OK) {
     return std::unexpected(NatsError(ErrorCode::kUnavailable, "stream " + options.stream + " (is JetStream on?)", s,
