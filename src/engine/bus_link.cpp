@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "loyalty/core/logging.hpp"
+#include "loyalty/core/settings.hpp"
 #include "loyalty/decision/offers.hpp"
 
 namespace loyalty::engine {
@@ -12,17 +13,6 @@ using core::Fail;
 using core::Json;
 
 namespace {
-
-core::Status ReadInt(const Json& section, std::string_view key, int low, int high, int& out) {
-  LOYALTY_ASSIGN_OR_RETURN(auto value, core::OptionalInt(section, key, "bus"));
-  if (!value) return {};
-  if (*value < low || *value > high) {
-    return Fail(ErrorCode::kInvalidArgument, "bus." + std::string(key) + " must be from " + std::to_string(low) +
-                                                 " to " + std::to_string(high));
-  }
-  out = static_cast<int>(*value);
-  return {};
-}
 
 core::Status ParseWorkerSection(const Json& config, BusOptions& options) {
   const Json worker = config.value("worker", Json::object());
@@ -80,15 +70,12 @@ core::Result<std::optional<BusOptions>> ParseBusOptions(const Json& config) {
                                         "bus"));
   BusOptions options;
   bus::JetStreamOptions& js = options.jetstream;
-  LOYALTY_ASSIGN_OR_RETURN(auto url, core::OptionalString(section, "url", "bus"));
-  if (url) js.url = *url;
-  LOYALTY_ASSIGN_OR_RETURN(auto stream, core::OptionalString(section, "stream", "bus"));
-  if (stream) js.stream = *stream;
-  LOYALTY_ASSIGN_OR_RETURN(auto prefix, core::OptionalString(section, "subject_prefix", "bus"));
-  if (prefix) js.subject_prefix = *prefix;
-  LOYALTY_TRY(ReadInt(section, "partitions", 1, 1024, js.partitions));
-  LOYALTY_TRY(ReadInt(section, "duplicate_window_ms", 1000, 86'400'000, js.duplicate_window_ms));
-  LOYALTY_TRY(ReadInt(section, "ack_wait_ms", 100, 3'600'000, js.ack_wait_ms));
+  LOYALTY_TRY(core::ReadSetting(section, "url", "bus", js.url));
+  LOYALTY_TRY(core::ReadSetting(section, "stream", "bus", js.stream));
+  LOYALTY_TRY(core::ReadSetting(section, "subject_prefix", "bus", js.subject_prefix));
+  LOYALTY_TRY(core::ReadSetting(section, "partitions", "bus", 1, 1024, js.partitions));
+  LOYALTY_TRY(core::ReadSetting(section, "duplicate_window_ms", "bus", 1000, 86'400'000, js.duplicate_window_ms));
+  LOYALTY_TRY(core::ReadSetting(section, "ack_wait_ms", "bus", 100, 3'600'000, js.ack_wait_ms));
   LOYALTY_TRY(ParseWorkerSection(config, options));
   return std::optional<BusOptions>(std::move(options));
 }

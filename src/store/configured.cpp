@@ -1,5 +1,6 @@
 #include "loyalty/store/configured.hpp"
 
+#include "loyalty/core/settings.hpp"
 #include "loyalty/store/postgres.hpp"
 #include "loyalty/store/sqlite.hpp"
 
@@ -10,18 +11,6 @@ using core::Fail;
 
 namespace {
 
-// An int setting in [low, high], or the default when absent.
-Status ReadBounded(const core::Json& section, std::string_view key, int low, int high, int& out) {
-  LOYALTY_ASSIGN_OR_RETURN(auto value, core::OptionalInt(section, key, "store"));
-  if (!value) return {};
-  if (*value < low || *value > high) {
-    return Fail(ErrorCode::kInvalidArgument, "store." + std::string(key) + " must be between " +
-                                                 std::to_string(low) + " and " + std::to_string(high));
-  }
-  out = static_cast<int>(*value);
-  return {};
-}
-
 Result<ConfiguredStore> OpenSqliteSection(const core::Json& section, const std::filesystem::path& data_dir) {
   LOYALTY_TRY(core::RejectUnknownFields(section, {"backend", "durability", "busy_timeout_ms"}, "store"));
   SqliteOptions sqlite;
@@ -31,7 +20,7 @@ Result<ConfiguredStore> OpenSqliteSection(const core::Json& section, const std::
     if (!parsed) return core::Wrap(parsed.error(), "store.durability");
     sqlite.durability = *parsed;
   }
-  LOYALTY_TRY(ReadBounded(section, "busy_timeout_ms", 0, 3'600'000, sqlite.busy_timeout_ms));
+  LOYALTY_TRY(core::ReadSetting(section, "busy_timeout_ms", "store", 0, 3'600'000, sqlite.busy_timeout_ms));
   sqlite.path = data_dir / "loyalty.db";
   LOYALTY_ASSIGN_OR_RETURN(auto db, OpenSqlite(sqlite));
   return ConfiguredStore{std::move(db),
@@ -62,13 +51,11 @@ Result<ConfiguredStore> OpenPostgresSection(const core::Json& section) {
                 "store.url is required with backend \"postgres\" (e.g. LOYALTY_STORE__URL=postgresql://user@host/db)");
   }
   options.url = *url;
-  LOYALTY_ASSIGN_OR_RETURN(auto schema, core::OptionalString(section, "schema", "store"));
-  if (schema) options.schema = *schema;
-  LOYALTY_ASSIGN_OR_RETURN(auto name, core::OptionalString(section, "application_name", "store"));
-  if (name) options.application_name = *name;
-  LOYALTY_TRY(ReadBounded(section, "read_connections", 0, 1000, options.read_connections));
-  LOYALTY_TRY(ReadBounded(section, "max_read_connections", 1, 1000, options.max_read_connections));
-  LOYALTY_TRY(ReadBounded(section, "lock_timeout_ms", 1, 3'600'000, options.lock_timeout_ms));
+  LOYALTY_TRY(core::ReadSetting(section, "schema", "store", options.schema));
+  LOYALTY_TRY(core::ReadSetting(section, "application_name", "store", options.application_name));
+  LOYALTY_TRY(core::ReadSetting(section, "read_connections", "store", 0, 1000, options.read_connections));
+  LOYALTY_TRY(core::ReadSetting(section, "max_read_connections", "store", 1, 1000, options.max_read_connections));
+  LOYALTY_TRY(core::ReadSetting(section, "lock_timeout_ms", "store", 1, 3'600'000, options.lock_timeout_ms));
   if (options.read_connections > options.max_read_connections) {
     return Fail(ErrorCode::kInvalidArgument, "store.read_connections must not exceed store.max_read_connections");
   }
