@@ -3,6 +3,8 @@
 #include <nats/nats.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
 
 namespace loyalty::bus {
@@ -168,6 +170,7 @@ core::Result<std::unique_ptr<JetStream>> JetStream::Connect(const JetStreamOptio
     config.SubjectsLen = 1;
     config.Storage = js_FileStorage;
     config.Duplicates = int64_t{options.duplicate_window_ms} * 1'000'000;  // nanoseconds
+    config.MaxAge = int64_t{options.max_age_hours} * 3'600'000'000'000;
     s = js_AddStream(&info, impl->js, &config, nullptr, &js_error);
     if (s != NATS_OK) {
       // Another node may have created it a moment ago; if not, the creation's error says why.
@@ -277,15 +280,28 @@ core::Result<std::unique_ptr<PartitionConsumer>> JetStream::Consume(int partitio
 struct Follower::Impl {
   std::function<void(const Delivery&)> on_message;
   natsSubscription* subscription = nullptr;
+  std::mutex mutex;
+  std::condition_variable completed_cv;
+  bool completed = false;  // the library will call on_message no more
   ~Impl() {
     if (subscription == nullptr) return;
-    // Drained, so no callback runs once the subscription is gone.
-    if (natsSubscription_Drain(subscription) == NATS_OK) (void)natsSubscription_WaitForDrainCompletion(subscription, 5000);
+    if (natsSubscription_Drain(subscription) != NATS_OK) (void)natsSubscription_Unsubscribe(subscription);
+    // Whether drained or cut off, the library signals when its last callback has returned;
+    // only then may what the callbacks use go away.
+    std::unique_lock lock(mutex);
+    completed_cv.wait_for(lock, std::chrono::seconds(30), [&] { return completed; });
+    lock.unlock();
     natsSubscription_Destroy(subscription);
   }
   static void OnMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
     static_cast<Impl*>(closure)->on_message(ToDelivery(msg));
     natsMsg_Destroy(msg);
+  }
+  static void OnComplete(void* closure) {
+    auto* self = static_cast<Impl*>(closure);
+    std::lock_guard lock(self->mutex);
+    self->completed = true;
+    self->completed_cv.notify_all();
   }
 };
 
@@ -305,7 +321,15 @@ core::Result<std::unique_ptr<Follower>> JetStream::Follow(std::function<void(con
   if (const natsStatus s = js_Subscribe(&impl->subscription, impl_->js, subjects.c_str(), &Follower::Impl::OnMessage,
                                         impl.get(), nullptr, &options, &js_error);
       s != NATS_OK) {
+    impl->subscription = nullptr;
     return std::unexpected(NatsError(ErrorCode::kUnavailable, "follow " + subjects, s, js_error));
+  }
+  if (const natsStatus s = natsSubscription_SetOnCompleteCB(impl->subscription, &Follower::Impl::OnComplete, impl.get());
+      s != NATS_OK) {
+    (void)natsSubscription_Unsubscribe(impl->subscription);  // in practice never reached
+    natsSubscription_Destroy(impl->subscription);
+    impl->subscription = nullptr;
+    return std::unexpected(NatsError(ErrorCode::kInternal, "follow: completion callback", s));
   }
   return std::unique_ptr<Follower>(new Follower(std::move(impl)));
 }

@@ -6,9 +6,11 @@ namespace {
 
 // The sequence orders messages by commit: writes are serialised on both backends, so a
 // message staged later always gets a larger seq and is never seen before an earlier one.
+// AUTOINCREMENT: SQLite would otherwise give an emptied table's ids out again, and a relay's
+// late RemoveThrough could then delete messages staged after its batch.
 constexpr std::string_view kSchemaV1 = R"sql(
 CREATE TABLE bus_outbox (
-  seq     INTEGER PRIMARY KEY,
+  seq     INTEGER PRIMARY KEY AUTOINCREMENT,
   subject TEXT NOT NULL,
   msg_id  TEXT NOT NULL,
   payload TEXT NOT NULL

@@ -53,6 +53,11 @@ core::Result<std::unique_ptr<Context>> Context::Open(const GlobalOptions& option
   LOYALTY_ASSIGN_OR_RETURN(platform_options.vault_key, engine::ResolveVaultKey(config, options.data_dir / "vault.key"));
   LOYALTY_ASSIGN_OR_RETURN(context->platform_,
                            engine::Platform::Open(*context->db_, std::move(platform_options), *context->clock_));
+  // On several nodes every command that logs events stages them for the bus.
+  LOYALTY_ASSIGN_OR_RETURN(auto bus, engine::ParseBusOptions(config));
+  if (bus) {
+    LOYALTY_ASSIGN_OR_RETURN(context->bus_staging_, engine::EventStaging::Install(*context->platform_, bus->jetstream));
+  }
   return context;
 }
 

@@ -13,6 +13,7 @@
 #include "loyalty/core/clock.hpp"
 #include "loyalty/core/error.hpp"
 #include "loyalty/core/json.hpp"
+#include "loyalty/engine/bus_link.hpp"
 #include "loyalty/engine/platform.hpp"
 #include "loyalty/store/database.hpp"
 
@@ -60,6 +61,7 @@ class Context {
   std::unique_ptr<core::Clock> clock_;
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<engine::Platform> platform_;
+  std::unique_ptr<engine::EventStaging> bus_staging_;  // with [bus] backend = "nats"
 };
 
 // Loads the configuration GlobalOptions point at (explicit file, else DATA_DIR/loyalty.toml

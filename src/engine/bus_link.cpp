@@ -66,7 +66,7 @@ core::Result<std::optional<BusOptions>> ParseBusOptions(const Json& config) {
   }
   LOYALTY_TRY(core::RejectUnknownFields(section,
                                         {"backend", "url", "stream", "subject_prefix", "partitions",
-                                         "duplicate_window_ms", "ack_wait_ms"},
+                                         "duplicate_window_ms", "ack_wait_ms", "max_age_hours"},
                                         "bus"));
   BusOptions options;
   bus::JetStreamOptions& js = options.jetstream;
@@ -76,6 +76,7 @@ core::Result<std::optional<BusOptions>> ParseBusOptions(const Json& config) {
   LOYALTY_TRY(core::ReadSetting(section, "partitions", "bus", 1, 1024, js.partitions));
   LOYALTY_TRY(core::ReadSetting(section, "duplicate_window_ms", "bus", 1000, 86'400'000, js.duplicate_window_ms));
   LOYALTY_TRY(core::ReadSetting(section, "ack_wait_ms", "bus", 100, 3'600'000, js.ack_wait_ms));
+  LOYALTY_TRY(core::ReadSetting(section, "max_age_hours", "bus", 1, 24 * 365, js.max_age_hours));
   LOYALTY_TRY(ParseWorkerSection(config, options));
   return std::optional<BusOptions>(std::move(options));
 }
@@ -112,26 +113,36 @@ core::Result<std::vector<int>> ParsePartitions(std::string_view text, int partit
   return std::vector<int>(chosen.begin(), chosen.end());
 }
 
+// --- EventStaging
+
+core::Result<std::unique_ptr<EventStaging>> EventStaging::Install(Platform& platform,
+                                                                  const bus::JetStreamOptions& options) {
+  std::unique_ptr<EventStaging> staging(new EventStaging(platform, options));
+  LOYALTY_ASSIGN_OR_RETURN(staging->outbox_, bus::Outbox::Open(platform.db()));
+  EventStaging* self = staging.get();
+  platform.event_log().SetAppendHook([self](store::Transaction& tx, std::span<const events::Event> added) {
+    std::vector<bus::Message> messages;
+    messages.reserve(added.size());
+    for (const auto& event : added) {
+      const int partition = bus::PartitionOf(event.member.str(), self->options_.partitions);
+      messages.push_back({bus::SubjectOf(self->options_, partition), event.id, core::Dump(events::ToJson(event))});
+    }
+    return self->outbox_->Stage(tx, messages);
+  });
+  return staging;
+}
+
+EventStaging::~EventStaging() { platform_.event_log().SetAppendHook({}); }
+
 // --- NodeBusLink
 
 core::Result<std::unique_ptr<NodeBusLink>> NodeBusLink::Start(Platform& platform, const bus::JetStreamOptions& options) {
   std::unique_ptr<NodeBusLink> link(new NodeBusLink());
   LOYALTY_ASSIGN_OR_RETURN(link->stream_, bus::JetStream::Connect(options));
   LOYALTY_ASSIGN_OR_RETURN(link->outbox_, bus::Outbox::Open(platform.db()));
-  bus::Outbox& outbox = *link->outbox_;
-  const bus::JetStreamOptions& stream = link->stream_->options();
-  platform.event_log().SetAppendHook([&outbox, &stream](store::Transaction& tx, std::span<const events::Event> added) {
-    std::vector<bus::Message> messages;
-    messages.reserve(added.size());
-    for (const auto& event : added) {
-      messages.push_back({bus::SubjectOf(stream, bus::PartitionOf(event.member.str(), stream.partitions)), event.id,
-                          core::Dump(events::ToJson(event))});
-    }
-    return outbox.Stage(tx, messages);
-  });
   bus::JetStream& publisher = *link->stream_;
   link->relay_ = std::make_unique<bus::Relay>(
-      outbox, [&publisher](std::span<const bus::Message> messages) { return publisher.Publish(messages); },
+      *link->outbox_, [&publisher](std::span<const bus::Message> messages) { return publisher.Publish(messages); },
       std::chrono::milliseconds(5));
   NodeBusLink* self = link.get();
   LOYALTY_ASSIGN_OR_RETURN(link->follower_, link->stream_->Follow([self, &platform](const bus::Delivery& delivery) {
@@ -226,17 +237,20 @@ bool Worker::Handle(const bus::Delivery& delivery) {
   auto member = core::MemberId::Parse(event["member"].get<std::string>());
   auto type = events::ParseEventType(event["type"].get<std::string>());
   if (!member || !type) return skip("unreadable member or type");
-  if (auto refreshed = platform_.members().RefreshLiveFeatures(*member); !refreshed) return false;
+  // Only a store or bus that is unavailable may do better next time: anything else would fail
+  // on every delivery, so it is logged and acknowledged.
+  auto failed = [&](const core::Error& error) {
+    if (error.code == ErrorCode::kUnavailable) {
+      core::Log(core::LogLevel::kWarn, "worker.retry", {{"message", delivery.id}, {"error", error.message}});
+      return false;
+    }
+    return skip(error.message);
+  };
+  if (auto refreshed = platform_.members().RefreshLiveFeatures(*member); !refreshed) return failed(refreshed.error());
   if (!options_.decide_on.contains(*type)) return true;
   auto decided = platform_.decisions().DecideOnEvent({{"member", member->str()}, {"channel", options_.channel}},
                                                      event["id"].get<std::string>());
-  if (!decided) {
-    // The member was erased or merged away since: nobody to decide for.
-    if (decided.error().code == ErrorCode::kNotFound) return skip(decided.error().message);
-    core::Log(core::LogLevel::kWarn, "worker.decide_failed",
-              {{"event", event["id"]}, {"error", decided.error().message}});
-    return false;
-  }
+  if (!decided) return failed(decided.error());  // not found: erased or merged away since
   ++(decided->value("repeated", false) ? repeated_ : decided_);
   return true;
 }

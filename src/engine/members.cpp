@@ -225,8 +225,10 @@ Status Members::ReplayFeatures(const MemberId& member) {
 }
 
 Status Members::RefreshLiveFeatures(const MemberId& member) {
-  if (!live_features_ready()) return {};
+  // Locked before the check: a build in progress holds the lock exclusively, so an event
+  // committed while it read the log is replayed here once it is done, never skipped.
   auto lock = SharedIdentityLock();
+  if (!live_features_ready()) return {};
   const MemberId canonical = graph_.Resolve(member);
   if (IsErasedProfile(canonical)) return {};
   return ReplayFeatures(canonical);

@@ -96,7 +96,9 @@ TEST_F(JetStreamTest, EachPartitionDeliversItsMessagesInOrderOnceEvenWhenPublish
   EXPECT_EQ(got[0].subject, p1);
   EXPECT_EQ(got[0].delivered, 1u);
   EXPECT_EQ(got[1].id, "c");
-  EXPECT_TRUE((*consumer)->Fetch(16, 200)->deliveries().empty()) << "nothing more, and nothing of partition 2";
+  auto rest = (*consumer)->Fetch(16, 200);
+  ASSERT_TRUE(rest) << rest.error().message;
+  EXPECT_TRUE(rest->deliveries().empty()) << "nothing more, and nothing of partition 2";
   EXPECT_EQ(stream_->Consume(options_.partitions, "x").error().code, core::ErrorCode::kInvalidArgument);
 }
 

@@ -26,6 +26,9 @@ struct JetStreamOptions {
   std::string subject_prefix = "loyalty.events";
   int partitions = 8;                       // fixed for the life of a stream
   int duplicate_window_ms = 120'000;
+  // How long the stream keeps a message: longer than any worker outage to ride out, short
+  // enough that erased members' events do not linger (the store is the record).
+  int max_age_hours = 72;
   int ack_wait_ms = 30'000;                 // redelivery after this without an ack
   int publish_timeout_ms = 5'000;
 };

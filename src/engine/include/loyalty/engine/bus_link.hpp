@@ -43,10 +43,26 @@ struct BusOptions {
 // "0-3,6": partitions, each below `partitions`; empty text: all of them.
 [[nodiscard]] core::Result<std::vector<int>> ParsePartitions(std::string_view text, int partitions);
 
+// Stages every event the platform logs in the bus's outbox, inside the transaction that logs
+// it: installed by every process of a multi-node program (serve, import, the demo loader), so
+// no accepted event misses the bus. Needs only the store; a serve node's relay publishes.
+class EventStaging {
+ public:
+  [[nodiscard]] static core::Result<std::unique_ptr<EventStaging>> Install(Platform& platform,
+                                                                          const bus::JetStreamOptions& options);
+  ~EventStaging();  // the event log stages nothing more
+
+ private:
+  EventStaging(Platform& platform, bus::JetStreamOptions options) : platform_(platform), options_(std::move(options)) {}
+  Platform& platform_;
+  const bus::JetStreamOptions options_;
+  std::unique_ptr<bus::Outbox> outbox_;
+};
+
 class NodeBusLink {
  public:
-  // Connects, stages accepted events from now on, and starts the relay and the follower.
-  // Call before the node accepts events.
+  // Connects and starts the relay (the outbox to the stream) and the follower (the stream to
+  // this node's live features). Events are staged by EventStaging, installed beforehand.
   [[nodiscard]] static core::Result<std::unique_ptr<NodeBusLink>> Start(Platform& platform,
                                                                         const bus::JetStreamOptions& options);
   ~NodeBusLink();
@@ -74,8 +90,8 @@ class Worker {
     int64_t processed = 0;  // events acknowledged
     int64_t decided = 0;    // decisions made
     int64_t repeated = 0;   // redeliveries that found their decision made
-    int64_t skipped = 0;    // unreadable messages, or members no longer there (acknowledged)
-    int64_t retried = 0;    // events handed back for redelivery (the store failed)
+    int64_t skipped = 0;    // unreadable messages, or events that fail for good (acknowledged, logged)
+    int64_t retried = 0;    // events handed back for redelivery (the store or bus was unavailable)
   };
   Stats stats() const;
 
