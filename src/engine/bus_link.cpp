@@ -141,9 +141,13 @@ core::Result<std::unique_ptr<NodeBusLink>> NodeBusLink::Start(Platform& platform
   LOYALTY_ASSIGN_OR_RETURN(link->stream_, bus::JetStream::Connect(options));
   LOYALTY_ASSIGN_OR_RETURN(link->outbox_, bus::Outbox::Open(platform.db()));
   bus::JetStream& publisher = *link->stream_;
+  // Woken when this node logs events; the poll finds what other processes staged (imports,
+  // or a node killed before its relay published).
   link->relay_ = std::make_unique<bus::Relay>(
       *link->outbox_, [&publisher](std::span<const bus::Message> messages) { return publisher.Publish(messages); },
-      std::chrono::milliseconds(5));
+      std::chrono::milliseconds(100));
+  platform.event_log().SetAfterAppend([relay = link->relay_.get()] { relay->Wake(); });
+  link->platform_ = &platform;
   NodeBusLink* self = link.get();
   LOYALTY_ASSIGN_OR_RETURN(link->follower_, link->stream_->Follow([self, &platform](const bus::Delivery& delivery) {
     ++self->followed_;
@@ -160,6 +164,7 @@ core::Result<std::unique_ptr<NodeBusLink>> NodeBusLink::Start(Platform& platform
 }
 
 NodeBusLink::~NodeBusLink() {
+  if (platform_ != nullptr) platform_->event_log().SetAfterAppend({});
   follower_.reset();
   relay_.reset();  // its last batch published or left in the outbox for the next node
 }

@@ -52,7 +52,7 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(store::Database& db, const core
 }
 
 Result<std::vector<bool>> EventLog::Append(std::span<const Event> events) {
-  return db_.WriteValue<std::vector<bool>>([&](store::Transaction& tx) -> Result<std::vector<bool>> {
+  auto appended = db_.WriteValue<std::vector<bool>>([&](store::Transaction& tx) -> Result<std::vector<bool>> {
     const int64_t received = core::ToUnixMillis(clock_.Now());
     std::vector<bool> inserted;
     inserted.reserve(events.size());
@@ -75,6 +75,10 @@ Result<std::vector<bool>> EventLog::Append(std::span<const Event> events) {
     }
     return inserted;
   });
+  if (appended && after_append_ && std::find(appended->begin(), appended->end(), true) != appended->end()) {
+    after_append_();
+  }
+  return appended;
 }
 
 namespace {

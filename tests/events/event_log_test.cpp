@@ -60,6 +60,25 @@ TEST_F(EventLogTest, AppendsOnceAndReportsDuplicates) {
   EXPECT_FALSE(log_->ForMember(*core::MemberId::Parse("ana"), std::nullopt, 0));
 }
 
+TEST_F(EventLogTest, HooksSeeWhatWasAddedInsideTheTransactionAndHearOfTheCommit) {
+  std::vector<std::string> staged;
+  int committed = 0;
+  log_->SetAppendHook([&](store::Transaction&, std::span<const Event> added) -> core::Status {
+    for (const auto& e : added) staged.push_back(e.id);
+    if (added.front().id == "bad") return core::Fail(core::ErrorCode::kUnavailable, "the outbox is full");
+    return {};
+  });
+  log_->SetAfterAppend([&] { ++committed; });
+  ASSERT_TRUE(log_->Append(std::vector<Event>{Make("a", "ana", "2026-04-01"), Make("b", "ana", "2026-04-02")}));
+  ASSERT_TRUE(log_->Append(std::vector<Event>{Make("a", "ana", "2026-04-01")}));  // a duplicate: nothing added
+  EXPECT_EQ(staged, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(committed, 1);
+  // A hook's failure fails the append: the event is not logged, and nothing committed.
+  EXPECT_FALSE(log_->Append(std::vector<Event>{Make("bad", "ana", "2026-04-03")}));
+  EXPECT_FALSE((*log_->Find(std::vector<std::string>{"bad"}))[0].has_value());
+  EXPECT_EQ(committed, 1);
+}
+
 TEST_F(EventLogTest, ReplaysThePersonsProfilesTogetherInTimeOrder) {
   ASSERT_TRUE(log_->Append(std::vector<Event>{Make("a1", "ana", "2026-04-01"), Make("b1", "ben", "2026-04-02"),
                                               Make("d1", "ana_old", "2026-04-03"), Make("a2", "ana", "2026-04-04"),

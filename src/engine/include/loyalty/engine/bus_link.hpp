@@ -72,6 +72,7 @@ class NodeBusLink {
 
  private:
   NodeBusLink() = default;
+  Platform* platform_ = nullptr;
   std::unique_ptr<bus::JetStream> stream_;
   std::unique_ptr<bus::Outbox> outbox_;
   std::unique_ptr<bus::Relay> relay_;

@@ -26,6 +26,9 @@ class EventLog {
   // the append. Set once, before the first append (the event bus's outbox stages them).
   using AppendHook = std::function<core::Status(store::Transaction&, std::span<const Event> added)>;
   void SetAppendHook(AppendHook hook) { append_hook_ = std::move(hook); }
+  // Called after an Append that added events has committed (the bus's relay publishes at once
+  // instead of at its next poll). Set once, before the first append.
+  void SetAfterAppend(std::function<void()> notify) { after_append_ = std::move(notify); }
 
   // The member's events, newest first, before `before` (exclusive) when given.
   [[nodiscard]] core::Result<std::vector<Event>> ForMember(const core::MemberId& member,
@@ -81,6 +84,7 @@ class EventLog {
   store::Database& db_;
   const core::Clock& clock_;
   AppendHook append_hook_;
+  std::function<void()> after_append_;
 };
 
 }  // namespace loyalty::events
