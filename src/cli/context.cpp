@@ -54,9 +54,10 @@ core::Result<std::unique_ptr<Context>> Context::Open(const GlobalOptions& option
   LOYALTY_ASSIGN_OR_RETURN(context->platform_,
                            engine::Platform::Open(*context->db_, std::move(platform_options), *context->clock_));
   // On several nodes every command that logs events stages them for the bus.
-  LOYALTY_ASSIGN_OR_RETURN(auto bus, engine::ParseBusOptions(config));
-  if (bus) {
-    LOYALTY_ASSIGN_OR_RETURN(context->bus_staging_, engine::EventStaging::Install(*context->platform_, bus->jetstream));
+  LOYALTY_ASSIGN_OR_RETURN(context->bus_, engine::ParseBusOptions(config));
+  if (context->bus_) {
+    LOYALTY_ASSIGN_OR_RETURN(context->bus_staging_,
+                             engine::EventStaging::Install(*context->platform_, context->bus_->jetstream));
   }
   return context;
 }

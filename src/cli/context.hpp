@@ -52,6 +52,8 @@ class Context {
   engine::Members& members() { return platform_->members(); }
   const core::Json& config() const { return config_; }
   const core::Clock& clock() const { return *clock_; }
+  // The event bus between nodes ([bus] backend = "nats"); nullopt on the in-process default.
+  const std::optional<engine::BusOptions>& bus() const { return bus_; }
   // Under Change: what its audit entry will say.
   ChangeRecord& change() { return change_; }
 
@@ -61,7 +63,8 @@ class Context {
   std::unique_ptr<core::Clock> clock_;
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<engine::Platform> platform_;
-  std::unique_ptr<engine::EventStaging> bus_staging_;  // with [bus] backend = "nats"
+  std::optional<engine::BusOptions> bus_;
+  std::unique_ptr<engine::EventStaging> bus_staging_;  // with bus_
 };
 
 // Loads the configuration GlobalOptions point at (explicit file, else DATA_DIR/loyalty.toml

@@ -114,11 +114,9 @@ int RunServe(const GlobalOptions& options, const ServeOptions& serve) {
   auto server_options = ResolveServerOptions((*context)->config(), serve);
   if (!server_options) return PrintError(server_options.error());
   // On several nodes: accepted events go out on the bus, and every node's come in.
-  auto bus_options = engine::ParseBusOptions((*context)->config());
-  if (!bus_options) return PrintError(bus_options.error());
   std::unique_ptr<engine::NodeBusLink> bus;
-  if (*bus_options) {
-    auto linked = engine::NodeBusLink::Start((*context)->platform(), (*bus_options)->jetstream);
+  if (const auto& bus_options = (*context)->bus()) {
+    auto linked = engine::NodeBusLink::Start((*context)->platform(), bus_options->jetstream);
     if (!linked) return PrintError(linked.error());
     bus = std::move(*linked);
   }
@@ -132,20 +130,19 @@ int RunWorker(const GlobalOptions& options, const std::string& partitions) {
   const sigset_t stop_signals = BlockStopSignals();
   auto context = Context::Open(options);
   if (!context) return PrintError(context.error());
-  auto bus_options = engine::ParseBusOptions((*context)->config());
-  if (!bus_options) return PrintError(bus_options.error());
-  if (!*bus_options) {
+  const auto& bus_options = (*context)->bus();
+  if (!bus_options) {
     return PrintError({core::ErrorCode::kInvalidArgument,
                        "a worker consumes the event bus: set [bus] backend = \"nats\" (and [store] backend = "
                        "\"postgres\", shared with the serve nodes)"});
   }
-  auto chosen = engine::ParsePartitions(partitions, (*bus_options)->jetstream.partitions);
+  auto chosen = engine::ParsePartitions(partitions, bus_options->jetstream.partitions);
   if (!chosen) return PrintError(core::Wrap(chosen.error(), "--partitions").error());
-  auto worker = engine::Worker::Start((*context)->platform(), **bus_options, *chosen);
+  auto worker = engine::Worker::Start((*context)->platform(), *bus_options, *chosen);
   if (!worker) return PrintError(worker.error());
   std::string names;
   for (int p : *chosen) names += (names.empty() ? "" : ",") + std::to_string(p);
-  std::cout << "loyalty worker consuming partitions " << names << " of " << (*bus_options)->jetstream.partitions
+  std::cout << "loyalty worker consuming partitions " << names << " of " << bus_options->jetstream.partitions
             << std::endl;
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

@@ -14,6 +14,39 @@ using core::Json;
 
 namespace {
 
+// "a,b,c" -> {"a", "b", "c"}; an empty piece stays (and is refused by whoever reads it).
+std::vector<std::string_view> SplitOnCommas(std::string_view text) {
+  std::vector<std::string_view> pieces;
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    pieces.push_back(text.substr(0, comma));
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+  }
+  return pieces;
+}
+
+// What a bus message says of its event: enough to refresh and to decide.
+struct DeliveredEvent {
+  std::string id;
+  events::EventType type;
+  core::MemberId member;
+};
+
+core::Result<DeliveredEvent> ReadDelivered(const bus::Delivery& delivery) {
+  auto payload = core::ParseJson(delivery.payload);
+  if (!payload || !payload->is_object()) return Fail(ErrorCode::kInvalidArgument, "not a JSON object");
+  const Json& event = *payload;
+  for (const char* field : {"id", "type", "member"}) {
+    if (!event.contains(field) || !event[field].is_string()) {
+      return Fail(ErrorCode::kInvalidArgument, "no id, type or member");
+    }
+  }
+  auto member = core::MemberId::Parse(event["member"].get<std::string>());
+  auto type = events::ParseEventType(event["type"].get<std::string>());
+  if (!member || !type) return Fail(ErrorCode::kInvalidArgument, "unreadable member or type");
+  return DeliveredEvent{event["id"].get<std::string>(), *type, std::move(*member)};
+}
+
 core::Status ParseWorkerSection(const Json& config, BusOptions& options) {
   const Json worker = config.value("worker", Json::object());
   if (!worker.is_object()) return Fail(ErrorCode::kInvalidArgument, "[worker] must be a table");
@@ -22,12 +55,7 @@ core::Status ParseWorkerSection(const Json& config, BusOptions& options) {
     // A list, or (from the environment) one text of comma-separated names.
     std::vector<std::string> names;
     if (it->is_string()) {
-      std::string_view text = it->get_ref<const std::string&>();
-      while (!text.empty()) {
-        const size_t comma = text.find(',');
-        names.emplace_back(text.substr(0, comma));
-        text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
-      }
+      for (std::string_view name : SplitOnCommas(it->get_ref<const std::string&>())) names.emplace_back(name);
     } else if (it->is_array()) {
       for (const auto& name : *it) {
         if (!name.is_string()) return Fail(ErrorCode::kInvalidArgument, "worker.decide_on must list event types");
@@ -97,10 +125,7 @@ core::Result<std::vector<int>> ParsePartitions(std::string_view text, int partit
     return value;
   };
   std::set<int> chosen;
-  while (!text.empty()) {
-    const size_t comma = text.find(',');
-    const std::string_view item = text.substr(0, comma);
-    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+  for (std::string_view item : SplitOnCommas(text)) {
     const size_t dash = item.find('-');
     LOYALTY_ASSIGN_OR_RETURN(int first, number(item.substr(0, dash)));
     int last = first;
@@ -148,16 +173,12 @@ core::Result<std::unique_ptr<NodeBusLink>> NodeBusLink::Start(Platform& platform
       std::chrono::milliseconds(100));
   platform.event_log().SetAfterAppend([relay = link->relay_.get()] { relay->Wake(); });
   link->platform_ = &platform;
-  NodeBusLink* self = link.get();
-  LOYALTY_ASSIGN_OR_RETURN(link->follower_, link->stream_->Follow([self, &platform](const bus::Delivery& delivery) {
-    ++self->followed_;
-    auto event = core::ParseJson(delivery.payload);
-    if (!event || !event->contains("member") || !(*event)["member"].is_string()) return;
-    auto member = core::MemberId::Parse((*event)["member"].get<std::string>());
-    if (!member) return;
-    if (auto refreshed = platform.members().RefreshLiveFeatures(*member); !refreshed) {
+  LOYALTY_ASSIGN_OR_RETURN(link->follower_, link->stream_->Follow([&platform](const bus::Delivery& delivery) {
+    auto event = ReadDelivered(delivery);
+    if (!event) return;
+    if (auto refreshed = platform.members().RefreshLiveFeatures(event->member); !refreshed) {
       core::Log(core::LogLevel::kWarn, "bus.refresh_failed",
-                {{"member", member->str()}, {"error", refreshed.error().message}});
+                {{"member", event->member.str()}, {"error", refreshed.error().message}});
     }
   }));
   return link;
@@ -232,16 +253,8 @@ bool Worker::Handle(const bus::Delivery& delivery) {
     ++skipped_;
     return true;
   };
-  auto payload = core::ParseJson(delivery.payload);
-  if (!payload || !payload->is_object()) return skip("not a JSON object");
-  const Json& event = *payload;
-  if (!event.contains("member") || !event["member"].is_string() || !event.contains("type") ||
-      !event["type"].is_string() || !event.contains("id") || !event["id"].is_string()) {
-    return skip("no id, type or member");
-  }
-  auto member = core::MemberId::Parse(event["member"].get<std::string>());
-  auto type = events::ParseEventType(event["type"].get<std::string>());
-  if (!member || !type) return skip("unreadable member or type");
+  auto event = ReadDelivered(delivery);
+  if (!event) return skip(event.error().message);
   // Only a store or bus that is unavailable may do better next time: anything else would fail
   // on every delivery, so it is logged and acknowledged.
   auto failed = [&](const core::Error& error) {
@@ -251,10 +264,12 @@ bool Worker::Handle(const bus::Delivery& delivery) {
     }
     return skip(error.message);
   };
-  if (auto refreshed = platform_.members().RefreshLiveFeatures(*member); !refreshed) return failed(refreshed.error());
-  if (!options_.decide_on.contains(*type)) return true;
-  auto decided = platform_.decisions().DecideOnEvent({{"member", member->str()}, {"channel", options_.channel}},
-                                                     event["id"].get<std::string>());
+  if (auto refreshed = platform_.members().RefreshLiveFeatures(event->member); !refreshed) {
+    return failed(refreshed.error());
+  }
+  if (!options_.decide_on.contains(event->type)) return true;
+  auto decided =
+      platform_.decisions().DecideOnEvent({{"member", event->member.str()}, {"channel", options_.channel}}, event->id);
   if (!decided) return failed(decided.error());  // not found: erased or merged away since
   ++(decided->value("repeated", false) ? repeated_ : decided_);
   return true;

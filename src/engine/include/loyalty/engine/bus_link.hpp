@@ -67,9 +67,6 @@ class NodeBusLink {
                                                                         const bus::JetStreamOptions& options);
   ~NodeBusLink();
 
-  bus::Relay::Stats relay_stats() const { return relay_->stats(); }
-  int64_t followed() const { return followed_.load(); }
-
  private:
   NodeBusLink() = default;
   Platform* platform_ = nullptr;
@@ -77,7 +74,6 @@ class NodeBusLink {
   std::unique_ptr<bus::Outbox> outbox_;
   std::unique_ptr<bus::Relay> relay_;
   std::unique_ptr<bus::Follower> follower_;
-  std::atomic<int64_t> followed_{0};
 };
 
 class Worker {
