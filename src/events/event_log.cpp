@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "partitions.hpp"
+
 namespace loyalty::events {
 
 using core::ErrorCode;
@@ -41,30 +43,100 @@ CREATE TABLE event_daily_counts (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr store::Migration kMigrations[] = {
-    {1, "event log", kSchemaV1}, {2, "events by type and time", kSchemaV2}, {3, "daily counts of removed events", kSchemaV3}};
+// PostgreSQL: the log partitioned by month of `at` (see partitions.hpp). A unique index of a
+// partitioned table must hold the partition key, so ids are kept unique by `event_ids`. The
+// rows move into the DEFAULT partition here; opening the log splits their months out.
+constexpr std::string_view kSchemaV4Postgres = R"sql(
+ALTER TABLE events RENAME TO events_unpartitioned;
+DROP INDEX events_by_member;
+DROP INDEX events_by_type;
+CREATE TABLE events (
+  event_id    TEXT NOT NULL,
+  member_id   TEXT NOT NULL,
+  type        TEXT NOT NULL,
+  at          INTEGER NOT NULL,
+  channel     TEXT NOT NULL,
+  properties  TEXT NOT NULL,
+  received_at INTEGER NOT NULL
+) PARTITION BY RANGE (at);
+CREATE TABLE events_default PARTITION OF events DEFAULT;
+CREATE INDEX events_by_member ON events (member_id, at);
+CREATE INDEX events_by_type ON events (type, at);
+CREATE INDEX events_by_id ON events (event_id);
+CREATE TABLE event_ids (event_id TEXT PRIMARY KEY);
+INSERT INTO event_ids (event_id) SELECT event_id FROM events_unpartitioned;
+INSERT INTO events (event_id, member_id, type, at, channel, properties, received_at)
+  SELECT event_id, member_id, type, at, channel, properties, received_at FROM events_unpartitioned;
+DROP TABLE events_unpartitioned;
+)sql";
+
+constexpr store::Migration kMigrations[] = {{1, "event log", kSchemaV1},
+                                            {2, "events by type and time", kSchemaV2},
+                                            {3, "daily counts of removed events", kSchemaV3},
+                                            {4, "events partitioned by month", "", kSchemaV4Postgres}};
 
 }  // namespace
 
+EventLog::EventLog(store::Database& db, const core::Clock& clock) : db_(db), clock_(clock) {
+  if (db.backend() == "postgres") partitions_ = std::make_unique<internal::MonthlyPartitions>(clock);
+}
+
+EventLog::~EventLog() = default;
+
 Result<std::unique_ptr<EventLog>> EventLog::Open(store::Database& db, const core::Clock& clock) {
   LOYALTY_TRY(store::Migrate(db, "events", kMigrations));
-  return std::unique_ptr<EventLog>(new EventLog(db, clock));
+  std::unique_ptr<EventLog> log(new EventLog(db, clock));
+  if (log->partitions_) {
+    std::vector<int> created;
+    LOYALTY_TRY(db.Write([&](store::Transaction& tx) {
+      created.clear();  // a retried batch starts over
+      return log->partitions_->Prepare(tx, created);
+    }));
+    log->partitions_->Remember(created);
+  }
+  return log;
+}
+
+core::Result<bool> EventLog::Insert(store::Transaction& tx, const Event& event, int64_t received) const {
+  const std::string properties = core::Dump(event.properties);
+  if (!partitions_) {
+    LOYALTY_ASSIGN_OR_RETURN(
+        int64_t changed,
+        tx.Execute("INSERT INTO events (event_id, member_id, type, at, channel, properties, received_at) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (event_id) DO NOTHING",
+                   {event.id, event.member.str(), EventTypeName(event.type), core::ToUnixMillis(event.at),
+                    event.channel, properties, received}));
+    return changed == 1;
+  }
+  // The id is claimed first: the row goes in only when the claim is new.
+  LOYALTY_ASSIGN_OR_RETURN(
+      int64_t changed,
+      tx.Execute("WITH claimed AS (INSERT INTO event_ids (event_id) VALUES (?1) ON CONFLICT (event_id) DO NOTHING "
+                 "RETURNING event_id) "
+                 "INSERT INTO events (event_id, member_id, type, at, channel, properties, received_at) "
+                 "SELECT event_id, CAST(?2 AS TEXT), CAST(?3 AS TEXT), CAST(?4 AS BIGINT), CAST(?5 AS TEXT), "
+                 "CAST(?6 AS TEXT), CAST(?7 AS BIGINT) FROM claimed",
+                 {event.id, event.member.str(), EventTypeName(event.type), core::ToUnixMillis(event.at), event.channel,
+                  properties, received}));
+  return changed == 1;
 }
 
 Result<std::vector<bool>> EventLog::Append(std::span<const Event> events) {
+  std::vector<int> months_created;
   auto appended = db_.WriteValue<std::vector<bool>>([&](store::Transaction& tx) -> Result<std::vector<bool>> {
     const int64_t received = core::ToUnixMillis(clock_.Now());
+    if (partitions_) {
+      months_created.clear();  // a retried batch starts over
+      std::vector<int64_t> ats;
+      ats.reserve(events.size());
+      for (const auto& event : events) ats.push_back(core::ToUnixMillis(event.at));
+      LOYALTY_TRY(partitions_->Ensure(tx, ats, months_created));
+    }
     std::vector<bool> inserted;
     inserted.reserve(events.size());
     for (const auto& event : events) {
-      const std::string properties = core::Dump(event.properties);
-      LOYALTY_ASSIGN_OR_RETURN(
-          int64_t changed,
-          tx.Execute("INSERT INTO events (event_id, member_id, type, at, channel, properties, received_at) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (event_id) DO NOTHING",
-                     {event.id, event.member.str(), EventTypeName(event.type), core::ToUnixMillis(event.at),
-                      event.channel, properties, received}));
-      inserted.push_back(changed == 1);
+      LOYALTY_ASSIGN_OR_RETURN(bool added, Insert(tx, event, received));
+      inserted.push_back(added);
     }
     if (append_hook_) {
       std::vector<Event> added;
@@ -75,6 +147,7 @@ Result<std::vector<bool>> EventLog::Append(std::span<const Event> events) {
     }
     return inserted;
   });
+  if (appended && partitions_) partitions_->Remember(months_created);
   if (appended && after_append_ && std::find(appended->begin(), appended->end(), true) != appended->end()) {
     after_append_();
   }
@@ -199,9 +272,14 @@ core::Result<std::vector<std::string>> EventLog::RemoveIn(store::Transaction& tx
                              {name, EventTypeName(type), day.Text(1), day.Int(2), day.Int(3)}));
     }
   }
-  LOYALTY_ASSIGN_OR_RETURN(auto rows,
-                           tx.Query("DELETE FROM events WHERE type = ?1 AND at >= ?2 AND at < ?3 RETURNING event_id",
-                                    std::span<const store::Param>(range)));
+  // On PostgreSQL the ids go too (as the rows do on SQLite): an id removed may come again.
+  LOYALTY_ASSIGN_OR_RETURN(
+      auto rows, tx.Query(partitions_ ? "WITH gone AS (DELETE FROM events WHERE type = ?1 AND at >= ?2 AND at < ?3 "
+                                        "RETURNING event_id) "
+                                        "DELETE FROM event_ids WHERE event_id IN (SELECT event_id FROM gone) "
+                                        "RETURNING event_id"
+                                      : "DELETE FROM events WHERE type = ?1 AND at >= ?2 AND at < ?3 RETURNING event_id",
+                          std::span<const store::Param>(range)));
   std::vector<std::string> ids;
   ids.reserve(rows.size());
   for (const auto& row : rows) ids.push_back(row.Text(0));

@@ -14,6 +14,11 @@
 
 namespace loyalty::events {
 
+namespace internal {
+class MonthlyPartitions;
+}
+
+// On PostgreSQL the log is partitioned by month of the events' time (see partitions.hpp).
 class EventLog {
  public:
   // Migrates the log's schema. `db` and `clock` must outlive the log.
@@ -79,10 +84,16 @@ class EventLog {
   // Read a page at a time: memory stays flat whatever the size of the log.
   [[nodiscard]] core::Status ReplayAll(std::optional<core::Timestamp> before, const Visitor& visit);
 
+  ~EventLog();
+
  private:
-  EventLog(store::Database& db, const core::Clock& clock) : db_(db), clock_(clock) {}
+  EventLog(store::Database& db, const core::Clock& clock);
+  // Adds one event unless its id is logged; true when added.
+  core::Result<bool> Insert(store::Transaction& tx, const Event& event, int64_t received) const;
+
   store::Database& db_;
   const core::Clock& clock_;
+  std::unique_ptr<internal::MonthlyPartitions> partitions_;  // PostgreSQL only
   AppendHook append_hook_;
   std::function<void()> after_append_;
 };
