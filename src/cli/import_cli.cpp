@@ -3,16 +3,15 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <memory>
 #include <sstream>
-#include <unordered_map>
 
 #include "loyalty/core/csv.hpp"
+#include "loyalty/events/csv_import.hpp"
 
 namespace loyalty::cli {
 
@@ -118,54 +117,26 @@ bool IsCsv(const std::string& path) {
   return path.size() > 4 && (path.ends_with(".csv") || path.ends_with(".CSV"));
 }
 
-// Events as CSV: a header naming id, type, at, member (or identifier), channel and properties
-// (a JSON object in one field); other columns are refused so no data is silently dropped.
-core::Status ReadCsvEvents(std::istream& in, Context& context, ImportTotals& totals) {
-  core::CsvReader reader(in);
-  LOYALTY_ASSIGN_OR_RETURN(auto header_fields, reader.Next());
-  if (!header_fields) return Fail(ErrorCode::kInvalidArgument, "the file is empty; it needs a header");
-  const std::vector<std::string> names = *header_fields;
-  for (const auto& name : names) {
-    if (name != "id" && name != "type" && name != "at" && name != "member" && name != "identifier" &&
-        name != "channel" && name != "properties") {
-      return Fail(ErrorCode::kInvalidArgument, "unknown column '" + name +
-                                                   "'; event CSV columns are id, type, at, member or identifier, "
-                                                   "channel, properties");
-    }
-  }
+// Feeds the items of a CSV reader (events or sales) to the ingestor a batch at a time.
+template <typename Reader>
+core::Status IngestCsv(Reader& reader, Context& context, ImportTotals& totals) {
   Batch batch;
   while (true) {
-    LOYALTY_ASSIGN_OR_RETURN(auto fields, reader.Next());
-    if (!fields) break;
-    if (fields->size() != names.size()) {
-      batch.Add(Fail(ErrorCode::kInvalidArgument, "has " + std::to_string(fields->size()) + " fields; the header has " +
-                                                      std::to_string(names.size())),
-                reader.record());
-    } else {
-      Json event = Json::object();
-      Result<Json> item = event;
-      for (size_t i = 0; i < names.size() && item; ++i) {
-        if ((*fields)[i].empty()) continue;  // an empty field is an absent one
-        if (names[i] == "properties") {
-          auto props = core::ParseJson((*fields)[i]);
-          if (!props) {
-            item = core::Wrap(props.error(), "column properties");
-            break;
-          }
-          event["properties"] = std::move(*props);
-        } else {
-          event[names[i]] = (*fields)[i];
-        }
-      }
-      if (item) item = std::move(event);
-      batch.Add(std::move(item), reader.record());
-    }
-    if (batch.items.size() == kBatch) {
+    LOYALTY_ASSIGN_OR_RETURN(auto item, reader.Next());
+    if (!item) break;
+    if (item->new_member) batch.members.push_back(*item->new_member);
+    batch.Add(std::move(item->event), item->record);
+    if (batch.items.size() >= kBatch) {
       LOYALTY_TRY(IngestBatch(context, batch, totals));
       Progress(totals, false);
     }
   }
   return IngestBatch(context, batch, totals);
+}
+
+core::Status ReadCsvEvents(std::istream& in, Context& context, ImportTotals& totals) {
+  LOYALTY_ASSIGN_OR_RETURN(auto reader, events::EventCsvReader::Open(in));
+  return IngestCsv(*reader, context, totals);
 }
 
 int ImportEvents(const GlobalOptions& options, Context& context, const std::string& path) {
@@ -211,125 +182,11 @@ int ImportEvents(const GlobalOptions& options, Context& context, const std::stri
   return Report(options, totals, path, position_word);
 }
 
-// Purchases from a sales export: a CSV with a header naming the customer (customer_id,
-// member_id or CustomerID), the date (date or InvoiceDate: ISO 8601 or YYYYMMDD) and either
-// an amount or quantity and unit price; optionally the order (order_id or InvoiceNo), sku
-// (or StockCode), category and currency. Consecutive rows of one order become one purchase
-// with several lines; customers are created as needed. Each row gets a stable event id, so
-// importing the same file again adds nothing.
+// Purchases from a sales export (see events::SalesCsvReader); customers are created as needed.
 core::Status ReadTransactions(std::istream& in, Context& context, ImportTotals& totals) {
-  core::CsvReader reader(in);
-  LOYALTY_ASSIGN_OR_RETURN(auto header_fields, reader.Next());
-  if (!header_fields) return Fail(ErrorCode::kInvalidArgument, "the file is empty; it needs a header");
-  const core::CsvHeader header(*header_fields);
-  const auto customer = header.Find({"customer_id", "member_id", "customer"});
-  const auto date = header.Find({"date", "invoice_date", "occurred_at", "at"});
-  const auto amount = header.Find({"amount", "dollar_value", "total", "value"});
-  const auto quantity = header.Find({"quantity", "qty", "number_of_cds"});
-  const auto unit_price = header.Find({"unit_price", "price"});
-  const auto order = header.Find({"order_id", "invoice_no", "order", "invoice"});
-  const auto sku = header.Find({"sku", "stock_code", "product_id"});
-  const auto category = header.Find({"category"});
-  const auto currency = header.Find({"currency"});
-  if (!customer || !date) {
-    return Fail(ErrorCode::kInvalidArgument, "the header needs a customer_id (or member_id) and a date column");
-  }
-  if (!amount && !unit_price) {
-    return Fail(ErrorCode::kInvalidArgument, "the header needs an amount column, or quantity and unit_price");
-  }
-  Batch batch;
-  std::unordered_map<uint64_t, int> seen;  // row content hash -> occurrences: stable ids without an order column
-  std::optional<Json> open;         // the purchase being assembled from consecutive rows
-  size_t open_record = 0;
-  auto close = [&]() -> core::Status {
-    if (!open) return {};
-    batch.Add(std::move(*open), open_record);
-    open.reset();
-    if (batch.items.size() >= kBatch) {
-      LOYALTY_TRY(IngestBatch(context, batch, totals));
-      Progress(totals, false);
-    }
-    return {};
-  };
-  auto field = [](const std::vector<std::string>& f, std::optional<size_t> column) -> std::string {
-    if (!column || *column >= f.size()) return "";
-    const auto& v = f[*column];
-    const size_t a = v.find_first_not_of(" \t");
-    return a == std::string::npos ? "" : v.substr(a, v.find_last_not_of(" \t") - a + 1);
-  };
-  while (true) {
-    LOYALTY_ASSIGN_OR_RETURN(auto fields, reader.Next());
-    if (!fields) break;
-    const size_t record = reader.record();
-    auto reject = [&](std::string reason) -> core::Status {
-      LOYALTY_TRY(close());
-      batch.Add(Fail(ErrorCode::kInvalidArgument, std::move(reason)), record);
-      return {};
-    };
-    const std::string who = field(*fields, customer);
-    auto member = core::MemberId::Parse(who);
-    if (!member) {
-      LOYALTY_TRY(reject("customer: " + member.error().message));
-      continue;
-    }
-    auto at = core::ParseTimestamp(field(*fields, date));
-    if (!at) {
-      LOYALTY_TRY(reject("date: " + at.error().message));
-      continue;
-    }
-    std::string qty_text = field(*fields, quantity);
-    int64_t qty = 1;
-    if (!qty_text.empty()) {
-      auto [ptr, ec] = std::from_chars(qty_text.data(), qty_text.data() + qty_text.size(), qty);
-      if (ec != std::errc() || ptr != qty_text.data() + qty_text.size()) {
-        LOYALTY_TRY(reject("quantity '" + qty_text + "' is not a whole number"));
-        continue;
-      }
-    }
-    std::string price = unit_price ? field(*fields, unit_price) : field(*fields, amount);
-    if (!unit_price) qty = 1;  // the amount is the line's total
-    const std::string row_currency = field(*fields, currency);
-    auto money = core::Money::Parse(price, row_currency.empty() ? std::string(context.ledger().config().currency.code)
-                                                                : row_currency);
-    if (!money) {
-      LOYALTY_TRY(reject(std::string(unit_price ? "unit_price" : "amount") + ": " + money.error().message));
-      continue;
-    }
-    if (qty <= 0 || money->minor_units() <= 0) {
-      LOYALTY_TRY(reject("a zero or negative quantity or amount is not a sale (returns are imported as return "
-                         "events)"));
-      continue;
-    }
-    const std::string order_text = field(*fields, order);
-    std::string order_id;
-    if (order_text.empty()) {
-      const uint64_t key = core::StableHash64(who + "|" + field(*fields, date) + "|" + price + "|" + qty_text);
-      order_id = "txn-" + who + "-" + std::to_string(key % 1000000007ULL) + "-" + std::to_string(++seen[key]);
-    } else {
-      order_id = order_text;
-    }
-    Json line{{"sku", field(*fields, sku).empty() ? "ITEM" : field(*fields, sku)},
-              {"quantity", qty},
-              {"unit_price", price}};
-    if (!field(*fields, category).empty()) line["category"] = field(*fields, category);
-    const bool continues = open && !order_text.empty() && (*open)["properties"]["order"] == order_id &&
-                           (*open)["member"] == who;
-    if (!continues) {
-      LOYALTY_TRY(close());
-      open = Json{{"id", "order:" + order_id},
-                  {"type", "purchase"},
-                  {"at", core::FormatTimestamp(*at)},
-                  {"member", who},
-                  {"channel", "pos"},
-                  {"properties", {{"order", order_id}, {"lines", Json::array()}}}};
-      if (!field(*fields, currency).empty()) (*open)["properties"]["currency"] = field(*fields, currency);
-      open_record = record;
-      batch.members.push_back(*member);
-    }
-    (*open)["properties"]["lines"].push_back(std::move(line));
-  }
-  LOYALTY_TRY(close());
-  return IngestBatch(context, batch, totals);
+  LOYALTY_ASSIGN_OR_RETURN(auto reader,
+                           events::SalesCsvReader::Open(in, std::string(context.ledger().config().currency.code)));
+  return IngestCsv(*reader, context, totals);
 }
 
 int ImportTransactions(const GlobalOptions& options, Context& context, const std::string& path) {
@@ -345,17 +202,12 @@ int ImportTransactions(const GlobalOptions& options, Context& context, const std
 int ImportMembers(const GlobalOptions& options, Context& context, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return PrintError({ErrorCode::kInvalidArgument, "cannot read '" + path + "'"});
-  std::string header;
-  std::getline(in, header);
-  if (!header.empty() && header.back() == '\r') header.pop_back();
-  std::vector<std::string> columns;
-  std::stringstream header_in(header);
-  for (std::string column; std::getline(header_in, column, ',');) columns.push_back(column);
-  const auto it = std::find(columns.begin(), columns.end(), "member_id");
-  if (it == columns.end()) {
-    return PrintError({ErrorCode::kInvalidArgument, path + ": the header has no member_id column"});
-  }
-  const size_t column = static_cast<size_t>(it - columns.begin());
+  core::CsvReader reader(in);
+  auto header = reader.Next();
+  if (!header) return PrintError(core::Wrap(header.error(), path).error());
+  if (!*header) return PrintError({ErrorCode::kInvalidArgument, path + ": the file is empty; it needs a header"});
+  const auto column = core::CsvHeader(**header).Find({"member_id"});
+  if (!column) return PrintError({ErrorCode::kInvalidArgument, path + ": the header has no member_id column"});
 
   std::vector<core::MemberId> batch;
   int64_t created = 0;
@@ -366,18 +218,17 @@ int ImportMembers(const GlobalOptions& options, Context& context, const std::str
     if (isatty(STDERR_FILENO)) std::cerr << "\rimported " << created << " members" << std::flush;
     return {};
   };
-  std::string line;
-  size_t line_no = 1;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    std::stringstream fields(line);
-    std::string field;
-    for (size_t i = 0; i <= column && std::getline(fields, field, ','); ++i) {
+  while (true) {
+    auto fields = reader.Next();
+    if (!fields) return PrintError(core::Wrap(fields.error(), path).error());
+    if (!*fields) break;
+    const std::string where = path + ": record " + std::to_string(reader.record());
+    if (**fields == std::vector<std::string>{""}) continue;  // a blank line
+    if (*column >= (*fields)->size()) {
+      return PrintError({ErrorCode::kInvalidArgument, where + " has no member_id field"});
     }
-    auto id = core::MemberId::Parse(field);
-    if (!id) return PrintError(core::Wrap(id.error(), path + ":" + std::to_string(line_no)).error());
+    auto id = core::MemberId::Parse((**fields)[*column]);
+    if (!id) return PrintError(core::Wrap(id.error(), where).error());
     batch.push_back(*id);
     if (batch.size() == kBatch) {
       if (auto s = flush(); !s) return PrintError(s.error());

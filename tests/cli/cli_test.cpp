@@ -329,6 +329,22 @@ TEST_F(CliTest, ImportTransactionsFromASalesExportOnceAndCsvEvents) {
   EXPECT_EQ(features["features"]["last_review_rating"], 4.0);
 }
 
+TEST_F(CliTest, ImportMembersReadsQuotedCsvAndNamesTheRecordItCannotUse) {
+  const std::string members = (dir_ / "members.csv").string();
+  std::ofstream(members) << "\"name, full\",\"member_id\"\r\n\"Ann, A.\",ann\r\n\r\n\"Bo\",bo\r\n";
+  CliRun imported = Loyalty("--json import members " + members);
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  EXPECT_EQ(core::ParseJson(imported.out)->at("members"), 2);
+  EXPECT_EQ(LoyaltyJson("ledger balance --member bo")["total"], 0);
+
+  std::ofstream(dir_ / "nomember.csv") << "id,name\n1,ann\n";
+  ExpectOneLineError(Loyalty("import members " + (dir_ / "nomember.csv").string()), 2, "no member_id column");
+  std::ofstream(dir_ / "short.csv") << "name,member_id\nann,ann\nbo\n";
+  ExpectOneLineError(Loyalty("import members " + (dir_ / "short.csv").string()), 2, "record 3 has no member_id field");
+  std::ofstream(dir_ / "bad.csv") << "member_id\nann\nnot valid!\n";
+  ExpectOneLineError(Loyalty("import members " + (dir_ / "bad.csv").string()), 2, "record 3");
+}
+
 TEST_F(CliTest, MembersMergeUnmergeAndAFeatureSnapshot) {
   ASSERT_EQ(Loyalty("members create --member ann --identifier email:ann@example.com").exit_code, 0);
   ASSERT_EQ(Loyalty("members create --member bob --identifier card:600100").exit_code, 0);
