@@ -470,7 +470,6 @@ Result<decision::MemberView> Decisions::ViewNow(const MemberId& member, decision
 Result<decision::MemberView> Decisions::View(const MemberId& requested, const Request& request) {
   LOYALTY_ASSIGN_OR_RETURN(const auto report, members_.Features(requested, std::nullopt));
   LOYALTY_ASSIGN_OR_RETURN(const auto scores, predictions_.ScoresForDecision(report));
-  LOYALTY_ASSIGN_OR_RETURN(auto tier, ledger_.GetTierName(report.member));
   const auto& f = report.features;
   const auto& program = ledger_.config();
   const double minor_per_unit = std::pow(10.0, program.currency.minor_digits);
@@ -491,7 +490,7 @@ Result<decision::MemberView> Decisions::View(const MemberId& requested, const Re
   set_optional("expected_purchases", scores.expected_purchases);
   set_optional("days_to_next_purchase", scores.days_to_next_purchase);
   view.facts.Set("segment", view.segment);
-  view.facts.Set("tier", std::move(tier));
+  view.facts.Set("tier", report.tier);  // read with the points: one read transaction per decision
   view.open_ticket = f[features::Feature::open_tickets] > 0;
   view.facts.Set("open_ticket", view.open_ticket);
   view.facts.Set("top_category", f.top_category.empty() ? FactValue() : FactValue(f.top_category));

@@ -273,14 +273,15 @@ Result<FeatureReport> Members::Features(const MemberId& member, std::optional<Ti
   }
   report.features = features_.ComputeFor(state.value_or(features::MemberState{}), report.as_of);
   // kNotFound for an unknown member (live reads check here, in the one ledger read they need).
-  LOYALTY_TRY(FillPoints(report.member, report.as_of, report.live, report.features));
+  LOYALTY_ASSIGN_OR_RETURN(report.tier, FillPoints(report.member, report.as_of, report.live, report.features));
   if (report.live && state) {
     report.rfm = features::ScoreRfm(report.features, features_.Breakpoints(now, kRfmRefresh));
   }
   return report;
 }
 
-Status Members::FillPoints(const MemberId& member, Timestamp as_of, bool live, features::FeatureVector& features) {
+Result<std::string> Members::FillPoints(const MemberId& member, Timestamp as_of, bool live,
+                                       features::FeatureVector& features) {
   // Live reads include what was posted this very millisecond; a cutoff, like the event
   // replay, counts only what came strictly before it.
   const Timestamp until = live ? as_of + std::chrono::milliseconds(1) : as_of;
@@ -291,7 +292,7 @@ Status Members::FillPoints(const MemberId& member, Timestamp as_of, bool live, f
     double& since = features[features::Feature::days_since_redemption];
     since = std::isnan(since) ? days : std::min(since, days);
   }
-  return {};
+  return std::move(points.tier_now);
 }
 
 Status Members::Snapshot(Timestamp cutoff, const std::function<Status(const SnapshotRow&)>& row) {

@@ -208,7 +208,7 @@ Result<UnmergeTransfer> Ledger::UnmergeMembersIn(Transaction& tx, int64_t merge_
 
 Result<Ledger::PointsAsOf> Ledger::GetPointsAsOf(const MemberId& member, Timestamp at) {
   return db_.ReadValue<PointsAsOf>([&](Transaction& tx) -> Result<PointsAsOf> {
-    LOYALTY_TRY(internal::RequireMember(tx, member));
+    LOYALTY_ASSIGN_OR_RETURN(std::string tier, internal::RequireMember(tx, member));
     const int64_t cutoff = ToUnixMillis(at);
     // One pass over the member's postings for both (this runs on every live feature read).
     LOYALTY_ASSIGN_OR_RETURN(
@@ -218,7 +218,7 @@ Result<Ledger::PointsAsOf> Ledger::GetPointsAsOf(const MemberId& member, Timesta
                               "FROM postings p JOIN entries e ON e.entry_id = p.entry_id "
                               "WHERE p.account = ?1 AND COALESCE(e.occurred_at, e.created_at) < ?2",
                               {MemberAccount(member), cutoff}));
-    PointsAsOf out{Points(row->Int(0)), std::nullopt};
+    PointsAsOf out{Points(row->Int(0)), std::nullopt, std::move(tier)};
     if (auto last = row->OptionalInt(1)) out.last_redemption = FromUnixMillis(*last);
     return out;
   });

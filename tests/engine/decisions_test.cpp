@@ -136,6 +136,21 @@ TEST_P(DecisionsTest, EveryStoredDecisionIsAnEntryInTheAuditTrail) {
   EXPECT_EQ(verified->first_broken, ann[0].seq);
 }
 
+TEST_P(DecisionsTest, RulesSeeTheMembersTierReadWithItsPoints) {
+  ASSERT_TRUE(decisions().PutOffer("sticker", Json{{"kind", "content_message"}, {"channels", {"pos"}},
+                                                   {"marketing", false}, {"eligibility", "tier == 'Gold'"}},
+                                   "manager"));
+  ASSERT_TRUE(decisions().PutOffer("welcome", Json{{"kind", "content_message"}, {"channels", {"pos"}},
+                                                   {"marketing", false}, {"eligibility", "tier == 'Member'"}},
+                                   "manager"));
+  auto made = decisions().Decide(Json{{"member", "ann"}, {"channel", "pos"}, {"dry_run", true}});
+  ASSERT_TRUE(made) << made.error().message;
+  ASSERT_EQ((*made)["offers"].size(), 1u);
+  EXPECT_EQ((*made)["offers"][0]["offer"], "welcome");
+  EXPECT_EQ(decisions().Decide(Json{{"member", "nobody"}, {"channel", "pos"}}).error().code,
+            core::ErrorCode::kNotFound);
+}
+
 INSTANTIATE_TEST_SUITE_P(BufferedAndDurable, DecisionsTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& param) { return param.param ? "Buffered" : "Durable"; });
 

@@ -109,6 +109,7 @@ TEST_F(LedgerTest, PointsInThePastAreDatedWhenTheyHappenedNotWhenRecorded) {
   auto after = ledger_->GetPointsAsOf(Member("ana"), At("2025-12-21T00:00:00Z"));
   EXPECT_EQ(after->balance, Points(180));
   EXPECT_EQ(after->last_redemption, till);
+  EXPECT_EQ(after->tier_now, "Member");  // read with the points
   EXPECT_EQ(ledger_->GetPointsAsOf(Member("ana"), At("2025-11-30T00:00:00Z"))->balance, Points(0));
 
   ASSERT_TRUE(ledger_->Bonus({Key("b1"), Member("ana"), Points(10), "welcome", "ops"}));

@@ -78,6 +78,7 @@ struct FeatureReport {
   bool live = true;  // false: replayed from the log to `as_of`
   features::FeatureVector features;
   std::optional<features::RfmScore> rfm;
+  std::string tier;  // the member's tier today (whatever `as_of`)
 };
 
 class Members {
@@ -183,9 +184,10 @@ class Members {
   [[nodiscard]] core::Status AfterIdentityChange(std::initializer_list<MemberId> replay, const MemberId* dropped);
   // Replays the member's features (all its merged profiles) from the log into the store.
   [[nodiscard]] core::Status ReplayFeatures(const MemberId& member);
-  // Points balance and last redemption from the ledger as of `as_of`.
-  [[nodiscard]] core::Status FillPoints(const MemberId& member, Timestamp as_of, bool live,
-                                        features::FeatureVector& features);
+  // Points balance and last redemption from the ledger as of `as_of`; returns the member's
+  // tier today, read in the same transaction.
+  [[nodiscard]] Result<std::string> FillPoints(const MemberId& member, Timestamp as_of, bool live,
+                                               features::FeatureVector& features);
   [[nodiscard]] Result<features::MemberState> ReplayState(const MemberId& member, std::optional<Timestamp> before);
 
   store::Database& db_;

@@ -205,6 +205,7 @@ class Ledger {
   struct PointsAsOf {
     Points balance;
     std::optional<Timestamp> last_redemption;
+    std::string tier_now;  // the member's tier today, read in the same transaction
   };
   [[nodiscard]] Result<PointsAsOf> GetPointsAsOf(const MemberId& member, Timestamp at);
   // Every member's balance changes in the order they happened; members without any, and
